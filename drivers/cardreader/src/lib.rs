@@ -1,0 +1,1 @@
+//! Card reader parsing (placeholder; see issue 4).

@@ -1,0 +1,1 @@
+//! ZVT protocol driver (placeholder; see issue 3).

@@ -1,0 +1,1 @@
+//! POS cloud client (placeholder; see issue 2).

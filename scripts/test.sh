@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The project's test command: installs what the tests need on a fresh Debian machine
+# (idempotent, skipped when already present), then runs every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v tshark >/dev/null 2>&1 || need_apt+=(tshark)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "Installing ${need_apt[*]} ..."
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# The real OpenID Connect provider the POS client's tests talk to.
+if [ ! -d tests/oidc/node_modules/oidc-provider ]; then
+    (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+cargo test --workspace --all-targets --locked "$@"

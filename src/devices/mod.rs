@@ -1,0 +1,1 @@
+//! devices (placeholder until its issue lands).

@@ -1,0 +1,9 @@
+//! The lane agent: wiring, engine, store, device supervision, local API and CLI.
+//!
+//! See the README's architecture section for how the modules fit together.
+
+pub mod cli;
+pub mod config;
+pub mod devices;
+pub mod engine;
+pub mod store;

@@ -1,0 +1,1 @@
+//! Recovery of lost outcomes (being written; see issue 3 step 4).

@@ -1,0 +1,1 @@
+//! Placeholder for the tokio transport (written by the transport helper).

@@ -97,6 +97,11 @@ impl SerialDecoder {
         !matches!(self.state, State::Idle | State::IdleDle)
     }
 
+    /// Bytes of the partial frame held (never more than the maximum APDU length).
+    pub fn buffered_len(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Count of bytes dropped outside frames so far (line noise, banners).
     pub fn skipped_bytes(&self) -> u64 {
         self.skipped

@@ -1,1 +1,527 @@
-//! engine (placeholder until its issue lands).
+//! The sale engine: sales and tenders as explicit state machines over the durable store.
+//!
+//! # Overview
+//!
+//! ```text
+//!  register/API ──► Engine ──► store (journal first) ──► ports (POS, terminal) ──► store
+//!                     │                                                  ▲
+//!                     ├── forwarder: drains the outbox in order ─────────┘
+//!                     ├── link: online/offline from real calls + `environment` probe
+//!                     └── events: EngineEvent on a broadcast channel
+//! ```
+//!
+//! * **Journal first.** Every money movement gets its ids (`transactionId`, `refNo`) and an
+//!   `authorizing`/`sending` row committed before the first byte leaves; the answer is
+//!   committed before it is shown. Nothing in doubt is shown as approved.
+//! * **Gift cards** ([`giftcard`]): balance, then `USE authorize:true` of `min(balance, due)`
+//!   (partial approval); `InsufficientBalance` re-reads the balance once; `InvalidPin` on a
+//!   keyed code without PIN asks the terminal for one; a lost answer makes the payment
+//!   `in_doubt`. Capture at completion, cancel on sale cancel; a capture/cancel that cannot be
+//!   sent becomes an idempotent outbox item.
+//! * **Offline** ([`offline`]): when the POS is unreachable, a gift-card tender is accepted
+//!   within the [`OfflinePolicy`] caps, checked in the same transaction that records it; the
+//!   redemption is forwarded later as an immediate USE with its `refNo`. A decline after
+//!   forwarding is an exception until acknowledged.
+//! * **Terminal** ([`terminal`]): authorization or reservation + book total, reversal on
+//!   cancel, recovery of a lost answer through `recover_last`; cash is a tender too.
+//! * **Completion** ([`sale`]): captures, then one transaction completes the sale and puts
+//!   its `purchaseAdd` into the outbox.
+//! * **Forwarder** ([`forwarder`]): NEW → SENDING → CONFIRMED | REJECTED | IN_DOUBT; an
+//!   in-doubt item is never re-sent without an operator ([`Engine::outbox_resolve`]).
+//! * **Recovery** ([`recovery`]): at start-up every sale and payment resumes from its state.
+
+pub mod forwarder;
+pub mod giftcard;
+pub mod link;
+pub mod offline;
+pub mod ports;
+pub mod purchase;
+pub mod recovery;
+pub mod sale;
+pub mod terminal;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, Notify, broadcast};
+
+use crate::store::exceptions::ExceptionRecord;
+use crate::store::outbox::Counts;
+use crate::store::payments::{EntryMode, Method, PaymentRecord, TerminalMode};
+use crate::store::sales::{LineInput, LineRecord, Totals};
+use crate::store::{Money, OutboxKind, OutboxState, PaymentState, SaleState, Store, StoreError};
+
+pub use link::{Link, LinkState};
+pub use offline::{OfflineBudget, OfflinePolicy, OfflineRefusal, UnknownCard};
+pub use ports::{GiftcardHost, PaymentTerminal, PurchaseSink};
+
+/// A source of retry delays: called once per retry streak, the iterator yields each delay.
+/// The shared `pos_client::backoff::Backoff` plugs in here.
+pub type BackoffFactory = Arc<dyn Fn() -> Box<dyn Iterator<Item = Duration> + Send> + Send + Sync>;
+
+/// A plain capped exponential factory (no jitter) for tests and until the shared one lands.
+pub fn simple_backoff(base: Duration, cap: Duration) -> BackoffFactory {
+    Arc::new(move || {
+        let mut next = base;
+        Box::new(std::iter::from_fn(move || {
+            let d = next;
+            next = (next * 2).min(cap);
+            Some(d)
+        }))
+    })
+}
+
+/// Test-only switches for the crash harness's negative controls. `None` in production; the
+/// config loader must refuse them outside test builds/flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// `complete` answers the register before the completing transaction is committed
+    /// (the commit runs afterwards): a kill in between loses an acknowledged sale.
+    AnswerBeforeCommit,
+    /// The forwarder treats an in-doubt purchase as "not sent" and sends it again.
+    ResendInDoubt,
+}
+
+/// Engine settings.
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// `lane.store_code`.
+    pub store_code: String,
+    /// `lane.register_code`; also the gift-card `sourceId`.
+    pub register_code: String,
+    /// `[offline]`.
+    pub offline: OfflinePolicy,
+    /// Delays between forwarding attempts while the POS is unreachable.
+    pub forward_backoff: BackoffFactory,
+    /// Delays between `environment` probes while offline.
+    pub probe_backoff: BackoffFactory,
+    /// Negative-control switch; `None` in production.
+    pub fault: Option<Fault>,
+}
+
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("store_code", &self.store_code)
+            .field("register_code", &self.register_code)
+            .field("offline", &self.offline)
+            .field("fault", &self.fault)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The ports the engine drives.
+#[derive(Clone)]
+pub struct Ports {
+    /// Gift cards at the POS.
+    pub giftcards: Arc<dyn GiftcardHost>,
+    /// `purchaseAdd`.
+    pub purchases: Arc<dyn PurchaseSink>,
+    /// The lane terminal.
+    pub terminal: Arc<dyn PaymentTerminal>,
+}
+
+/// Engine failures as the API maps them: `NotFound` 404, `Conflict`/`InvalidState`/`Due` 409,
+/// `Invalid` 400/422, the rest 5xx.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No such sale / payment / item.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Same id, different body.
+    #[error("{0} already exists with a different request")]
+    Conflict(String),
+    /// The operation does not fit the current state.
+    #[error("{0}")]
+    InvalidState(String),
+    /// `complete` while something is due.
+    #[error("{due} still due")]
+    Due {
+        /// What is due.
+        due: Money,
+    },
+    /// Bad input (nothing changed).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// A payment with this id is still being processed.
+    #[error("payment {0} is in progress")]
+    InProgress(String),
+    /// The terminal failed in a way that leaves the sale to retry.
+    #[error(transparent)]
+    Terminal(#[from] ports::TerminalError),
+    /// The POS failed for a request that is not queued (balance, activate, reload).
+    #[error(transparent)]
+    Host(#[from] ports::HostError),
+    /// The store failed; nothing was confirmed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(s) => EngineError::NotFound(s),
+            StoreError::Conflict(s) => EngineError::Conflict(s),
+            StoreError::IllegalTransition { .. } => EngineError::InvalidState(e.to_string()),
+            other => EngineError::Store(other),
+        }
+    }
+}
+
+/// Something the engine changed, for SSE and metrics.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EngineEvent {
+    /// A sale changed state.
+    Sale {
+        /// Sale.
+        sale_id: String,
+        /// New state.
+        state: SaleState,
+    },
+    /// A payment changed state.
+    Payment {
+        /// Sale.
+        sale_id: String,
+        /// Payment.
+        payment_id: String,
+        /// New state.
+        state: PaymentState,
+        /// Amount.
+        amount: Money,
+    },
+    /// An outbox item changed state.
+    Outbox {
+        /// Item.
+        id: i64,
+        /// Kind.
+        kind: OutboxKind,
+        /// New state.
+        state: OutboxState,
+    },
+    /// The POS link changed.
+    Link {
+        /// Online?
+        online: bool,
+        /// Since (UTC).
+        since: String,
+    },
+    /// An exception was raised.
+    Exception {
+        /// Id.
+        id: i64,
+        /// Kind.
+        kind: String,
+        /// Reason.
+        reason: String,
+    },
+}
+
+/// `POST /v1/sales` body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenSale {
+    /// Register-given id (retries return the same sale).
+    #[serde(default)]
+    pub sale_id: Option<String>,
+    /// Lines.
+    pub lines: Vec<LineInput>,
+    /// Tax.
+    #[serde(default)]
+    pub tax: Option<Money>,
+    /// Loyalty member.
+    #[serde(default)]
+    pub member_id: Option<String>,
+}
+
+/// A payment request (`POST /v1/sales/{id}/payments`). `Debug` redacts code and PIN.
+#[derive(Clone, Debug)]
+pub struct PaymentRequest {
+    /// Register-given id (retries return the first answer).
+    pub payment_id: Option<String>,
+    /// Method.
+    pub method: Method,
+    /// Amount asked for.
+    pub amount: Money,
+    /// Gift-card code (required for gift cards; the API reads it from a reader if absent).
+    pub code: Option<secrecy::SecretString>,
+    /// Gift-card PIN.
+    pub pin: Option<secrecy::SecretString>,
+    /// How the code was read; keyed when it came from the register.
+    pub entry_mode: EntryMode,
+    /// Card: authorization or reservation.
+    pub terminal_mode: TerminalMode,
+}
+
+/// The answer's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// Approved online (hold, authorization or cash).
+    Approved,
+    /// Not approved (or outcome unknown: never shown as approved).
+    Declined,
+    /// Approved offline within the policy.
+    OfflineApproved,
+}
+
+/// A payment answer (same for the first call and for retries with the same id).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentAnswer {
+    /// Payment id.
+    pub payment_id: String,
+    /// Status.
+    pub status: PaymentStatus,
+    /// Approved amount (zero when declined).
+    pub approved_amount: Money,
+    /// Card balance after, when known.
+    pub balance: Option<Money>,
+    /// Why not approved.
+    pub reason: Option<String>,
+    /// What the sale still owes now.
+    pub due: Money,
+}
+
+/// A payment as shown in a sale view (no codes, masked values only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentView {
+    /// Id.
+    pub payment_id: String,
+    /// Method.
+    pub method: Method,
+    /// State.
+    pub state: PaymentState,
+    /// Amount.
+    pub amount: Money,
+    /// `refNo`.
+    pub ref_no: String,
+    /// Masked gift-card code.
+    pub code: Option<String>,
+    /// Masked PAN.
+    pub masked_pan: Option<String>,
+    /// Terminal receipt number.
+    pub receipt_no: Option<u32>,
+    /// Reason.
+    pub reason: Option<String>,
+}
+
+impl From<&PaymentRecord> for PaymentView {
+    fn from(p: &PaymentRecord) -> Self {
+        PaymentView {
+            payment_id: p.payment_id.clone(),
+            method: p.method,
+            state: p.state,
+            amount: p.amount,
+            ref_no: p.ref_no.clone(),
+            code: p.code_masked.clone(),
+            masked_pan: p.terminal.masked_pan.clone(),
+            receipt_no: p.terminal.receipt_no,
+            reason: p.reason.clone(),
+        }
+    }
+}
+
+/// A sale with its payments and what is due.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleView {
+    /// Id.
+    pub sale_id: String,
+    /// POS `transactionId`.
+    pub transaction_id: String,
+    /// State.
+    pub state: SaleState,
+    /// Totals.
+    pub totals: Totals,
+    /// Total to pay.
+    pub total: Money,
+    /// Paid so far (approved, authorized, offline approved).
+    pub paid: Money,
+    /// Still due.
+    pub due: Money,
+    /// Member.
+    pub member_id: Option<String>,
+    /// Lines.
+    pub lines: Vec<LineRecord>,
+    /// Payments.
+    pub payments: Vec<PaymentView>,
+}
+
+/// Whether the purchase is already at the POS when `complete` answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PurchaseStatus {
+    /// In the outbox.
+    Queued,
+    /// Confirmed by the POS.
+    Recorded,
+}
+
+/// `complete` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompleteAnswer {
+    /// Always `completed`.
+    pub state: SaleState,
+    /// Purchase status.
+    pub purchase: PurchaseStatus,
+    /// Outbox item of the purchase.
+    pub outbox_id: i64,
+}
+
+/// Where a balance came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BalanceSource {
+    /// Asked the POS now.
+    Online,
+    /// The last known balance minus what this lane took offline since.
+    Cached,
+}
+
+/// `GET /v1/giftcards/balance` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceAnswer {
+    /// Balance.
+    pub balance: Money,
+    /// Masked code.
+    pub code: String,
+    /// Source.
+    pub source: BalanceSource,
+}
+
+/// Activation / reload answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadAnswer {
+    /// Masked code.
+    pub code: String,
+    /// POS card id (activation only).
+    pub card_id: Option<String>,
+    /// Amount loaded.
+    pub amount: Money,
+    /// Balance after, when reported.
+    pub balance: Option<Money>,
+    /// `refNo` of the ADD.
+    pub ref_no: String,
+}
+
+/// `/v1/status` engine part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineStatus {
+    /// Link.
+    pub link: LinkState,
+    /// Outbox counts.
+    pub outbox: Counts,
+    /// Offline budget.
+    pub offline_budget: OfflineBudget,
+    /// Unacknowledged exceptions.
+    pub open_exceptions: u64,
+}
+
+/// Operator resolution of an in-doubt (or rejected) item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// The POS has it: mark confirmed.
+    Recorded,
+    /// The POS does not have it: send again.
+    Resend,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) ports: Ports,
+    pub(crate) cfg: EngineConfig,
+    pub(crate) events: broadcast::Sender<EngineEvent>,
+    pub(crate) link: Link,
+    /// Serializes sale mutations: one register per lane, and no two tenders race for `due`.
+    pub(crate) sale_lock: Mutex<()>,
+    /// Wakes the forwarder (new item, link back, flush).
+    pub(crate) wake: Notify,
+}
+
+/// The engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Engine {
+    /// Builds an engine over an open store. Call [`Engine::recover`] before serving, then
+    /// spawn [`Engine::run_forwarder`] and [`Engine::run_link_probe`].
+    pub fn new(store: Store, ports: Ports, cfg: EngineConfig) -> Engine {
+        let (events, _) = broadcast::channel(1024);
+        let link = Link::new(events.clone());
+        Engine {
+            inner: Arc::new(Inner {
+                store,
+                ports,
+                cfg,
+                events,
+                link,
+                sale_lock: Mutex::new(()),
+                wake: Notify::new(),
+            }),
+        }
+    }
+
+    /// Subscribes to engine events.
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// The store handle (for the API's read-only views and checkpoints).
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Current link state.
+    pub fn link(&self) -> LinkState {
+        self.inner.link.state()
+    }
+
+    pub(crate) fn emit(&self, e: EngineEvent) {
+        let _ = self.inner.events.send(e);
+    }
+
+    /// Link, outbox counts, offline budget and open exceptions.
+    pub async fn status(&self) -> Result<EngineStatus, EngineError> {
+        let policy = self.inner.cfg.offline.clone();
+        let (outbox, usage, open) = self
+            .inner
+            .store
+            .read(|c, _| {
+                Ok((
+                    crate::store::outbox::counts(c)?,
+                    crate::store::exceptions::offline_usage(c)?,
+                    crate::store::exceptions::list(c, true)?.len() as u64,
+                ))
+            })
+            .await?;
+        Ok(EngineStatus {
+            link: self.link(),
+            outbox,
+            offline_budget: offline::budget(&policy, &usage, chrono::Utc::now()),
+            open_exceptions: open,
+        })
+    }
+
+    /// Exceptions (post-forward declines and other operator matters).
+    pub async fn exceptions(&self, open_only: bool) -> Result<Vec<ExceptionRecord>, EngineError> {
+        Ok(self
+            .inner
+            .store
+            .read(move |c, _| crate::store::exceptions::list(c, open_only))
+            .await?)
+    }
+
+    /// Acknowledges an exception.
+    pub async fn acknowledge_exception(&self, id: i64) -> Result<(), EngineError> {
+        Ok(self
+            .inner
+            .store
+            .write(move |c, _| crate::store::exceptions::acknowledge(c, id))
+            .await?)
+    }
+}

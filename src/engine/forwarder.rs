@@ -1,0 +1,626 @@
+//! The outbox forwarder and the operator's outbox operations.
+//!
+//! One item at a time, in id order: `new → sending` is committed before the request leaves;
+//! the answer is classified (reliability.md §2 rule 3) and committed. An item that could not
+//! be sent stops the queue (order) and the forwarder waits the backoff or a wake-up.
+
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::exceptions::{self, NewException};
+use crate::store::outbox::{self, OutboxItem};
+use crate::store::payments::{self, PaymentUpdate};
+use crate::store::{OutboxKind, OutboxState, PaymentState};
+
+use super::ports::{
+    CardSecret, Decline, GiftcardTransRequest, HostError, PurchaseInput, SinkError,
+};
+use super::{Engine, EngineError, EngineEvent, Fault, Resolution};
+
+/// What one forwarding step did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing to send.
+    Idle,
+    /// An item reached a state (confirmed, rejected, in doubt).
+    Done(i64, OutboxState),
+    /// The item could not be sent; it is `new` again and the queue waits.
+    Retry(i64, Option<std::time::Duration>),
+}
+
+#[derive(serde::Deserialize)]
+struct HoldPayload {
+    pos_trans_id: Option<String>,
+}
+
+impl Engine {
+    /// Drains the outbox until `shutdown`. Waits on wake-ups (new item, link back, flush)
+    /// instead of polling.
+    pub async fn run_forwarder(&self, shutdown: CancellationToken) {
+        let mut delays = (self.inner.cfg.forward_backoff)();
+        loop {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            let wait = match self.forward_once().await {
+                Ok(Step::Done(..)) => {
+                    delays = (self.inner.cfg.forward_backoff)();
+                    continue;
+                }
+                Ok(Step::Idle) => None,
+                Ok(Step::Retry(_, after)) => Some(
+                    after
+                        .or_else(|| delays.next())
+                        .unwrap_or(std::time::Duration::from_secs(60)),
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "Outbox forwarding failed on the store.");
+                    Some(delays.next().unwrap_or(std::time::Duration::from_secs(60)))
+                }
+            };
+            match wait {
+                None => tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = self.inner.wake.notified() => {}
+                },
+                Some(d) => tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = self.inner.wake.notified() => { delays = (self.inner.cfg.forward_backoff)(); }
+                    _ = tokio::time::sleep(d) => {}
+                },
+            }
+        }
+    }
+
+    /// Sends the next `new` item, if any, and records the outcome.
+    pub async fn forward_once(&self) -> Result<Step, EngineError> {
+        let Some(item) = self.inner.store.read(|c, _| outbox::next(c)).await? else {
+            return Ok(Step::Idle);
+        };
+        let item = self.move_item(item.id, OutboxState::Sending, None).await?;
+        match item.kind {
+            OutboxKind::Purchase => self.send_purchase(item).await,
+            OutboxKind::GiftcardRedeem => self.send_redeem(item).await,
+            OutboxKind::GiftcardCapture => self.send_capture(item).await,
+            OutboxKind::GiftcardCancel => self.send_cancel(item).await,
+        }
+    }
+
+    async fn move_item(
+        &self,
+        id: i64,
+        to: OutboxState,
+        err: Option<String>,
+    ) -> Result<OutboxItem, EngineError> {
+        let item = self
+            .inner
+            .store
+            .write(move |c, _| outbox::transition(c, id, to, err.as_deref()))
+            .await?;
+        self.emit(EngineEvent::Outbox {
+            id,
+            kind: item.kind,
+            state: to,
+        });
+        Ok(item)
+    }
+
+    async fn retry(
+        &self,
+        item: &OutboxItem,
+        err: String,
+        after: Option<std::time::Duration>,
+    ) -> Result<Step, EngineError> {
+        tracing::warn!(outbox_id = item.id, kind = %item.kind, error = %err, "Outbox item not sent; will retry.");
+        self.move_item(item.id, OutboxState::New, Some(err)).await?;
+        Ok(Step::Retry(item.id, after))
+    }
+
+    async fn send_purchase(&self, item: OutboxItem) -> Result<Step, EngineError> {
+        let input: PurchaseInput = match serde_json::from_str(&item.payload) {
+            Ok(i) => i,
+            Err(e) => {
+                self.move_item(
+                    item.id,
+                    OutboxState::Rejected,
+                    Some(format!("bad payload: {e}")),
+                )
+                .await?;
+                return Ok(Step::Done(item.id, OutboxState::Rejected));
+            }
+        };
+        match self.inner.ports.purchases.purchase_add(&input).await {
+            Ok(pos_id) => {
+                self.link_up();
+                tracing::info!(outbox_id = item.id, transaction_id = %input.transaction_id, pos_id = %pos_id, "Purchase recorded.");
+                self.move_item(item.id, OutboxState::Confirmed, None)
+                    .await?;
+                Ok(Step::Done(item.id, OutboxState::Confirmed))
+            }
+            Err(SinkError::NotSent {
+                message,
+                retry_after,
+            }) => {
+                if retry_after.is_none() {
+                    self.link_down();
+                }
+                self.retry(&item, message, retry_after).await
+            }
+            Err(SinkError::Rejected(m)) => {
+                self.link_up();
+                tracing::error!(outbox_id = item.id, transaction_id = %input.transaction_id, error = %m, "Purchase rejected by the POS; operator action needed.");
+                self.move_item(item.id, OutboxState::Rejected, Some(m))
+                    .await?;
+                Ok(Step::Done(item.id, OutboxState::Rejected))
+            }
+            Err(SinkError::OutcomeUnknown(m)) => {
+                if self.inner.cfg.fault == Some(Fault::ResendInDoubt) {
+                    // Negative control only: a blind resend.
+                    return self.retry(&item, m, Some(std::time::Duration::ZERO)).await;
+                }
+                tracing::error!(outbox_id = item.id, transaction_id = %input.transaction_id, error = %m, "Purchase outcome unknown; in doubt until an operator resolves it.");
+                self.move_item(item.id, OutboxState::InDoubt, Some(m))
+                    .await?;
+                Ok(Step::Done(item.id, OutboxState::InDoubt))
+            }
+        }
+    }
+
+    async fn card_of(
+        &self,
+        payment_id: &str,
+    ) -> Result<Option<(CardSecret, crate::store::payments::PaymentRecord)>, EngineError> {
+        let pid = payment_id.to_owned();
+        let (code, p) = self
+            .inner
+            .store
+            .read(move |c, s| Ok((payments::sealed_code(c, s, &pid)?, payments::get(c, &pid)?)))
+            .await?;
+        Ok(code.map(|code| {
+            (
+                CardSecret {
+                    code: SecretString::from(code),
+                    pin: None,
+                },
+                p,
+            )
+        }))
+    }
+
+    /// Records a post-forward failure on a gift-card payment: item, payment and exception in
+    /// one transaction.
+    async fn gift_failure(
+        &self,
+        item: &OutboxItem,
+        item_to: OutboxState,
+        pay_to: Option<PaymentState>,
+        kind: &str,
+        reason: String,
+    ) -> Result<Step, EngineError> {
+        let (id, pid, k, r) = (
+            item.id,
+            item.payment_id.clone().unwrap_or_default(),
+            kind.to_owned(),
+            reason.clone(),
+        );
+        let exc = self
+            .inner
+            .store
+            .write(move |c, _| {
+                outbox::transition(c, id, item_to, Some(&r))?;
+                let p = payments::get(c, &pid)?;
+                if let Some(to) = pay_to {
+                    payments::transition(
+                        c,
+                        &pid,
+                        to,
+                        PaymentUpdate {
+                            reason: Some(r.clone()),
+                            erase_code: true,
+                            ..Default::default()
+                        },
+                    )?;
+                }
+                exceptions::raise(
+                    c,
+                    &NewException {
+                        kind: k,
+                        sale_id: Some(p.sale_id),
+                        payment_id: Some(pid.clone()),
+                        outbox_id: Some(id),
+                        amount: Some(p.amount),
+                        code_masked: p.code_masked,
+                        reason: r,
+                    },
+                )
+            })
+            .await?;
+        tracing::error!(outbox_id = item.id, exception_id = exc, kind, reason = %reason, "Gift-card forward failed; exception raised.");
+        self.emit(EngineEvent::Outbox {
+            id: item.id,
+            kind: item.kind,
+            state: item_to,
+        });
+        self.emit(EngineEvent::Exception {
+            id: exc,
+            kind: kind.to_owned(),
+            reason,
+        });
+        Ok(Step::Done(item.id, item_to))
+    }
+
+    async fn gift_success(
+        &self,
+        item: &OutboxItem,
+        balance: Option<crate::store::Money>,
+    ) -> Result<Step, EngineError> {
+        let (id, pid) = (item.id, item.payment_id.clone().unwrap_or_default());
+        let kind = item.kind;
+        let p = self
+            .inner
+            .store
+            .write(move |c, _| {
+                outbox::transition(c, id, OutboxState::Confirmed, None)?;
+                let to = if kind == OutboxKind::GiftcardCancel {
+                    PaymentState::Cancelled
+                } else {
+                    PaymentState::Captured
+                };
+                let p = payments::transition(
+                    c,
+                    &pid,
+                    to,
+                    PaymentUpdate {
+                        balance,
+                        erase_code: true,
+                        ..Default::default()
+                    },
+                )?;
+                if let (Some(b), Some(h), Some(m)) =
+                    (balance, p.code_hash.as_deref(), p.code_masked.as_deref())
+                {
+                    exceptions::cache_balance(c, h, m, b)?;
+                }
+                Ok(p)
+            })
+            .await?;
+        self.link_up();
+        self.emit(EngineEvent::Outbox {
+            id: item.id,
+            kind: item.kind,
+            state: OutboxState::Confirmed,
+        });
+        self.payment_event(&p);
+        Ok(Step::Done(item.id, OutboxState::Confirmed))
+    }
+
+    async fn send_redeem(&self, item: OutboxItem) -> Result<Step, EngineError> {
+        let pid = item.payment_id.clone().unwrap_or_default();
+        let Some((card, p)) = self.card_of(&pid).await? else {
+            return self
+                .gift_failure(
+                    &item,
+                    OutboxState::Rejected,
+                    Some(PaymentState::ForwardDeclined),
+                    "forward_failed",
+                    "code no longer stored".into(),
+                )
+                .await;
+        };
+        let req = GiftcardTransRequest {
+            card,
+            amount: p.amount,
+            ref_no: p.ref_no.clone(),
+            source_id: self.inner.cfg.register_code.clone(),
+        };
+        match self.inner.ports.giftcards.use_now(&req).await {
+            Ok(t) => self.gift_success(&item, t.balance).await,
+            Err(HostError::NotSent(m)) => {
+                self.link_down();
+                self.retry(&item, m, None).await
+            }
+            Err(HostError::Declined(d)) => {
+                self.link_up();
+                self.gift_failure(
+                    &item,
+                    OutboxState::Rejected,
+                    Some(PaymentState::ForwardDeclined),
+                    "forward_declined",
+                    d.reason(),
+                )
+                .await
+            }
+            Err(HostError::NotAuthorized(m)) => {
+                self.gift_failure(
+                    &item,
+                    OutboxState::Rejected,
+                    Some(PaymentState::ForwardDeclined),
+                    "forward_failed",
+                    format!("not authorized: {m}"),
+                )
+                .await
+            }
+            Err(HostError::OutcomeUnknown(m) | HostError::Other(m)) => {
+                self.gift_failure(&item, OutboxState::InDoubt, None, "forward_in_doubt", m)
+                    .await
+            }
+        }
+    }
+
+    async fn send_capture(&self, item: OutboxItem) -> Result<Step, EngineError> {
+        let pid = item.payment_id.clone().unwrap_or_default();
+        let p2 = pid.clone();
+        let p = self
+            .inner
+            .store
+            .read(move |c, _| payments::get(c, &p2))
+            .await?;
+        if p.state == PaymentState::Authorizing {
+            // A re-authorization was under way when we stopped: its outcome is unknown.
+            return self
+                .gift_failure(
+                    &item,
+                    OutboxState::InDoubt,
+                    Some(PaymentState::InDoubt),
+                    "reauthorize_in_doubt",
+                    "interrupted re-authorization".into(),
+                )
+                .await;
+        }
+        let hold: HoldPayload =
+            serde_json::from_str(&item.payload).unwrap_or(HoldPayload { pos_trans_id: None });
+        let trans_id = p
+            .pos_trans_id
+            .clone()
+            .or(hold.pos_trans_id)
+            .unwrap_or_default();
+        match self.inner.ports.giftcards.capture(&trans_id).await {
+            Ok(t) => self.gift_success(&item, t.balance).await,
+            Err(HostError::Declined(Decline::TransactionNotAuthorized)) => {
+                self.reauthorize(item).await
+            }
+            Err(HostError::Declined(d)) => {
+                self.gift_failure(
+                    &item,
+                    OutboxState::Rejected,
+                    None,
+                    "capture_declined",
+                    d.reason(),
+                )
+                .await
+            }
+            Err(HostError::NotAuthorized(m)) => {
+                self.gift_failure(&item, OutboxState::Rejected, None, "capture_failed", m)
+                    .await
+            }
+            Err(
+                e @ (HostError::NotSent(_) | HostError::OutcomeUnknown(_) | HostError::Other(_)),
+            ) => {
+                self.note_host_error(&e);
+                self.retry(&item, e.to_string(), None).await
+            }
+        }
+    }
+
+    /// The POS auto-cancelled the hold (Delay Period) before our capture: take the money
+    /// again as one immediate USE with the same `refNo`, so no second hold can dangle.
+    async fn reauthorize(&self, item: OutboxItem) -> Result<Step, EngineError> {
+        let pid = item.payment_id.clone().unwrap_or_default();
+        let Some((card, p)) = self.card_of(&pid).await? else {
+            return self
+                .gift_failure(
+                    &item,
+                    OutboxState::Rejected,
+                    Some(PaymentState::ForwardDeclined),
+                    "reauthorize_failed",
+                    "code no longer stored".into(),
+                )
+                .await;
+        };
+        let p = self
+            .move_payment(
+                &p.payment_id,
+                PaymentState::Authorizing,
+                PaymentUpdate::default(),
+            )
+            .await?;
+        let req = GiftcardTransRequest {
+            card,
+            amount: p.amount,
+            ref_no: p.ref_no.clone(),
+            source_id: self.inner.cfg.register_code.clone(),
+        };
+        match self.inner.ports.giftcards.use_now(&req).await {
+            Ok(t) => self.gift_success(&item, t.balance).await,
+            Err(HostError::NotSent(m)) => {
+                // Nothing left: back to capturing so a later attempt tries again.
+                self.link_down();
+                self.move_payment(
+                    &p.payment_id,
+                    PaymentState::Authorized,
+                    PaymentUpdate::default(),
+                )
+                .await
+                .ok();
+                self.move_payment(
+                    &p.payment_id,
+                    PaymentState::Capturing,
+                    PaymentUpdate::default(),
+                )
+                .await
+                .ok();
+                self.retry(&item, m, None).await
+            }
+            Err(HostError::Declined(d)) => {
+                self.gift_failure(
+                    &item,
+                    OutboxState::Rejected,
+                    Some(PaymentState::ForwardDeclined),
+                    "reauthorize_declined",
+                    d.reason(),
+                )
+                .await
+            }
+            Err(e) => {
+                self.gift_failure(
+                    &item,
+                    OutboxState::InDoubt,
+                    Some(PaymentState::InDoubt),
+                    "reauthorize_in_doubt",
+                    e.to_string(),
+                )
+                .await
+            }
+        }
+    }
+
+    async fn send_cancel(&self, item: OutboxItem) -> Result<Step, EngineError> {
+        let pid = item.payment_id.clone().unwrap_or_default();
+        let p = self
+            .inner
+            .store
+            .read(move |c, _| payments::get(c, &pid))
+            .await?;
+        match self
+            .inner
+            .ports
+            .giftcards
+            .cancel(p.pos_trans_id.as_deref().unwrap_or_default())
+            .await
+        {
+            Ok(_) => self.gift_success(&item, None).await,
+            Err(HostError::Declined(d)) => {
+                self.gift_failure(
+                    &item,
+                    OutboxState::Rejected,
+                    None,
+                    "cancel_declined",
+                    d.reason(),
+                )
+                .await
+            }
+            Err(HostError::NotAuthorized(m)) => {
+                self.gift_failure(&item, OutboxState::Rejected, None, "cancel_failed", m)
+                    .await
+            }
+            Err(e) => {
+                self.note_host_error(&e);
+                self.retry(&item, e.to_string(), None).await
+            }
+        }
+    }
+
+    /// `outbox list`: items, optionally only one state.
+    pub async fn outbox_list(
+        &self,
+        state: Option<OutboxState>,
+    ) -> Result<Vec<OutboxItem>, EngineError> {
+        Ok(self
+            .inner
+            .store
+            .read(move |c, _| outbox::list(c, state))
+            .await?)
+    }
+
+    /// `outbox show ID`.
+    pub async fn outbox_show(&self, id: i64) -> Result<OutboxItem, EngineError> {
+        Ok(self
+            .inner
+            .store
+            .read(move |c, _| outbox::get(c, id))
+            .await?)
+    }
+
+    /// `outbox hold ID`: the forwarder skips it until flushed.
+    pub async fn outbox_hold(&self, id: i64) -> Result<OutboxItem, EngineError> {
+        self.move_item(id, OutboxState::Held, None).await
+    }
+
+    /// `outbox flush`: releases held items and sends now (resets the backoff). Returns how
+    /// many items were released.
+    pub async fn outbox_flush(&self) -> Result<usize, EngineError> {
+        let released = self
+            .inner
+            .store
+            .write(|c, _| {
+                let held = outbox::list(c, Some(OutboxState::Held))?;
+                for i in &held {
+                    outbox::transition(c, i.id, OutboxState::New, Some("flushed by operator"))?;
+                }
+                Ok(held.len())
+            })
+            .await?;
+        self.inner.wake.notify_one();
+        Ok(released)
+    }
+
+    /// `outbox resolve ID --recorded|--resend` for an in-doubt (or rejected) item.
+    /// `Recorded` marks it confirmed (and an offline redemption's payment captured);
+    /// `Resend` queues it again.
+    pub async fn outbox_resolve(
+        &self,
+        id: i64,
+        how: Resolution,
+    ) -> Result<OutboxItem, EngineError> {
+        let item = self
+            .inner
+            .store
+            .write(move |c, _| {
+                let item = outbox::get(c, id)?;
+                if !matches!(item.state, OutboxState::InDoubt | OutboxState::Rejected) {
+                    return Err(crate::store::StoreError::IllegalTransition {
+                        entity: "outbox item",
+                        id: id.to_string(),
+                        from: item.state.to_string(),
+                        to: "resolved".into(),
+                    });
+                }
+                match how {
+                    Resolution::Recorded => {
+                        let item = outbox::transition(
+                            c,
+                            id,
+                            OutboxState::Confirmed,
+                            Some("resolved: recorded"),
+                        )?;
+                        if let Some(pid) = &item.payment_id {
+                            let p = payments::get(c, pid)?;
+                            let to = match (item.kind, p.state) {
+                                (OutboxKind::GiftcardCancel, PaymentState::Cancelling) => {
+                                    Some(PaymentState::Cancelled)
+                                }
+                                (_, PaymentState::OfflineApproved | PaymentState::Capturing) => {
+                                    Some(PaymentState::Captured)
+                                }
+                                _ => None,
+                            };
+                            if let Some(to) = to {
+                                payments::transition(
+                                    c,
+                                    pid,
+                                    to,
+                                    PaymentUpdate {
+                                        erase_code: true,
+                                        ..Default::default()
+                                    },
+                                )?;
+                            }
+                        }
+                        Ok(item)
+                    }
+                    Resolution::Resend => {
+                        outbox::transition(c, id, OutboxState::New, Some("resolved: resend"))
+                    }
+                }
+            })
+            .await?;
+        tracing::info!(outbox_id = id, resolution = ?how, "Outbox item resolved by operator.");
+        self.emit(EngineEvent::Outbox {
+            id,
+            kind: item.kind,
+            state: item.state,
+        });
+        self.inner.wake.notify_one();
+        Ok(item)
+    }
+}

@@ -1,0 +1,553 @@
+//! Gift-card tenders, balance, activation and reload.
+
+use secrecy::SecretString;
+
+use crate::store::exceptions::{self, NewException};
+use crate::store::outbox::{self, NewItem};
+use crate::store::payments::{self, EntryMode, NewPayment, PaymentRecord, PaymentUpdate};
+use crate::store::sales::{journal_id, next_seq};
+use crate::store::{Money, OutboxKind, OutboxState, PaymentState, mask};
+
+use super::offline;
+use super::ports::{CardSecret, Decline, GiftcardTransRequest, HostError};
+use super::{
+    BalanceAnswer, BalanceSource, Engine, EngineError, EngineEvent, LoadAnswer, PaymentAnswer,
+};
+
+fn card(code: &str, pin: Option<&SecretString>) -> CardSecret {
+    CardSecret {
+        code: SecretString::from(code.to_owned()),
+        pin: pin.cloned(),
+    }
+}
+
+impl Engine {
+    /// The gift-card tender state machine (see the module overview).
+    pub(crate) async fn pay_giftcard(
+        &self,
+        new: NewPayment,
+        pin: Option<SecretString>,
+    ) -> Result<PaymentAnswer, EngineError> {
+        let code = new.code.clone().unwrap_or_default();
+        let mut pin = pin;
+        if !self.inner.link.is_online() {
+            return self.pay_offline(new).await;
+        }
+        let balance = match self
+            .inner
+            .ports
+            .giftcards
+            .balance(&card(&code, pin.as_ref()))
+            .await
+        {
+            Ok(b) => {
+                self.link_up();
+                self.cache_balance(&code, b.balance).await?;
+                b.balance
+            }
+            Err(HostError::NotSent(_) | HostError::OutcomeUnknown(_)) => {
+                self.link_down();
+                return self.pay_offline(new).await;
+            }
+            Err(HostError::Declined(d)) => {
+                self.link_up();
+                return self.record_declined(new, d.reason()).await;
+            }
+            Err(e) => return self.record_declined(new, e.to_string()).await,
+        };
+        let mut new = new;
+        new.amount = new.amount.min(balance);
+        if !new.amount.is_positive() {
+            return self
+                .record_declined(new, Decline::InsufficientBalance.reason())
+                .await;
+        }
+        let p = self.insert_payment(&new).await?;
+        let mut asked_pin = false;
+        let mut reread = false;
+        let mut amount = new.amount;
+        loop {
+            let req = GiftcardTransRequest {
+                card: card(&code, pin.as_ref()),
+                amount,
+                ref_no: p.ref_no.clone(),
+                source_id: self.inner.cfg.register_code.clone(),
+            };
+            match self.inner.ports.giftcards.authorize_use(&req).await {
+                Ok(t) => {
+                    self.link_up();
+                    if let Some(b) = t.balance {
+                        self.cache_balance(&code, b).await?;
+                    }
+                    let upd = PaymentUpdate {
+                        amount: Some(amount),
+                        pos_trans_id: Some(t.id),
+                        balance: t.balance,
+                        ..Default::default()
+                    };
+                    let p = self
+                        .move_payment(&p.payment_id, PaymentState::Authorized, upd)
+                        .await?;
+                    tracing::info!(payment_id = %p.payment_id, code = %p.code_masked.as_deref().unwrap_or(""), amount = %amount, "Gift card authorized.");
+                    return self.answer(&p).await;
+                }
+                Err(HostError::Declined(Decline::InvalidPin))
+                    if new.entry_mode == Some(EntryMode::Keyed) && pin.is_none() && !asked_pin =>
+                {
+                    asked_pin = true;
+                    match self
+                        .inner
+                        .ports
+                        .terminal
+                        .numeric_input("Gift card PIN", 8)
+                        .await
+                    {
+                        Ok(Some(p)) => pin = Some(p),
+                        Ok(None) => return self.decline(&p, "pin_cancelled").await,
+                        Err(e) => return self.decline(&p, &format!("pin_entry_failed: {e}")).await,
+                    }
+                }
+                Err(HostError::Declined(Decline::InsufficientBalance)) if !reread => {
+                    // The balance moved between the read and the hold: definitive, so re-read once.
+                    reread = true;
+                    match self
+                        .inner
+                        .ports
+                        .giftcards
+                        .balance(&card(&code, pin.as_ref()))
+                        .await
+                    {
+                        Ok(b) => {
+                            self.cache_balance(&code, b.balance).await?;
+                            amount = amount.min(b.balance);
+                            if !amount.is_positive() {
+                                return self
+                                    .decline(&p, &Decline::InsufficientBalance.reason())
+                                    .await;
+                            }
+                        }
+                        Err(e) => {
+                            self.note_host_error(&e);
+                            return self
+                                .decline(&p, &Decline::InsufficientBalance.reason())
+                                .await;
+                        }
+                    }
+                }
+                Err(HostError::Declined(d)) => {
+                    self.link_up();
+                    return self.decline(&p, &d.reason()).await;
+                }
+                Err(HostError::NotSent(_)) => {
+                    self.link_down();
+                    return self.offline_existing(p, new.amount).await;
+                }
+                Err(HostError::OutcomeUnknown(m)) => {
+                    // pos-api.md §5.8: an authorize cannot be looked up; a stray hold ends at
+                    // the Delay Period. Never shown approved.
+                    tracing::warn!(payment_id = %p.payment_id, error = %m, "Gift-card authorize outcome unknown; payment in doubt.");
+                    let upd = PaymentUpdate {
+                        reason: Some("outcome_unknown".into()),
+                        ..Default::default()
+                    };
+                    let p = self
+                        .move_payment(&p.payment_id, PaymentState::InDoubt, upd)
+                        .await?;
+                    return self.answer(&p).await;
+                }
+                Err(e) => return self.decline(&p, &e.to_string()).await,
+            }
+        }
+    }
+
+    async fn insert_payment(&self, new: &NewPayment) -> Result<PaymentRecord, EngineError> {
+        let (sc, rc) = (
+            self.inner.cfg.store_code.clone(),
+            self.inner.cfg.register_code.clone(),
+        );
+        let n = new.clone();
+        let p = self
+            .inner
+            .store
+            .write(move |c, s| payments::insert(c, s, &sc, &rc, &n))
+            .await?
+            .into_inner();
+        self.payment_event(&p);
+        Ok(p)
+    }
+
+    pub(crate) async fn record_declined(
+        &self,
+        new: NewPayment,
+        reason: String,
+    ) -> Result<PaymentAnswer, EngineError> {
+        let (sc, rc) = (
+            self.inner.cfg.store_code.clone(),
+            self.inner.cfg.register_code.clone(),
+        );
+        let p = self
+            .inner
+            .store
+            .write(move |c, s| {
+                let p = payments::insert(c, s, &sc, &rc, &new)?.into_inner();
+                payments::transition(
+                    c,
+                    &p.payment_id,
+                    PaymentState::Declined,
+                    PaymentUpdate {
+                        reason: Some(reason),
+                        ..Default::default()
+                    },
+                )
+            })
+            .await?;
+        self.payment_event(&p);
+        self.answer(&p).await
+    }
+
+    pub(crate) async fn decline(
+        &self,
+        p: &PaymentRecord,
+        reason: &str,
+    ) -> Result<PaymentAnswer, EngineError> {
+        let upd = PaymentUpdate {
+            reason: Some(reason.to_owned()),
+            ..Default::default()
+        };
+        let p = self
+            .move_payment(&p.payment_id, PaymentState::Declined, upd)
+            .await?;
+        tracing::info!(payment_id = %p.payment_id, reason, "Payment declined.");
+        self.answer(&p).await
+    }
+
+    async fn cache_balance(&self, code: &str, balance: Money) -> Result<(), EngineError> {
+        let code = code.to_owned();
+        self.inner
+            .store
+            .write(move |c, s| {
+                exceptions::cache_balance(c, &s.keyed_hash(&code), &mask(&code), balance)
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn pay_offline(&self, new: NewPayment) -> Result<PaymentAnswer, EngineError> {
+        let p = self.insert_payment(&new).await?;
+        self.offline_existing(p, new.amount).await
+    }
+
+    /// Decides and records an offline tender in one transaction: the policy sees every
+    /// earlier offline redemption, so two tenders cannot both slip under a cap.
+    async fn offline_existing(
+        &self,
+        p: PaymentRecord,
+        amount: Money,
+    ) -> Result<PaymentAnswer, EngineError> {
+        let policy = self.inner.cfg.offline.clone();
+        let pid = p.payment_id.clone();
+        let (p, item) = self
+            .inner
+            .store
+            .write(move |c, _| {
+                let p = payments::get(c, &pid)?;
+                let hash = p.code_hash.clone().unwrap_or_default();
+                let usage = exceptions::offline_usage(c)?;
+                let known = exceptions::cached_balance(c, &hash)?.map(|(b, _)| b);
+                let taken = exceptions::offline_taken_for_card(c, &hash)?;
+                match offline::decide(&policy, &usage, amount, known, taken, chrono::Utc::now()) {
+                    Ok(approved) => {
+                        let p = payments::transition(
+                            c,
+                            &pid,
+                            PaymentState::OfflineApproved,
+                            PaymentUpdate {
+                                amount: Some(approved),
+                                ..Default::default()
+                            },
+                        )?;
+                        let payload = serde_json::json!({ "ref_no": p.ref_no, "amount": approved })
+                            .to_string();
+                        let id = outbox::enqueue(
+                            c,
+                            &NewItem {
+                                kind: OutboxKind::GiftcardRedeem,
+                                sale_id: Some(p.sale_id.clone()),
+                                payment_id: Some(pid.clone()),
+                                amount: Some(approved),
+                                code_hash: Some(hash),
+                                payload,
+                            },
+                        )?;
+                        Ok((p, Some(id)))
+                    }
+                    Err(refusal) => {
+                        let upd = PaymentUpdate {
+                            reason: Some(refusal.to_string()),
+                            ..Default::default()
+                        };
+                        Ok((
+                            payments::transition(c, &pid, PaymentState::Declined, upd)?,
+                            None,
+                        ))
+                    }
+                }
+            })
+            .await?;
+        self.payment_event(&p);
+        if let Some(id) = item {
+            tracing::info!(payment_id = %p.payment_id, amount = %p.amount, "Gift card accepted offline.");
+            self.emit(EngineEvent::Outbox {
+                id,
+                kind: OutboxKind::GiftcardRedeem,
+                state: OutboxState::New,
+            });
+        }
+        self.answer(&p).await
+    }
+
+    /// Captures a hold in `capturing`; when it cannot be done now, an outbox item finishes it.
+    pub(crate) async fn capture_giftcard(&self, p: &PaymentRecord) -> Result<(), EngineError> {
+        let id = p.pos_trans_id.clone().unwrap_or_default();
+        match self.inner.ports.giftcards.capture(&id).await {
+            Ok(t) => {
+                self.link_up();
+                let upd = PaymentUpdate {
+                    balance: t.balance.or(p.balance),
+                    ..Default::default()
+                };
+                self.move_payment(&p.payment_id, PaymentState::Captured, upd)
+                    .await?;
+                Ok(())
+            }
+            Err(e) => {
+                self.note_host_error(&e);
+                tracing::warn!(payment_id = %p.payment_id, error = %e, "Gift-card capture deferred to the outbox.");
+                self.ensure_item(p, OutboxKind::GiftcardCapture).await
+            }
+        }
+    }
+
+    /// Cancels a hold in `cancelling`; when it cannot be done now, an outbox item finishes it.
+    pub(crate) async fn cancel_giftcard(&self, p: &PaymentRecord) -> Result<(), EngineError> {
+        let id = p.pos_trans_id.clone().unwrap_or_default();
+        match self.inner.ports.giftcards.cancel(&id).await {
+            Ok(_) => {
+                self.link_up();
+                self.move_payment(
+                    &p.payment_id,
+                    PaymentState::Cancelled,
+                    PaymentUpdate::default(),
+                )
+                .await?;
+                Ok(())
+            }
+            Err(e) => {
+                self.note_host_error(&e);
+                tracing::warn!(payment_id = %p.payment_id, error = %e, "Gift-card cancel deferred to the outbox.");
+                self.ensure_item(p, OutboxKind::GiftcardCancel).await
+            }
+        }
+    }
+
+    /// Cancel of an offline-approved tender: drop its redemption if not yet sent; otherwise
+    /// the card was (or may have been) debited and an operator must refund it.
+    pub(crate) async fn drop_offline(&self, p: &PaymentRecord) -> Result<(), EngineError> {
+        let pid = p.payment_id.clone();
+        let (dropped, exc) = self
+            .inner
+            .store
+            .write(move |c, _| {
+                let item = outbox::for_payment(c, &pid)?
+                    .into_iter()
+                    .find(|i| i.kind == OutboxKind::GiftcardRedeem);
+                match item {
+                    Some(i) if matches!(i.state, OutboxState::New | OutboxState::Held) => {
+                        outbox::transition(c, i.id, OutboxState::Dropped, Some("sale cancelled"))?;
+                        let p = payments::transition(
+                            c,
+                            &pid,
+                            PaymentState::Cancelled,
+                            PaymentUpdate::default(),
+                        )?;
+                        Ok((Some((i.id, p)), None))
+                    }
+                    other => {
+                        let p = payments::get(c, &pid)?;
+                        let e = exceptions::raise(
+                            c,
+                            &NewException {
+                                kind: "refund_needed".into(),
+                                sale_id: Some(p.sale_id.clone()),
+                                payment_id: Some(pid.clone()),
+                                outbox_id: other.map(|i| i.id),
+                                amount: Some(p.amount),
+                                code_masked: p.code_masked.clone(),
+                                reason: "sale cancelled after its offline redemption was forwarded"
+                                    .into(),
+                            },
+                        )?;
+                        Ok((None, Some(e)))
+                    }
+                }
+            })
+            .await?;
+        if let Some((id, p)) = dropped {
+            self.emit(EngineEvent::Outbox {
+                id,
+                kind: OutboxKind::GiftcardRedeem,
+                state: OutboxState::Dropped,
+            });
+            self.payment_event(&p);
+        }
+        if let Some(id) = exc {
+            self.emit(EngineEvent::Exception {
+                id,
+                kind: "refund_needed".into(),
+                reason: "sale cancelled".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Card balance (`GET /v1/giftcards/balance`): online when reachable, else the last known
+    /// balance minus what this lane took offline since.
+    pub async fn giftcard_balance(&self, code: SecretString) -> Result<BalanceAnswer, EngineError> {
+        let raw = secrecy::ExposeSecret::expose_secret(&code)
+            .trim()
+            .to_owned();
+        if raw.is_empty() {
+            return Err(EngineError::Invalid("code is empty".into()));
+        }
+        if self.inner.link.is_online() {
+            match self.inner.ports.giftcards.balance(&card(&raw, None)).await {
+                Ok(b) => {
+                    self.link_up();
+                    self.cache_balance(&raw, b.balance).await?;
+                    return Ok(BalanceAnswer {
+                        balance: b.balance,
+                        code: mask(&raw),
+                        source: BalanceSource::Online,
+                    });
+                }
+                Err(e @ (HostError::NotSent(_) | HostError::OutcomeUnknown(_))) => {
+                    self.note_host_error(&e);
+                    self.link_down();
+                }
+                Err(e) => {
+                    self.note_host_error(&e);
+                    return Err(e.into());
+                }
+            }
+        }
+        let r = raw.clone();
+        let cached = self
+            .inner
+            .store
+            .read(move |c, s| {
+                let h = s.keyed_hash(&r);
+                Ok(exceptions::cached_balance(c, &h)?
+                    .map(|(b, _)| b)
+                    .map(|b| (b, exceptions::offline_taken_for_card(c, &h))))
+            })
+            .await?;
+        match cached {
+            Some((b, taken)) => Ok(BalanceAnswer {
+                balance: b - taken?,
+                code: mask(&raw),
+                source: BalanceSource::Cached,
+            }),
+            None => Err(EngineError::Host(HostError::NotSent(
+                "POS unreachable and card unknown".into(),
+            ))),
+        }
+    }
+
+    /// Activates a new physical card (`giftcardAdd`) and funds it with an ADD. The ADD's
+    /// `refNo` is journaled first; a lost ADD answer is reported, never retried.
+    pub async fn activate_giftcard(
+        &self,
+        code: SecretString,
+        pin: Option<SecretString>,
+        amount: Money,
+    ) -> Result<LoadAnswer, EngineError> {
+        let raw = secrecy::ExposeSecret::expose_secret(&code)
+            .trim()
+            .to_owned();
+        if raw.is_empty() || !amount.is_positive() {
+            return Err(EngineError::Invalid(
+                "activation needs a code and a positive amount".into(),
+            ));
+        }
+        let c = card(&raw, pin.as_ref());
+        let card_id = self
+            .inner
+            .ports
+            .giftcards
+            .create(&c)
+            .await
+            .inspect_err(|e| self.note_host_error(e))?;
+        let mut a = self.load_card(c, &raw, amount).await?;
+        a.card_id = Some(card_id);
+        Ok(a)
+    }
+
+    /// Reloads an existing card with an ADD.
+    pub async fn reload_giftcard(
+        &self,
+        code: SecretString,
+        amount: Money,
+    ) -> Result<LoadAnswer, EngineError> {
+        let raw = secrecy::ExposeSecret::expose_secret(&code)
+            .trim()
+            .to_owned();
+        if raw.is_empty() || !amount.is_positive() {
+            return Err(EngineError::Invalid(
+                "reload needs a code and a positive amount".into(),
+            ));
+        }
+        self.load_card(card(&raw, None), &raw, amount).await
+    }
+
+    async fn load_card(
+        &self,
+        c: CardSecret,
+        raw: &str,
+        amount: Money,
+    ) -> Result<LoadAnswer, EngineError> {
+        let (sc, rc) = (
+            self.inner.cfg.store_code.clone(),
+            self.inner.cfg.register_code.clone(),
+        );
+        let ref_no = self
+            .inner
+            .store
+            .write(move |c, _| Ok(journal_id(&sc, &rc, next_seq(c, "journal")?)))
+            .await?;
+        let req = GiftcardTransRequest {
+            card: c,
+            amount,
+            ref_no: ref_no.clone(),
+            source_id: self.inner.cfg.register_code.clone(),
+        };
+        let t = self
+            .inner
+            .ports
+            .giftcards
+            .add(&req)
+            .await
+            .inspect_err(|e| self.note_host_error(e))?;
+        self.link_up();
+        if let Some(b) = t.balance {
+            self.cache_balance(raw, b).await?;
+        }
+        tracing::info!(code = %mask(raw), amount = %amount, ref_no = %ref_no, "Gift card loaded.");
+        Ok(LoadAnswer {
+            code: mask(raw),
+            card_id: None,
+            amount,
+            balance: t.balance,
+            ref_no,
+        })
+    }
+}

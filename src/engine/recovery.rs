@@ -1,0 +1,143 @@
+//! Start-up recovery: every sale and payment resumes from its journal state.
+//!
+//! | found at start-up | action |
+//! |---|---|
+//! | outbox `sending` | idempotent kinds → `new`; purchase / redemption → `in_doubt` |
+//! | gift-card payment `authorizing` | `in_doubt` (an authorize cannot be looked up) |
+//! | card payment `authorizing` | `recover_last` on the terminal: approved with our amount and an unused receipt → approved/authorized, nothing → declined, no answer → in doubt |
+//! | payment `capturing` / `cancelling` (gift card) | make sure its outbox item exists |
+//! | sale `completing` | resume completion (captures, then purchase) |
+//! | sale `cancelling` | resume cancel |
+//! | sale `open` | stays open for the register; its holds stay until complete/cancel |
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::payments::{self, Method, PaymentUpdate};
+use crate::store::{OutboxKind, PaymentState, SaleState, outbox, sales};
+
+use super::ports::TerminalError;
+use super::{Engine, EngineError, EngineEvent};
+
+/// What recovery did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryReport {
+    /// Outbox items found in `sending`.
+    pub outbox_interrupted: usize,
+    /// Payments moved to `in_doubt`.
+    pub payments_in_doubt: usize,
+    /// Card payments settled through the terminal.
+    pub card_recovered: usize,
+    /// Capture/cancel items (re)created.
+    pub holds_queued: usize,
+    /// Sales whose completion resumed.
+    pub completions_resumed: usize,
+    /// Sales whose cancel resumed.
+    pub cancels_resumed: usize,
+    /// Errors left for the operator (sale id and message).
+    pub errors: Vec<String>,
+}
+
+impl Engine {
+    /// Runs recovery. Call once at start-up, before serving the register.
+    pub async fn recover(&self) -> Result<RecoveryReport, EngineError> {
+        let _guard = self.inner.sale_lock.lock().await;
+        let mut rep = RecoveryReport::default();
+        let items = self
+            .inner
+            .store
+            .write(|c, _| outbox::recover_sending(c))
+            .await?;
+        rep.outbox_interrupted = items.len();
+        for i in &items {
+            self.emit(EngineEvent::Outbox {
+                id: i.id,
+                kind: i.kind,
+                state: i.state,
+            });
+        }
+        let authorizing = self
+            .inner
+            .store
+            .read(|c, _| payments::in_state(c, PaymentState::Authorizing))
+            .await?;
+        for p in authorizing {
+            let sending = p.pos_trans_id.is_some();
+            match p.method {
+                Method::Card => {
+                    let res = match self.inner.ports.terminal.recover_last().await {
+                        Ok(Some(o)) => Err(TerminalError::OutcomeUnknown(format!(
+                            "recovering receipt {:?}",
+                            o.receipt_no
+                        ))),
+                        Ok(None) => Err(TerminalError::NotSent(
+                            "no transaction at the terminal".into(),
+                        )),
+                        Err(e) => Err(TerminalError::OutcomeUnknown(e.to_string())),
+                    };
+                    // settle_card re-runs recover_last for an unknown outcome and matches it.
+                    self.settle_card(&p, res).await?;
+                    rep.card_recovered += 1;
+                }
+                _ if sending => {
+                    // A re-authorization interrupted: the capture item decides (in doubt).
+                    continue;
+                }
+                _ => {
+                    let upd = PaymentUpdate {
+                        reason: Some("interrupted_authorize".into()),
+                        ..Default::default()
+                    };
+                    self.move_payment(&p.payment_id, PaymentState::InDoubt, upd)
+                        .await?;
+                    rep.payments_in_doubt += 1;
+                }
+            }
+        }
+        for (state, kind) in [
+            (PaymentState::Capturing, OutboxKind::GiftcardCapture),
+            (PaymentState::Cancelling, OutboxKind::GiftcardCancel),
+        ] {
+            let ps = self
+                .inner
+                .store
+                .read(move |c, _| payments::in_state(c, state))
+                .await?;
+            for p in ps.iter().filter(|p| p.method == Method::Giftcard) {
+                self.ensure_item(p, kind).await?;
+                rep.holds_queued += 1;
+            }
+        }
+        let completing = self
+            .inner
+            .store
+            .read(|c, _| sales::ids_in_states(c, &[SaleState::Completing]))
+            .await?;
+        for id in completing {
+            match self.complete_locked(&id).await {
+                Ok(_) => rep.completions_resumed += 1,
+                Err(e) => rep.errors.push(format!("{id}: {e}")),
+            }
+        }
+        let cancelling = self
+            .inner
+            .store
+            .read(|c, _| sales::ids_in_states(c, &[SaleState::Cancelling]))
+            .await?;
+        for id in cancelling {
+            match self.cancel_locked(&id).await {
+                Ok(_) => rep.cancels_resumed += 1,
+                Err(e) => rep.errors.push(format!("{id}: {e}")),
+            }
+        }
+        tracing::info!(
+            outbox_interrupted = rep.outbox_interrupted,
+            payments_in_doubt = rep.payments_in_doubt,
+            card_recovered = rep.card_recovered,
+            completions_resumed = rep.completions_resumed,
+            cancels_resumed = rep.cancels_resumed,
+            "Recovery finished."
+        );
+        self.inner.wake.notify_one();
+        Ok(rep)
+    }
+}

@@ -1,0 +1,491 @@
+//! Opening, paying, completing and cancelling sales.
+
+use crate::store::outbox::{self, NewItem};
+use crate::store::payments::{self, Method, NewPayment, PaymentRecord, PaymentUpdate};
+use crate::store::sales::{self, NewSale, SaleRecord};
+use crate::store::{Money, OutboxKind, OutboxState, PaymentState, SaleState};
+
+use super::ports::HostError;
+use super::{
+    CompleteAnswer, Engine, EngineError, EngineEvent, Fault, OpenSale, PaymentAnswer,
+    PaymentRequest, PaymentStatus, PaymentView, PurchaseStatus, SaleView, purchase,
+};
+
+/// Paid and due for a sale.
+pub fn paid_and_due(sale: &SaleRecord, pays: &[PaymentRecord]) -> (Money, Money) {
+    let paid: Money = pays
+        .iter()
+        .filter(|p| p.state.counts_as_paid())
+        .map(|p| p.amount)
+        .sum();
+    let due = sale.totals.total - paid;
+    (
+        paid,
+        if due.0.is_sign_negative() {
+            Money::ZERO
+        } else {
+            due
+        },
+    )
+}
+
+/// The register's view of a payment, derived from its stored state (so a retry with the
+/// same id gets the same answer).
+pub fn answer_for(p: &PaymentRecord, due: Money) -> PaymentAnswer {
+    use PaymentState::*;
+    let (status, approved) = match p.state {
+        Authorized | Approved | Capturing | Captured => (PaymentStatus::Approved, p.amount),
+        OfflineApproved => (PaymentStatus::OfflineApproved, p.amount),
+        Authorizing | Declined | InDoubt | Cancelling | Cancelled | ForwardDeclined => {
+            (PaymentStatus::Declined, Money::ZERO)
+        }
+    };
+    PaymentAnswer {
+        payment_id: p.payment_id.clone(),
+        status,
+        approved_amount: approved,
+        balance: p.balance,
+        reason: p.reason.clone(),
+        due,
+    }
+}
+
+fn now_local() -> String {
+    chrono::Local::now()
+        .naive_local()
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string()
+}
+
+impl Engine {
+    /// Opens a sale (`POST /v1/sales`). The same `sale_id` with the same body returns the
+    /// first sale; with another body, `Conflict`.
+    pub async fn open_sale(&self, req: OpenSale) -> Result<SaleView, EngineError> {
+        let new = NewSale {
+            sale_id: req
+                .sale_id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            lines: req.lines,
+            tax: req.tax.unwrap_or(Money::ZERO),
+            member_id: req.member_id,
+            purchased_on: now_local(),
+        };
+        if new.sale_id.trim().is_empty() {
+            return Err(EngineError::Invalid("sale_id is empty".into()));
+        }
+        sales::compute(&new.lines, new.tax).map_err(EngineError::Invalid)?;
+        let (sc, rc) = (
+            self.inner.cfg.store_code.clone(),
+            self.inner.cfg.register_code.clone(),
+        );
+        let ins = self
+            .inner
+            .store
+            .write(move |c, s| sales::insert(c, s, &sc, &rc, &new))
+            .await?;
+        if let sales::Inserted::New(s) = &ins {
+            tracing::info!(sale_id = %s.sale_id, transaction_id = %s.transaction_id, total = %s.totals.total, "Sale opened.");
+            self.emit(EngineEvent::Sale {
+                sale_id: s.sale_id.clone(),
+                state: s.state,
+            });
+        }
+        self.sale(&ins.into_inner().sale_id).await
+    }
+
+    /// The sale, its payments and what is due (`GET /v1/sales/{id}`).
+    pub async fn sale(&self, sale_id: &str) -> Result<SaleView, EngineError> {
+        let id = sale_id.to_owned();
+        let (sale, pays) = self
+            .inner
+            .store
+            .read(move |c, _| Ok((sales::get(c, &id)?, payments::for_sale(c, &id)?)))
+            .await?;
+        let (paid, due) = paid_and_due(&sale, &pays);
+        Ok(SaleView {
+            sale_id: sale.sale_id,
+            transaction_id: sale.transaction_id,
+            state: sale.state,
+            total: sale.totals.total,
+            totals: sale.totals,
+            paid,
+            due,
+            member_id: sale.member_id,
+            lines: sale.lines,
+            payments: pays.iter().map(PaymentView::from).collect(),
+        })
+    }
+
+    pub(crate) async fn load(
+        &self,
+        sale_id: &str,
+    ) -> Result<(SaleRecord, Vec<PaymentRecord>), EngineError> {
+        let id = sale_id.to_owned();
+        Ok(self
+            .inner
+            .store
+            .read(move |c, _| Ok((sales::get(c, &id)?, payments::for_sale(c, &id)?)))
+            .await?)
+    }
+
+    pub(crate) fn payment_event(&self, p: &PaymentRecord) {
+        self.emit(EngineEvent::Payment {
+            sale_id: p.sale_id.clone(),
+            payment_id: p.payment_id.clone(),
+            state: p.state,
+            amount: p.amount,
+        });
+    }
+
+    pub(crate) async fn move_payment(
+        &self,
+        payment_id: &str,
+        to: PaymentState,
+        upd: PaymentUpdate,
+    ) -> Result<PaymentRecord, EngineError> {
+        let id = payment_id.to_owned();
+        let p = self
+            .inner
+            .store
+            .write(move |c, _| payments::transition(c, &id, to, upd))
+            .await?;
+        self.payment_event(&p);
+        Ok(p)
+    }
+
+    pub(crate) async fn answer(&self, p: &PaymentRecord) -> Result<PaymentAnswer, EngineError> {
+        let (sale, pays) = self.load(&p.sale_id).await?;
+        Ok(answer_for(p, paid_and_due(&sale, &pays).1))
+    }
+
+    /// Adds a tender (`POST /v1/sales/{id}/payments`). The same `payment_id` with the same
+    /// body returns the first answer; with another body, `Conflict`.
+    pub async fn add_payment(
+        &self,
+        sale_id: &str,
+        req: PaymentRequest,
+    ) -> Result<PaymentAnswer, EngineError> {
+        let _guard = self.inner.sale_lock.lock().await;
+        let (sale, pays) = self.load(sale_id).await?;
+        let code = req
+            .code
+            .as_ref()
+            .map(|c| secrecy::ExposeSecret::expose_secret(c).trim().to_owned());
+        let new = NewPayment {
+            payment_id: req
+                .payment_id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            sale_id: sale_id.to_owned(),
+            method: req.method,
+            requested_amount: req.amount,
+            amount: req.amount,
+            code,
+            entry_mode: (req.method == Method::Giftcard).then_some(req.entry_mode),
+            terminal_mode: (req.method == Method::Card).then_some(req.terminal_mode),
+            pin_given: req.pin.is_some(),
+        };
+        let probe = new.clone();
+        if let Some(first) = self
+            .inner
+            .store
+            .read(move |c, s| payments::find_same(c, s, &probe))
+            .await?
+        {
+            if first.state == PaymentState::Authorizing {
+                return Err(EngineError::InProgress(first.payment_id));
+            }
+            return Ok(answer_for(&first, paid_and_due(&sale, &pays).1));
+        }
+        if sale.state != SaleState::Open {
+            return Err(EngineError::InvalidState(format!(
+                "sale {sale_id} is {}",
+                sale.state
+            )));
+        }
+        if !req.amount.is_positive() {
+            return Err(EngineError::Invalid("amount must be positive".into()));
+        }
+        let due = paid_and_due(&sale, &pays).1;
+        if !due.is_positive() {
+            return Err(EngineError::InvalidState(format!(
+                "nothing is due on sale {sale_id}"
+            )));
+        }
+        let mut new = new;
+        new.amount = req.amount.min(due);
+        match req.method {
+            Method::Giftcard => {
+                if new.code.as_deref().is_none_or(str::is_empty) {
+                    return Err(EngineError::Invalid(
+                        "a gift-card payment needs a code".into(),
+                    ));
+                }
+                self.pay_giftcard(new, req.pin).await
+            }
+            Method::Card => self.pay_card(new).await,
+            Method::Cash => self.pay_cash(new).await,
+        }
+    }
+
+    /// Completes a sale (`POST /v1/sales/{id}/complete`): captures every hold, then commits
+    /// the completion together with its `purchaseAdd` outbox item. Refuses while due > 0.
+    pub async fn complete_sale(&self, sale_id: &str) -> Result<CompleteAnswer, EngineError> {
+        let _guard = self.inner.sale_lock.lock().await;
+        self.complete_locked(sale_id).await
+    }
+
+    pub(crate) async fn complete_locked(
+        &self,
+        sale_id: &str,
+    ) -> Result<CompleteAnswer, EngineError> {
+        let (sale, pays) = self.load(sale_id).await?;
+        match sale.state {
+            SaleState::Completed => return self.completed_answer(sale_id).await,
+            SaleState::Open | SaleState::Completing => {}
+            s => return Err(EngineError::InvalidState(format!("sale {sale_id} is {s}"))),
+        }
+        let due = paid_and_due(&sale, &pays).1;
+        if due.is_positive() {
+            if sale.state == SaleState::Completing {
+                self.set_sale(sale_id, SaleState::Open).await?;
+            }
+            return Err(EngineError::Due { due });
+        }
+        if sale.state == SaleState::Open {
+            self.set_sale(sale_id, SaleState::Completing).await?;
+        }
+        for p in &pays {
+            match (p.method, p.state) {
+                (Method::Giftcard, PaymentState::Authorized) => {
+                    let p = self
+                        .move_payment(
+                            &p.payment_id,
+                            PaymentState::Capturing,
+                            PaymentUpdate::default(),
+                        )
+                        .await?;
+                    self.capture_giftcard(&p).await?;
+                }
+                (Method::Giftcard, PaymentState::Capturing) => {
+                    self.ensure_item(p, OutboxKind::GiftcardCapture).await?
+                }
+                (Method::Card, PaymentState::Authorized) => self.book_card(p).await?,
+                (Method::Card, PaymentState::Capturing) => self.book_card(p).await?,
+                _ => {}
+            }
+        }
+        let (sale, pays) = self.load(sale_id).await?;
+        let input = purchase::build(&self.inner.cfg.store_code, &sale, &pays);
+        let payload =
+            serde_json::to_string(&input).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let id = sale_id.to_owned();
+        let commit = {
+            let store = self.inner.store.clone();
+            async move {
+                store
+                    .write(move |c, _| {
+                        sales::set_state(c, &id, SaleState::Completed)?;
+                        outbox::enqueue(
+                            c,
+                            &NewItem {
+                                kind: OutboxKind::Purchase,
+                                sale_id: Some(id.clone()),
+                                payment_id: None,
+                                amount: Some(sale.totals.total),
+                                code_hash: None,
+                                payload,
+                            },
+                        )
+                    })
+                    .await
+            }
+        };
+        let outbox_id = if self.inner.cfg.fault == Some(Fault::AnswerBeforeCommit) {
+            // Negative control only: the answer leaves before the commit.
+            tokio::spawn(commit);
+            0
+        } else {
+            commit.await?
+        };
+        tracing::info!(sale_id, outbox_id, "Sale completed; purchase queued.");
+        self.emit(EngineEvent::Sale {
+            sale_id: sale_id.to_owned(),
+            state: SaleState::Completed,
+        });
+        self.emit(EngineEvent::Outbox {
+            id: outbox_id,
+            kind: OutboxKind::Purchase,
+            state: OutboxState::New,
+        });
+        self.inner.wake.notify_one();
+        Ok(CompleteAnswer {
+            state: SaleState::Completed,
+            purchase: PurchaseStatus::Queued,
+            outbox_id,
+        })
+    }
+
+    async fn completed_answer(&self, sale_id: &str) -> Result<CompleteAnswer, EngineError> {
+        let id = sale_id.to_owned();
+        let item = self
+            .inner
+            .store
+            .read(move |c, _| {
+                Ok(outbox::list(c, None)?.into_iter().find(|i| {
+                    i.kind == OutboxKind::Purchase && i.sale_id.as_deref() == Some(id.as_str())
+                }))
+            })
+            .await?;
+        let (purchase, outbox_id) = match item {
+            Some(i) if i.state == OutboxState::Confirmed => (PurchaseStatus::Recorded, i.id),
+            Some(i) => (PurchaseStatus::Queued, i.id),
+            None => (PurchaseStatus::Queued, 0),
+        };
+        Ok(CompleteAnswer {
+            state: SaleState::Completed,
+            purchase,
+            outbox_id,
+        })
+    }
+
+    pub(crate) async fn set_sale(&self, sale_id: &str, to: SaleState) -> Result<(), EngineError> {
+        let id = sale_id.to_owned();
+        self.inner
+            .store
+            .write(move |c, _| sales::set_state(c, &id, to))
+            .await?;
+        self.emit(EngineEvent::Sale {
+            sale_id: sale_id.to_owned(),
+            state: to,
+        });
+        Ok(())
+    }
+
+    /// Makes sure an open outbox item of `kind` exists for a payment (capture/cancel that
+    /// could not be sent inline, or was interrupted by a crash).
+    pub(crate) async fn ensure_item(
+        &self,
+        p: &PaymentRecord,
+        kind: OutboxKind,
+    ) -> Result<(), EngineError> {
+        let pid = p.payment_id.clone();
+        let sale_id = p.sale_id.clone();
+        let payload =
+            serde_json::json!({ "pos_trans_id": p.pos_trans_id, "ref_no": p.ref_no, "amount": p.amount }).to_string();
+        let amount = p.amount;
+        let created = self
+            .inner
+            .store
+            .write(move |c, _| {
+                let open = outbox::for_payment(c, &pid)?.into_iter().any(|i| {
+                    i.kind == kind
+                        && !matches!(
+                            i.state,
+                            OutboxState::Confirmed | OutboxState::Dropped | OutboxState::Rejected
+                        )
+                });
+                if open {
+                    return Ok(None);
+                }
+                outbox::enqueue(
+                    c,
+                    &NewItem {
+                        kind,
+                        sale_id: Some(sale_id),
+                        payment_id: Some(pid),
+                        amount: Some(amount),
+                        code_hash: None,
+                        payload,
+                    },
+                )
+                .map(Some)
+            })
+            .await?;
+        if let Some(id) = created {
+            self.emit(EngineEvent::Outbox {
+                id,
+                kind,
+                state: OutboxState::New,
+            });
+            self.inner.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Cancels a sale (`POST /v1/sales/{id}/cancel`): every hold is cancelled or reversed,
+    /// inline or through the outbox. Refuses a completed sale.
+    pub async fn cancel_sale(&self, sale_id: &str) -> Result<SaleView, EngineError> {
+        let _guard = self.inner.sale_lock.lock().await;
+        self.cancel_locked(sale_id).await?;
+        self.sale(sale_id).await
+    }
+
+    pub(crate) async fn cancel_locked(&self, sale_id: &str) -> Result<(), EngineError> {
+        let (sale, pays) = self.load(sale_id).await?;
+        match sale.state {
+            SaleState::Cancelled => return Ok(()),
+            SaleState::Open => self.set_sale(sale_id, SaleState::Cancelling).await?,
+            SaleState::Cancelling => {}
+            s => return Err(EngineError::InvalidState(format!("sale {sale_id} is {s}"))),
+        }
+        for p in &pays {
+            match (p.method, p.state) {
+                (Method::Giftcard, PaymentState::Authorized) => {
+                    let p = self
+                        .move_payment(
+                            &p.payment_id,
+                            PaymentState::Cancelling,
+                            PaymentUpdate::default(),
+                        )
+                        .await?;
+                    self.cancel_giftcard(&p).await?;
+                }
+                (Method::Giftcard, PaymentState::Cancelling) => {
+                    self.ensure_item(p, OutboxKind::GiftcardCancel).await?
+                }
+                (Method::Giftcard, PaymentState::OfflineApproved) => self.drop_offline(p).await?,
+                (
+                    Method::Card,
+                    PaymentState::Approved | PaymentState::Authorized | PaymentState::Cancelling,
+                ) => self.reverse_card(p).await?,
+                (Method::Cash, PaymentState::Approved) => {
+                    let p = self
+                        .move_payment(
+                            &p.payment_id,
+                            PaymentState::Cancelling,
+                            PaymentUpdate::default(),
+                        )
+                        .await?;
+                    self.move_payment(
+                        &p.payment_id,
+                        PaymentState::Cancelled,
+                        PaymentUpdate::default(),
+                    )
+                    .await?;
+                }
+                (Method::Cash, PaymentState::Cancelling) => {
+                    self.move_payment(
+                        &p.payment_id,
+                        PaymentState::Cancelled,
+                        PaymentUpdate::default(),
+                    )
+                    .await?;
+                }
+                _ => {}
+            }
+        }
+        self.set_sale(sale_id, SaleState::Cancelled).await?;
+        tracing::info!(sale_id, "Sale cancelled.");
+        Ok(())
+    }
+
+    pub(crate) fn note_host_error(&self, e: &HostError) {
+        match e {
+            HostError::NotSent(_) => self.link_down(),
+            HostError::Declined(_) => self.link_up(),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Secrets at rest: a key file beside the database, an AEAD for gift-card codes that must
+//! outlive a request (offline forwards, re-authorizations) and a keyed hash for lookups.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use chacha20poly1305::aead::{Aead, Payload};
+use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+
+use super::StoreError;
+
+const KEY_LEN: usize = 64;
+
+/// The lane's local secret key: 32 bytes for XChaCha20-Poly1305, 32 for HMAC-SHA256.
+///
+/// `Debug` never prints key material.
+pub struct Secrets {
+    aead: XChaCha20Poly1305,
+    mac_key: [u8; 32],
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets([redacted])")
+    }
+}
+
+impl Secrets {
+    /// The key file used for a database path: `<db>.key`.
+    pub fn key_path(db: &Path) -> PathBuf {
+        let mut p = db.as_os_str().to_owned();
+        p.push(".key");
+        PathBuf::from(p)
+    }
+
+    /// Loads the key file, creating it (mode 0600, fsynced) when absent.
+    ///
+    /// A key file with group/other permission bits or the wrong length is refused, because a
+    /// leaked or truncated key silently breaks the confidentiality of stored codes.
+    pub fn load_or_create(path: &Path) -> Result<Secrets, StoreError> {
+        match fs::read(path) {
+            Ok(bytes) => {
+                let mode = fs::metadata(path)?.permissions().mode();
+                if mode & 0o077 != 0 {
+                    return Err(StoreError::KeyFile(format!(
+                        "{} is readable by others (mode {:o})",
+                        path.display(),
+                        mode & 0o777
+                    )));
+                }
+                Self::from_bytes(&bytes)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = [0u8; KEY_LEN];
+                rand::rng().fill_bytes(&mut key);
+                let mut f = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)?;
+                f.write_all(&key)?;
+                f.sync_all()?;
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    fs::File::open(dir)?.sync_all()?;
+                }
+                Self::from_bytes(&key)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Secrets, StoreError> {
+        if bytes.len() != KEY_LEN {
+            return Err(StoreError::KeyFile(format!(
+                "key file must hold {KEY_LEN} bytes"
+            )));
+        }
+        let aead = XChaCha20Poly1305::new_from_slice(&bytes[..32])
+            .map_err(|_| StoreError::KeyFile("bad key length".into()))?;
+        let mut mac_key = [0u8; 32];
+        mac_key.copy_from_slice(&bytes[32..]);
+        Ok(Secrets { aead, mac_key })
+    }
+
+    /// A keyed hash (HMAC-SHA256, hex) of a secret: stable per lane, useless without the key.
+    pub fn keyed_hash(&self, secret: &str) -> String {
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.mac_key)
+            .expect("HMAC accepts any key length");
+        mac.update(secret.as_bytes());
+        let out = mac.finalize().into_bytes();
+        out.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Encrypts `secret`, bound to `context` (e.g. the payment id) as associated data.
+    pub fn seal(&self, context: &str, secret: &str) -> Result<Vec<u8>, StoreError> {
+        let mut nonce = [0u8; 24];
+        rand::rng().fill_bytes(&mut nonce);
+        let ct = self
+            .aead
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: secret.as_bytes(),
+                    aad: context.as_bytes(),
+                },
+            )
+            .map_err(|_| StoreError::Crypto)?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    /// Decrypts what [`Secrets::seal`] produced for the same `context`.
+    pub fn open(&self, context: &str, sealed: &[u8]) -> Result<String, StoreError> {
+        if sealed.len() < 24 {
+            return Err(StoreError::Crypto);
+        }
+        let mut nonce = [0u8; 24];
+        nonce.copy_from_slice(&sealed[..24]);
+        let pt = self
+            .aead
+            .decrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: &sealed[24..],
+                    aad: context.as_bytes(),
+                },
+            )
+            .map_err(|_| StoreError::Crypto)?;
+        String::from_utf8(pt).map_err(|_| StoreError::Crypto)
+    }
+}
+
+/// Masks a code to its last four characters: `****1234`.
+pub fn mask(code: &str) -> String {
+    let chars: Vec<char> = code.chars().collect();
+    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    format!("****{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_file_is_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.db.key");
+        let s1 = Secrets::load_or_create(&p).unwrap();
+        let mode = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let s2 = Secrets::load_or_create(&p).unwrap();
+        assert_eq!(s1.keyed_hash("x"), s2.keyed_hash("x"));
+        let sealed = s1.seal("pay-1", "6001234567890").unwrap();
+        assert_eq!(s2.open("pay-1", &sealed).unwrap(), "6001234567890");
+        assert!(s2.open("pay-2", &sealed).is_err(), "context is bound");
+        assert!(!String::from_utf8_lossy(&sealed).contains("6001234567890"));
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(Secrets::load_or_create(&p).is_err());
+    }
+
+    #[test]
+    fn masks_to_last_four() {
+        assert_eq!(mask("6001234567890"), "****7890");
+        assert_eq!(mask("12"), "****12");
+        assert_eq!(
+            format!("{:?}", Secrets::from_bytes(&[1u8; 64]).unwrap()),
+            "Secrets([redacted])"
+        );
+    }
+}

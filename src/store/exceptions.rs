@@ -1,0 +1,193 @@
+//! Gift-card balance cache, offline budget and the exception list.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use super::states::{OutboxKind, OutboxState};
+use super::{Money, StoreError, now_utc};
+
+/// Records the last balance the POS reported for a card.
+pub fn cache_balance(
+    c: &Connection,
+    code_hash: &str,
+    code_masked: &str,
+    balance: Money,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO giftcard_cache(code_hash, code_masked, balance, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(code_hash) DO UPDATE SET balance = excluded.balance, updated_at = excluded.updated_at",
+        params![code_hash, code_masked, balance, now_utc()],
+    )?;
+    Ok(())
+}
+
+/// The last known balance of a card and when it was seen.
+pub fn cached_balance(
+    c: &Connection,
+    code_hash: &str,
+) -> Result<Option<(Money, String)>, StoreError> {
+    Ok(c.query_row(
+        "SELECT balance, updated_at FROM giftcard_cache WHERE code_hash = ?1",
+        [code_hash],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?)
+}
+
+/// What offline acceptance has used and not yet forwarded.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfflineUsage {
+    /// Number of offline redemptions not yet confirmed or dropped.
+    pub count: u64,
+    /// Their total amount.
+    pub total: Money,
+    /// Creation time of the oldest (UTC, RFC 3339).
+    pub oldest: Option<String>,
+}
+
+fn open_states() -> [OutboxState; 4] {
+    [
+        OutboxState::New,
+        OutboxState::Sending,
+        OutboxState::Held,
+        OutboxState::InDoubt,
+    ]
+}
+
+/// Usage across the lane.
+pub fn offline_usage(c: &Connection) -> Result<OfflineUsage, StoreError> {
+    let mut st =
+        c.prepare("SELECT amount, created_at FROM outbox WHERE kind = ?1 AND state = ?2")?;
+    let mut u = OfflineUsage::default();
+    for s in open_states() {
+        for r in st.query_map(params![OutboxKind::GiftcardRedeem, s], |r| {
+            Ok((r.get::<_, Money>(0)?, r.get::<_, String>(1)?))
+        })? {
+            let (a, at) = r?;
+            u.count += 1;
+            u.total += a;
+            if u.oldest.as_ref().is_none_or(|o| at < *o) {
+                u.oldest = Some(at);
+            }
+        }
+    }
+    Ok(u)
+}
+
+/// What this lane took offline from one card and has not yet forwarded.
+pub fn offline_taken_for_card(c: &Connection, code_hash: &str) -> Result<Money, StoreError> {
+    let mut st =
+        c.prepare("SELECT amount FROM outbox WHERE kind = ?1 AND state = ?2 AND code_hash = ?3")?;
+    let mut total = Money::ZERO;
+    for s in open_states() {
+        for a in st.query_map(params![OutboxKind::GiftcardRedeem, s, code_hash], |r| {
+            r.get::<_, Money>(0)
+        })? {
+            total += a?;
+        }
+    }
+    Ok(total)
+}
+
+/// A post-forward problem an operator must see and acknowledge.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionRecord {
+    /// Id.
+    pub id: i64,
+    /// Kind, e.g. "forward_declined", "reauthorize_declined", "refund_needed".
+    pub kind: String,
+    /// Sale.
+    pub sale_id: Option<String>,
+    /// Payment.
+    pub payment_id: Option<String>,
+    /// Outbox item.
+    pub outbox_id: Option<i64>,
+    /// Amount concerned.
+    pub amount: Option<Money>,
+    /// Masked card code.
+    pub code_masked: Option<String>,
+    /// Why (decline reason).
+    pub reason: String,
+    /// When (UTC).
+    pub created_at: String,
+    /// When acknowledged (UTC), if yet.
+    pub acknowledged_at: Option<String>,
+}
+
+/// A new exception.
+#[derive(Clone, Debug, Default)]
+pub struct NewException {
+    /// Kind.
+    pub kind: String,
+    /// Sale.
+    pub sale_id: Option<String>,
+    /// Payment.
+    pub payment_id: Option<String>,
+    /// Outbox item.
+    pub outbox_id: Option<i64>,
+    /// Amount.
+    pub amount: Option<Money>,
+    /// Masked code.
+    pub code_masked: Option<String>,
+    /// Reason.
+    pub reason: String,
+}
+
+/// Records an exception.
+pub fn raise(c: &Connection, e: &NewException) -> Result<i64, StoreError> {
+    c.execute(
+        "INSERT INTO exceptions(kind, sale_id, payment_id, outbox_id, amount, code_masked, reason, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            e.kind,
+            e.sale_id,
+            e.payment_id,
+            e.outbox_id,
+            e.amount,
+            e.code_masked,
+            e.reason,
+            now_utc()
+        ],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+/// Exceptions, optionally only the unacknowledged ones.
+pub fn list(c: &Connection, open_only: bool) -> Result<Vec<ExceptionRecord>, StoreError> {
+    let sql = if open_only {
+        "SELECT id, kind, sale_id, payment_id, outbox_id, amount, code_masked, reason, created_at, acknowledged_at
+         FROM exceptions WHERE acknowledged_at IS NULL ORDER BY id"
+    } else {
+        "SELECT id, kind, sale_id, payment_id, outbox_id, amount, code_masked, reason, created_at, acknowledged_at
+         FROM exceptions ORDER BY id"
+    };
+    let mut st = c.prepare(sql)?;
+    Ok(st
+        .query_map([], |r| {
+            Ok(ExceptionRecord {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                sale_id: r.get(2)?,
+                payment_id: r.get(3)?,
+                outbox_id: r.get(4)?,
+                amount: r.get(5)?,
+                code_masked: r.get(6)?,
+                reason: r.get(7)?,
+                created_at: r.get(8)?,
+                acknowledged_at: r.get(9)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?)
+}
+
+/// Acknowledges an exception; acknowledging twice is an error.
+pub fn acknowledge(c: &Connection, id: i64) -> Result<(), StoreError> {
+    let n = c.execute(
+        "UPDATE exceptions SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL",
+        params![id, now_utc()],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("open exception {id}")));
+    }
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! The outbox: requests to the POS that must happen after the local commit, in order.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+
+use super::states::{OutboxKind, OutboxState, check};
+use super::{Money, StoreError, now_utc};
+
+/// A stored outbox item. The payload is JSON without secrets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    /// Id; also the send order.
+    pub id: i64,
+    /// What to send.
+    pub kind: OutboxKind,
+    /// State.
+    pub state: OutboxState,
+    /// Sale it belongs to.
+    pub sale_id: Option<String>,
+    /// Payment it belongs to.
+    pub payment_id: Option<String>,
+    /// Amount (offline redemptions, for the budget).
+    pub amount: Option<Money>,
+    /// Keyed hash of the card (offline redemptions, per-card budget).
+    pub code_hash: Option<String>,
+    /// The request body (JSON).
+    pub payload: String,
+    /// Sends attempted so far.
+    pub attempt: i64,
+    /// When the last send started (UTC).
+    pub sent_at: Option<String>,
+    /// Last error text (never card data).
+    pub last_error: Option<String>,
+    /// Enqueue time (UTC).
+    pub created_at: String,
+}
+
+/// A new item.
+#[derive(Clone, Debug)]
+pub struct NewItem {
+    /// Kind.
+    pub kind: OutboxKind,
+    /// Sale.
+    pub sale_id: Option<String>,
+    /// Payment.
+    pub payment_id: Option<String>,
+    /// Amount.
+    pub amount: Option<Money>,
+    /// Card hash.
+    pub code_hash: Option<String>,
+    /// JSON body.
+    pub payload: String,
+}
+
+const COLS: &str = "id, kind, state, sale_id, payment_id, amount, code_hash, payload, attempt, sent_at, last_error, created_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<OutboxItem> {
+    Ok(OutboxItem {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        state: r.get(2)?,
+        sale_id: r.get(3)?,
+        payment_id: r.get(4)?,
+        amount: r.get(5)?,
+        code_hash: r.get(6)?,
+        payload: r.get(7)?,
+        attempt: r.get(8)?,
+        sent_at: r.get(9)?,
+        last_error: r.get(10)?,
+        created_at: r.get(11)?,
+    })
+}
+
+/// Enqueues an item in `new` (inside the caller's transaction).
+pub fn enqueue(c: &Connection, item: &NewItem) -> Result<i64, StoreError> {
+    let now = now_utc();
+    c.execute(
+        "INSERT INTO outbox(kind, state, sale_id, payment_id, amount, code_hash, payload, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        params![
+            item.kind,
+            OutboxState::New,
+            item.sale_id,
+            item.payment_id,
+            item.amount,
+            item.code_hash,
+            item.payload,
+            now
+        ],
+    )?;
+    Ok(c.last_insert_rowid())
+}
+
+/// Reads one item.
+pub fn get(c: &Connection, id: i64) -> Result<OutboxItem, StoreError> {
+    c.query_row(
+        &format!("SELECT {COLS} FROM outbox WHERE id = ?1"),
+        [id],
+        from_row,
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("outbox item {id}")))
+}
+
+/// The next item to send: the lowest id in `new`.
+pub fn next(c: &Connection) -> Result<Option<OutboxItem>, StoreError> {
+    Ok(c.query_row(
+        &format!("SELECT {COLS} FROM outbox WHERE state = 'new' ORDER BY id LIMIT 1"),
+        [],
+        from_row,
+    )
+    .optional()?)
+}
+
+/// Items, optionally only those in `state`, in id order.
+pub fn list(c: &Connection, state: Option<OutboxState>) -> Result<Vec<OutboxItem>, StoreError> {
+    let mut out = Vec::new();
+    match state {
+        Some(s) => {
+            let mut st = c.prepare(&format!(
+                "SELECT {COLS} FROM outbox WHERE state = ?1 ORDER BY id"
+            ))?;
+            for r in st.query_map([s], from_row)? {
+                out.push(r?);
+            }
+        }
+        None => {
+            let mut st = c.prepare(&format!("SELECT {COLS} FROM outbox ORDER BY id"))?;
+            for r in st.query_map([], from_row)? {
+                out.push(r?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Items belonging to a payment.
+pub fn for_payment(c: &Connection, payment_id: &str) -> Result<Vec<OutboxItem>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "SELECT {COLS} FROM outbox WHERE payment_id = ?1 ORDER BY id"
+    ))?;
+    Ok(st
+        .query_map([payment_id], from_row)?
+        .collect::<Result<_, _>>()?)
+}
+
+/// Moves an item to `to`, enforcing the legal transitions. `new → sending` counts an attempt
+/// and stamps `sent_at`.
+pub fn transition(
+    c: &Connection,
+    id: i64,
+    to: OutboxState,
+    error: Option<&str>,
+) -> Result<OutboxItem, StoreError> {
+    let cur = get(c, id)?;
+    check(
+        "outbox item",
+        &id.to_string(),
+        cur.state,
+        to,
+        cur.state.can_go(to),
+    )?;
+    let now = now_utc();
+    if to == OutboxState::Sending {
+        c.execute(
+            "UPDATE outbox SET state = ?2, attempt = attempt + 1, sent_at = ?3, updated_at = ?3 WHERE id = ?1",
+            params![id, to, now],
+        )?;
+    } else {
+        c.execute(
+            "UPDATE outbox SET state = ?2, last_error = COALESCE(?3, last_error), updated_at = ?4 WHERE id = ?1",
+            params![id, to, error, now],
+        )?;
+    }
+    get(c, id)
+}
+
+/// Counts by state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// `new` + `sending` + `held`.
+    pub pending: u64,
+    /// `in_doubt`.
+    pub in_doubt: u64,
+    /// `rejected`.
+    pub failed: u64,
+    /// `held` (also counted in pending).
+    pub held: u64,
+}
+
+/// Counts for `/v1/status`.
+pub fn counts(c: &Connection) -> Result<Counts, StoreError> {
+    let mut st = c.prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state")?;
+    let mut out = Counts::default();
+    for r in st.query_map([], |r| {
+        Ok((r.get::<_, OutboxState>(0)?, r.get::<_, i64>(1)? as u64))
+    })? {
+        let (s, n) = r?;
+        match s {
+            OutboxState::New | OutboxState::Sending => out.pending += n,
+            OutboxState::Held => {
+                out.pending += n;
+                out.held += n;
+            }
+            OutboxState::InDoubt => out.in_doubt += n,
+            OutboxState::Rejected => out.failed += n,
+            OutboxState::Confirmed | OutboxState::Dropped => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Start-up repair: an item left in `sending` was maybe sent. Idempotent kinds go back to
+/// `new`; the others become `in_doubt`. Returns the changed items.
+pub fn recover_sending(c: &Connection) -> Result<Vec<OutboxItem>, StoreError> {
+    let mut out = Vec::new();
+    for item in list(c, Some(OutboxState::Sending))? {
+        let to = if item.kind.is_idempotent() {
+            OutboxState::New
+        } else {
+            OutboxState::InDoubt
+        };
+        out.push(transition(
+            c,
+            item.id,
+            to,
+            Some("interrupted while sending"),
+        )?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,396 @@
+//! Payments (tenders): one row per attempt to take money, with its ids minted before I/O.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+
+use super::sales::{Inserted, journal_id, next_seq};
+use super::states::{PaymentState, check};
+use super::{Money, Secrets, StoreError, mask, now_utc};
+
+/// How the customer pays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// A closed-loop gift card against the POS.
+    Giftcard,
+    /// A bank card on the lane's terminal.
+    Card,
+    /// Cash.
+    Cash,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Giftcard => "giftcard",
+            Method::Card => "card",
+            Method::Cash => "cash",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "giftcard" => Some(Method::Giftcard),
+            "card" => Some(Method::Card),
+            "cash" => Some(Method::Cash),
+            _ => None,
+        }
+    }
+}
+
+/// How a gift-card code reached the lane (decides whether a PIN may be asked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryMode {
+    /// Typed or sent by the register: a PIN may be required.
+    Keyed,
+    /// Read by a magnetic-stripe reader.
+    Swiped,
+    /// Read by a barcode scanner.
+    Scanned,
+}
+
+impl EntryMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            EntryMode::Keyed => "keyed",
+            EntryMode::Swiped => "swiped",
+            EntryMode::Scanned => "scanned",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "keyed" => Some(EntryMode::Keyed),
+            "swiped" => Some(EntryMode::Swiped),
+            "scanned" => Some(EntryMode::Scanned),
+            _ => None,
+        }
+    }
+}
+
+/// How a terminal payment is taken.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TerminalMode {
+    /// One authorization for the amount.
+    #[default]
+    Authorize,
+    /// A reservation, booked with the final total at completion.
+    Reserve,
+}
+
+/// Terminal facts journaled for a card payment (never a full PAN).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TerminalRef {
+    /// Receipt number.
+    pub receipt_no: Option<u32>,
+    /// Trace number.
+    pub trace_no: Option<u32>,
+    /// PAN masked to the last four.
+    pub masked_pan: Option<String>,
+    /// Card brand name.
+    pub card_name: Option<String>,
+}
+
+/// What the caller gives to start a payment.
+#[derive(Clone, Debug)]
+pub struct NewPayment {
+    /// Register-given id, or a generated one.
+    pub payment_id: String,
+    /// The sale.
+    pub sale_id: String,
+    /// Method.
+    pub method: Method,
+    /// Amount asked for by the register.
+    pub requested_amount: Money,
+    /// Amount this attempt asks the host for (may be less: partial approval).
+    pub amount: Money,
+    /// Gift-card code (sealed at rest, masked in plain columns). Never logged.
+    pub code: Option<String>,
+    /// How the code was read.
+    pub entry_mode: Option<EntryMode>,
+    /// For terminal payments.
+    pub terminal_mode: Option<TerminalMode>,
+    /// Whether a PIN came with the request (part of the idempotency fingerprint only).
+    pub pin_given: bool,
+}
+
+/// A stored payment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRecord {
+    /// Id.
+    pub payment_id: String,
+    /// Sale.
+    pub sale_id: String,
+    /// POS `refNo` (gift cards) / terminal reference, minted at insert.
+    pub ref_no: String,
+    /// Method.
+    pub method: Method,
+    /// State.
+    pub state: PaymentState,
+    /// What the register asked for.
+    pub requested_amount: Money,
+    /// What was asked of the host / approved.
+    pub amount: Money,
+    /// Masked code.
+    pub code_masked: Option<String>,
+    /// Keyed hash of the code (balance cache key).
+    pub code_hash: Option<String>,
+    /// Whether a sealed code is still stored.
+    pub has_sealed_code: bool,
+    /// Entry mode.
+    pub entry_mode: Option<EntryMode>,
+    /// The POS gift-card transaction id of a hold.
+    pub pos_trans_id: Option<String>,
+    /// Card balance after the last answer.
+    pub balance: Option<Money>,
+    /// Terminal mode.
+    pub terminal_mode: Option<TerminalMode>,
+    /// Terminal facts.
+    pub terminal: TerminalRef,
+    /// Why it was declined / is in doubt.
+    pub reason: Option<String>,
+    /// Creation time (UTC).
+    pub created_at: String,
+}
+
+/// Fields to change together with a state transition.
+#[derive(Clone, Debug, Default)]
+pub struct PaymentUpdate {
+    /// New amount (approved / authorized).
+    pub amount: Option<Money>,
+    /// POS transaction id.
+    pub pos_trans_id: Option<String>,
+    /// Balance after.
+    pub balance: Option<Money>,
+    /// Terminal facts.
+    pub terminal: Option<TerminalRef>,
+    /// Reason.
+    pub reason: Option<String>,
+    /// Erase the sealed code.
+    pub erase_code: bool,
+}
+
+const COLS: &str = "payment_id, sale_id, ref_no, method, state, requested_amount, amount, code_masked,
+    code_hash, code_sealed IS NOT NULL, entry_mode, pos_trans_id, balance, terminal_mode, receipt_no,
+    trace_no, masked_pan, card_name, reason, created_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<PaymentRecord> {
+    let bad = |i: usize, s: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, s.into())
+    };
+    let method: String = r.get(3)?;
+    let entry: Option<String> = r.get(10)?;
+    let tmode: Option<String> = r.get(13)?;
+    Ok(PaymentRecord {
+        payment_id: r.get(0)?,
+        sale_id: r.get(1)?,
+        ref_no: r.get(2)?,
+        method: Method::parse(&method).ok_or_else(|| bad(3, method.clone()))?,
+        state: r.get(4)?,
+        requested_amount: r.get(5)?,
+        amount: r.get(6)?,
+        code_masked: r.get(7)?,
+        code_hash: r.get(8)?,
+        has_sealed_code: r.get(9)?,
+        entry_mode: match entry {
+            Some(e) => Some(EntryMode::parse(&e).ok_or_else(|| bad(10, e.clone()))?),
+            None => None,
+        },
+        pos_trans_id: r.get(11)?,
+        balance: r.get(12)?,
+        terminal_mode: match tmode.as_deref() {
+            Some("authorize") => Some(TerminalMode::Authorize),
+            Some("reserve") => Some(TerminalMode::Reserve),
+            Some(o) => return Err(bad(13, o.to_owned())),
+            None => None,
+        },
+        terminal: TerminalRef {
+            receipt_no: r.get(14)?,
+            trace_no: r.get(15)?,
+            masked_pan: r.get(16)?,
+            card_name: r.get(17)?,
+        },
+        reason: r.get(18)?,
+        created_at: r.get(19)?,
+    })
+}
+
+/// The idempotency fingerprint of a payment request (keyed: it covers the code).
+pub fn fingerprint(secrets: &Secrets, new: &NewPayment) -> String {
+    let code_hash = new
+        .code
+        .as_deref()
+        .map(|c| secrets.keyed_hash(c))
+        .unwrap_or_default();
+    secrets.keyed_hash(&format!(
+        "{}|{}|{}|{}|{:?}|{}",
+        new.sale_id,
+        new.method.as_str(),
+        new.requested_amount,
+        code_hash,
+        new.terminal_mode,
+        new.pin_given
+    ))
+}
+
+/// Looks a payment id up: `Ok(None)` when unused, the first row when the body matches,
+/// `Conflict` when it does not.
+pub fn find_same(
+    c: &Connection,
+    secrets: &Secrets,
+    new: &NewPayment,
+) -> Result<Option<PaymentRecord>, StoreError> {
+    let fp = fingerprint(secrets, new);
+    let existing: Option<String> = c
+        .query_row(
+            "SELECT request_hash FROM payments WHERE payment_id = ?1",
+            [&new.payment_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match existing {
+        None => Ok(None),
+        Some(h) if h == fp => Ok(Some(get(c, &new.payment_id)?)),
+        Some(_) => Err(StoreError::Conflict(format!("payment {}", new.payment_id))),
+    }
+}
+
+/// Inserts a payment in `authorizing`, minting its `refNo` (idempotent like sales).
+pub fn insert(
+    c: &Connection,
+    secrets: &Secrets,
+    store_code: &str,
+    register_code: &str,
+    new: &NewPayment,
+) -> Result<Inserted<PaymentRecord>, StoreError> {
+    if let Some(p) = find_same(c, secrets, new)? {
+        return Ok(Inserted::Existing(p));
+    }
+    let fp = fingerprint(secrets, new);
+    let seq = next_seq(c, "journal")?;
+    let ref_no = journal_id(store_code, register_code, seq);
+    let (masked, hash, sealed) = match new.code.as_deref() {
+        Some(code) => (
+            Some(mask(code)),
+            Some(secrets.keyed_hash(code)),
+            Some(secrets.seal(&new.payment_id, code)?),
+        ),
+        None => (None, None, None),
+    };
+    let now = now_utc();
+    c.execute(
+        "INSERT INTO payments(payment_id, sale_id, seq, ref_no, method, state, request_hash,
+            requested_amount, amount, code_masked, code_hash, code_sealed, entry_mode, terminal_mode,
+            created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
+        params![
+            new.payment_id,
+            new.sale_id,
+            seq,
+            ref_no,
+            new.method.as_str(),
+            PaymentState::Authorizing,
+            fp,
+            new.requested_amount,
+            new.amount,
+            masked,
+            hash,
+            sealed,
+            new.entry_mode.map(EntryMode::as_str),
+            new.terminal_mode.map(|m| match m {
+                TerminalMode::Authorize => "authorize",
+                TerminalMode::Reserve => "reserve",
+            }),
+            now
+        ],
+    )?;
+    Ok(Inserted::New(get(c, &new.payment_id)?))
+}
+
+/// Reads a payment.
+pub fn get(c: &Connection, payment_id: &str) -> Result<PaymentRecord, StoreError> {
+    c.query_row(
+        &format!("SELECT {COLS} FROM payments WHERE payment_id = ?1"),
+        [payment_id],
+        from_row,
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("payment {payment_id}")))
+}
+
+/// A sale's payments in the order they were made.
+pub fn for_sale(c: &Connection, sale_id: &str) -> Result<Vec<PaymentRecord>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "SELECT {COLS} FROM payments WHERE sale_id = ?1 ORDER BY seq"
+    ))?;
+    Ok(st
+        .query_map([sale_id], from_row)?
+        .collect::<Result<_, _>>()?)
+}
+
+/// Payments in a state, oldest first.
+pub fn in_state(c: &Connection, state: PaymentState) -> Result<Vec<PaymentRecord>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "SELECT {COLS} FROM payments WHERE state = ?1 ORDER BY seq"
+    ))?;
+    Ok(st.query_map([state], from_row)?.collect::<Result<_, _>>()?)
+}
+
+/// Moves a payment to `to` with `upd`, enforcing the legal transitions. Reaching a final
+/// state erases the sealed code.
+pub fn transition(
+    c: &Connection,
+    payment_id: &str,
+    to: PaymentState,
+    upd: PaymentUpdate,
+) -> Result<PaymentRecord, StoreError> {
+    let cur = get(c, payment_id)?;
+    check("payment", payment_id, cur.state, to, cur.state.can_go(to))?;
+    let erase = upd.erase_code
+        || matches!(
+            to,
+            PaymentState::Captured
+                | PaymentState::Cancelled
+                | PaymentState::Declined
+                | PaymentState::InDoubt
+        );
+    let t = upd.terminal.unwrap_or(cur.terminal);
+    c.execute(
+        "UPDATE payments SET state = ?2, amount = ?3, pos_trans_id = ?4, balance = ?5, receipt_no = ?6,
+            trace_no = ?7, masked_pan = ?8, card_name = ?9, reason = ?10,
+            code_sealed = CASE WHEN ?11 THEN NULL ELSE code_sealed END, updated_at = ?12
+         WHERE payment_id = ?1",
+        params![
+            payment_id,
+            to,
+            upd.amount.unwrap_or(cur.amount),
+            upd.pos_trans_id.or(cur.pos_trans_id),
+            upd.balance.or(cur.balance),
+            t.receipt_no,
+            t.trace_no,
+            t.masked_pan,
+            t.card_name,
+            upd.reason.or(cur.reason),
+            erase,
+            now_utc()
+        ],
+    )?;
+    get(c, payment_id)
+}
+
+/// Opens the sealed code of a payment (offline forward, re-authorization).
+pub fn sealed_code(
+    c: &Connection,
+    secrets: &Secrets,
+    payment_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let sealed: Option<Vec<u8>> = c
+        .query_row(
+            "SELECT code_sealed FROM payments WHERE payment_id = ?1",
+            [payment_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    sealed.map(|s| secrets.open(payment_id, &s)).transpose()
+}

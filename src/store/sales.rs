@@ -1,0 +1,351 @@
+//! Sales and their lines; the journal sequence that mints `transactionId` and `refNo`.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use super::states::{SaleState, check};
+use super::{Money, Secrets, StoreError, now_utc};
+
+/// One line as the register sends it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineInput {
+    /// Item SKU.
+    pub sku: String,
+    /// Quantity (decimal, may be fractional for weighed goods).
+    pub quantity: Money,
+    /// Price per unit.
+    pub unit_price: Money,
+    /// Unit of measure; "EA" when absent.
+    #[serde(default = "default_uom")]
+    pub uom: String,
+    /// Discount on this line.
+    #[serde(default)]
+    pub item_discount: Money,
+    /// This line's share of a sale-level discount.
+    #[serde(default)]
+    pub sale_discount: Money,
+}
+
+fn default_uom() -> String {
+    "EA".into()
+}
+
+/// A stored line with its extended price.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineRecord {
+    /// 1-based line number.
+    pub line_no: i64,
+    /// Item SKU.
+    pub sku: String,
+    /// Quantity.
+    pub quantity: Money,
+    /// Price per unit.
+    pub unit_price: Money,
+    /// Unit of measure.
+    pub uom: String,
+    /// Line discount.
+    pub item_discount: Money,
+    /// Share of the sale discount.
+    pub sale_discount: Money,
+    /// `quantity * unit_price`, rounded to cents.
+    pub ext_price: Money,
+}
+
+/// Totals derived from the lines and the tax.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Sum of extended prices.
+    pub subtotal: Money,
+    /// Sum of line discounts.
+    pub item_discount: Money,
+    /// Sum of sale-discount shares.
+    pub sale_discount: Money,
+    /// Tax.
+    pub tax: Money,
+    /// What the customer pays: subtotal - discounts + tax.
+    pub total: Money,
+}
+
+/// What the caller gives to open a sale.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSale {
+    /// Register-given id, or a generated one.
+    pub sale_id: String,
+    /// Lines, in order.
+    pub lines: Vec<LineInput>,
+    /// Tax amount.
+    pub tax: Money,
+    /// Loyalty member id.
+    pub member_id: Option<String>,
+    /// Local date-time without offset, `purchasedOn` in the purchase.
+    pub purchased_on: String,
+}
+
+/// A stored sale.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleRecord {
+    /// Id.
+    pub sale_id: String,
+    /// POS `transactionId`, minted at insert.
+    pub transaction_id: String,
+    /// State.
+    pub state: SaleState,
+    /// Member id.
+    pub member_id: Option<String>,
+    /// Totals.
+    pub totals: Totals,
+    /// Local purchase time.
+    pub purchased_on: String,
+    /// Lines.
+    pub lines: Vec<LineRecord>,
+    /// Creation time (UTC).
+    pub created_at: String,
+}
+
+/// Computes lines and totals; rejects negative or empty input.
+pub fn compute(lines: &[LineInput], tax: Money) -> Result<(Vec<LineRecord>, Totals), String> {
+    if lines.is_empty() {
+        return Err("a sale needs at least one line".into());
+    }
+    if tax.0.is_sign_negative() {
+        return Err("tax must not be negative".into());
+    }
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, l) in lines.iter().enumerate() {
+        if l.sku.trim().is_empty() {
+            return Err(format!("lines[{i}].sku is empty"));
+        }
+        if !l.quantity.is_positive() {
+            return Err(format!("lines[{i}].quantity must be positive"));
+        }
+        if l.unit_price.0.is_sign_negative()
+            || l.item_discount.0.is_sign_negative()
+            || l.sale_discount.0.is_sign_negative()
+        {
+            return Err(format!("lines[{i}] has a negative amount"));
+        }
+        let ext = Money(l.quantity.0 * l.unit_price.0).round2();
+        if l.item_discount + l.sale_discount > ext {
+            return Err(format!("lines[{i}] discounts exceed the line"));
+        }
+        out.push(LineRecord {
+            line_no: i as i64 + 1,
+            sku: l.sku.clone(),
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            uom: if l.uom.is_empty() {
+                "EA".into()
+            } else {
+                l.uom.clone()
+            },
+            item_discount: l.item_discount,
+            sale_discount: l.sale_discount,
+            ext_price: ext,
+        });
+    }
+    let subtotal: Money = out.iter().map(|l| l.ext_price).sum();
+    let item_discount: Money = out.iter().map(|l| l.item_discount).sum();
+    let sale_discount: Money = out.iter().map(|l| l.sale_discount).sum();
+    let total = subtotal - item_discount - sale_discount + tax;
+    Ok((
+        out,
+        Totals {
+            subtotal,
+            item_discount,
+            sale_discount,
+            tax,
+            total,
+        },
+    ))
+}
+
+/// Takes the next value of a named journal sequence (inside the caller's transaction).
+pub fn next_seq(c: &Connection, name: &str) -> Result<i64, StoreError> {
+    c.execute(
+        "INSERT INTO journal_seq(name, value) VALUES (?1, 1)
+         ON CONFLICT(name) DO UPDATE SET value = value + 1",
+        [name],
+    )?;
+    Ok(c.query_row(
+        "SELECT value FROM journal_seq WHERE name = ?1",
+        [name],
+        |r| r.get(0),
+    )?)
+}
+
+/// The POS id for a journal sequence number: store, register and sequence.
+pub fn journal_id(store_code: &str, register_code: &str, seq: i64) -> String {
+    format!("{store_code}-{register_code}-{seq:08}")
+}
+
+/// Result of an idempotent insert.
+#[derive(Clone, Debug)]
+pub enum Inserted<T> {
+    /// A new row.
+    New(T),
+    /// The same id and body were seen before: the first row.
+    Existing(T),
+}
+
+impl<T> Inserted<T> {
+    /// The row either way.
+    pub fn into_inner(self) -> T {
+        match self {
+            Inserted::New(t) | Inserted::Existing(t) => t,
+        }
+    }
+}
+
+/// Inserts a sale (same id + same body → the first sale; different body → `Conflict`).
+pub fn insert(
+    c: &Connection,
+    secrets: &Secrets,
+    store_code: &str,
+    register_code: &str,
+    new: &NewSale,
+) -> Result<Inserted<SaleRecord>, StoreError> {
+    let canonical = serde_json::to_string(&(&new.lines, new.tax, &new.member_id))
+        .map_err(|e| StoreError::Data(e.to_string()))?;
+    let hash = secrets.keyed_hash(&canonical);
+    let existing: Option<String> = c
+        .query_row(
+            "SELECT request_hash FROM sales WHERE sale_id = ?1",
+            [&new.sale_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(h) = existing {
+        if h != hash {
+            return Err(StoreError::Conflict(format!("sale {}", new.sale_id)));
+        }
+        return Ok(Inserted::Existing(get(c, &new.sale_id)?));
+    }
+    let (lines, totals) = compute(&new.lines, new.tax).map_err(StoreError::Data)?;
+    let seq = next_seq(c, "journal")?;
+    let tid = journal_id(store_code, register_code, seq);
+    let now = now_utc();
+    c.execute(
+        "INSERT INTO sales(sale_id, transaction_id, seq, state, request_hash, member_id, subtotal,
+            item_discount, sale_discount, tax, total, purchased_on, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+        params![
+            new.sale_id,
+            tid,
+            seq,
+            SaleState::Open,
+            hash,
+            new.member_id,
+            totals.subtotal,
+            totals.item_discount,
+            totals.sale_discount,
+            totals.tax,
+            totals.total,
+            new.purchased_on,
+            now
+        ],
+    )?;
+    for l in &lines {
+        c.execute(
+            "INSERT INTO sale_lines(sale_id, line_no, sku, quantity, unit_price, uom, item_discount,
+                sale_discount, ext_price) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                new.sale_id,
+                l.line_no,
+                l.sku,
+                l.quantity,
+                l.unit_price,
+                l.uom,
+                l.item_discount,
+                l.sale_discount,
+                l.ext_price
+            ],
+        )?;
+    }
+    Ok(Inserted::New(get(c, &new.sale_id)?))
+}
+
+/// Reads a sale with its lines.
+pub fn get(c: &Connection, sale_id: &str) -> Result<SaleRecord, StoreError> {
+    find(c, sale_id)?.ok_or_else(|| StoreError::NotFound(format!("sale {sale_id}")))
+}
+
+/// Reads a sale if it exists.
+pub fn find(c: &Connection, sale_id: &str) -> Result<Option<SaleRecord>, StoreError> {
+    let sale = c
+        .query_row(
+            "SELECT sale_id, transaction_id, state, member_id, subtotal, item_discount, sale_discount,
+                tax, total, purchased_on, created_at FROM sales WHERE sale_id = ?1",
+            [sale_id],
+            |r| {
+                Ok(SaleRecord {
+                    sale_id: r.get(0)?,
+                    transaction_id: r.get(1)?,
+                    state: r.get(2)?,
+                    member_id: r.get(3)?,
+                    totals: Totals {
+                        subtotal: r.get(4)?,
+                        item_discount: r.get(5)?,
+                        sale_discount: r.get(6)?,
+                        tax: r.get(7)?,
+                        total: r.get(8)?,
+                    },
+                    purchased_on: r.get(9)?,
+                    created_at: r.get(10)?,
+                    lines: Vec::new(),
+                })
+            },
+        )
+        .optional()?;
+    let Some(mut sale) = sale else {
+        return Ok(None);
+    };
+    let mut st = c.prepare(
+        "SELECT line_no, sku, quantity, unit_price, uom, item_discount, sale_discount, ext_price
+         FROM sale_lines WHERE sale_id = ?1 ORDER BY line_no",
+    )?;
+    sale.lines = st
+        .query_map([sale_id], |r| {
+            Ok(LineRecord {
+                line_no: r.get(0)?,
+                sku: r.get(1)?,
+                quantity: r.get(2)?,
+                unit_price: r.get(3)?,
+                uom: r.get(4)?,
+                item_discount: r.get(5)?,
+                sale_discount: r.get(6)?,
+                ext_price: r.get(7)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(sale))
+}
+
+/// Moves a sale to `to`, enforcing the legal transitions.
+pub fn set_state(c: &Connection, sale_id: &str, to: SaleState) -> Result<SaleState, StoreError> {
+    let from: SaleState = c
+        .query_row(
+            "SELECT state FROM sales WHERE sale_id = ?1",
+            [sale_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("sale {sale_id}")))?;
+    check("sale", sale_id, from, to, from.can_go(to))?;
+    c.execute(
+        "UPDATE sales SET state = ?2, updated_at = ?3 WHERE sale_id = ?1",
+        params![sale_id, to, now_utc()],
+    )?;
+    Ok(from)
+}
+
+/// Ids of sales in one of `states`, oldest first (recovery).
+pub fn ids_in_states(c: &Connection, states: &[SaleState]) -> Result<Vec<String>, StoreError> {
+    let mut st = c.prepare("SELECT sale_id FROM sales WHERE state = ?1 ORDER BY seq")?;
+    let mut out = Vec::new();
+    for s in states {
+        for id in st.query_map([s], |r| r.get::<_, String>(0))? {
+            out.push(id?);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,134 @@
+//! Schema migrations by `PRAGMA user_version`, one transaction per step.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// The migration steps; step `i` moves the file from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[V1];
+
+/// Highest schema version this build knows.
+pub fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+const V1: &str = r#"
+CREATE TABLE journal_seq (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE sales (
+    sale_id         TEXT PRIMARY KEY,
+    transaction_id  TEXT NOT NULL UNIQUE,
+    seq             INTEGER NOT NULL,
+    state           TEXT NOT NULL,
+    request_hash    TEXT NOT NULL,
+    member_id       TEXT,
+    subtotal        TEXT NOT NULL,
+    item_discount   TEXT NOT NULL,
+    sale_discount   TEXT NOT NULL,
+    tax             TEXT NOT NULL,
+    total           TEXT NOT NULL,
+    purchased_on    TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE sale_lines (
+    sale_id        TEXT NOT NULL REFERENCES sales(sale_id),
+    line_no        INTEGER NOT NULL,
+    sku            TEXT NOT NULL,
+    quantity       TEXT NOT NULL,
+    unit_price     TEXT NOT NULL,
+    uom            TEXT NOT NULL,
+    item_discount  TEXT NOT NULL,
+    sale_discount  TEXT NOT NULL,
+    ext_price      TEXT NOT NULL,
+    PRIMARY KEY (sale_id, line_no)
+) STRICT;
+
+CREATE TABLE payments (
+    payment_id        TEXT PRIMARY KEY,
+    sale_id           TEXT NOT NULL REFERENCES sales(sale_id),
+    seq               INTEGER NOT NULL,
+    ref_no            TEXT NOT NULL UNIQUE,
+    method            TEXT NOT NULL,
+    state             TEXT NOT NULL,
+    request_hash      TEXT NOT NULL,
+    requested_amount  TEXT NOT NULL,
+    amount            TEXT NOT NULL,
+    code_masked       TEXT,
+    code_hash         TEXT,
+    code_sealed       BLOB,
+    entry_mode        TEXT,
+    pos_trans_id      TEXT,
+    balance           TEXT,
+    terminal_mode     TEXT,
+    receipt_no        INTEGER,
+    trace_no          INTEGER,
+    masked_pan        TEXT,
+    card_name         TEXT,
+    reason            TEXT,
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL
+) STRICT;
+CREATE INDEX payments_by_sale ON payments(sale_id, seq);
+CREATE INDEX payments_by_state ON payments(state);
+
+CREATE TABLE outbox (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind        TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    sale_id     TEXT,
+    payment_id  TEXT,
+    amount      TEXT,
+    code_hash   TEXT,
+    payload     TEXT NOT NULL,
+    attempt     INTEGER NOT NULL DEFAULT 0,
+    sent_at     TEXT,
+    last_error  TEXT,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+) STRICT;
+CREATE INDEX outbox_by_state ON outbox(state, id);
+
+CREATE TABLE giftcard_cache (
+    code_hash    TEXT PRIMARY KEY,
+    code_masked  TEXT NOT NULL,
+    balance      TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE exceptions (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind             TEXT NOT NULL,
+    sale_id          TEXT,
+    payment_id       TEXT,
+    outbox_id        INTEGER,
+    amount           TEXT,
+    code_masked      TEXT,
+    reason           TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    acknowledged_at  TEXT
+) STRICT;
+"#;
+
+/// Brings the file up to [`latest`]; refuses a newer file.
+pub fn migrate(conn: &mut Connection) -> Result<i64, StoreError> {
+    let mut version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > latest() {
+        return Err(StoreError::TooNew {
+            found: version,
+            supported: latest(),
+        });
+    }
+    while version < latest() {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(MIGRATIONS[version as usize])?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+        version += 1;
+    }
+    Ok(version)
+}

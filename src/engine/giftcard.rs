@@ -233,23 +233,39 @@ impl Engine {
     }
 
     async fn pay_offline(&self, new: NewPayment) -> Result<PaymentAnswer, EngineError> {
-        let p = self.insert_payment(&new).await?;
-        self.offline_existing(p, new.amount).await
+        let (pid, amount) = (new.payment_id.clone(), new.amount);
+        self.offline_decide(pid, Some(new), amount).await
     }
 
-    /// Decides and records an offline tender in one transaction: the policy sees every
-    /// earlier offline redemption, so two tenders cannot both slip under a cap.
     async fn offline_existing(
         &self,
         p: PaymentRecord,
         amount: Money,
     ) -> Result<PaymentAnswer, EngineError> {
+        self.offline_decide(p.payment_id, None, amount).await
+    }
+
+    /// Decides and records an offline tender in one transaction (inserting the payment too
+    /// when `insert` is given): the policy sees every earlier offline redemption, so two
+    /// tenders cannot both slip under a cap, and the approval is durable before it shows.
+    async fn offline_decide(
+        &self,
+        pid: String,
+        insert: Option<NewPayment>,
+        amount: Money,
+    ) -> Result<PaymentAnswer, EngineError> {
         let policy = self.inner.cfg.offline.clone();
-        let pid = p.payment_id.clone();
+        let (sc, rc) = (
+            self.inner.cfg.store_code.clone(),
+            self.inner.cfg.register_code.clone(),
+        );
         let (p, item) = self
             .inner
             .store
-            .write(move |c, _| {
+            .write(move |c, s| {
+                if let Some(n) = &insert {
+                    payments::insert(c, s, &sc, &rc, n)?;
+                }
                 let p = payments::get(c, &pid)?;
                 let hash = p.code_hash.clone().unwrap_or_default();
                 let usage = exceptions::offline_usage(c)?;

@@ -125,8 +125,9 @@ pub struct Ports {
     pub terminal: Arc<dyn PaymentTerminal>,
 }
 
-/// Engine failures as the API maps them: `NotFound` 404, `Conflict`/`InvalidState`/`Due` 409,
-/// `Invalid` 400/422, the rest 5xx.
+/// Engine failures as the API maps them: `NotFound` 404; `Conflict`, `InvalidState`, `Due`,
+/// `SaleCancelled`, `SaleCompleted`, `NothingDue`, `InProgress` 409; `Invalid` 400/422; the
+/// rest 5xx (`Host(NotSent)` 503). [`EngineError::code`] gives the error code.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// No such sale / payment / item.
@@ -144,6 +145,15 @@ pub enum EngineError {
         /// What is due.
         due: Money,
     },
+    /// `complete` or a payment on a cancelled (or cancelling) sale.
+    #[error("sale {0} is cancelled")]
+    SaleCancelled(String),
+    /// `cancel` or a payment on a completed (or completing) sale.
+    #[error("sale {0} is completed")]
+    SaleCompleted(String),
+    /// A payment when nothing is due.
+    #[error("nothing is due on sale {0}")]
+    NothingDue(String),
     /// Bad input (nothing changed).
     #[error("invalid request: {0}")]
     Invalid(String),
@@ -159,6 +169,28 @@ pub enum EngineError {
     /// The store failed; nothing was confirmed.
     #[error(transparent)]
     Store(StoreError),
+}
+
+impl EngineError {
+    /// A stable machine-readable code for the API's `{"error":{"code"}}`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::NotFound(_) => "not_found",
+            EngineError::Conflict(_) => "idempotency_conflict",
+            EngineError::InvalidState(_) => "invalid_state",
+            EngineError::Due { .. } => "amount_due",
+            EngineError::SaleCancelled(_) => "sale_cancelled",
+            EngineError::SaleCompleted(_) => "sale_completed",
+            EngineError::NothingDue(_) => "nothing_due",
+            EngineError::Invalid(_) => "invalid_request",
+            EngineError::InProgress(_) => "payment_in_progress",
+            EngineError::Terminal(_) => "terminal_error",
+            EngineError::Host(ports::HostError::NotSent(_)) => "pos_unreachable",
+            EngineError::Host(ports::HostError::Declined(_)) => "declined",
+            EngineError::Host(_) => "pos_error",
+            EngineError::Store(_) => "storage_error",
+        }
+    }
 }
 
 impl From<StoreError> for EngineError {

@@ -198,20 +198,21 @@ impl Engine {
             }
             return Ok(answer_for(&first, paid_and_due(&sale, &pays).1));
         }
-        if sale.state != SaleState::Open {
-            return Err(EngineError::InvalidState(format!(
-                "sale {sale_id} is {}",
-                sale.state
-            )));
+        match sale.state {
+            SaleState::Open => {}
+            SaleState::Cancelled | SaleState::Cancelling => {
+                return Err(EngineError::SaleCancelled(sale_id.into()));
+            }
+            SaleState::Completed | SaleState::Completing => {
+                return Err(EngineError::SaleCompleted(sale_id.into()));
+            }
         }
         if !req.amount.is_positive() {
             return Err(EngineError::Invalid("amount must be positive".into()));
         }
         let due = paid_and_due(&sale, &pays).1;
         if !due.is_positive() {
-            return Err(EngineError::InvalidState(format!(
-                "nothing is due on sale {sale_id}"
-            )));
+            return Err(EngineError::NothingDue(sale_id.into()));
         }
         let mut new = new;
         new.amount = req.amount.min(due);
@@ -244,7 +245,9 @@ impl Engine {
         match sale.state {
             SaleState::Completed => return self.completed_answer(sale_id).await,
             SaleState::Open | SaleState::Completing => {}
-            s => return Err(EngineError::InvalidState(format!("sale {sale_id} is {s}"))),
+            SaleState::Cancelled | SaleState::Cancelling => {
+                return Err(EngineError::SaleCancelled(sale_id.into()));
+            }
         }
         let due = paid_and_due(&sale, &pays).1;
         if due.is_positive() {
@@ -428,7 +431,9 @@ impl Engine {
             SaleState::Cancelled => return Ok(()),
             SaleState::Open => self.set_sale(sale_id, SaleState::Cancelling).await?,
             SaleState::Cancelling => {}
-            s => return Err(EngineError::InvalidState(format!("sale {sale_id} is {s}"))),
+            SaleState::Completed | SaleState::Completing => {
+                return Err(EngineError::SaleCompleted(sale_id.into()));
+            }
         }
         for p in &pays {
             match (p.method, p.state) {

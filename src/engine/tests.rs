@@ -886,8 +886,10 @@ async fn cancel_releases_holds_inline_or_through_the_outbox_and_reverses_cards()
     assert_eq!(payment_state(e, "G2").await, PaymentState::Cancelled);
     assert!(matches!(
         e.complete_sale(&sid).await,
-        Err(EngineError::InvalidState(_))
+        Err(EngineError::SaleCancelled(_))
     ));
+    let late = e.add_payment(&sid, cash("K2", "1")).await;
+    assert_eq!(late.unwrap_err().code(), "sale_cancelled");
 }
 
 #[tokio::test]

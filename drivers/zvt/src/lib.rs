@@ -41,3 +41,8 @@ pub mod transport;
 
 pub use apdu::{Apdu, CodecError};
 pub use frame::FrameError;
+
+/// Compiles and runs the README's example as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -415,3 +415,31 @@ fn config_validation() {
     };
     assert_eq!(bad.validate(), Err(ConfigError::ZeroTimer { name: "t4" }));
 }
+
+#[test]
+fn undecodable_message_is_acked_and_restarts_t4() {
+    let t0 = Instant::now();
+    let mut ex = accepted_serial(t0);
+    let t1 = t0 + Duration::from_secs(100);
+    // Header says 5 data bytes, 2 present.
+    pt(&mut ex, &[0x04, 0x0F, 0x05, 0x27, 0x00], t1);
+    let events = ev(&mut ex);
+    assert!(
+        matches!(
+            &events[..],
+            [Event::Undecodable {
+                class: Some(0x04),
+                instr: Some(0x0F),
+                ..
+            }]
+        ),
+        "{events:?}"
+    );
+    assert_eq!(
+        tx(&mut ex),
+        vec![Bytes::from_static(ACK_BYTE), frame(APP_ACK)]
+    );
+    ex.handle_input(Input::Ack, t1);
+    assert_eq!(ex.poll_timeout(), Some(t1 + DEFAULT_T4));
+    assert!(ex.is_busy());
+}

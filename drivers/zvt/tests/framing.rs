@@ -192,3 +192,21 @@ fn tcp_length_checked_before_buffering() {
     assert!(!err.can_continue());
     assert!(buf.capacity() < 4096);
 }
+
+#[test]
+fn over_long_frame_with_stuffed_start_marker_is_dropped_whole() {
+    // The APDU holds `10 02`, stuffed to `10 10 02`: after the length limit hits, that must
+    // not start a bogus frame.
+    let mut dec = SerialDecoder::with_max_apdu_len(4);
+    let mut f = BytesMut::new();
+    serial::encode_frame(&[0x06, 0xD1, 0x05, 0x00, 0x41, 0x10, 0x02, 0x42], &mut f);
+    f.extend_from_slice(VECTORS[0].1);
+    let items = decode_all(&mut dec, &f);
+    assert_eq!(
+        items,
+        vec![
+            Err(FrameError::TooLong { max: 4 }),
+            Ok(SerialItem::Frame(Bytes::from_static(&[0x80, 0x00, 0x00])))
+        ]
+    );
+}

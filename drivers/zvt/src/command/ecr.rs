@@ -50,7 +50,8 @@ pub struct Registration {
     pub password: u32,
     /// Config byte, see [`config`].
     pub config: u8,
-    /// Currency code, untagged (978 = EUR).
+    /// Currency code, untagged (978 = EUR). Codes 300–399 and 600–699 start with the bytes
+    /// `03`/`06` and decode as BMPs instead; this driver only uses EUR.
     pub currency: Option<u16>,
     /// BMP 03 service byte.
     pub service_byte: Option<u8>,

@@ -49,6 +49,11 @@ enum State {
     DataDle,
     CrcLo,
     CrcHi(u8),
+    // Dropping the rest of an over-long frame, still honouring DLE pairs so that stuffed
+    // `10 10 02` inside it is not mistaken for a frame start.
+    Discard,
+    DiscardDle,
+    DiscardCrc(u8),
 }
 
 /// Streaming decoder for the serial line.
@@ -115,7 +120,8 @@ impl SerialDecoder {
 
     fn push(&mut self, b: u8) -> Result<(), FrameError> {
         if self.buf.len() >= self.max_apdu_len {
-            self.reset();
+            self.buf.clear();
+            self.state = State::Discard;
             return Err(FrameError::TooLong {
                 max: self.max_apdu_len,
             });
@@ -187,6 +193,29 @@ impl SerialDecoder {
                         return Err(FrameError::BadEscape { byte: b });
                     }
                 },
+                State::Discard => {
+                    self.skipped += 1;
+                    if b == DLE {
+                        self.state = State::DiscardDle;
+                    }
+                }
+                State::DiscardDle => {
+                    self.skipped += 1;
+                    match b {
+                        DLE => self.state = State::Discard,
+                        ETX => self.state = State::DiscardCrc(2),
+                        STX => self.start_frame(),
+                        _ => self.state = State::Idle,
+                    }
+                }
+                State::DiscardCrc(n) => {
+                    self.skipped += 1;
+                    self.state = if n > 1 {
+                        State::DiscardCrc(n - 1)
+                    } else {
+                        State::Idle
+                    };
+                }
                 State::CrcLo => self.state = State::CrcHi(b),
                 State::CrcHi(lo) => {
                     self.state = State::Idle;

@@ -11,10 +11,16 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(apdu.to_vec(), data);
     if let Ok(m) = PtMessage::from_apdu(&apdu) {
         let again = m.to_apdu().expect("a decoded message encodes");
-        assert_eq!(PtMessage::from_apdu(&again).expect("re-encoded message decodes"), m);
+        assert_eq!(
+            PtMessage::from_apdu(&again).expect("re-encoded message decodes"),
+            m
+        );
     }
     if let Ok(m) = EcrMessage::from_apdu(&apdu) {
         let again = m.to_apdu().expect("a decoded message encodes");
-        assert_eq!(EcrMessage::from_apdu(&again).expect("re-encoded message decodes"), m);
+        assert_eq!(
+            EcrMessage::from_apdu(&again).expect("re-encoded message decodes"),
+            m
+        );
     }
 });

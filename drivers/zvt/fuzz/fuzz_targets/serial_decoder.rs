@@ -30,7 +30,9 @@ fn run(chunks: &[&[u8]]) -> Vec<String> {
 
 fuzz_target!(|data: &[u8]| {
     // The first byte chooses a split point, the rest is the stream.
-    let Some((&cut, rest)) = data.split_first() else { return };
+    let Some((&cut, rest)) = data.split_first() else {
+        return;
+    };
     let cut = usize::from(cut) % (rest.len() + 1);
     assert_eq!(run(&[rest]), run(&[&rest[..cut], &rest[cut..]]));
 });

@@ -26,7 +26,9 @@ fn run(chunks: &[&[u8]]) -> Vec<String> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&cut, rest)) = data.split_first() else { return };
+    let Some((&cut, rest)) = data.split_first() else {
+        return;
+    };
     let cut = usize::from(cut) % (rest.len() + 1);
     assert_eq!(run(&[rest]), run(&[&rest[..cut], &rest[cut..]]));
 });

@@ -1,7 +1,7 @@
 //! BMP fields: a 1-byte tag followed by a fixed-length or variable-length value.
 //!
 //! The format of each tag follows PA00P015 13.07 ch. 9 ("Bitmaps"), cross-checked against
-//! ecrterm's `bitmaps.py` and EVerest's `packets.rs`. A tag missing from [`format`] cannot be
+//! ecrterm's `bitmaps.py` and EVerest's `packets.rs`. A tag missing from [`format()`] cannot be
 //! skipped, because its length is unknown.
 //!
 //! Variable lengths: LLVAR is 2 bytes, LLLVAR 3 bytes, each `F0 | digit` (`F1 F6` = 16).
@@ -220,7 +220,7 @@ fn write_var_len(dst: &mut Vec<u8>, len: usize, digits: u32) {
     }
 }
 
-/// Appends one BMP (tag, length prefix per [`format`], value) to `dst`.
+/// Appends one BMP (tag, length prefix per [`format()`], value) to `dst`.
 ///
 /// Fails for an unknown tag, a fixed-length value of the wrong size, or a value longer than
 /// its length prefix can express. `dst` is unchanged on error.
@@ -276,7 +276,7 @@ pub fn put_u8(dst: &mut Vec<u8>, tag: u8, value: u8) -> Result<(), CodecError> {
     put(dst, tag, &[value])
 }
 
-/// Appends a BCD BMP whose width comes from [`format`].
+/// Appends a BCD BMP whose width comes from [`format()`].
 pub fn put_bcd(dst: &mut Vec<u8>, tag: u8, value: u64) -> Result<(), CodecError> {
     let Some(BmpFormat::Fixed(n)) = format(tag) else {
         return Err(CodecError::UnknownBmp { tag });

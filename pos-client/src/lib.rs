@@ -1,1 +1,55 @@
-//! POS cloud client (placeholder; see issue 2).
+//! Client for the store's cloud POS (`pos-api.md`, `pos-schema.graphql`).
+//!
+//! * **Operations**: every query and mutation of the contract as a typed async method on
+//!   [`PosClient`], with plain domain types ([`types`]) and exact `Decimal` money.
+//! * **Transport**: one reqwest client (rustls, connect + request timeouts, no redirects,
+//!   response bodies bounded), GraphQL documents checked against the schema at compile time.
+//! * **Auth**: OIDC discovery + client credentials, token cached and refreshed at ~80% of its
+//!   lifetime, one refresh + one retry on `NOT_AUTHENTICATED`.
+//! * **Errors**: one [`PosError`] whose [`PosError::class`] says retry, in doubt, rejected or
+//!   misconfigured; no gift-card code, PIN, secret or token ever appears in it.
+//! * **Backoff**: [`backoff`] is the project's one retry policy.
+//! * **Since & Until**: [`SincePager`] walks `item`, `itemWarehouse`, `itemSerialLot`,
+//!   `product` and `sale` resumably.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), pos_client::PosError> {
+//! use std::time::Duration;
+//! use pos_client::{PosClient, PosConfig};
+//!
+//! let cfg = PosConfig::with_secret_file(
+//!     "https://pos.example.com/api/graphql",
+//!     "https://pos.example.com/",
+//!     "lane-agent",
+//!     std::path::Path::new("/run/credentials/lane-agent.service/pos-client-secret"),
+//!     Duration::from_secs(10),
+//! )?;
+//! let pos = PosClient::new(cfg)?;
+//! let env = pos.environment().await?;
+//! println!("{} {}", env.name, env.version);
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+
+mod auth;
+pub mod backoff;
+mod classify;
+mod client;
+mod config;
+mod convert;
+mod error;
+mod ops;
+mod pager;
+mod secret;
+mod transport;
+pub mod types;
+mod wire;
+
+pub use auth::{Clock, TokioClock};
+pub use client::PosClient;
+pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, PosConfig};
+pub use error::{DeclineReason, ErrorClass, PosError};
+pub use pager::{SincePage, SincePager};
+pub use secret::{GiftCode, mask_last4};
+pub use types::*;

@@ -6,4 +6,6 @@ pub mod cli;
 pub mod config;
 pub mod devices;
 pub mod engine;
+pub mod service;
 pub mod store;
+pub mod telemetry;

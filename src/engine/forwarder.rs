@@ -74,10 +74,14 @@ impl Engine {
 
     /// Sends the next `new` item, if any, and records the outcome.
     pub async fn forward_once(&self) -> Result<Step, EngineError> {
-        let Some(item) = self.inner.store.read(|c, _| outbox::next(c)).await? else {
+        let Some(item) = self.inner.store.write(|c, _| outbox::claim_next(c)).await? else {
             return Ok(Step::Idle);
         };
-        let item = self.move_item(item.id, OutboxState::Sending, None).await?;
+        self.emit(EngineEvent::Outbox {
+            id: item.id,
+            kind: item.kind,
+            state: item.state,
+        });
         match item.kind {
             OutboxKind::Purchase => self.send_purchase(item).await,
             OutboxKind::GiftcardRedeem => self.send_redeem(item).await,

@@ -31,7 +31,7 @@ impl Engine {
         let code = new.code.clone().unwrap_or_default();
         let mut pin = pin;
         if !self.inner.link.is_online() {
-            return self.pay_offline(new).await;
+            return self.pay_offline_checked(new, pin.is_some()).await;
         }
         let balance = match self
             .inner
@@ -47,7 +47,7 @@ impl Engine {
             }
             Err(HostError::NotSent(_) | HostError::OutcomeUnknown(_)) => {
                 self.link_down();
-                return self.pay_offline(new).await;
+                return self.pay_offline_checked(new, pin.is_some()).await;
             }
             Err(HostError::Declined(d)) => {
                 self.link_up();
@@ -140,6 +140,9 @@ impl Engine {
                 }
                 Err(HostError::NotSent(_)) => {
                     self.link_down();
+                    if pin.is_some() {
+                        return self.decline(&p, "offline_pin_card").await;
+                    }
                     return self.offline_existing(p, new.amount).await;
                 }
                 Err(HostError::OutcomeUnknown(m)) => {
@@ -230,6 +233,19 @@ impl Engine {
             })
             .await?;
         Ok(())
+    }
+
+    /// PINs are never stored, so a card that needs one could not be forwarded later: such a
+    /// tender (a PIN came with it) is refused offline rather than accepted and declined later.
+    async fn pay_offline_checked(
+        &self,
+        new: NewPayment,
+        pin_given: bool,
+    ) -> Result<PaymentAnswer, EngineError> {
+        if pin_given && self.inner.cfg.offline.enabled {
+            return self.record_declined(new, "offline_pin_card".into()).await;
+        }
+        self.pay_offline(new).await
     }
 
     async fn pay_offline(&self, new: NewPayment) -> Result<PaymentAnswer, EngineError> {

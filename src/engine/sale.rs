@@ -486,6 +486,42 @@ impl Engine {
         Ok(())
     }
 
+    /// Cancels open sales created more than `max_age` ago (a register that never came back,
+    /// e.g. after a crash), releasing their holds well before the POS's Delay Period would.
+    /// Returns the ids cancelled; a sale whose cancel fails stays `cancelling` for recovery.
+    pub async fn cancel_stale_open_sales(
+        &self,
+        max_age: std::time::Duration,
+    ) -> Result<Vec<String>, EngineError> {
+        let _guard = self.inner.sale_lock.lock().await;
+        let cutoff = chrono::Utc::now()
+            - chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
+        let cutoff = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let stale = self
+            .inner
+            .store
+            .read(move |c, _| {
+                let mut out = Vec::new();
+                for id in sales::ids_in_states(c, &[SaleState::Open])? {
+                    if sales::get(c, &id)?.created_at <= cutoff {
+                        out.push(id);
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        let mut done = Vec::new();
+        for id in stale {
+            match self.cancel_locked(&id).await {
+                Ok(()) => done.push(id),
+                Err(e) => {
+                    tracing::warn!(sale_id = %id, error = %e, "Stale sale could not be cancelled yet.")
+                }
+            }
+        }
+        Ok(done)
+    }
+
     pub(crate) fn note_host_error(&self, e: &HostError) {
         match e {
             HostError::NotSent(_) => self.link_down(),

@@ -1184,3 +1184,87 @@ async fn bad_input_changes_nothing() {
         Err(EngineError::Conflict(_))
     ));
 }
+
+#[tokio::test]
+async fn pin_cards_are_refused_offline_because_pins_are_never_stored() {
+    let mut g = MockGiftcardHost::new();
+    g.expect_balance()
+        .returning(|_| Err(HostError::NotSent("down".into())));
+    let p = OfflinePolicy {
+        unknown_card: UnknownCard::Limit(m("50")),
+        ..policy()
+    };
+    let h = harness(g, MockPurchaseSink::new(), MockPaymentTerminal::new(), p).await;
+    let sid = sale(&h.engine, "10").await;
+    let mut req = gift("P", "CARD8888", "10");
+    req.pin = Some(SecretString::from("1234".to_owned()));
+    let a = h.engine.add_payment(&sid, req).await.unwrap();
+    assert_eq!(a.reason.as_deref(), Some("offline_pin_card"));
+    assert!(h.engine.outbox_list(None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn stale_open_sales_are_swept_and_their_holds_released() {
+    let mut g = MockGiftcardHost::new();
+    g.expect_balance()
+        .returning(|_| Ok(GiftcardBalance { balance: m("50") }));
+    g.expect_authorize_use()
+        .times(1)
+        .returning(|_| Ok(trans("T1", "40")));
+    g.expect_cancel()
+        .withf(|id| id == "T1")
+        .times(1)
+        .returning(|_| Ok(trans("T1", "50")));
+    let h = harness(
+        g,
+        MockPurchaseSink::new(),
+        MockPaymentTerminal::new(),
+        policy(),
+    )
+    .await;
+    let e = &h.engine;
+    let sid = sale(e, "10").await;
+    e.add_payment(&sid, gift("P", "CARD1212", "10"))
+        .await
+        .unwrap();
+    assert!(
+        e.cancel_stale_open_sales(std::time::Duration::from_secs(3600))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let swept = e
+        .cancel_stale_open_sales(std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(swept, vec![sid.clone()]);
+    assert_eq!(payment_state(e, "P").await, PaymentState::Cancelled);
+}
+
+#[test]
+fn debug_output_never_shows_a_code_or_pin() {
+    let req = gift("P", "SENTINEL12345678", "1");
+    let mut req = req;
+    req.pin = Some(SecretString::from("9876".to_owned()));
+    let dbg = format!("{req:?}");
+    assert!(
+        !dbg.contains("SENTINEL12345678") && !dbg.contains("9876"),
+        "{dbg}"
+    );
+    let np = payments::NewPayment {
+        payment_id: "P".into(),
+        sale_id: "S".into(),
+        method: Method::Giftcard,
+        requested_amount: m("1"),
+        amount: m("1"),
+        code: Some("SENTINEL12345678".into()),
+        entry_mode: None,
+        terminal_mode: None,
+        pin_given: true,
+    };
+    let dbg = format!("{np:?}");
+    assert!(
+        !dbg.contains("SENTINEL12345678") && dbg.contains("****5678"),
+        "{dbg}"
+    );
+}

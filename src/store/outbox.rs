@@ -112,6 +112,15 @@ pub fn next(c: &Connection) -> Result<Option<OutboxItem>, StoreError> {
     .optional()?)
 }
 
+/// Claims the next item: `new → sending` for the lowest id, in the caller's transaction, so
+/// nothing (a cancel dropping it, an operator holding it) can slip in between.
+pub fn claim_next(c: &Connection) -> Result<Option<OutboxItem>, StoreError> {
+    match next(c)? {
+        Some(item) => transition(c, item.id, OutboxState::Sending, None).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// Items, optionally only those in `state`, in id order.
 pub fn list(c: &Connection, state: Option<OutboxState>) -> Result<Vec<OutboxItem>, StoreError> {
     let mut out = Vec::new();

@@ -92,7 +92,8 @@ pub struct TerminalRef {
 }
 
 /// What the caller gives to start a payment.
-#[derive(Clone, Debug)]
+/// `Debug` prints the code masked.
+#[derive(Clone)]
 pub struct NewPayment {
     /// Register-given id, or a generated one.
     pub payment_id: String,
@@ -112,6 +113,22 @@ pub struct NewPayment {
     pub terminal_mode: Option<TerminalMode>,
     /// Whether a PIN came with the request (part of the idempotency fingerprint only).
     pub pin_given: bool,
+}
+
+impl std::fmt::Debug for NewPayment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewPayment")
+            .field("payment_id", &self.payment_id)
+            .field("sale_id", &self.sale_id)
+            .field("method", &self.method)
+            .field("requested_amount", &self.requested_amount)
+            .field("amount", &self.amount)
+            .field("code", &self.code.as_deref().map(mask))
+            .field("entry_mode", &self.entry_mode)
+            .field("terminal_mode", &self.terminal_mode)
+            .field("pin_given", &self.pin_given)
+            .finish()
+    }
 }
 
 /// A stored payment.

@@ -79,6 +79,11 @@ impl Store {
         self.with_db(move |db| db.read(f)).await
     }
 
+    /// Checkpoints and truncates the WAL (P1.4); the agent calls it periodically.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        self.with_db(|db| db.checkpoint()).await
+    }
+
     /// The pragmas as read back now.
     pub async fn pragmas(&self) -> Result<PragmaReport, StoreError> {
         self.with_db(|db| db.pragmas()).await

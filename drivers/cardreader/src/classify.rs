@@ -1,0 +1,303 @@
+//! What a read is: gift card, member card, payment card or unknown.
+//!
+//! Order of the rules (payments-practice.md, reliability.md P3.1):
+//! 1. a gift card whose number starts with a configured issuer prefix (closed-loop ranges
+//!    often overlap open-loop BINs, so a configured prefix wins);
+//! 2. a payment card: any 13–19 digit, Luhn-valid number in a BIN range. Its data is
+//!    dropped (and zeroed) at once; only [`BANK_CARD_NOTICE`] is reported;
+//! 3. a gift card by pattern alone (no prefix list configured);
+//! 4. a member card by pattern;
+//! 5. unknown, with nothing kept.
+
+use regex::Regex;
+
+use crate::pan::{BinRange, BinRangeError, is_payment_pan};
+use crate::scanner::ScannedCode;
+use crate::secret::{GiftCardCode, MemberId};
+use crate::track::Swipe;
+
+/// What the cashier is told when a bank card is swiped or scanned.
+pub const BANK_CARD_NOTICE: &str = "use the terminal for bank cards";
+
+/// Shortest all-digit gift prefix accepted: shorter ones would swallow whole card networks.
+pub const MIN_DIGIT_PREFIX_LEN: usize = 4;
+
+/// Rules for classifying reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+pub struct ClassifierConfig {
+    /// Issuer prefixes of the store's gift cards (e.g. `"603600"`). A read whose number starts
+    /// with one is a gift card even if it is Luhn-valid in a BIN range.
+    pub gift_prefixes: Vec<String>,
+    /// A regex with a named group `code` that extracts the gift-card code from the track data
+    /// or scanned code (e.g. `^(?P<code>\d{16})`). With prefixes, both must match.
+    pub gift_pattern: Option<String>,
+    /// A regex that recognises member cards; the named group `id`, if any, is the member id,
+    /// otherwise the whole match.
+    pub member_pattern: Option<String>,
+    /// Payment-card BIN ranges; defaults to [`BinRange::defaults`].
+    pub bin_ranges: Vec<BinRange>,
+}
+
+impl Default for ClassifierConfig {
+    fn default() -> Self {
+        Self {
+            gift_prefixes: Vec::new(),
+            gift_pattern: None,
+            member_pattern: None,
+            bin_ranges: BinRange::defaults(),
+        }
+    }
+}
+
+/// A [`ClassifierConfig`] that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClassifierConfigError {
+    /// `gift_pattern` or `member_pattern` is not a valid regex.
+    #[error("{field} is not a valid regex: {source}")]
+    InvalidPattern {
+        /// Which key.
+        field: &'static str,
+        /// The regex error.
+        source: regex::Error,
+    },
+    /// `gift_pattern` lacks the named group `code`.
+    #[error("gift_pattern needs a named group `code`, e.g. (?P<code>...)")]
+    MissingCodeGroup,
+    /// A gift prefix is empty or an all-digit prefix shorter than [`MIN_DIGIT_PREFIX_LEN`].
+    #[error("gift prefix {prefix:?} is too short (all-digit prefixes need at least 4 digits)")]
+    PrefixTooShort {
+        /// The rejected prefix.
+        prefix: String,
+    },
+    /// A BIN range is malformed.
+    #[error(transparent)]
+    BinRange(#[from] BinRangeError),
+}
+
+/// Where a read came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+pub enum ReadSource {
+    /// A magnetic-stripe swipe.
+    Swipe,
+    /// A barcode scan or a keyboard-wedge line.
+    Scan,
+}
+
+/// A read before classification. Dropping it zeroes its data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawRead {
+    /// Tracks from an MSR.
+    Swipe(Swipe),
+    /// A code from a scanner or wedge.
+    Scan(ScannedCode),
+}
+
+/// A classified read: the only form in which reads leave the driver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClassifiedRead {
+    /// A store gift card.
+    GiftCard {
+        /// The code (secret; masked in `Debug`/`Display`).
+        code: GiftCardCode,
+        /// Swipe or scan.
+        source: ReadSource,
+    },
+    /// A member card.
+    MemberCard {
+        /// The member id (masked in `Debug`/`Display`).
+        id: MemberId,
+        /// Swipe or scan.
+        source: ReadSource,
+    },
+    /// A bank card: discarded; tell the cashier [`BANK_CARD_NOTICE`].
+    PaymentCard {
+        /// Swipe or scan.
+        source: ReadSource,
+    },
+    /// Not recognised; nothing of it is kept.
+    Unknown {
+        /// Swipe or scan.
+        source: ReadSource,
+    },
+}
+
+impl ClassifiedRead {
+    /// A short label: `gift-card`, `member-card`, `payment-card` or `unknown`.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::GiftCard { .. } => "gift-card",
+            Self::MemberCard { .. } => "member-card",
+            Self::PaymentCard { .. } => "payment-card",
+            Self::Unknown { .. } => "unknown",
+        }
+    }
+
+    /// Swipe or scan.
+    #[must_use]
+    pub fn source(&self) -> ReadSource {
+        match self {
+            Self::GiftCard { source, .. }
+            | Self::MemberCard { source, .. }
+            | Self::PaymentCard { source }
+            | Self::Unknown { source } => *source,
+        }
+    }
+
+    /// What to tell the cashier, if anything: [`BANK_CARD_NOTICE`] for payment cards.
+    #[must_use]
+    pub fn notice(&self) -> Option<&'static str> {
+        matches!(self, Self::PaymentCard { .. }).then_some(BANK_CARD_NOTICE)
+    }
+}
+
+/// A validated rule set.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    gift_prefixes: Vec<String>,
+    gift_pattern: Option<Regex>,
+    member_pattern: Option<Regex>,
+    bin_ranges: Vec<BinRange>,
+}
+
+/// One place a code may be: the number field and the whole data of a track or scan.
+struct Candidate<'a> {
+    number: &'a str,
+    data: &'a str,
+}
+
+impl Classifier {
+    /// Validates `config`.
+    ///
+    /// # Errors
+    /// [`ClassifierConfigError`] for bad regexes, a missing `code` group, too short prefixes
+    /// or malformed BIN ranges.
+    pub fn new(config: ClassifierConfig) -> Result<Self, ClassifierConfigError> {
+        for prefix in &config.gift_prefixes {
+            let all_digits = prefix.bytes().all(|b| b.is_ascii_digit());
+            if prefix.is_empty() || (all_digits && prefix.len() < MIN_DIGIT_PREFIX_LEN) {
+                return Err(ClassifierConfigError::PrefixTooShort {
+                    prefix: prefix.clone(),
+                });
+            }
+        }
+        let compile = |field: &'static str, pattern: &Option<String>| {
+            pattern
+                .as_deref()
+                .map(Regex::new)
+                .transpose()
+                .map_err(|source| ClassifierConfigError::InvalidPattern { field, source })
+        };
+        let gift_pattern = compile("gift_pattern", &config.gift_pattern)?;
+        if let Some(pattern) = &gift_pattern
+            && !pattern.capture_names().flatten().any(|name| name == "code")
+        {
+            return Err(ClassifierConfigError::MissingCodeGroup);
+        }
+        let member_pattern = compile("member_pattern", &config.member_pattern)?;
+        for range in &config.bin_ranges {
+            range.validate()?;
+        }
+        Ok(Self {
+            gift_prefixes: config.gift_prefixes,
+            gift_pattern,
+            member_pattern,
+            bin_ranges: config.bin_ranges,
+        })
+    }
+
+    /// Classifies `read`, consuming it so that its data is zeroed when this returns.
+    #[must_use]
+    pub fn classify(&self, read: RawRead) -> ClassifiedRead {
+        let (source, candidates): (_, Vec<Candidate<'_>>) = match &read {
+            RawRead::Swipe(swipe) => (
+                ReadSource::Swipe,
+                swipe
+                    .tracks()
+                    .iter()
+                    .map(|t| Candidate {
+                        number: t.primary_number(),
+                        data: t.expose_str(),
+                    })
+                    .collect(),
+            ),
+            RawRead::Scan(code) => (
+                ReadSource::Scan,
+                vec![Candidate {
+                    number: code.expose_str(),
+                    data: code.expose_str(),
+                }],
+            ),
+        };
+        let classified = self.classify_candidates(source, &candidates);
+        drop(candidates);
+        drop(read);
+        classified
+    }
+
+    fn classify_candidates(
+        &self,
+        source: ReadSource,
+        candidates: &[Candidate<'_>],
+    ) -> ClassifiedRead {
+        if !self.gift_prefixes.is_empty() {
+            for candidate in candidates {
+                if self
+                    .gift_prefixes
+                    .iter()
+                    .any(|p| candidate.number.starts_with(p.as_str()))
+                    && let Some(code) = self.gift_code(candidate)
+                {
+                    return ClassifiedRead::GiftCard { code, source };
+                }
+            }
+        }
+        let payment = candidates.iter().any(|c| {
+            is_payment_pan(c.number, &self.bin_ranges)
+                || c.data
+                    .split(|ch: char| !ch.is_ascii_digit())
+                    .any(|run| is_payment_pan(run, &self.bin_ranges))
+        });
+        if payment {
+            return ClassifiedRead::PaymentCard { source };
+        }
+        if self.gift_prefixes.is_empty() && self.gift_pattern.is_some() {
+            for candidate in candidates {
+                if let Some(code) = self.gift_code(candidate) {
+                    return ClassifiedRead::GiftCard { code, source };
+                }
+            }
+        }
+        if let Some(pattern) = &self.member_pattern {
+            for candidate in candidates {
+                if let Some(captures) = pattern.captures(candidate.data) {
+                    let id = captures
+                        .name("id")
+                        .or_else(|| captures.get(0))
+                        .map(|m| m.as_str())
+                        .unwrap_or_default();
+                    if !id.is_empty() {
+                        return ClassifiedRead::MemberCard {
+                            id: MemberId::new(id.to_owned()),
+                            source,
+                        };
+                    }
+                }
+            }
+        }
+        ClassifiedRead::Unknown { source }
+    }
+
+    fn gift_code(&self, candidate: &Candidate<'_>) -> Option<GiftCardCode> {
+        let code = match &self.gift_pattern {
+            Some(pattern) => pattern.captures(candidate.data)?.name("code")?.as_str(),
+            None => candidate.number,
+        };
+        (!code.is_empty()).then(|| GiftCardCode::new(code.to_owned()))
+    }
+}

@@ -449,6 +449,9 @@ pub struct EngineStatus {
     pub offline_budget: OfflineBudget,
     /// Unacknowledged exceptions.
     pub open_exceptions: u64,
+    /// Creation time (UTC) of the oldest outbox item not yet confirmed, rejected or dropped
+    /// (for the "nothing stuck" alert, P2.3).
+    pub outbox_oldest_pending: Option<String>,
 }
 
 /// Operator resolution of an in-doubt (or rejected) item.
@@ -520,7 +523,7 @@ impl Engine {
     /// Link, outbox counts, offline budget and open exceptions.
     pub async fn status(&self) -> Result<EngineStatus, EngineError> {
         let policy = self.inner.cfg.offline.clone();
-        let (outbox, usage, open) = self
+        let (outbox, usage, open, oldest) = self
             .inner
             .store
             .read(|c, _| {
@@ -528,6 +531,7 @@ impl Engine {
                     crate::store::outbox::counts(c)?,
                     crate::store::exceptions::offline_usage(c)?,
                     crate::store::exceptions::list(c, true)?.len() as u64,
+                    crate::store::outbox::oldest_pending(c)?,
                 ))
             })
             .await?;
@@ -536,6 +540,7 @@ impl Engine {
             outbox,
             offline_budget: offline::budget(&policy, &usage, chrono::Utc::now()),
             open_exceptions: open,
+            outbox_oldest_pending: oldest,
         })
     }
 

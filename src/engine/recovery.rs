@@ -64,18 +64,10 @@ impl Engine {
             let sending = p.pos_trans_id.is_some();
             match p.method {
                 Method::Card => {
-                    let res = match self.inner.ports.terminal.recover_last().await {
-                        Ok(Some(o)) => Err(TerminalError::OutcomeUnknown(format!(
-                            "recovering receipt {:?}",
-                            o.receipt_no
-                        ))),
-                        Ok(None) => Err(TerminalError::NotSent(
-                            "no transaction at the terminal".into(),
-                        )),
-                        Err(e) => Err(TerminalError::OutcomeUnknown(e.to_string())),
-                    };
-                    // settle_card re-runs recover_last for an unknown outcome and matches it.
-                    self.settle_card(&p, res).await?;
+                    // The journal cannot tell whether the command left: ask the terminal
+                    // for its last result and match it (amount, unused receipt).
+                    let lost = TerminalError::OutcomeUnknown("interrupted by a restart".into());
+                    self.settle_card(&p, Err(lost)).await?;
                     rep.card_recovered += 1;
                 }
                 _ if sending => {

@@ -765,6 +765,7 @@ async fn purchase_outcomes_are_classified_and_in_doubt_is_never_resent() {
         "in doubt is not resent"
     );
     assert_eq!(e.status().await.unwrap().outbox.in_doubt, 1);
+    assert!(e.status().await.unwrap().outbox_oldest_pending.is_some());
     assert!(
         e.outbox_hold(id).await.is_err(),
         "cannot hold an in-doubt item"
@@ -961,7 +962,7 @@ async fn recovery_resumes_each_in_flight_state() {
     });
     let mut t = MockPaymentTerminal::new();
     t.expect_recover_last()
-        .times(2)
+        .times(1)
         .returning(|| Ok(Some(approved("3", 77))));
     let h = harness(g, MockPurchaseSink::new(), t, policy()).await;
     let e = &h.engine;

@@ -219,6 +219,15 @@ pub fn counts(c: &Connection) -> Result<Counts, StoreError> {
     Ok(out)
 }
 
+/// Creation time of the oldest item still waiting for the POS or an operator.
+pub fn oldest_pending(c: &Connection) -> Result<Option<String>, StoreError> {
+    Ok(c.query_row(
+        "SELECT MIN(created_at) FROM outbox WHERE state IN ('new', 'sending', 'held', 'in_doubt')",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 /// Start-up repair: an item left in `sending` was maybe sent. Idempotent kinds go back to
 /// `new`; the others become `in_doubt`. Returns the changed items.
 pub fn recover_sending(c: &Connection) -> Result<Vec<OutboxItem>, StoreError> {

@@ -92,6 +92,7 @@ CREATE TABLE outbox (
     updated_at  TEXT NOT NULL
 ) STRICT;
 CREATE INDEX outbox_by_state ON outbox(state, id);
+CREATE INDEX outbox_by_kind ON outbox(kind, state, code_hash);
 
 CREATE TABLE giftcard_cache (
     code_hash    TEXT PRIMARY KEY,

@@ -424,3 +424,6 @@ fn capitalised(message: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

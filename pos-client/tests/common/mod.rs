@@ -1,6 +1,9 @@
-//! Shared test fixtures: a wiremock identity provider, a manual clock and a raw TCP server.
+//! Shared test fixtures: a wiremock identity provider, a manual clock, a raw TCP server and
+//! the real oidc-provider peer.
 
 #![allow(dead_code)]
+
+pub mod oidc_peer;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -1,0 +1,191 @@
+//! Auth against a real OpenID Connect provider (oidc-provider 9.13.3 in `tests/oidc/`):
+//! discovery, client-credentials tokens, renewal before expiry, a wrong secret, and the
+//! secret going to the token endpoint only.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64_free::basic_auth;
+use common::oidc_peer::OidcPeer;
+use common::*;
+use pos_client::{ErrorClass, PosClient, PosError};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CLIENT: &str = "lane-agent";
+const EVENT_WAIT: Duration = Duration::from_secs(10);
+
+/// Base64 for the Basic header, written out so the test does not need another crate.
+mod base64_free {
+    pub fn basic_auth(user: &str, pass: &str) -> String {
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let input = format!("{user}:{pass}").into_bytes();
+        let mut out = String::new();
+        for chunk in input.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A wiremock GraphQL API that records what the client sends.
+async fn capture_api() -> MockServer {
+    let api = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": {"environment": {"name": "oidc", "version": "1"}}})),
+        )
+        .mount(&api)
+        .await;
+    api
+}
+
+async fn bearers(api: &MockServer) -> Vec<String> {
+    api.received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.headers
+                .get("authorization")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn discovery_and_a_token_from_a_real_provider() {
+    let mut peer = OidcPeer::start(CLIENT, SECRET, 300).await;
+    let api = capture_api().await;
+    let client = PosClient::new(config(&peer.issuer, &format!("{}/graphql", api.uri()))).unwrap();
+    assert_eq!(client.environment().await.unwrap().name, "oidc");
+    assert_eq!(
+        peer.next_event(EVENT_WAIT).await.as_deref(),
+        Some("grant.success lane-agent")
+    );
+    let b = bearers(&api).await;
+    let token = b[0].strip_prefix("Bearer ").unwrap();
+    assert_eq!(token.split('.').count(), 3, "an at+jwt from the provider");
+    client.environment().await.unwrap();
+    assert_eq!(client.token_fetches(), 1, "cached");
+}
+
+#[tokio::test]
+async fn token_is_renewed_after_80_percent_of_its_lifetime() {
+    let mut peer = OidcPeer::start(CLIENT, SECRET, 4).await;
+    let api = capture_api().await;
+    let clock = Arc::new(ManualClock::default());
+    let client = PosClient::with_clock(
+        config(&peer.issuer, &format!("{}/graphql", api.uri())),
+        clock.clone(),
+    )
+    .unwrap();
+    client.environment().await.unwrap();
+    assert_eq!(
+        peer.next_event(EVENT_WAIT).await.as_deref(),
+        Some("grant.success lane-agent")
+    );
+
+    clock.advance(Duration::from_millis(2_000)); // 50%: the cached token is used
+    client.environment().await.unwrap();
+    assert_eq!(client.token_fetches(), 1);
+
+    clock.advance(Duration::from_millis(1_400)); // 85%: time to renew
+    client.environment().await.unwrap();
+    assert_eq!(
+        peer.next_event(EVENT_WAIT).await.as_deref(),
+        Some("grant.success lane-agent")
+    );
+    assert_eq!(client.token_fetches(), 2);
+    let b = bearers(&api).await;
+    assert_eq!(b[0], b[1]);
+    assert_ne!(b[1], b[2], "the third call carries the renewed token");
+}
+
+#[tokio::test]
+async fn wrong_secret_is_invalid_client() {
+    let mut peer = OidcPeer::start(CLIENT, SECRET, 300).await;
+    let api = capture_api().await;
+    let mut cfg = config(&peer.issuer, &format!("{}/graphql", api.uri()));
+    cfg.client_secret = secrecy::SecretString::from("not-the-secret".to_owned());
+    let client = PosClient::new(cfg).unwrap();
+    let err = client.environment().await.unwrap_err();
+    assert!(matches!(err, PosError::InvalidClient), "{err:?}");
+    assert_eq!(err.class(), ErrorClass::Configuration);
+    assert!(!format!("{err} {err:?}").contains("not-the-secret"));
+    assert_eq!(
+        peer.next_event(EVENT_WAIT).await.as_deref(),
+        Some("grant.error invalid_client")
+    );
+    assert!(
+        api.received_requests().await.unwrap().is_empty(),
+        "no API call without a token"
+    );
+}
+
+#[tokio::test]
+async fn issuer_must_match_exactly() {
+    let peer = OidcPeer::start(CLIENT, SECRET, 300).await;
+    let client = PosClient::new(config(
+        &format!("{}/", peer.issuer),
+        "http://127.0.0.1:9/graphql",
+    ))
+    .unwrap();
+    let err = client.environment().await.unwrap_err();
+    assert!(
+        matches!(err, PosError::Config(ref m) if m.contains("discovery")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn secret_goes_to_the_token_endpoint_only() {
+    let mut peer = OidcPeer::start(CLIENT, SECRET, 300).await;
+    let api = capture_api().await;
+    let client = PosClient::new(config(&peer.issuer, &format!("{}/graphql", api.uri()))).unwrap();
+    for _ in 0..3 {
+        client.environment().await.unwrap();
+    }
+    // The provider accepted the secret (so it was sent there)…
+    assert_eq!(
+        peer.next_event(EVENT_WAIT).await.as_deref(),
+        Some("grant.success lane-agent")
+    );
+    // …and the API saw neither the secret nor its Basic form anywhere.
+    let basic = basic_auth(CLIENT, SECRET);
+    let reqs = api.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 3);
+    for r in reqs {
+        let mut seen = String::from_utf8_lossy(&r.body).into_owned();
+        for (k, v) in &r.headers {
+            seen.push_str(&format!("\n{k}: {}", String::from_utf8_lossy(v.as_bytes())));
+        }
+        seen.push_str(r.url.as_str());
+        assert!(!seen.contains(SECRET), "secret leaked to the API");
+        assert!(
+            !seen.contains(&basic),
+            "basic credentials leaked to the API"
+        );
+    }
+    assert!(format!("{client:?}").find(SECRET).is_none());
+}

@@ -2,10 +2,12 @@
 //!
 //! See the README's architecture section for how the modules fit together.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod devices;
 pub mod engine;
+pub mod metrics;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -1,0 +1,197 @@
+//! The boundary between the HTTP layer and the engine.
+//!
+//! The API validates every request before it calls the backend, so an implementation sees
+//! only well-formed input: ids that satisfy [`ID_RULE`](super::types::ID_RULE), at least one
+//! line, positive amounts with at most two decimal places below the API's maximum, and so
+//! on (see [`validate`](super::validate)). Business rules stay with the backend: idempotency
+//! of register ids (interfaces.md §5), what is due, whether a sale may complete.
+
+use std::future::Future;
+
+use tokio::sync::broadcast;
+
+use super::types::{
+    AddPaymentRequest, ApiEvent, CancelResult, CompleteResult, GiftCardBalance, GiftCardCode,
+    GiftCardFundRequest, GiftCardFunded, Item, Member, MemberId, OpenSaleRequest, OutboxList,
+    PaymentResult, Product, SaleDetail, SaleId, SaleSummary, Status,
+};
+
+/// What the local API needs from the engine.
+///
+/// Every method answers one route of interfaces.md §3. Errors are [`BackendError`]s, which
+/// the API turns into `{"error":{"code","message"}}` with a fitting status.
+pub trait LaneBackend: Send + Sync + 'static {
+    /// `GET /v1/status`.
+    fn status(&self) -> impl Future<Output = Result<Status, BackendError>> + Send;
+
+    /// `POST /v1/sales`. The same `sale_id` with an equal request returns the sale again
+    /// (its current summary); with a different request it is a
+    /// [`BackendError::Conflict`] (code `idempotency_conflict`).
+    fn open_sale(
+        &self,
+        req: OpenSaleRequest,
+    ) -> impl Future<Output = Result<SaleSummary, BackendError>> + Send;
+
+    /// `POST /v1/sales/{id}/payments`. The same `payment_id` with an equal request returns
+    /// the first answer; with a different request it is a conflict. A payment on a sale
+    /// that is not open, or with nothing due, is a conflict.
+    fn add_payment(
+        &self,
+        sale_id: SaleId,
+        req: AddPaymentRequest,
+    ) -> impl Future<Output = Result<PaymentResult, BackendError>> + Send;
+
+    /// `POST /v1/sales/{id}/complete`. A conflict (code `amount_due`) while anything is due,
+    /// or (code `sale_cancelled`) for a cancelled sale; completing a completed sale again
+    /// returns the same answer.
+    fn complete_sale(
+        &self,
+        sale_id: SaleId,
+    ) -> impl Future<Output = Result<CompleteResult, BackendError>> + Send;
+
+    /// `POST /v1/sales/{id}/cancel`. A conflict (code `sale_completed`) for a completed sale;
+    /// cancelling a cancelled sale again returns the same answer.
+    fn cancel_sale(
+        &self,
+        sale_id: SaleId,
+    ) -> impl Future<Output = Result<CancelResult, BackendError>> + Send;
+
+    /// `GET /v1/sales/{id}`.
+    fn get_sale(
+        &self,
+        sale_id: SaleId,
+    ) -> impl Future<Output = Result<SaleDetail, BackendError>> + Send;
+
+    /// `GET /v1/giftcards/balance?code=…`.
+    fn giftcard_balance(
+        &self,
+        code: GiftCardCode,
+    ) -> impl Future<Output = Result<GiftCardBalance, BackendError>> + Send;
+
+    /// `POST /v1/giftcards/activate`: a new card funded with an ADD.
+    fn giftcard_activate(
+        &self,
+        req: GiftCardFundRequest,
+    ) -> impl Future<Output = Result<GiftCardFunded, BackendError>> + Send;
+
+    /// `POST /v1/giftcards/reload`: an ADD to an existing card.
+    fn giftcard_reload(
+        &self,
+        req: GiftCardFundRequest,
+    ) -> impl Future<Output = Result<GiftCardFunded, BackendError>> + Send;
+
+    /// `GET /v1/items/{sku}`.
+    fn item(&self, sku: String) -> impl Future<Output = Result<Item, BackendError>> + Send;
+
+    /// `GET /v1/products/{sku}`.
+    fn product(&self, sku: String) -> impl Future<Output = Result<Product, BackendError>> + Send;
+
+    /// `GET /v1/members/{member_id}`.
+    fn member(
+        &self,
+        member_id: MemberId,
+    ) -> impl Future<Output = Result<Member, BackendError>> + Send;
+
+    /// `GET /v1/outbox`.
+    fn outbox_list(&self) -> impl Future<Output = Result<OutboxList, BackendError>> + Send;
+
+    /// A new receiver on the agent's event channel, for `GET /v1/events`.
+    fn subscribe_events(&self) -> broadcast::Receiver<ApiEvent>;
+}
+
+/// What kind of thing was not found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// A sale.
+    Sale,
+    /// An item.
+    Item,
+    /// A product.
+    Product,
+    /// A member.
+    Member,
+    /// A gift card.
+    GiftCard,
+}
+
+impl Resource {
+    /// The error code, e.g. `sale_not_found`.
+    pub fn not_found_code(self) -> &'static str {
+        match self {
+            Self::Sale => "sale_not_found",
+            Self::Item => "item_not_found",
+            Self::Product => "product_not_found",
+            Self::Member => "member_not_found",
+            Self::GiftCard => "giftcard_not_found",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Self::Sale => "sale",
+            Self::Item => "item",
+            Self::Product => "product",
+            Self::Member => "member",
+            Self::GiftCard => "gift card",
+        }
+    }
+}
+
+/// A backend failure, mapped by the API to a status code.
+///
+/// Messages go to the register as they are, so they must never hold card data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// 404: the thing does not exist.
+    #[error("The {} was not found.", .0.noun())]
+    NotFound(Resource),
+    /// 409: the request contradicts the current state (e.g. `amount_due`,
+    /// `sale_completed`, `idempotency_conflict`).
+    #[error("{message}")]
+    Conflict {
+        /// A stable code.
+        code: &'static str,
+        /// A sentence for the cashier or the log.
+        message: String,
+    },
+    /// 422: the request is well-formed but not acceptable (e.g. `offline_limit`).
+    #[error("{message}")]
+    Invalid {
+        /// A stable code.
+        code: &'static str,
+        /// A sentence for the cashier or the log.
+        message: String,
+    },
+    /// 503: a device or the POS is needed and unreachable, with no offline fallback.
+    #[error("{message}")]
+    Unavailable {
+        /// A stable code (e.g. `pos_unreachable`, `terminal_unavailable`).
+        code: &'static str,
+        /// A sentence for the cashier or the log.
+        message: String,
+    },
+    /// 500: a bug or a storage failure. The message is logged, not sent.
+    #[error("{message}")]
+    Internal {
+        /// What went wrong, for the log.
+        message: String,
+    },
+}
+
+impl BackendError {
+    /// A conflict with a stable code.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// An unacceptable request with a stable code.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! `/v1/giftcards/…` handlers.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use crate::api::ApiState;
+use crate::api::backend::LaneBackend;
+use crate::api::error::ApiError;
+use crate::api::extract::{ApiJson, ApiQuery};
+use crate::api::types::{BalanceQuery, GiftCardBalance, GiftCardFundRequest, GiftCardFunded};
+use crate::api::validate;
+
+pub(super) async fn balance<B: LaneBackend>(
+    State(state): State<ApiState<B>>,
+    ApiQuery(query): ApiQuery<BalanceQuery>,
+) -> Result<Json<GiftCardBalance>, ApiError> {
+    validate::code(&query.code)?;
+    Ok(Json(state.backend.giftcard_balance(query.code).await?))
+}
+
+pub(super) async fn activate<B: LaneBackend>(
+    State(state): State<ApiState<B>>,
+    ApiJson(req): ApiJson<GiftCardFundRequest>,
+) -> Result<(StatusCode, Json<GiftCardFunded>), ApiError> {
+    validate::fund(&req)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(state.backend.giftcard_activate(req).await?),
+    ))
+}
+
+pub(super) async fn reload<B: LaneBackend>(
+    State(state): State<ApiState<B>>,
+    ApiJson(req): ApiJson<GiftCardFundRequest>,
+) -> Result<Json<GiftCardFunded>, ApiError> {
+    validate::fund(&req)?;
+    Ok(Json(state.backend.giftcard_reload(req).await?))
+}

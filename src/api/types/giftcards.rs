@@ -1,0 +1,58 @@
+//! Gift cards outside a sale: balance, activation and reload.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::Source;
+use super::ids::PaymentId;
+use super::money::dec;
+use super::secret::{GiftCardCode, MaskedCode};
+
+/// Query of `GET /v1/giftcards/balance?code=…`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BalanceQuery {
+    /// The full code.
+    pub code: GiftCardCode,
+}
+
+/// Answer of `GET /v1/giftcards/balance`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GiftCardBalance {
+    /// The balance.
+    #[serde(with = "dec")]
+    pub balance: Decimal,
+    /// The code, masked.
+    pub code: MaskedCode,
+    /// `online`, or `cached` when the POS is unreachable and the last known balance is shown.
+    pub source: Source,
+}
+
+/// Body of `POST /v1/giftcards/activate` and `POST /v1/giftcards/reload`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GiftCardFundRequest {
+    /// The code; without it the card is read from the reader or the terminal.
+    #[serde(default)]
+    pub code: Option<GiftCardCode>,
+    /// The amount to load onto the card.
+    #[serde(with = "dec")]
+    pub amount: Decimal,
+    /// The register's id for this load; the same id with the same body returns the first
+    /// answer (an extension of the contract for retry safety).
+    #[serde(default)]
+    pub request_id: Option<PaymentId>,
+}
+
+/// Answer of activation (status 201) and reload (status 200).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GiftCardFunded {
+    /// The card, masked.
+    pub code: MaskedCode,
+    /// The amount loaded.
+    #[serde(with = "dec")]
+    pub amount: Decimal,
+    /// The balance after loading.
+    #[serde(with = "dec")]
+    pub balance: Decimal,
+}

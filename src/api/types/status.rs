@@ -1,0 +1,209 @@
+//! Agent status, the outbox listing and the events streamed at `GET /v1/events`.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::ids::{PaymentId, SaleId};
+use super::money::dec;
+use super::sales::{PaymentState, SaleState};
+
+/// The POS link's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    /// The POS answers.
+    Online,
+    /// The POS is unreachable; offline rules apply.
+    Offline,
+}
+
+/// A device's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceState {
+    /// Connected and idle.
+    Ready,
+    /// Connected and in an exchange.
+    Busy,
+    /// Not connected; the supervisor is reconnecting.
+    Disconnected,
+    /// Connected but reporting a fault.
+    Error,
+}
+
+impl DeviceState {
+    /// The state's wire name (also the metrics label).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ready => "ready",
+            Self::Busy => "busy",
+            Self::Disconnected => "disconnected",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// One device in [`Status`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceStatus {
+    /// The configured name (`terminal`, or a reader's name).
+    pub name: String,
+    /// The kind (`zvt`, `serial-msr`, `serial-scanner`, `hid-wedge`).
+    pub kind: String,
+    /// The state.
+    pub state: DeviceState,
+}
+
+/// Outbox counts in [`Status`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxCounts {
+    /// Waiting to be sent.
+    pub pending: u64,
+    /// Sent with an unknown outcome, being recovered.
+    pub in_doubt: u64,
+    /// Refused by the POS; an operator must act.
+    pub failed: u64,
+}
+
+/// What offline selling may still do, in [`Status`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfflineBudget {
+    /// Whether offline selling is enabled.
+    pub enabled: bool,
+    /// The largest single offline tender.
+    #[serde(with = "dec")]
+    pub max_transaction_amount: Decimal,
+    /// Amount left before the offline total limit.
+    #[serde(with = "dec")]
+    pub remaining_amount: Decimal,
+    /// Offline tenders left before the count limit.
+    pub remaining_count: u64,
+    /// How long offline tenders may wait for the link.
+    pub max_age_hours: u64,
+}
+
+/// Answer of `GET /v1/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// The POS link.
+    pub link: LinkState,
+    /// Since when the link is down (null while online).
+    pub offline_since: Option<DateTime<Utc>>,
+    /// Outbox counts.
+    pub outbox: OutboxCounts,
+    /// Each configured device.
+    pub devices: Vec<DeviceStatus>,
+    /// What offline selling may still do.
+    pub offline_budget: OfflineBudget,
+}
+
+/// An outbox item's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Waiting to be sent.
+    Pending,
+    /// Being sent.
+    Sending,
+    /// Sent with an unknown outcome, being recovered.
+    InDoubt,
+    /// Refused by the POS; an operator must act.
+    Failed,
+    /// Held by an operator.
+    Held,
+    /// Confirmed by the POS.
+    Confirmed,
+}
+
+/// One item of [`OutboxList`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    /// The item's id (also its idempotency key at the POS).
+    pub id: String,
+    /// What it records (`purchase`, `giftcard_capture`, …).
+    pub kind: String,
+    /// The state.
+    pub state: OutboxState,
+    /// The sale it belongs to.
+    pub sale_id: Option<SaleId>,
+    /// Send attempts so far.
+    pub attempts: u32,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+    /// The last error, without card data.
+    pub last_error: Option<String>,
+}
+
+/// Answer of `GET /v1/outbox`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxList {
+    /// Every item not yet confirmed, oldest first (confirmed items may follow).
+    pub items: Vec<OutboxItem>,
+}
+
+/// One server-sent event on `GET /v1/events`; the SSE `event:` name is the `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ApiEvent {
+    /// A device changed state.
+    Device {
+        /// The device's name.
+        name: String,
+        /// The device's kind.
+        kind: String,
+        /// The new state.
+        state: DeviceState,
+    },
+    /// The POS link changed state.
+    Link {
+        /// The new state.
+        link: LinkState,
+        /// Since when it is down.
+        offline_since: Option<DateTime<Utc>>,
+    },
+    /// A sale changed (opened, paid, completed, cancelled).
+    Sale {
+        /// The sale.
+        sale_id: SaleId,
+        /// Its state.
+        state: SaleState,
+        /// Its total.
+        #[serde(with = "dec")]
+        total: Decimal,
+        /// What is still due.
+        #[serde(with = "dec")]
+        due: Decimal,
+    },
+    /// A payment changed state.
+    Payment {
+        /// The sale.
+        sale_id: SaleId,
+        /// The payment.
+        payment_id: PaymentId,
+        /// Its state.
+        state: PaymentState,
+    },
+    /// An outbox item changed state.
+    Outbox {
+        /// The item.
+        id: String,
+        /// Its state.
+        state: OutboxState,
+        /// The counts after the change.
+        counts: OutboxCounts,
+    },
+}
+
+impl ApiEvent {
+    /// The SSE event name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Device { .. } => "device",
+            Self::Link { .. } => "link",
+            Self::Sale { .. } => "sale",
+            Self::Payment { .. } => "payment",
+            Self::Outbox { .. } => "outbox",
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Input rules checked before the backend is called, so that bad input changes nothing.
+
+use rust_decimal::Decimal;
+use rust_decimal::dec;
+
+use super::error::ApiError;
+use super::types::{
+    AddPaymentRequest, GiftCardCode, GiftCardFundRequest, OpenSaleRequest, PaymentMethod, Pin,
+    is_valid_sku,
+};
+
+/// The largest amount (payment, load, unit price, tax) the API accepts.
+pub const MAX_AMOUNT: Decimal = dec!(100000.00);
+/// The largest quantity of one line.
+pub const MAX_QUANTITY: Decimal = dec!(100000);
+/// Decimal places allowed in a quantity (weights in kg to the gram).
+pub const QUANTITY_PLACES: u32 = 3;
+/// Decimal places allowed in money.
+pub const MONEY_PLACES: u32 = 2;
+/// The most lines one sale may have.
+pub const MAX_LINES: usize = 500;
+/// The largest request body, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+fn places(d: Decimal) -> u32 {
+    d.normalize().scale()
+}
+
+/// A positive money amount with at most two decimal places, not above [`MAX_AMOUNT`].
+pub fn amount(field: &str, d: Decimal) -> Result<(), ApiError> {
+    if d <= Decimal::ZERO {
+        return Err(ApiError::invalid(
+            "invalid_amount",
+            format!("`{field}` must be more than 0."),
+        ));
+    }
+    money_bounds(field, d)
+}
+
+fn money_bounds(field: &str, d: Decimal) -> Result<(), ApiError> {
+    if places(d) > MONEY_PLACES {
+        return Err(ApiError::invalid(
+            "invalid_amount",
+            format!("`{field}` has more than {MONEY_PLACES} decimal places."),
+        ));
+    }
+    if d > MAX_AMOUNT {
+        return Err(ApiError::invalid(
+            "invalid_amount",
+            format!("`{field}` is above the maximum of {MAX_AMOUNT}."),
+        ));
+    }
+    Ok(())
+}
+
+/// Zero or a positive amount (unit prices, tax).
+fn non_negative_amount(field: &str, d: Decimal) -> Result<(), ApiError> {
+    if d < Decimal::ZERO {
+        return Err(ApiError::invalid(
+            "invalid_amount",
+            format!("`{field}` must not be negative."),
+        ));
+    }
+    money_bounds(field, d)
+}
+
+fn quantity(field: &str, d: Decimal) -> Result<(), ApiError> {
+    if d <= Decimal::ZERO || d > MAX_QUANTITY || places(d) > QUANTITY_PLACES {
+        return Err(ApiError::invalid(
+            "invalid_quantity",
+            format!(
+                "`{field}` must be more than 0, at most {MAX_QUANTITY}, with at most \
+                 {QUANTITY_PLACES} decimal places."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A SKU from a body or a path.
+pub fn sku(field: &str, s: &str) -> Result<(), ApiError> {
+    if is_valid_sku(s) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "invalid_sku",
+            format!("`{field}` must be 1 to 64 printable characters without surrounding spaces."),
+        ))
+    }
+}
+
+fn uom(field: &str, s: &str) -> Result<(), ApiError> {
+    let ok = (1..=16).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "invalid_uom",
+            format!("`{field}` must be 1 to 16 letters or digits."),
+        ))
+    }
+}
+
+/// A gift-card code: 4 to 128 characters from `A-Z a-z 0-9 -`.
+pub fn code(code: &GiftCardCode) -> Result<(), ApiError> {
+    let s = code.expose();
+    let ok =
+        (4..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "invalid_code",
+            "`code` must be 4 to 128 letters, digits or dashes.",
+        ))
+    }
+}
+
+fn pin(pin: &Pin) -> Result<(), ApiError> {
+    let s = pin.expose();
+    if (3..=12).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "invalid_pin",
+            "`pin` must be 3 to 12 digits.",
+        ))
+    }
+}
+
+/// `POST /v1/sales`.
+pub fn open_sale(req: &OpenSaleRequest) -> Result<(), ApiError> {
+    if req.lines.is_empty() {
+        return Err(ApiError::invalid(
+            "empty_lines",
+            "A sale needs at least one line.",
+        ));
+    }
+    if req.lines.len() > MAX_LINES {
+        return Err(ApiError::invalid(
+            "too_many_lines",
+            format!("A sale may have at most {MAX_LINES} lines."),
+        ));
+    }
+    for (i, line) in req.lines.iter().enumerate() {
+        sku(&format!("lines[{i}].sku"), &line.sku)?;
+        quantity(&format!("lines[{i}].quantity"), line.quantity)?;
+        non_negative_amount(&format!("lines[{i}].unit_price"), line.unit_price)?;
+        if let Some(u) = &line.uom {
+            uom(&format!("lines[{i}].uom"), u)?;
+        }
+    }
+    if let Some(tax) = req.tax {
+        non_negative_amount("tax", tax)?;
+    }
+    Ok(())
+}
+
+/// `POST /v1/sales/{id}/payments`.
+pub fn add_payment(req: &AddPaymentRequest) -> Result<(), ApiError> {
+    amount("amount", req.amount)?;
+    if req.method != PaymentMethod::GiftCard {
+        if req.code.is_some() {
+            return Err(ApiError::invalid(
+                "invalid_code",
+                "`code` is only for gift-card payments.",
+            ));
+        }
+        if req.pin.is_some() {
+            return Err(ApiError::invalid(
+                "invalid_pin",
+                "`pin` is only for gift-card payments.",
+            ));
+        }
+    }
+    match (&req.code, &req.pin) {
+        (Some(c), p) => {
+            code(c)?;
+            if let Some(p) = p {
+                pin(p)?;
+            }
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::invalid(
+                "invalid_pin",
+                "`pin` needs `code`; a card read at the lane prompts for its own PIN.",
+            ));
+        }
+        (None, None) => {}
+    }
+    Ok(())
+}
+
+/// `POST /v1/giftcards/activate` and `/reload`.
+pub fn fund(req: &GiftCardFundRequest) -> Result<(), ApiError> {
+    amount("amount", req.amount)?;
+    if let Some(c) = &req.code {
+        code(c)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::extract::parse_json;
+
+    fn sale(body: &str) -> Result<(), ApiError> {
+        open_sale(&parse_json::<OpenSaleRequest>(body.as_bytes()).unwrap())
+    }
+
+    fn pay(body: &str) -> Result<(), ApiError> {
+        add_payment(&parse_json::<AddPaymentRequest>(body.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn sales_need_sane_lines() {
+        assert!(sale(r#"{"lines":[{"sku":"A","quantity":"0.5","unit_price":"2.99"}]}"#).is_ok());
+        assert!(sale(r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"0"}]}"#).is_ok());
+        let code = |b: &str| sale(b).unwrap_err().code;
+        assert_eq!(code(r#"{"lines":[]}"#), "empty_lines");
+        assert_eq!(
+            code(r#"{"lines":[{"sku":"A","quantity":"0","unit_price":"1"}]}"#),
+            "invalid_quantity"
+        );
+        assert_eq!(
+            code(r#"{"lines":[{"sku":"A","quantity":"-1","unit_price":"1"}]}"#),
+            "invalid_quantity"
+        );
+        assert_eq!(
+            code(r#"{"lines":[{"sku":"A","quantity":"0.0001","unit_price":"1"}]}"#),
+            "invalid_quantity"
+        );
+        assert_eq!(
+            code(r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"-1"}]}"#),
+            "invalid_amount"
+        );
+        assert_eq!(
+            code(r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"1.001"}]}"#),
+            "invalid_amount"
+        );
+        assert_eq!(
+            code(r#"{"lines":[{"sku":"","quantity":"1","unit_price":"1"}]}"#),
+            "invalid_sku"
+        );
+        assert_eq!(
+            code(r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"1","uom":"k g"}]}"#),
+            "invalid_uom"
+        );
+        assert_eq!(
+            code(r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"1"}],"tax":"-0.01"}"#),
+            "invalid_amount"
+        );
+    }
+
+    #[test]
+    fn payments_need_sane_amounts_and_codes() {
+        assert!(pay(r#"{"method":"cash","amount":"10.00"}"#).is_ok());
+        assert!(
+            pay(r#"{"method":"giftcard","amount":"1.50","code":"6006491234567890","pin":"1234"}"#)
+                .is_ok()
+        );
+        assert!(pay(r#"{"method":"giftcard","amount":"1.500"}"#).is_ok());
+        let code = |b: &str| pay(b).unwrap_err().code;
+        assert_eq!(code(r#"{"method":"cash","amount":"0"}"#), "invalid_amount");
+        assert_eq!(code(r#"{"method":"cash","amount":"-5"}"#), "invalid_amount");
+        assert_eq!(
+            code(r#"{"method":"cash","amount":"1.234"}"#),
+            "invalid_amount"
+        );
+        assert_eq!(
+            code(r#"{"method":"cash","amount":"100000.01"}"#),
+            "invalid_amount"
+        );
+        assert_eq!(
+            code(r#"{"method":"card","amount":"1","code":"6006491234567890"}"#),
+            "invalid_code"
+        );
+        assert_eq!(
+            code(r#"{"method":"giftcard","amount":"1","code":"12"}"#),
+            "invalid_code"
+        );
+        assert_eq!(
+            code(r#"{"method":"giftcard","amount":"1","pin":"1234"}"#),
+            "invalid_pin"
+        );
+        assert_eq!(
+            code(r#"{"method":"giftcard","amount":"1","code":"6006491234567890","pin":"12ab"}"#),
+            "invalid_pin"
+        );
+    }
+
+    #[test]
+    fn messages_never_hold_the_code() {
+        let e =
+            pay(r#"{"method":"giftcard","amount":"1","code":"6006491234567890!"}"#).unwrap_err();
+        assert!(!e.message.contains("6006491234567890"));
+    }
+}

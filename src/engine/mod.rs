@@ -30,6 +30,7 @@
 //!   in-doubt item is never re-sent without an operator ([`Engine::outbox_resolve`]).
 //! * **Recovery** ([`recovery`]): at start-up every sale and payment resumes from its state.
 
+pub mod adapters;
 pub mod forwarder;
 pub mod giftcard;
 pub mod link;

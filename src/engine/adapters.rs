@@ -1,0 +1,325 @@
+//! Adapters from the shared crates to the engine's ports: `pos_client::PosClient` as
+//! [`GiftcardHost`] and [`PurchaseSink`], and `pos_client::backoff::Backoff` as a
+//! [`BackoffFactory`]. (The terminal adapter lives with the device supervisor, which owns the
+//! ZVT `Terminal`.)
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pos_client::backoff::Backoff;
+use pos_client::{
+    CodeType, DeclineReason, ErrorClass, GiftCode, GiftcardAddRequest, PosClient, PosError,
+    TransType,
+};
+use secrecy::ExposeSecret;
+
+use super::BackoffFactory;
+use super::ports::{
+    CardSecret, Decline, GiftcardBalance, GiftcardHost, GiftcardTrans, GiftcardTransRequest,
+    HostError, PurchaseInput, PurchaseSink, SinkError,
+};
+use crate::store::Money;
+
+/// The POS client seen through the engine's ports.
+#[derive(Clone)]
+pub struct PosPorts {
+    client: PosClient,
+    code_type: Option<CodeType>,
+}
+
+impl PosPorts {
+    /// Wraps a client. `code_type` is sent with every code (codes are unique only within a
+    /// type; lane cards are usually `PHYSICAL`).
+    pub fn new(client: PosClient, code_type: Option<CodeType>) -> Self {
+        PosPorts { client, code_type }
+    }
+}
+
+/// The shared backoff policy as the engine's delay source.
+pub fn backoff_factory(policy: Backoff) -> BackoffFactory {
+    Arc::new(move || Box::new(policy.delays()))
+}
+
+fn decline(r: &DeclineReason) -> Decline {
+    match r {
+        DeclineReason::InsufficientBalance => Decline::InsufficientBalance,
+        DeclineReason::CodeNotFound => Decline::CodeNotFound,
+        DeclineReason::CodeExpired => Decline::CodeExpired,
+        DeclineReason::InvalidPin => Decline::InvalidPin,
+        DeclineReason::AmountSign => Decline::AmountSign,
+        DeclineReason::TransactionNotAuthorized => Decline::TransactionNotAuthorized,
+        DeclineReason::Other(s) => Decline::Other(s.clone()),
+    }
+}
+
+/// Maps a POS error onto the gift-card host classes. A configuration failure (no token,
+/// `invalid_client`) means nothing was applied, so it is `NotSent`: the lane goes offline and
+/// the client's own alert tells the operator why.
+pub fn host_error(e: &PosError) -> HostError {
+    if let Some(r) = e.decline_reason() {
+        return HostError::Declined(decline(r));
+    }
+    match e.class() {
+        ErrorClass::NotSent | ErrorClass::Configuration => HostError::NotSent(e.to_string()),
+        ErrorClass::Transient | ErrorClass::OutcomeUnknown => {
+            HostError::OutcomeUnknown(e.to_string())
+        }
+        _ if matches!(e, PosError::NotAuthorized { .. }) => HostError::NotAuthorized(e.to_string()),
+        _ => HostError::Other(e.to_string()),
+    }
+}
+
+/// Maps a `purchaseAdd` error per reliability.md §2 rule 3 (the client has already refreshed
+/// the token once on 401).
+pub fn sink_error(e: &PosError) -> SinkError {
+    match e.class() {
+        ErrorClass::NotSent | ErrorClass::Configuration => SinkError::NotSent {
+            message: e.to_string(),
+            retry_after: e.retry_after(),
+        },
+        ErrorClass::Transient | ErrorClass::OutcomeUnknown => {
+            SinkError::OutcomeUnknown(e.to_string())
+        }
+        _ => SinkError::Rejected(e.to_string()),
+    }
+}
+
+impl PosPorts {
+    fn trans(
+        &self,
+        req: &GiftcardTransRequest,
+        trans_type: TransType,
+        signed: Money,
+        authorize: bool,
+    ) -> pos_client::GiftcardTransRequest {
+        pos_client::GiftcardTransRequest {
+            code_type: self.code_type.clone(),
+            code: GiftCode::new(req.card.code.expose_secret()),
+            pin: req.card.pin.clone(),
+            trans_type,
+            amount: signed.0,
+            source_id: Some(req.source_id.clone()),
+            ref_no: Some(req.ref_no.clone()),
+            authorize,
+        }
+    }
+
+    async fn run_trans(
+        &self,
+        t: pos_client::GiftcardTransRequest,
+    ) -> Result<GiftcardTrans, HostError> {
+        let r = self
+            .client
+            .giftcard_trans_add(&t)
+            .await
+            .map_err(|e| host_error(&e))?;
+        Ok(GiftcardTrans {
+            id: r.id,
+            balance: Some(Money(r.balance)),
+        })
+    }
+}
+
+#[async_trait]
+impl GiftcardHost for PosPorts {
+    async fn balance(&self, card: &CardSecret) -> Result<GiftcardBalance, HostError> {
+        match self
+            .client
+            .giftcard_by_code(card.code.expose_secret(), self.code_type.clone())
+            .await
+        {
+            Ok(Some(g)) => Ok(GiftcardBalance {
+                balance: Money(g.balance),
+            }),
+            Ok(None) => Err(HostError::Declined(Decline::CodeNotFound)),
+            Err(e) => Err(host_error(&e)),
+        }
+    }
+
+    async fn authorize_use(&self, req: &GiftcardTransRequest) -> Result<GiftcardTrans, HostError> {
+        self.run_trans(self.trans(req, TransType::Use, Money(-req.amount.0), true))
+            .await
+    }
+
+    async fn use_now(&self, req: &GiftcardTransRequest) -> Result<GiftcardTrans, HostError> {
+        self.run_trans(self.trans(req, TransType::Use, Money(-req.amount.0), false))
+            .await
+    }
+
+    async fn capture(&self, pos_trans_id: &str) -> Result<GiftcardTrans, HostError> {
+        let r = self
+            .client
+            .giftcard_trans_capture(pos_trans_id, false)
+            .await
+            .map_err(|e| host_error(&e))?;
+        Ok(GiftcardTrans {
+            id: r.id,
+            balance: Some(Money(r.balance)),
+        })
+    }
+
+    async fn cancel(&self, pos_trans_id: &str) -> Result<GiftcardTrans, HostError> {
+        let r = self
+            .client
+            .giftcard_trans_capture(pos_trans_id, true)
+            .await
+            .map_err(|e| host_error(&e))?;
+        Ok(GiftcardTrans {
+            id: r.id,
+            balance: Some(Money(r.balance)),
+        })
+    }
+
+    async fn create(&self, card: &CardSecret) -> Result<String, HostError> {
+        let req = GiftcardAddRequest {
+            physical_code: Some(GiftCode::new(card.code.expose_secret())),
+            physical_pin: card.pin.clone(),
+            ..Default::default()
+        };
+        let g = self
+            .client
+            .giftcard_add(&req)
+            .await
+            .map_err(|e| host_error(&e))?;
+        Ok(g.id)
+    }
+
+    async fn add(&self, req: &GiftcardTransRequest) -> Result<GiftcardTrans, HostError> {
+        self.run_trans(self.trans(req, TransType::Add, req.amount, false))
+            .await
+    }
+
+    async fn environment(&self) -> Result<(), HostError> {
+        self.client
+            .environment()
+            .await
+            .map(|_| ())
+            .map_err(|e| host_error(&e))
+    }
+}
+
+#[async_trait]
+impl PurchaseSink for PosPorts {
+    async fn purchase_add(&self, p: &PurchaseInput) -> Result<String, SinkError> {
+        let req = pos_client::PurchaseRequest {
+            transaction_id: p.transaction_id.clone(),
+            store_code: p.store_code.clone(),
+            purchased_on: p.purchased_on.clone(),
+            pay_amount: p.pay_amount.0,
+            sale_discount_amount: p.sale_discount_amount.0,
+            item_discount_amount: p.item_discount_amount.0,
+            sub_total: p.sub_total.0,
+            refund_amount: p.refund_amount.0,
+            tax_amount: p.tax_amount.0,
+            line_items: p
+                .line_items
+                .iter()
+                .map(|l| pos_client::PurchaseLine {
+                    line_number: l.line_number,
+                    sku: l.sku.clone(),
+                    is_refund: l.is_refund,
+                    unit_price: l.unit_price.0,
+                    ext_price: l.ext_price.0,
+                    item_discount_amount: l.item_discount_amount.0,
+                    sale_discount_amount: l.sale_discount_amount.0,
+                    quantity: l.quantity.0,
+                    uom: l.uom.clone(),
+                })
+                .collect(),
+            channel: None,
+            member_id: p.member_id.clone(),
+            order_type: None,
+            pay_method: Some(p.pay_method.clone()),
+            customer_id: None,
+            email: None,
+        };
+        self.client
+            .purchase_add(&req)
+            .await
+            .map(|id| id.0)
+            .map_err(|e| sink_error(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_classes_map_onto_the_ports() {
+        let not_sent = PosError::NotSent {
+            operation: "purchaseAdd",
+            reason: "refused".into(),
+        };
+        assert!(matches!(sink_error(&not_sent), SinkError::NotSent { .. }));
+        let unknown = PosError::OutcomeUnknown {
+            operation: "purchaseAdd",
+            mutation: true,
+            reason: "reset".into(),
+        };
+        assert!(matches!(sink_error(&unknown), SinkError::OutcomeUnknown(_)));
+        let five = PosError::HttpStatus {
+            operation: "purchaseAdd",
+            mutation: true,
+            status: 502,
+            retry_after: None,
+        };
+        assert!(matches!(sink_error(&five), SinkError::OutcomeUnknown(_)));
+        let busy = PosError::HttpStatus {
+            operation: "purchaseAdd",
+            mutation: true,
+            status: 429,
+            retry_after: Some(std::time::Duration::from_secs(3)),
+        };
+        assert_eq!(
+            sink_error(&busy),
+            SinkError::NotSent {
+                message: busy.to_string(),
+                retry_after: Some(std::time::Duration::from_secs(3))
+            }
+        );
+        let forbidden = PosError::NotAuthorized {
+            operation: "purchaseAdd",
+            message: "x".into(),
+        };
+        assert!(matches!(sink_error(&forbidden), SinkError::Rejected(_)));
+        assert!(matches!(
+            host_error(&forbidden),
+            HostError::NotAuthorized(_)
+        ));
+        let declined = PosError::Declined {
+            operation: "giftcardTransAdd",
+            reason: DeclineReason::InvalidPin,
+            property: String::new(),
+            message: "pin".into(),
+        };
+        assert_eq!(
+            host_error(&declined),
+            HostError::Declined(Decline::InvalidPin)
+        );
+        assert!(matches!(
+            host_error(&PosError::InvalidClient),
+            HostError::NotSent(_)
+        ));
+        let fusion = PosError::Fusion {
+            operation: "giftcardTransAdd",
+            mutation: true,
+            message: "boom".into(),
+        };
+        assert!(matches!(host_error(&fusion), HostError::OutcomeUnknown(_)));
+    }
+
+    #[test]
+    fn shared_backoff_feeds_the_forwarder() {
+        let policy = Backoff::try_new(
+            std::time::Duration::from_millis(10),
+            std::time::Duration::from_millis(40),
+            3,
+        )
+        .unwrap()
+        .without_jitter();
+        let delays: Vec<_> = (backoff_factory(policy))().collect();
+        assert_eq!(delays.len(), 3);
+        assert_eq!(delays[2], std::time::Duration::from_millis(40));
+    }
+}

@@ -1,10 +1,346 @@
-//! Simulated pos (placeholder until its issue lands).
+//! The POS cloud stand-in: OIDC discovery and client-credentials tokens, the GraphQL API of
+//! `pos-schema.graphql` with its documented and pinned behaviour (pos-api.md), a ledger
+//! that does **not** deduplicate `purchaseAdd`, and fault injection.
+//!
+//! ```text
+//! mod.rs      PosSim / SimControl / CLI          seed.rs    the seed file
+//! server.rs   accept loop, online/offline, reset oidc.rs    discovery + /connect/token
+//! graphql/    schema, endpoint, resolvers        cards.rs   gift-card rules
+//! db.rs       in-memory data                     paging.rs  skip/first, Since & Until
+//! faults.rs   faults and scripts                 ledger.rs  what tests read
+//! admin.rs    /_sim/ control API                 state.rs   clock, tokens, locks
+//! ```
+//!
+//! Routes: `GET /.well-known/openid-configuration`, `GET /.well-known/jwks`,
+//! `POST /connect/token`, `POST /api/graphql`, and the control API under `/_sim/`
+//! (see [`admin`]). Errors on `/api/graphql` are always HTTP 200 with
+//! `errors[].extensions.code`; that includes a missing token (`NOT_AUTHENTICATED`).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use hardware_sim::pos::{Fault, FaultKind, FaultTarget, PosSim, Seed};
+//! let sim = PosSim::start("127.0.0.1:0".parse()?, Seed::example()).await?;
+//! sim.control().inject(Fault {
+//!     target: FaultTarget::Operation("purchaseAdd".into()),
+//!     kind: FaultKind::ApplyThenDrop,
+//!     times: Some(1),
+//! });
+//! println!("{}", sim.graphql_url());
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod admin;
+mod cards;
+mod db;
+mod error;
+mod faults;
+mod graphql;
+mod ledger;
+mod oidc;
+mod paging;
+mod seed;
+mod server;
+mod state;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use faults::{Fault, FaultKind, FaultTarget, Outage, Script};
+pub use graphql::schema_sdl;
+pub use ledger::{
+    GiftcardTransRecord, Ledger, PurchaseRecord, RequestRecord, TransStatus, TransType,
+};
+pub use seed::{
+    CodeType, PERMISSIONS, Seed, SeedClient, SeedCustomer, SeedEnvironment, SeedError,
+    SeedGiftcard, SeedGiftcardCode, SeedItem, SeedItemWarehouse, SeedLocation, SeedProduct,
+    SeedProductBanner, SeedProductGroup, SeedProductNotice, SeedProductSection,
+    SeedProductSortOption, SeedSale, SeedSerialLot, generated_item, mask,
+};
+
+use server::{App, ServerCtl};
+use state::SimState;
+
+/// How often the Delay Period task runs on its own (besides every `advance_clock`).
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Why the simulator could not start or change state.
+#[derive(Debug, thiserror::Error)]
+pub enum PosSimError {
+    /// Binding or re-binding the listen address failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The seed is unusable.
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+    /// The script file is unusable.
+    #[error("cannot use script {path}: {reason}")]
+    Script {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A running POS simulator.
+pub struct PosSim {
+    control: SimControl,
+    stop: CancellationToken,
+    sweeper: JoinHandle<()>,
+}
+
+/// Test and technician control over a running simulator. Cheap to clone.
+#[derive(Clone)]
+pub struct SimControl {
+    state: Arc<SimState>,
+    server: Arc<ServerCtl>,
+}
+
+impl PosSim {
+    /// Binds `listen` (port 0 picks a free port) and starts serving `seed`.
+    pub async fn start(listen: SocketAddr, seed: Seed) -> Result<PosSim, PosSimError> {
+        seed.validate()?;
+        let (server, listener) =
+            ServerCtl::bind(listen)
+                .await
+                .map_err(|source| PosSimError::Listen {
+                    addr: listen,
+                    source,
+                })?;
+        let state = Arc::new(SimState::new(&seed));
+        let issuer = issuer_for(server.addr());
+        let app = App {
+            state: state.clone(),
+            schema: graphql::build_schema(state.clone()),
+            issuer,
+            server: Arc::downgrade(&server),
+        };
+        server.serve(router(app), listener).await;
+        let stop = CancellationToken::new();
+        let sweeper = tokio::spawn(sweep_periodically(state.clone(), stop.clone()));
+        tracing::info!(addr = %server.addr(), clients = seed.clients.len(),
+            giftcards = seed.giftcards.len(), items = seed.items.len() + seed.generate_items as usize,
+            "POS simulator listening.");
+        Ok(PosSim {
+            control: SimControl { state, server },
+            stop,
+            sweeper,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.control.server.addr()
+    }
+
+    /// `http://IP:PORT`, no trailing slash; the `issuer` of the discovery document.
+    pub fn issuer_url(&self) -> String {
+        issuer_for(self.addr())
+    }
+
+    /// `issuer_url() + "/api/graphql"`.
+    pub fn graphql_url(&self) -> String {
+        format!("{}/api/graphql", self.issuer_url())
+    }
+
+    /// The control handle.
+    pub fn control(&self) -> SimControl {
+        self.control.clone()
+    }
+
+    /// Stops serving and closes every connection.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        let _ = (&mut self.sweeper).await;
+        let _ = self.control.server.set_online(false).await;
+    }
+}
+
+impl Drop for PosSim {
+    /// A simulator dropped without `shutdown` still stops accepting and sweeping.
+    fn drop(&mut self) {
+        self.stop.cancel();
+        self.control.server.stop_now();
+    }
+}
+
+impl SimControl {
+    /// Arms a fault.
+    pub fn inject(&self, fault: Fault) {
+        tracing::info!(?fault, "Fault armed.");
+        self.state.faults.inject(fault);
+    }
+
+    /// Disarms every fault (does not change online/offline).
+    pub fn clear_faults(&self) {
+        self.state.faults.clear();
+    }
+
+    /// The armed faults with their remaining `times`.
+    pub fn faults(&self) -> Vec<Fault> {
+        self.state.faults.list()
+    }
+
+    /// `false`: drop the listener and close open connections, so connects are refused.
+    /// `true`: bind the same address again. Returns once the change is in effect.
+    ///
+    /// # Panics
+    /// When the address cannot be bound again (another process took the port).
+    pub async fn set_online(&self, online: bool) {
+        if let Err(e) = self.server.set_online(online).await {
+            panic!(
+                "POS simulator cannot go online again on {}: {e}",
+                self.server.addr()
+            );
+        }
+    }
+
+    /// Whether the simulator accepts connections.
+    pub async fn is_online(&self) -> bool {
+        self.server.is_online().await
+    }
+
+    /// Advances the simulated clock (token expiry, Delay Period, code expiry) and runs
+    /// the Delay Period task.
+    pub fn advance_clock(&self, by: Duration) {
+        self.state.advance_clock(by);
+        self.state.sweep();
+    }
+
+    /// The simulated time.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.state.now()
+    }
+
+    /// A snapshot of everything recorded.
+    pub fn ledger(&self) -> Ledger {
+        self.state.db().ledger()
+    }
+
+    /// How many token requests arrived.
+    pub fn token_requests(&self) -> u64 {
+        self.state.db().token_requests
+    }
+
+    /// Inserts or changes an item (with its warehouse and serial/lot rows); it moves to the
+    /// end of the modification order seen by `since`.
+    pub fn upsert_item(&self, item: SeedItem) {
+        self.state.db().upsert_item(item);
+    }
+}
+
+fn issuer_for(addr: SocketAddr) -> String {
+    let ip = if addr.ip().is_unspecified() {
+        match addr {
+            SocketAddr::V4(_) => std::net::IpAddr::from([127, 0, 0, 1]),
+            SocketAddr::V6(_) => std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        }
+    } else {
+        addr.ip()
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+fn router(app: App) -> Router {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(oidc::discovery))
+        .route("/.well-known/jwks", get(oidc::jwks))
+        .route("/connect/token", post(oidc::token))
+        .route("/api/graphql", post(graphql::endpoint))
+        .route("/_sim/ledger", get(admin::ledger))
+        .route(
+            "/_sim/faults",
+            get(admin::list_faults)
+                .post(admin::add_fault)
+                .delete(admin::clear_faults),
+        )
+        .route("/_sim/clock/advance", post(admin::advance_clock))
+        .route("/_sim/items", post(admin::upsert_item))
+        .route("/_sim/outage", post(admin::outage))
+        .with_state(app)
+}
+
+async fn sweep_periodically(state: Arc<SimState>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => { state.sweep(); }
+        }
+    }
+}
 
 /// Command-line arguments of `hardware-sim pos`.
 #[derive(Debug, clap::Args)]
-pub struct PosArgs {}
+pub struct PosArgs {
+    /// Address to listen on (HTTP).
+    #[arg(long, default_value = "127.0.0.1:7380")]
+    pub listen: SocketAddr,
+    /// Seed file (TOML); the embedded example seed when absent.
+    #[arg(long)]
+    pub seed: Option<PathBuf>,
+    /// Script of faults and outages to apply (TOML, see [`Script`]).
+    #[arg(long)]
+    pub script: Option<PathBuf>,
+}
 
-/// Runs `hardware-sim pos` until it is stopped.
-pub async fn run(_args: PosArgs) -> Result<(), std::io::Error> {
+/// Runs `hardware-sim pos` until Ctrl-C.
+pub async fn run(args: PosArgs) -> Result<(), PosSimError> {
+    // The binary may already have installed a subscriber; then this one is not needed.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    let seed = match &args.seed {
+        Some(path) => Seed::from_file(path)?,
+        None => Seed::example(),
+    };
+    let script = match &args.script {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| PosSimError::Script {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            Script::from_toml_str(&text).map_err(|e| PosSimError::Script {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?
+        }
+        None => Script::default(),
+    };
+    let sim = PosSim::start(args.listen, seed).await?;
+    tracing::info!(issuer = %sim.issuer_url(), graphql = %sim.graphql_url(),
+        "POS simulator ready; stop with Ctrl-C.");
+    let control = sim.control();
+    for fault in script.faults {
+        control.inject(fault);
+    }
+    for outage in script.outages {
+        let control = control.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(outage.after_secs)).await;
+            control.set_online(false).await;
+            tokio::time::sleep(Duration::from_secs(outage.for_secs)).await;
+            control.set_online(true).await;
+        });
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("Stopping the POS simulator.");
+    sim.shutdown().await;
     Ok(())
 }

@@ -213,3 +213,34 @@ fn a_taken_port_exits_1_without_ready() {
         "{messages:?}"
     );
 }
+
+/// Under systemd (`JOURNAL_STREAM` set) logs go to journald; where there is no journald
+/// socket (containers, CI) they fall back to stderr and the service still starts.
+#[test]
+fn journald_logging_falls_back_to_stderr_without_a_journal() {
+    let f = Fixture::new("127.0.0.1:0");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lane-agent"));
+    cmd.args(["run", "--config"])
+        .arg(&f.config)
+        .env("NOTIFY_SOCKET", &f.notify_path)
+        .env("JOURNAL_STREAM", "8:12345")
+        .env("RUST_LOG", "info")
+        .env_remove("WATCHDOG_USEC")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    f.expect("READY=1");
+    signal(&child, "-TERM");
+    let (status, stderr) = exit_of(child);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    if Path::new("/run/systemd/journal/socket").exists() {
+        assert!(
+            !stderr.contains("Lane agent is ready."),
+            "logged to stderr despite journald: {stderr}"
+        );
+    } else {
+        assert!(stderr.contains("Journald socket unavailable"), "{stderr}");
+        assert!(stderr.contains("Lane agent is ready."), "{stderr}");
+    }
+}

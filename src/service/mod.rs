@@ -409,7 +409,7 @@ pub async fn run(path: &std::path::Path) -> Result<(), ServiceError> {
     for warning in &loaded.warnings {
         tracing::warn!(key = %warning.path, "{}", capitalised(&warning.message));
     }
-    wiring::wire(loaded)?.start().await?.wait().await
+    wiring::wire(loaded).await?.start().await?.wait().await
 }
 
 fn capitalised(message: &str) -> String {

@@ -12,8 +12,9 @@ use super::{Service, ServiceError};
 /// Assembles the service for a loaded configuration.
 ///
 /// Order of the blocks is the start order; the stop order is given by each task's
-/// [`super::Stage`], not by this order.
-pub fn wire(loaded: LoadedConfig) -> Result<Service, ServiceError> {
+/// [`super::Stage`], not by this order. It is async so that parts can do their start-up
+/// work (store open in `spawn_blocking`, recovery) before `READY=1`.
+pub async fn wire(loaded: LoadedConfig) -> Result<Service, ServiceError> {
     let service = Service::builder(loaded);
     let _config = &service.config().config;
 

@@ -10,22 +10,22 @@ use lane_agent::metrics::{SaleOutcome, TenderMethod, TenderResult};
 use serde_json::{Value, json};
 use tokio::time::timeout;
 
-/// Reads SSE frames until one named `name` arrives, and returns its data.
-async fn next_event(resp: &mut reqwest::Response, buf: &mut String, name: &str) -> Value {
+/// Reads the next SSE frame that carries an event (keep-alive comments are skipped).
+async fn next_frame(resp: &mut reqwest::Response, buf: &mut String) -> (String, Value) {
     loop {
         while let Some(end) = buf.find("\n\n") {
             let frame: String = buf.drain(..end + 2).collect();
-            let event = frame
-                .lines()
-                .find_map(|l| l.strip_prefix("event: "))
-                .unwrap_or("");
+            let Some(event) = frame.lines().find_map(|l| l.strip_prefix("event: ")) else {
+                continue;
+            };
             let data: String = frame
                 .lines()
                 .filter_map(|l| l.strip_prefix("data: "))
                 .collect();
-            if event == name {
-                return serde_json::from_str(&data).expect("event data is JSON");
-            }
+            return (
+                event.to_owned(),
+                serde_json::from_str(&data).expect("event data is JSON"),
+            );
         }
         let chunk = resp
             .chunk()
@@ -33,6 +33,16 @@ async fn next_event(resp: &mut reqwest::Response, buf: &mut String, name: &str) 
             .expect("stream readable")
             .expect("stream still open");
         buf.push_str(std::str::from_utf8(&chunk).expect("utf-8"));
+    }
+}
+
+/// Reads SSE frames until one named `name` arrives, and returns its data.
+async fn next_event(resp: &mut reqwest::Response, buf: &mut String, name: &str) -> Value {
+    loop {
+        let (event, data) = next_frame(resp, buf).await;
+        if event == name {
+            return data;
+        }
     }
 }
 
@@ -77,6 +87,40 @@ async fn events_stream_sale_and_device_changes() {
     .await
     .expect("device event");
     assert_eq!(dev["state"], "busy");
+    api.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_client_that_falls_behind_is_told_how_many_events_it_missed() {
+    let api = TestApi::start().await;
+    let mut resp = api
+        .client
+        .get(api.url("/v1/events"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    // The fake's channel keeps 64 events. This test's runtime is single-threaded and the
+    // loop does not yield, so the server cannot read any of the 100 before the loop ends.
+    for i in 0..100 {
+        api.backend.emit(ApiEvent::Device {
+            name: format!("d{i}"),
+            kind: "serial-msr".into(),
+            state: DeviceState::Ready,
+        });
+    }
+    let mut buf = String::new();
+    let first = timeout(Duration::from_secs(5), next_frame(&mut resp, &mut buf))
+        .await
+        .expect("frame");
+    assert_eq!(first, ("lagged".to_owned(), json!({"missed": 36})));
+    let next = timeout(Duration::from_secs(5), next_frame(&mut resp, &mut buf))
+        .await
+        .expect("frame");
+    assert_eq!(
+        (next.0.as_str(), &next.1["name"]),
+        ("device", &json!("d36"))
+    );
     api.stop().await.unwrap();
 }
 

@@ -97,7 +97,7 @@ async fn a_split_tender_sale_from_open_to_complete() {
     let status = api.get("/v1/status").await;
     assert_eq!(
         status.body["outbox"],
-        json!({"pending": 1, "in_doubt": 0, "failed": 0})
+        json!({"pending": 1, "in_doubt": 0, "failed": 0, "held": 0})
     );
     api.stop().await.unwrap();
 }

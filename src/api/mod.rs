@@ -17,6 +17,7 @@
 
 mod auth;
 pub mod backend;
+pub mod bridge;
 pub mod error;
 pub mod extract;
 mod routes;
@@ -33,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use auth::tokens_match;
 pub use backend::{BackendError, LaneBackend, Resource};
+pub use bridge::{bridge_events, follow_events, record_event};
 pub use error::ApiError;
 pub use routes::{OPENAPI_JSON, RouteSpec, route_specs, router};
 

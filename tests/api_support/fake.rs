@@ -117,8 +117,8 @@ impl FakeBackend {
         self.emit(ApiEvent::Sale {
             sale_id: d.sale_id.clone(),
             state: d.state,
-            total: d.total,
-            due: d.due,
+            total: Some(d.total),
+            due: Some(d.due),
         });
     }
 }
@@ -145,6 +145,7 @@ impl LaneBackend for FakeBackend {
                 pending: count(OutboxState::Pending),
                 in_doubt: count(OutboxState::InDoubt),
                 failed: count(OutboxState::Failed),
+                held: count(OutboxState::Held),
             },
             devices: vec![
                 DeviceStatus {
@@ -163,8 +164,12 @@ impl LaneBackend for FakeBackend {
                 max_transaction_amount: dec!(50.00),
                 remaining_amount: dec!(500.00),
                 remaining_count: 100,
-                max_age_hours: 24,
+                used_amount: Decimal::ZERO,
+                used_count: 0,
+                oldest_age_secs: None,
+                expires_in_secs: None,
             },
+            open_exceptions: 0,
         })
     }
 
@@ -205,6 +210,7 @@ impl LaneBackend for FakeBackend {
         let detail = SaleDetail {
             sale_id: sale_id.clone(),
             state: SaleState::Open,
+            transaction_id: Some(format!("LANE01-{sale_id}")),
             lines,
             tax,
             total,
@@ -330,6 +336,9 @@ impl LaneBackend for FakeBackend {
             state,
             code: req.code.as_ref().map(GiftCardCode::masked),
             reason: reason.clone(),
+            ref_no: Some(format!("{sale_id}-{payment_id}")),
+            masked_pan: None,
+            receipt_no: None,
         });
         let result = PaymentResult {
             payment_id: payment_id.clone(),
@@ -343,6 +352,7 @@ impl LaneBackend for FakeBackend {
             sale_id: sale_id.clone(),
             payment_id: payment_id.clone(),
             state,
+            amount: Some(req.amount),
         });
         self.sale_event(sale);
         s.payments.insert(
@@ -410,12 +420,12 @@ impl LaneBackend for FakeBackend {
             .count() as u64;
         self.emit(ApiEvent::Outbox {
             id: item.id,
+            kind: Some(item.kind),
             state: item.state,
-            counts: OutboxCounts {
+            counts: Some(OutboxCounts {
                 pending,
-                in_doubt: 0,
-                failed: 0,
-            },
+                ..OutboxCounts::default()
+            }),
         });
         Ok(CompleteResult {
             state: SaleState::Completed,
@@ -614,7 +624,7 @@ impl FakeBackend {
         let result = GiftCardFunded {
             code: code.masked(),
             amount: req.amount,
-            balance,
+            balance: Some(balance),
         };
         if let Some(id) = req.request_id.clone() {
             s.loads.insert(

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Source;
 use super::ids::PaymentId;
-use super::money::dec;
+use super::money::{dec, dec_opt};
 use super::secret::{GiftCardCode, MaskedCode};
 
 /// Query of `GET /v1/giftcards/balance?code=…`.
@@ -52,7 +52,7 @@ pub struct GiftCardFunded {
     /// The amount loaded.
     #[serde(with = "dec")]
     pub amount: Decimal,
-    /// The balance after loading.
-    #[serde(with = "dec")]
-    pub balance: Decimal,
+    /// The balance after loading, when the POS reports it.
+    #[serde(default, with = "dec_opt")]
+    pub balance: Option<Decimal>,
 }

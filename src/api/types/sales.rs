@@ -204,6 +204,15 @@ pub struct PaymentRecord {
     /// Why it was declined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The reference sent to the POS or terminal for this payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ref_no: Option<String>,
+    /// A payment card's PAN as masked by the terminal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub masked_pan: Option<String>,
+    /// The terminal's receipt number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_no: Option<u32>,
 }
 
 /// One line in [`SaleDetail`].
@@ -232,6 +241,9 @@ pub struct SaleDetail {
     pub sale_id: SaleId,
     /// The sale's state.
     pub state: SaleState,
+    /// The POS `transactionId` the sale is recorded under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<String>,
     /// The lines.
     pub lines: Vec<SaleLine>,
     /// Tax on top of the lines.

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::ids::{PaymentId, SaleId};
-use super::money::dec;
+use super::money::{dec, dec_opt};
 use super::sales::{PaymentState, SaleState};
 
 /// The POS link's state.
@@ -64,6 +64,9 @@ pub struct OutboxCounts {
     pub in_doubt: u64,
     /// Refused by the POS; an operator must act.
     pub failed: u64,
+    /// Held by an operator.
+    #[serde(default)]
+    pub held: u64,
 }
 
 /// What offline selling may still do, in [`Status`].
@@ -79,8 +82,15 @@ pub struct OfflineBudget {
     pub remaining_amount: Decimal,
     /// Offline tenders left before the count limit.
     pub remaining_count: u64,
-    /// How long offline tenders may wait for the link.
-    pub max_age_hours: u64,
+    /// Amount of offline tenders not yet forwarded.
+    #[serde(with = "dec")]
+    pub used_amount: Decimal,
+    /// Offline tenders not yet forwarded.
+    pub used_count: u64,
+    /// Age of the oldest offline tender not yet forwarded.
+    pub oldest_age_secs: Option<i64>,
+    /// Time left before the oldest offline tender exceeds `max_age_hours`.
+    pub expires_in_secs: Option<i64>,
 }
 
 /// Answer of `GET /v1/status`.
@@ -96,6 +106,9 @@ pub struct Status {
     pub devices: Vec<DeviceStatus>,
     /// What offline selling may still do.
     pub offline_budget: OfflineBudget,
+    /// Exceptions (e.g. an offline redemption declined later) awaiting an operator.
+    #[serde(default)]
+    pub open_exceptions: u64,
 }
 
 /// An outbox item's state.
@@ -168,12 +181,12 @@ pub enum ApiEvent {
         sale_id: SaleId,
         /// Its state.
         state: SaleState,
-        /// Its total.
-        #[serde(with = "dec")]
-        total: Decimal,
-        /// What is still due.
-        #[serde(with = "dec")]
-        due: Decimal,
+        /// Its total, when the publisher knows it.
+        #[serde(default, with = "dec_opt", skip_serializing_if = "Option::is_none")]
+        total: Option<Decimal>,
+        /// What is still due, when the publisher knows it.
+        #[serde(default, with = "dec_opt", skip_serializing_if = "Option::is_none")]
+        due: Option<Decimal>,
     },
     /// A payment changed state.
     Payment {
@@ -183,15 +196,31 @@ pub enum ApiEvent {
         payment_id: PaymentId,
         /// Its state.
         state: PaymentState,
+        /// Its amount, when the publisher knows it.
+        #[serde(default, with = "dec_opt", skip_serializing_if = "Option::is_none")]
+        amount: Option<Decimal>,
     },
     /// An outbox item changed state.
     Outbox {
         /// The item.
         id: String,
+        /// What it records (`purchase`, `giftcard_capture`, …), when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<String>,
         /// Its state.
         state: OutboxState,
-        /// The counts after the change.
-        counts: OutboxCounts,
+        /// The counts after the change, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        counts: Option<OutboxCounts>,
+    },
+    /// An exception needs an operator (e.g. an offline redemption declined on forwarding).
+    Exception {
+        /// The exception's id.
+        id: String,
+        /// Its kind.
+        kind: String,
+        /// Why, without card data.
+        reason: String,
     },
 }
 
@@ -204,6 +233,7 @@ impl ApiEvent {
             Self::Sale { .. } => "sale",
             Self::Payment { .. } => "payment",
             Self::Outbox { .. } => "outbox",
+            Self::Exception { .. } => "exception",
         }
     }
 }

@@ -7,7 +7,8 @@
 //! input DIGITS | cancel   answer the pending (or next) numeric-input prompt
 //! card TRACK              present a card: the next Read Card returns TRACK
 //! fault SPEC              inject a fault into the next command (nak:N, bad-crc:N,
-//!                         byte-gap:MS, garbage:TEXT, silence, drop-after-approval, reboot)
+//!                         byte-gap:MS, garbage:TEXT, silence, drop-after-approval,
+//!                         drop-before-status, reboot)
 //! drop                    drop the link now
 //! reboot                  reboot now (journal kept, registration lost)
 //! journal                 list the transactions
@@ -23,7 +24,8 @@ use super::{control::SimControl, fault::Fault, script::Outcome};
 /// The console's help text.
 pub const HELP: &str = "\
 approve | decline [CODE] | partial AMOUNT | input DIGITS | cancel | card TRACK |
-fault nak:N|bad-crc:N|byte-gap:MS|garbage:TEXT|silence|drop-after-approval|reboot |
+fault nak:N|bad-crc:N|byte-gap:MS|garbage:TEXT|silence|drop-after-approval|
+      drop-before-status|reboot |
 drop | reboot | journal | status | help";
 
 /// A parsed console command.

@@ -15,8 +15,11 @@ pub enum Fault {
     Garbage(Vec<u8>),
     /// Do not answer the next command at all (no ACK, no result).
     Silence,
-    /// Drop the link after the approval (04 0F) and before the completion (06 0F).
+    /// Drop the link after the approval's status information (04 0F) was acknowledged and
+    /// before the completion (06 0F): the ECR saw the receipt number, not the result.
     DropAfterApproval,
+    /// Drop the link right after the host approved, before any 04 0F: the ECR saw nothing.
+    DropBeforeStatus,
     /// Reboot after the approval: drop the link and forget the registration; the journal
     /// and the last transaction survive.
     Reboot,
@@ -33,7 +36,7 @@ impl std::str::FromStr for Fault {
     type Err = String;
 
     /// Parses `nak:N`, `bad-crc:N`, `byte-gap:MS`, `garbage:TEXT`, `silence`,
-    /// `drop-after-approval`, `reboot`.
+    /// `drop-after-approval`, `drop-before-status`, `reboot`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (name, arg) = match s.split_once(':') {
             Some((n, a)) => (n.trim(), Some(a.trim())),
@@ -51,10 +54,11 @@ impl std::str::FromStr for Fault {
             "garbage" => Ok(Self::Garbage(arg.unwrap_or("GARBAGE").as_bytes().to_vec())),
             "silence" => Ok(Self::Silence),
             "drop-after-approval" | "drop" => Ok(Self::DropAfterApproval),
+            "drop-before-status" => Ok(Self::DropBeforeStatus),
             "reboot" => Ok(Self::Reboot),
             other => Err(format!(
                 "unknown fault {other:?} (nak:N, bad-crc:N, byte-gap:MS, garbage:TEXT, silence, \
-                 drop-after-approval, reboot)"
+                 drop-after-approval, drop-before-status, reboot)"
             )),
         }
     }
@@ -76,6 +80,7 @@ mod tests {
         assert_eq!("silence".parse(), Ok(Fault::Silence));
         assert_eq!("drop-after-approval".parse(), Ok(Fault::DropAfterApproval));
         assert_eq!("reboot".parse(), Ok(Fault::Reboot));
+        assert_eq!("drop-before-status".parse(), Ok(Fault::DropBeforeStatus));
         assert!("nak".parse::<Fault>().is_err());
         assert!("nak:x".parse::<Fault>().is_err());
         assert!("boom".parse::<Fault>().is_err());

@@ -14,7 +14,7 @@ use zvt::{
     },
 };
 
-use super::fault::Fault;
+use super::{control::SimControl, fault::Fault};
 
 /// How APDUs travel on this link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,13 +47,28 @@ impl From<std::io::Error> for LinkError {
 /// The spec's limit: a frame is transmitted at most this many times.
 const MAX_TRANSMISSIONS: u32 = 3;
 
-/// Link faults pending on this link.
+/// Link faults pending; kept in the shared state so that an injection reaches the very
+/// next frame, including the command frame itself.
 #[derive(Debug, Default)]
 pub(crate) struct LinkFaults {
     nak: u32,
     bad_crc: u32,
     gap: Option<Duration>,
     garbage: Option<Vec<u8>>,
+}
+
+impl LinkFaults {
+    /// Arms a link-level fault; returns false for command-level faults.
+    pub(crate) fn arm(&mut self, fault: &Fault) -> bool {
+        match fault {
+            Fault::Nak(n) => self.nak += n,
+            Fault::BadCrc(n) => self.bad_crc += n,
+            Fault::ByteGap(d) => self.gap = Some(*d),
+            Fault::Garbage(g) => self.garbage = Some(g.clone()),
+            _ => return false,
+        }
+        true
+    }
 }
 
 /// One side of a ZVT link as the PT sees it.
@@ -65,13 +80,17 @@ pub(crate) struct PtLink<S> {
     tcp: TcpDecoder,
     t3: Duration,
     inter_byte: Duration,
-    faults: LinkFaults,
-    /// Every byte written, for tests that inspect the wire.
-    pub(crate) sent_frames: u64,
+    control: SimControl,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> PtLink<S> {
-    pub(crate) fn new(io: S, framing: Framing, t3: Duration, inter_byte: Duration) -> Self {
+    pub(crate) fn new(
+        io: S,
+        framing: Framing,
+        t3: Duration,
+        inter_byte: Duration,
+        control: SimControl,
+    ) -> Self {
         Self {
             io,
             framing,
@@ -80,24 +99,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PtLink<S> {
             tcp: TcpDecoder::new(),
             t3,
             inter_byte,
-            faults: LinkFaults::default(),
-            sent_frames: 0,
+            control,
         }
     }
 
-    /// Arms a fault; faults that belong to the command layer are returned untouched.
-    pub(crate) fn arm(&mut self, fault: &Fault) -> bool {
-        match fault {
-            Fault::Nak(n) if self.framing == Framing::Serial => self.faults.nak += n,
-            Fault::BadCrc(n) if self.framing == Framing::Serial => self.faults.bad_crc += n,
-            Fault::ByteGap(d) if self.framing == Framing::Serial => self.faults.gap = Some(*d),
-            Fault::Garbage(g) => self.faults.garbage = Some(g.clone()),
-            f if f.serial_only() => {
-                tracing::warn!(fault = ?f, "Serial-only fault ignored on TCP.");
-            }
-            _ => return false,
-        }
-        true
+    /// The link's framing.
+    pub(crate) fn framing(&self) -> Framing {
+        self.framing
     }
 
     /// Writes raw bytes (a banner).
@@ -105,6 +113,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PtLink<S> {
         self.io.write_all(bytes).await?;
         self.io.flush().await?;
         Ok(())
+    }
+
+    fn take_nak(&self) -> bool {
+        let mut s = self.control.lock();
+        if s.link_faults.nak == 0 {
+            return false;
+        }
+        s.link_faults.nak -= 1;
+        tracing::info!(left = s.link_faults.nak, "Fault: NAK instead of ACK.");
+        true
     }
 
     async fn fill(&mut self) -> Result<(), LinkError> {
@@ -136,9 +154,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PtLink<S> {
                 },
                 Framing::Serial => match self.serial.decode(&mut self.rx) {
                     Ok(Some(SerialItem::Frame(bytes))) => {
-                        if self.faults.nak > 0 {
-                            self.faults.nak -= 1;
-                            tracing::info!(left = self.faults.nak, "Fault: NAK instead of ACK.");
+                        if self.take_nak() {
                             self.write_raw(&[NAK]).await?;
                             continue;
                         }
@@ -179,7 +195,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PtLink<S> {
     /// Sends one APDU; on serial waits for the ECR's ACK and repeats the frame on NAK or
     /// after T3, at most 3 transmissions.
     pub(crate) async fn send(&mut self, apdu: &Apdu) -> Result<(), LinkError> {
-        if let Some(g) = self.faults.garbage.take() {
+        let garbage = self.control.lock().link_faults.garbage.take();
+        if let Some(g) = garbage {
             tracing::info!(len = g.len(), "Fault: stray bytes before the frame.");
             self.write_raw(&g).await?;
         }
@@ -187,7 +204,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PtLink<S> {
             Framing::Tcp => {
                 let mut out = BytesMut::new();
                 tcp::encode_apdu(apdu, &mut out);
-                self.sent_frames += 1;
                 self.write_raw(&out).await
             }
             Framing::Serial => {
@@ -208,15 +224,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PtLink<S> {
     }
 
     async fn write_frame(&mut self, frame: &Bytes) -> Result<(), LinkError> {
-        self.sent_frames += 1;
         let mut bytes = frame.to_vec();
-        if self.faults.bad_crc > 0 {
-            self.faults.bad_crc -= 1;
+        let (bad_crc, gap) = {
+            let mut s = self.control.lock();
+            let f = &mut s.link_faults;
+            let bad = f.bad_crc > 0;
+            f.bad_crc = f.bad_crc.saturating_sub(1);
+            (bad, f.gap.take())
+        };
+        if bad_crc {
             tracing::info!("Fault: corrupting the CRC.");
             let n = bytes.len();
             bytes[n - 1] ^= 0xA5;
         }
-        if let Some(gap) = self.faults.gap.take() {
+        if let Some(gap) = gap {
             tracing::info!(
                 gap_ms = gap.as_millis() as u64,
                 "Fault: gap inside the frame."

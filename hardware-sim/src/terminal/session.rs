@@ -83,7 +83,7 @@ where
         let s = control.lock();
         (s.config.t3, s.config.inter_byte, s.config.banner.clone())
     };
-    let mut link = PtLink::new(io, framing, t3, inter_byte);
+    let mut link = PtLink::new(io, framing, t3, inter_byte, control.clone());
     let run = async {
         if let Some(b) = banner {
             link.write_raw(&b).await?;
@@ -134,6 +134,10 @@ where
 
 fn hex2(c: [u8; 2]) -> String {
     format!("{:02X} {:02X}", c[0], c[1])
+}
+
+fn framing_ignores(framing: Framing, f: &Fault) -> bool {
+    framing == Framing::Tcp && f.serial_only()
 }
 
 /// The step kind a command consumes.
@@ -257,7 +261,9 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
     let mut command_faults = Vec::new();
     for f in &plan.faults {
         control.emit(SimEvent::Fault(format!("{f:?}")));
-        if !link.arm(f) {
+        if framing_ignores(link.framing(), f) {
+            tracing::warn!(fault = ?f, "Serial-only fault ignored on TCP.");
+        } else if !control.lock().link_faults.arm(f) {
             command_faults.push(f.clone());
         }
     }
@@ -508,26 +514,31 @@ fn journal(control: &SimControl, s: &mut SimState, e: JournalEntry) -> usize {
     i
 }
 
-/// Runs the lost-result faults after the approval is journalled. `Some` ends the command.
-fn after_approval<S>(cx: &Ctx<'_, S>) -> Option<Flow>
+/// Runs the lost-result faults once the transaction is journalled: before its status
+/// information (`before_status`) or after it. `Some` ends the command.
+fn lost_result<S>(cx: &Ctx<'_, S>, before_status: bool) -> Option<Flow>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    if cx.has(&Fault::Reboot) {
+    if before_status && cx.has(&Fault::Reboot) {
         tracing::info!("Fault: reboot after the approval.");
         cx.control.lock().reboot();
         cx.control.emit(SimEvent::Rebooted);
         return Some(Flow::Drop);
     }
-    if cx.has(&Fault::DropAfterApproval) {
-        tracing::info!("Fault: link dropped after the approval.");
+    if before_status && cx.has(&Fault::DropBeforeStatus) {
+        tracing::info!("Fault: link dropped before the status information.");
+        return Some(Flow::Drop);
+    }
+    if !before_status && cx.has(&Fault::DropAfterApproval) {
+        tracing::info!("Fault: link dropped between the approval and the completion.");
         return Some(Flow::Drop);
     }
     None
 }
 
 async fn finish<S: AsyncRead + AsyncWrite + Unpin>(cx: &mut Ctx<'_, S>, idx: usize) -> Res {
-    if let Some(flow) = after_approval(cx) {
+    if let Some(flow) = lost_result(cx, true) {
         return Ok(flow);
     }
     let (entry, tid) = {
@@ -536,6 +547,9 @@ async fn finish<S: AsyncRead + AsyncWrite + Unpin>(cx: &mut Ctx<'_, S>, idx: usi
     };
     cx.master(status_info(&entry, tid).to_apdu().map_err(codec)?)
         .await?;
+    if let Some(flow) = lost_result(cx, false) {
+        return Ok(flow);
+    }
     cx.print(receipt_lines(&entry)).await?;
     if entry.approved() {
         let c = cx.success();

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 
 use super::{
     fault::Fault,
+    link::LinkFaults,
     script::{Outcome, SimTerminalConfig, Step, StepOn, TestCard},
 };
 
@@ -91,6 +92,8 @@ pub struct SimState {
     steps: VecDeque<Step>,
     next_outcome: Option<Outcome>,
     pending_faults: Vec<Fault>,
+    /// Link-level faults waiting for the next frames.
+    pub(crate) link_faults: LinkFaults,
     typed_inputs: VecDeque<Option<String>>,
     presented_tracks: VecDeque<String>,
     /// Cumulated approved amount and count since the last end of day.
@@ -131,6 +134,7 @@ impl SimState {
             steps,
             next_outcome: None,
             pending_faults: Vec::new(),
+            link_faults: LinkFaults::default(),
             typed_inputs: VecDeque::new(),
             presented_tracks: VecDeque::new(),
             totals: (0, Decimal::ZERO),
@@ -182,9 +186,11 @@ impl SimState {
         self.next_outcome = Some(outcome);
     }
 
-    /// Queues a fault for the next command.
+    /// Injects a fault: link faults hit the next frames, the others the next command.
     pub fn inject(&mut self, fault: Fault) {
-        self.pending_faults.push(fault);
+        if !self.link_faults.arm(&fault) {
+            self.pending_faults.push(fault);
+        }
     }
 
     /// Appends a scripted step.

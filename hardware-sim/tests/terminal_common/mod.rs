@@ -33,12 +33,13 @@ pub fn fast(mut c: TransportConfig) -> TransportConfig {
 }
 
 pub fn sim_config() -> SimTerminalConfig {
-    let mut c = SimTerminalConfig::default();
-    c.password = "123456".into();
-    c.t3 = Duration::from_millis(400);
-    c.ack_timeout = Duration::from_secs(2);
-    c.inter_byte = Duration::from_millis(200);
-    c
+    SimTerminalConfig {
+        password: "123456".into(),
+        t3: Duration::from_millis(400),
+        ack_timeout: Duration::from_secs(2),
+        inter_byte: Duration::from_millis(200),
+        ..SimTerminalConfig::default()
+    }
 }
 
 pub async fn rig(via: Via, sim_cfg: SimTerminalConfig) -> Rig {

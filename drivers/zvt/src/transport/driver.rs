@@ -134,6 +134,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
         }
     }
 
+    /// Whether the peer closed the link, checked without waiting. Bytes that arrived while
+    /// idle (an unsolicited message) are fed to the exchange and answered with the next
+    /// command's transmits.
+    pub async fn is_closed(&mut self) -> bool {
+        match tokio::time::timeout(Duration::ZERO, self.link.read_buf(&mut self.rx)).await {
+            Err(_) => false,
+            Ok(Ok(0)) | Ok(Err(_)) => true,
+            Ok(Ok(_)) => self.decode_buffered().is_err(),
+        }
+    }
+
     /// Gives the stream back.
     pub fn into_inner(self) -> S {
         self.link

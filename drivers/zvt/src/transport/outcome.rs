@@ -208,6 +208,21 @@ fn track2_text(bytes: &[u8]) -> Option<String> {
 pub(crate) struct Collect<S> {
     pub(crate) inner: S,
     pub(crate) lines: Vec<String>,
+    /// The last trace number seen in a 04 0F.
+    pub(crate) seen_trace: Option<u32>,
+    /// The last receipt number seen in a 04 0F.
+    pub(crate) seen_receipt: Option<u16>,
+}
+
+impl<S> Collect<S> {
+    pub(crate) fn new(inner: S) -> Self {
+        Self {
+            inner,
+            lines: Vec::new(),
+            seen_trace: None,
+            seen_receipt: None,
+        }
+    }
 }
 
 impl<S: EventSink> EventSink for Collect<S> {
@@ -215,6 +230,10 @@ impl<S: EventSink> EventSink for Collect<S> {
         match event {
             Event::PrintLine(PrintLine { text, .. }) => self.lines.push(text.clone()),
             Event::PrintTextBlock(b) => self.lines.extend(b.lines()),
+            Event::StatusInformation(si) => {
+                self.seen_trace = si.trace.or(self.seen_trace);
+                self.seen_receipt = si.receipt.or(self.seen_receipt);
+            }
             _ => {}
         }
         self.inner.on_event(event).await;

@@ -23,6 +23,7 @@ use crate::{
         Reversal, StatusEnquiry, StatusInformation,
     },
     exchange::{ExchangeError, Reply},
+    recovery,
 };
 
 /// Result code `6B`: the PT is not registered (after a reboot).
@@ -100,6 +101,8 @@ pub struct Terminal {
     registered: bool,
     health: watch::Sender<Health>,
     abort: AbortHandle,
+    last_trace: Option<u32>,
+    lost: Option<(Option<u32>, Option<u16>)>,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -123,6 +126,8 @@ impl Terminal {
             registered: false,
             health: watch::Sender::new(Health::default()),
             abort: AbortHandle::default(),
+            last_trace: None,
+            lost: None,
         })
     }
 
@@ -303,13 +308,36 @@ impl Terminal {
         cmd: EcrCommand,
         mut sink: impl EventSink,
     ) -> Result<(Reply, Vec<String>), Error> {
+        // A link the terminal closed while we were idle is noticed before a command is
+        // written into it: otherwise a payment would be "sent" into a dead socket and its
+        // outcome would look unknown although the terminal never saw it.
+        if let Some(conn) = self.conn.as_mut()
+            && conn.is_closed().await
+        {
+            self.mark_down("terminal closed the link".into());
+        }
         self.ensure_ready().await?;
         for _ in 0..2 {
-            let mut collect = Collect {
-                inner: &mut sink,
-                lines: Vec::new(),
+            let mut collect = Collect::new(&mut sink);
+            let result = self.run_raw(&cmd, &mut collect).await;
+            let Collect {
+                lines,
+                seen_trace,
+                seen_receipt,
+                ..
+            } = collect;
+            if seen_trace.is_some() {
+                self.last_trace = seen_trace;
+            }
+            let reply = match result {
+                Ok(reply) => reply,
+                Err(e) => {
+                    if e.is_outcome_unknown() {
+                        self.lost = Some((seen_trace, seen_receipt));
+                    }
+                    return Err(e);
+                }
             };
-            let reply = self.run_raw(&cmd, &mut collect).await?;
             if reply
                 == (Reply::Refused {
                     code: NOT_REGISTERED,
@@ -320,11 +348,71 @@ impl Terminal {
                 self.ensure_ready().await?;
                 continue;
             }
-            return Ok((reply, collect.lines));
+            return Ok((reply, lines));
         }
         Err(Error::Unavailable(
             "terminal keeps refusing: not registered".into(),
         ))
+    }
+
+    /// The trace number (BMP 0B) of the last transaction this client saw. Journal it with
+    /// a payment's intent before sending it ([`recovery::Intent::trace_before`]).
+    pub fn last_trace(&self) -> Option<u32> {
+        self.last_trace
+    }
+
+    /// The recovery intent for a payment of `amount` about to be sent now.
+    pub fn intent(&self, amount: Decimal) -> recovery::Intent {
+        recovery::Intent {
+            amount,
+            trace_before: self.last_trace,
+            seen_trace: None,
+            seen_receipt: None,
+        }
+    }
+
+    /// Decides the fate of a financial command whose outcome was lost
+    /// ([`Error::OutcomeUnknown`]), **without sending it again**: reconnects (registering
+    /// again), sends Status Enquiry 05 01 and Repeat Receipt 06 20, and lets
+    /// [`recovery::decide`] match the terminal's last transaction against `intent`.
+    ///
+    /// Trace and receipt numbers this client saw during the lost command fill the intent's
+    /// `seen_*` fields when they are empty. `Err(Unavailable)` means the terminal is still
+    /// unreachable: keep the payment in doubt and try again later.
+    pub async fn recover_last(
+        &mut self,
+        intent: &recovery::Intent,
+    ) -> Result<recovery::Verdict, Error> {
+        let mut intent = intent.clone();
+        if let Some((trace, receipt)) = self.lost {
+            intent.seen_trace = intent.seen_trace.or(trace);
+            intent.seen_receipt = intent.seen_receipt.or(receipt);
+        }
+        if let Some(conn) = self.conn.as_mut()
+            && conn.is_closed().await
+        {
+            self.mark_down("terminal closed the link".into());
+        }
+        self.ensure_ready().await?;
+        let [enquiry, repeat] = recovery::enquiry_commands(self.config.password_number());
+        // Any failure counts as "no answer"; the verdict is then Unknown, never Approved.
+        let no_answer = |_| ExchangeError::ReplyTimeout;
+        let r1 = self
+            .exec(enquiry, NoEvents)
+            .await
+            .map(|r| r.0)
+            .map_err(no_answer);
+        let r2 = self
+            .exec(repeat, NoEvents)
+            .await
+            .map(|r| r.0)
+            .map_err(no_answer);
+        let verdict = recovery::decide(&intent, &recovery::Evidence::from_replies(&r1, &r2));
+        tracing::info!(?verdict, "Lost outcome recovered from the terminal.");
+        if !matches!(verdict, recovery::Verdict::Unknown { .. }) {
+            self.lost = None;
+        }
+        Ok(verdict)
     }
 
     async fn financial(
@@ -579,10 +667,4 @@ impl Terminal {
             }),
         }
     }
-}
-
-/// True for exchange errors after which the PT may have run the command.
-#[allow(dead_code)]
-pub(crate) fn outcome_may_exist(e: &ExchangeError) -> bool {
-    !matches!(e, ExchangeError::Malformed { .. })
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod devices;
 pub mod engine;
 pub mod metrics;
+pub mod mirror;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -1,0 +1,217 @@
+//! History for a technician: POS sales by date range and customer, and a daily reconciliation
+//! report of this lane's own journal (sales, tenders, purchases forwarded, in doubt, declined
+//! after forward).
+
+use std::collections::{BTreeMap, HashSet};
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use pos_client::Sale;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::store::outbox::{self, OutboxItem};
+use crate::store::payments::{self, Method, PaymentRecord};
+use crate::store::sales::{self, SaleRecord};
+use crate::store::{OutboxKind, OutboxState, PaymentState, SaleState, Store, StoreError};
+
+use super::source::{SaleFilter, SalesSource, SourceError};
+
+/// POS sales matching `filter`, read page by page; at most `max` (`truncated` says whether
+/// more existed).
+pub async fn sales_history(
+    source: &dyn SalesSource,
+    filter: &SaleFilter,
+    page_size: u32,
+    max: usize,
+) -> Result<SalesHistory, SourceError> {
+    let page_size = page_size.max(1);
+    let mut sales = Vec::new();
+    loop {
+        let skip = u32::try_from(sales.len()).unwrap_or(u32::MAX);
+        let page = source.sales(filter, skip, page_size).await?;
+        let more = page.has_more && !page.items.is_empty();
+        sales.extend(page.items);
+        if sales.len() >= max {
+            let truncated = more || sales.len() > max;
+            sales.truncate(max);
+            return Ok(SalesHistory { sales, truncated });
+        }
+        if !more {
+            return Ok(SalesHistory {
+                sales,
+                truncated: false,
+            });
+        }
+    }
+}
+
+/// The answer of [`sales_history`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SalesHistory {
+    /// The sales, in the POS's order.
+    pub sales: Vec<Sale>,
+    /// More matched than were read.
+    pub truncated: bool,
+}
+
+/// One local day of this lane's journal, as read for the report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JournalDay {
+    /// Sales whose `purchased_on` falls on the day.
+    pub sales: Vec<SaleRecord>,
+    /// Their payments.
+    pub payments: Vec<PaymentRecord>,
+    /// Their outbox items.
+    pub outbox: Vec<OutboxItem>,
+}
+
+/// Read-only access to a day of the journal.
+#[async_trait]
+pub trait JournalReader: Send + Sync {
+    /// Sales (by local `purchased_on` date), their payments and outbox items.
+    async fn journal_day(&self, day: NaiveDate) -> Result<JournalDay, StoreError>;
+}
+
+const ALL_SALE_STATES: [SaleState; 5] = [
+    SaleState::Open,
+    SaleState::Completing,
+    SaleState::Completed,
+    SaleState::Cancelling,
+    SaleState::Cancelled,
+];
+
+/// Reads through the journal's public queries, on the store's thread, without writing. It
+/// walks every sale id (the journal has no date index), which is fine once a day.
+#[async_trait]
+impl JournalReader for Store {
+    async fn journal_day(&self, day: NaiveDate) -> Result<JournalDay, StoreError> {
+        let prefix = day.format("%Y-%m-%d").to_string();
+        self.read(move |c, _| {
+            let mut out = JournalDay::default();
+            for id in sales::ids_in_states(c, &ALL_SALE_STATES)? {
+                let sale = sales::get(c, &id)?;
+                if sale.purchased_on.starts_with(&prefix) {
+                    out.payments.extend(payments::for_sale(c, &id)?);
+                    out.sales.push(sale);
+                }
+            }
+            let ids: HashSet<&str> = out.sales.iter().map(|s| s.sale_id.as_str()).collect();
+            let items: Vec<OutboxItem> = outbox::list(c, None)?
+                .into_iter()
+                .filter(|i| i.sale_id.as_deref().is_some_and(|s| ids.contains(s)))
+                .collect();
+            out.outbox = items;
+            Ok(out)
+        })
+        .await
+    }
+}
+
+/// Count and amount of one tender method.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TenderTotal {
+    /// Payments counted.
+    pub count: u64,
+    /// Their amounts.
+    pub amount: Decimal,
+}
+
+/// The daily reconciliation report of this lane.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReconciliationReport {
+    /// The local day.
+    pub day: String,
+    /// Sales completed.
+    pub sales_completed: u64,
+    /// Their total.
+    pub sales_total: Decimal,
+    /// Sales cancelled.
+    pub sales_cancelled: u64,
+    /// Sales still open, completing or cancelling.
+    pub sales_unfinished: u64,
+    /// Paid tenders (authorized, approved, offline-approved, capturing, captured) by method.
+    pub tenders: BTreeMap<String, TenderTotal>,
+    /// Purchases the POS confirmed (`purchaseAdd`).
+    pub purchases_forwarded: u64,
+    /// Purchases not sent yet (new, sending, held).
+    pub purchases_pending: u64,
+    /// Outbox items whose outcome is unknown (any kind), by id.
+    pub outbox_in_doubt: Vec<i64>,
+    /// Payments whose outcome is unknown, by id.
+    pub payments_in_doubt: Vec<String>,
+    /// Offline-approved payments the POS declined when forwarded, by id.
+    pub declined_after_forward: Vec<String>,
+    /// Their amounts.
+    pub declined_after_forward_amount: Decimal,
+    /// Outbox items the POS rejected for good, by id.
+    pub outbox_rejected: Vec<i64>,
+}
+
+fn method_name(m: Method) -> String {
+    serde_json::to_value(m)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{m:?}"))
+}
+
+impl ReconciliationReport {
+    /// Builds the report from a day of the journal.
+    pub fn build(day: NaiveDate, j: &JournalDay) -> ReconciliationReport {
+        let mut r = ReconciliationReport {
+            day: day.format("%Y-%m-%d").to_string(),
+            ..Default::default()
+        };
+        for s in &j.sales {
+            match s.state {
+                SaleState::Completed => {
+                    r.sales_completed += 1;
+                    r.sales_total += s.totals.total.get();
+                }
+                SaleState::Cancelled => r.sales_cancelled += 1,
+                SaleState::Open | SaleState::Completing | SaleState::Cancelling => {
+                    r.sales_unfinished += 1
+                }
+            }
+        }
+        for p in &j.payments {
+            if p.state.counts_as_paid() {
+                let t = r.tenders.entry(method_name(p.method)).or_default();
+                t.count += 1;
+                t.amount += p.amount.get();
+            }
+            match p.state {
+                PaymentState::InDoubt => r.payments_in_doubt.push(p.payment_id.clone()),
+                PaymentState::ForwardDeclined => {
+                    r.declined_after_forward.push(p.payment_id.clone());
+                    r.declined_after_forward_amount += p.amount.get();
+                }
+                _ => {}
+            }
+        }
+        for i in &j.outbox {
+            match (i.kind, i.state) {
+                (OutboxKind::Purchase, OutboxState::Confirmed) => r.purchases_forwarded += 1,
+                (
+                    OutboxKind::Purchase,
+                    OutboxState::New | OutboxState::Sending | OutboxState::Held,
+                ) => r.purchases_pending += 1,
+                _ => {}
+            }
+            match i.state {
+                OutboxState::InDoubt => r.outbox_in_doubt.push(i.id),
+                OutboxState::Rejected => r.outbox_rejected.push(i.id),
+                _ => {}
+            }
+        }
+        r
+    }
+
+    /// Reads the day through `journal` and builds the report.
+    pub async fn for_day(
+        journal: &dyn JournalReader,
+        day: NaiveDate,
+    ) -> Result<ReconciliationReport, StoreError> {
+        Ok(Self::build(day, &journal.journal_day(day).await?))
+    }
+}

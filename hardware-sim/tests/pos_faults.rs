@@ -184,7 +184,9 @@ async fn refuse_resets_before_anything_runs() {
         .inject(on("purchaseAdd", FaultKind::Refuse, Some(1)));
     let err = send_purchase(&sim, &t, "R01-REFUSED").await.unwrap_err();
     assert!(err.status().is_none(), "{err:?}");
-    assert_eq!(purchases(&sim.control().ledger(), "R01-REFUSED"), 0);
+    let ledger = sim.control().ledger();
+    assert_eq!(purchases(&ledger, "R01-REFUSED"), 0);
+    assert_eq!(ledger.attempts_for("R01-REFUSED"), 1);
     sim.shutdown().await;
 }
 

@@ -25,6 +25,7 @@ async fn the_same_purchase_sent_twice_is_recorded_twice() {
     assert_eq!(records[0].input["lineItems"][0]["quantity"], "1");
     assert_eq!(records[0].input["payAmount"], "10.69");
     assert_eq!(ledger.request_count("purchaseAdd"), 2);
+    assert_eq!(ledger.attempts_for("R01-000001"), 2);
     sim.shutdown().await;
 }
 

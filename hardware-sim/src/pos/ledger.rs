@@ -111,6 +111,13 @@ pub struct RequestRecord {
     pub client_id: Option<String>,
     /// The fault applied to this request, if any (`Debug` of the kind).
     pub fault: Option<String>,
+    /// A `transactionId` found in the request (variables or inline), whatever its fate:
+    /// lets tests see a resend even when the first attempt was never recorded.
+    #[serde(default)]
+    pub transaction_id: Option<String>,
+    /// A `refNo` found in the request, likewise.
+    #[serde(default)]
+    pub ref_no: Option<String>,
     /// When it arrived (simulated clock).
     pub at: DateTime<Utc>,
 }
@@ -147,6 +154,14 @@ impl Ledger {
     /// A transaction by id.
     pub fn transaction(&self, id: &str) -> Option<&GiftcardTransRecord> {
         self.giftcard_transactions.iter().find(|t| t.id == id)
+    }
+
+    /// How many requests carried this `transactionId` (attempts, recorded or not).
+    pub fn attempts_for(&self, transaction_id: &str) -> usize {
+        self.requests
+            .iter()
+            .filter(|r| r.transaction_id.as_deref() == Some(transaction_id))
+            .count()
     }
 
     /// How many requests named this root field.

@@ -16,6 +16,29 @@
 //! (see [`admin`]). Errors on `/api/graphql` are always HTTP 200 with
 //! `errors[].extensions.code`; that includes a missing token (`NOT_AUTHENTICATED`).
 //!
+//! ## Behaviour where pos-api.md leaves a choice
+//!
+//! - Tokens are opaque, live `token_ttl_secs` on the simulated clock; discovery's `issuer`
+//!   is [`PosSim::issuer_url`] (no trailing slash), JWKS is empty.
+//! - `VALIDATION` `ValidationType`s: gift cards `InsufficientBalance`, `CodeNotFound`,
+//!   `CodeExpired`, `InvalidPin`, `AmountSign`, `TransactionNotAuthorized`,
+//!   `TransactionNotFound`, `CodeAlreadyExists`, `GiftCardNotFound`, `MemberNotFound`,
+//!   `MemberMismatch`; purchases `NotEmptyValidator`, `DateTimeValidator`,
+//!   `GreaterThanValidator`, `LocationNotFound` (the `storeCode` must be a seeded
+//!   location); paging `SinceValidator`, `GreaterThanOrEqualValidator`; `sale` dates
+//!   `DateValidator`.
+//! - Permissions are pos-api.md §6's; `environment`, `location` and `product*` need only a
+//!   valid token. `PHYSICAL` codes need `UsePhysicalGiftCardCodes`, `EXTERNAL` codes
+//!   `UseExternalGiftCardCodes`; `PERSONAL` and `EXTERNAL` codes are masked to their last
+//!   four characters without `ViewUnmaskedGiftCardCodes`. Capture/cancel needs the
+//!   permission of the original transaction type.
+//! - Without `codeType` a code is searched among the types the client may use. A PIN sent
+//!   for a code without PIN is ignored. A code is valid through its `expiresOn` day (UTC).
+//! - Order of gift-card checks: permission, amount sign, code, expiry, PIN, balance.
+//! - Paging: `first` defaults to 100 and is capped at 1000; `since` walks rows by a
+//!   modification sequence, so a row changed mid-walk shows up again later, never missed.
+//! - Gift-card and purchase ids are numeric strings from one counter.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use hardware_sim::pos::{Fault, FaultKind, FaultTarget, PosSim, Seed};
@@ -301,6 +324,7 @@ pub struct PosArgs {
 pub async fn run(args: PosArgs) -> Result<(), PosSimError> {
     // The binary may already have installed a subscriber; then this one is not needed.
     let _ = tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

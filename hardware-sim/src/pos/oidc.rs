@@ -76,6 +76,8 @@ pub(crate) async fn token(
             operation_name: None,
             client_id: credentials.as_ref().map(|c| c.0.clone()),
             fault: fault.as_ref().map(|f| format!("{f:?}")),
+            transaction_id: None,
+            ref_no: None,
             at: now,
         });
     }

@@ -93,6 +93,31 @@ fn root_fields(request: &async_graphql::Request) -> Vec<String> {
     .unwrap_or_default()
 }
 
+/// A string argument named `key`, in the variables or written inline in the query.
+fn find_argument(body: &[u8], query: &str, key: &str) -> Option<String> {
+    fn in_json(value: &serde_json::Value, key: &str) -> Option<String> {
+        match value {
+            serde_json::Value::Object(map) => map
+                .get(key)
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .or_else(|| map.values().find_map(|v| in_json(v, key))),
+            serde_json::Value::Array(items) => items.iter().find_map(|v| in_json(v, key)),
+            _ => None,
+        }
+    }
+    let body: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if let Some(found) = body.get("variables").and_then(|v| in_json(v, key)) {
+        return Some(found);
+    }
+    let rest = &query[query.find(key)? + key.len()..];
+    let rest = rest
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -152,6 +177,8 @@ pub(crate) async fn endpoint(
         operation_name: request.operation_name.clone(),
         client_id,
         fault: fault.as_ref().map(|f| format!("{f:?}")),
+        transaction_id: find_argument(&body, &request.query, "transactionId"),
+        ref_no: find_argument(&body, &request.query, "refNo"),
         at: now,
     });
     match &fault {
@@ -175,5 +202,28 @@ pub(crate) async fn endpoint(
         Some(FaultKind::HttpStatus(s)) => status_response(s),
         Some(FaultKind::ApplyThenDrop) => conn.reset().await,
         _ => Json(response).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_are_found_in_variables_or_inline() {
+        let body = br#"{"query":"q","variables":{"a":{"lineItems":[],"transactionId":"T1"}}}"#;
+        assert_eq!(
+            find_argument(body, "q", "transactionId").as_deref(),
+            Some("T1")
+        );
+        let query =
+            r#"mutation { purchaseAdd(add: {transactionId : "T2", storeCode: "X"}) { id } }"#;
+        let body = serde_json::to_vec(&serde_json::json!({"query": query})).unwrap();
+        assert_eq!(
+            find_argument(&body, query, "transactionId").as_deref(),
+            Some("T2")
+        );
+        assert_eq!(find_argument(&body, query, "refNo"), None);
+        assert_eq!(find_argument(b"not json", query, "transactionId"), None);
     }
 }

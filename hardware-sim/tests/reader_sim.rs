@@ -10,12 +10,16 @@ use tokio_serial::SerialStream;
 const WAIT: Duration = Duration::from_secs(5);
 
 fn open(link: &std::path::Path) -> SerialStream {
-    SerialStream::open(&tokio_serial::new(link.to_string_lossy(), 9600)).expect("open the reader link")
+    SerialStream::open(&tokio_serial::new(link.to_string_lossy(), 9600))
+        .expect("open the reader link")
 }
 
 async fn read_exactly(port: &mut SerialStream, len: usize) -> Vec<u8> {
     let mut buf = vec![0u8; len];
-    timeout(WAIT, port.read_exact(&mut buf)).await.expect("bytes in time").expect("read");
+    timeout(WAIT, port.read_exact(&mut buf))
+        .await
+        .expect("bytes in time")
+        .expect("read");
     buf
 }
 
@@ -23,25 +27,39 @@ async fn read_exactly(port: &mut SerialStream, len: usize) -> Vec<u8> {
 async fn swipes_scans_and_floods_arrive_verbatim() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("msr");
-    let config = SimReaderConfig { scan_prefix: "]C1".into(), scan_suffix: "!".into(), ..SimReaderConfig::default() };
+    let config = SimReaderConfig {
+        scan_prefix: "]C1".into(),
+        scan_suffix: "!".into(),
+        ..SimReaderConfig::default()
+    };
     let mut reader = SimReader::start(&link, config).await.unwrap();
     assert!(std::fs::read_link(&link).unwrap().starts_with("/dev/pts"));
     let mut port = open(&link);
 
     reader.swipe(";6036001234567890=4912?").await.unwrap();
-    assert_eq!(read_exactly(&mut port, 25).await, b";6036001234567890=4912?\r\n");
+    assert_eq!(
+        read_exactly(&mut port, 25).await,
+        b";6036001234567890=4912?\r\n"
+    );
 
     reader.scan("GC-1").await.unwrap();
     assert_eq!(read_exactly(&mut port, 10).await, b"]C1GC-1!\r\n");
 
     reader.swipe_bank_card().await.unwrap();
     let expected = format!("{}\r\n", cards::bank_card_tracks());
-    assert_eq!(read_exactly(&mut port, expected.len()).await, expected.as_bytes());
+    assert_eq!(
+        read_exactly(&mut port, expected.len()).await,
+        expected.as_bytes()
+    );
     assert!(expected.contains(cards::TEST_PAN));
 
     reader.flood(10_000, 7).await.unwrap();
     let flood = read_exactly(&mut port, 10_002).await;
-    assert!(flood[..10_000].iter().all(|b| !matches!(b, b'\r' | b'\n' | 2 | 3)));
+    assert!(
+        flood[..10_000]
+            .iter()
+            .all(|b| !matches!(b, b'\r' | b'\n' | 2 | 3))
+    );
     assert_eq!(&flood[10_000..], b"\r\n");
 }
 
@@ -49,7 +67,9 @@ async fn swipes_scans_and_floods_arrive_verbatim() {
 async fn unplug_gives_the_opener_eio_and_removes_the_link_then_replug_moves_it() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("msr");
-    let mut reader = SimReader::start(&link, SimReaderConfig::default()).await.unwrap();
+    let mut reader = SimReader::start(&link, SimReaderConfig::default())
+        .await
+        .unwrap();
     let first = reader.slave_path().unwrap().to_owned();
     let mut port = open(&link);
 
@@ -57,8 +77,13 @@ async fn unplug_gives_the_opener_eio_and_removes_the_link_then_replug_moves_it()
     assert!(!reader.is_plugged());
     assert!(std::fs::symlink_metadata(&link).is_err(), "link removed");
     let mut buf = [0u8; 16];
-    let outcome = timeout(WAIT, port.read(&mut buf)).await.expect("the read ends promptly");
-    assert!(matches!(outcome, Ok(0) | Err(_)), "EOF or EIO after unplug, got {outcome:?}");
+    let outcome = timeout(WAIT, port.read(&mut buf))
+        .await
+        .expect("the read ends promptly");
+    assert!(
+        matches!(outcome, Ok(0) | Err(_)),
+        "EOF or EIO after unplug, got {outcome:?}"
+    );
     let error = reader.swipe(";1?").await.unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::NotConnected);
     drop(port);
@@ -77,7 +102,9 @@ async fn unplug_gives_the_opener_eio_and_removes_the_link_then_replug_moves_it()
 async fn dropping_the_simulator_removes_its_link() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("scanner");
-    let reader = SimReader::start(&link, SimReaderConfig::default()).await.unwrap();
+    let reader = SimReader::start(&link, SimReaderConfig::default())
+        .await
+        .unwrap();
     assert!(link.exists());
     drop(reader);
     assert!(std::fs::symlink_metadata(&link).is_err());
@@ -88,9 +115,14 @@ async fn script_drives_the_reader() {
     use hardware_sim::reader::script::{execute, parse_script};
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("msr");
-    let mut reader = SimReader::start(&link, SimReaderConfig::default()).await.unwrap();
+    let mut reader = SimReader::start(&link, SimReaderConfig::default())
+        .await
+        .unwrap();
     let mut port = open(&link);
-    let commands = parse_script("gift 6036001234567890\nhalf ;6036001234567890=4912?\nmember 00042\nquit\nbank\n").unwrap();
+    let commands = parse_script(
+        "gift 6036001234567890\nhalf ;6036001234567890=4912?\nmember 00042\nquit\nbank\n",
+    )
+    .unwrap();
     let mut seed = 1;
     let mut ran = 0;
     for command in &commands {
@@ -102,9 +134,17 @@ async fn script_drives_the_reader() {
     assert_eq!(ran, 4, "quit stops the script");
     let gift = format!("{}\r\n", cards::gift_card_tracks("6036001234567890"));
     assert_eq!(read_exactly(&mut port, gift.len()).await, gift.as_bytes());
-    assert_eq!(read_exactly(&mut port, 13).await, b";6036001234\r\n", "half of the 23-byte track");
+    assert_eq!(
+        read_exactly(&mut port, 13).await,
+        b";6036001234\r\n",
+        "half of the 23-byte track"
+    );
     assert_eq!(read_exactly(&mut port, 7).await, b"00042\r\n");
     // Nothing after `quit`: the bank card line was never sent.
     let mut extra = [0u8; 1];
-    assert!(timeout(Duration::from_millis(200), port.read(&mut extra)).await.is_err());
+    assert!(
+        timeout(Duration::from_millis(200), port.read(&mut extra))
+            .await
+            .is_err()
+    );
 }

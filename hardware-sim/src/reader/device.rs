@@ -22,7 +22,11 @@ pub struct SimReaderConfig {
 
 impl Default for SimReaderConfig {
     fn default() -> Self {
-        Self { scan_prefix: String::new(), scan_suffix: String::new(), line_end: b"\r\n" }
+        Self {
+            scan_prefix: String::new(),
+            scan_suffix: String::new(),
+            line_end: b"\r\n",
+        }
     }
 }
 
@@ -43,7 +47,12 @@ impl SimReader {
     /// # Errors
     /// When the pty cannot be created or the symlink cannot be written.
     pub async fn start(link: impl Into<PathBuf>, config: SimReaderConfig) -> io::Result<Self> {
-        let mut reader = Self { link: link.into(), config, master: None, slave_path: None };
+        let mut reader = Self {
+            link: link.into(),
+            config,
+            master: None,
+            slave_path: None,
+        };
         reader.plug()?;
         Ok(reader)
     }
@@ -89,7 +98,10 @@ impl SimReader {
     /// # Errors
     /// As [`SimReader::swipe`].
     pub async fn scan(&mut self, code: &str) -> io::Result<()> {
-        let line = format!("{}{code}{}", self.config.scan_prefix, self.config.scan_suffix);
+        let line = format!(
+            "{}{code}{}",
+            self.config.scan_prefix, self.config.scan_suffix
+        );
         self.swipe(&line).await
     }
 
@@ -108,7 +120,10 @@ impl SimReader {
     /// # Errors
     /// `NotConnected` while unplugged, or the pty's write error.
     pub async fn send_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let master = self.master.as_mut().ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "reader is unplugged"))?;
+        let master = self
+            .master
+            .as_mut()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "reader is unplugged"))?;
         master.write_all(bytes).await?;
         master.flush().await
     }
@@ -162,7 +177,10 @@ impl Drop for SimReader {
 /// sees a missing or half-written link.
 fn publish_link(target: &Path, link: &Path) -> io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = link.file_name().and_then(|n| n.to_str()).unwrap_or("reader");
+    let name = link
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("reader");
     let temp = link.with_file_name(format!(
         ".{name}.{}.{}",
         std::process::id(),

@@ -61,10 +61,17 @@ pub enum ReaderError {
 /// [`ReaderError`] for pty, link, script or I/O failures.
 pub async fn run(args: ReaderArgs) -> Result<(), ReaderError> {
     let commands = match &args.script {
-        Some(path) => Some(script::parse_script(&tokio::fs::read_to_string(path).await?).map_err(ReaderError::Script)?),
+        Some(path) => Some(
+            script::parse_script(&tokio::fs::read_to_string(path).await?)
+                .map_err(ReaderError::Script)?,
+        ),
         None => None,
     };
-    let config = SimReaderConfig { scan_prefix: args.scan_prefix, scan_suffix: args.scan_suffix, ..SimReaderConfig::default() };
+    let config = SimReaderConfig {
+        scan_prefix: args.scan_prefix,
+        scan_suffix: args.scan_suffix,
+        ..SimReaderConfig::default()
+    };
     let mut reader = SimReader::start(&args.pty, config).await?;
     tracing::info!(link = %args.pty.display(), slave = ?reader.slave_path(), "Reader simulator plugged in.");
     let mut seed = 0x5EED_u64;
@@ -76,17 +83,21 @@ pub async fn run(args: ReaderArgs) -> Result<(), ReaderError> {
             }
         }
     } else if std::io::stdin().is_terminal() {
-        eprintln!("reader console: swipe|gift|bank|scan|member|half|garbage|flood|raw|unplug|replug|wait|quit");
+        eprintln!(
+            "reader console: swipe|gift|bank|scan|member|half|garbage|flood|raw|unplug|replug|wait|quit"
+        );
         let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
         let mut number = 0;
         while let Some(line) = lines.next_line().await? {
             number += 1;
             match script::parse_line(&line, number) {
-                Ok(Some(command)) => match script::execute(&mut reader, &command, &mut seed).await {
-                    Ok(true) => {}
-                    Ok(false) => return Ok(()),
-                    Err(error) => eprintln!("{error}"),
-                },
+                Ok(Some(command)) => {
+                    match script::execute(&mut reader, &command, &mut seed).await {
+                        Ok(true) => {}
+                        Ok(false) => return Ok(()),
+                        Err(error) => eprintln!("{error}"),
+                    }
+                }
                 Ok(None) => {}
                 Err(error) => eprintln!("{error}"),
             }

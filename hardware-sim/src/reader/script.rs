@@ -68,10 +68,24 @@ pub fn parse_line(text: &str, line: usize) -> Result<Option<Command>, ScriptErro
     if text.is_empty() {
         return Ok(None);
     }
-    let (word, rest) = text.split_once(char::is_whitespace).map_or((text, ""), |(w, r)| (w, r.trim()));
-    let error = |reason: &str| ScriptError { line, reason: reason.to_owned() };
-    let needs = |what: &str| if rest.is_empty() { Err(error(&format!("`{word}` needs {what}"))) } else { Ok(rest.to_owned()) };
-    let number = || rest.parse::<usize>().map_err(|_| error(&format!("`{word}` needs a number")));
+    let (word, rest) = text
+        .split_once(char::is_whitespace)
+        .map_or((text, ""), |(w, r)| (w, r.trim()));
+    let error = |reason: &str| ScriptError {
+        line,
+        reason: reason.to_owned(),
+    };
+    let needs = |what: &str| {
+        if rest.is_empty() {
+            Err(error(&format!("`{word}` needs {what}")))
+        } else {
+            Ok(rest.to_owned())
+        }
+    };
+    let number = || {
+        rest.parse::<usize>()
+            .map_err(|_| error(&format!("`{word}` needs a number")))
+    };
     let command = match word {
         "swipe" => Command::Swipe(needs("tracks")?),
         "gift" => {
@@ -84,7 +98,11 @@ pub fn parse_line(text: &str, line: usize) -> Result<Option<Command>, ScriptErro
         "bank" => Command::Bank,
         "scan" => Command::Scan(needs("a code")?),
         "member" => Command::Member(needs("an id")?),
-        "half" => Command::Half(if rest.is_empty() { cards::gift_card_tracks("6036001234567890") } else { rest.to_owned() }),
+        "half" => Command::Half(if rest.is_empty() {
+            cards::gift_card_tracks("6036001234567890")
+        } else {
+            rest.to_owned()
+        }),
         "garbage" | "flood" => Command::Garbage(number()?),
         "raw" => {
             let hex: String = rest.chars().filter(|c| !c.is_whitespace()).collect();
@@ -121,14 +139,22 @@ pub fn parse_script(text: &str) -> Result<Vec<Command>, Vec<ScriptError>> {
             Err(error) => errors.push(error),
         }
     }
-    if errors.is_empty() { Ok(commands) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(commands)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Runs one command against `reader`. Returns `false` for [`Command::Quit`].
 ///
 /// # Errors
 /// The reader's I/O error (e.g. swiping while unplugged).
-pub async fn execute(reader: &mut SimReader, command: &Command, seed: &mut u64) -> std::io::Result<bool> {
+pub async fn execute(
+    reader: &mut SimReader,
+    command: &Command,
+    seed: &mut u64,
+) -> std::io::Result<bool> {
     match command {
         Command::Swipe(tracks) => reader.swipe(tracks).await?,
         Command::Gift(code) => reader.swipe(&cards::gift_card_tracks(code)).await?,
@@ -159,6 +185,9 @@ mod tests {
         assert_eq!(commands.len(), 6);
         assert_eq!(commands[3], Command::Raw(vec![0x3b, 0x0d, 0x0a]));
         let errors = parse_script("gift ABC\nfly\nraw 3\nbank\n").unwrap_err();
-        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(
+            errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
     }
 }

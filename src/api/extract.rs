@@ -253,3 +253,30 @@ mod tests {
         assert_eq!(e.code, "invalid_amount");
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::parse_json;
+    use crate::api::types::{AddPaymentRequest, GiftCardFundRequest, OpenSaleRequest};
+
+    proptest! {
+        /// Whatever bytes arrive, parsing answers Ok or a typed error and never panics.
+        #[test]
+        fn any_bytes_parse_totally(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = parse_json::<OpenSaleRequest>(&bytes);
+            let _ = parse_json::<AddPaymentRequest>(&bytes);
+            let _ = parse_json::<GiftCardFundRequest>(&bytes);
+        }
+
+        /// Errors for payment bodies never repeat a code-like digit run the body carried.
+        #[test]
+        fn payment_errors_never_echo_the_code(code in "[0-9]{16}", amount in "[-0-9.e]{1,8}") {
+            let body = format!(r#"{{"method":"giftcard","amount":"{amount}","code":"{code}","x":{code}}}"#);
+            if let Err(e) = parse_json::<AddPaymentRequest>(body.as_bytes()) {
+                prop_assert!(!e.message.contains(&code));
+            }
+        }
+    }
+}

@@ -65,7 +65,7 @@ impl Default for FakeBackend {
 
 impl FakeBackend {
     /// A backend with two gift cards: `6006491111111111` (50.00, no PIN) and
-    /// `6006492222222222` (20.00, PIN 4711).
+    /// `6006492222222222` (20.00, PIN 902714).
     pub fn new() -> Self {
         let mut state = State::default();
         state.cards.insert(
@@ -79,7 +79,7 @@ impl FakeBackend {
             "6006492222222222".into(),
             Card {
                 balance: dec!(20.00),
-                pin: Some("4711".into()),
+                pin: Some("902714".into()),
             },
         );
         Self {

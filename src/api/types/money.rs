@@ -135,3 +135,25 @@ mod tests {
         assert!(serde_json::from_str::<T>(r#"{"a":"12.34"}"#).is_ok());
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::parse_decimal;
+
+    proptest! {
+        #[test]
+        fn parsing_is_total(s in "\\PC{0,40}") {
+            let _ = parse_decimal(&s);
+        }
+
+        /// A plain decimal string parses to a value that prints back as the same string.
+        #[test]
+        fn plain_strings_round_trip(int in "[1-9][0-9]{0,10}", frac in "[0-9]{0,6}", neg in any::<bool>()) {
+            let s = format!("{}{int}{}{frac}", if neg { "-" } else { "" }, if frac.is_empty() { "" } else { "." });
+            let d = parse_decimal(&s).expect("plain decimal");
+            prop_assert_eq!(d.to_string(), s);
+        }
+    }
+}

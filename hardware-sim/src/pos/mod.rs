@@ -9,7 +9,11 @@
 //! db.rs       in-memory data                     paging.rs  skip/first, Since & Until
 //! faults.rs   faults and scripts                 ledger.rs  what tests read
 //! admin.rs    /_sim/ control API                 state.rs   clock, tokens, locks
+//! console.rs  technicians' stdin commands
 //! ```
+//!
+//! `hardware-sim pos` applies `--script` if given; otherwise, when stdin is a terminal, it
+//! offers the [`console`] commands; unattended it simply serves until Ctrl-C.
 //!
 //! Routes: `GET /.well-known/openid-configuration`, `GET /.well-known/jwks`,
 //! `POST /connect/token`, `POST /api/graphql`, and the control API under `/_sim/`
@@ -55,6 +59,7 @@
 
 pub mod admin;
 mod cards;
+pub mod console;
 mod db;
 mod error;
 mod faults;
@@ -363,8 +368,78 @@ pub async fn run(args: PosArgs) -> Result<(), PosSimError> {
             control.set_online(true).await;
         });
     }
-    let _ = tokio::signal::ctrl_c().await;
+    let console = args.script.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdin());
+    if console {
+        println!("{}", console::HELP);
+        let mut lines =
+            tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                line = lines.next_line() => match line {
+                    Ok(Some(line)) if line.trim().is_empty() => {}
+                    Ok(Some(line)) => {
+                        if !run_command(&control, &line).await {
+                            break;
+                        }
+                    }
+                    // End of input: keep serving until Ctrl-C.
+                    _ => {
+                        let _ = tokio::signal::ctrl_c().await;
+                        break;
+                    }
+                },
+            }
+        }
+    } else {
+        let _ = tokio::signal::ctrl_c().await;
+    }
     tracing::info!("Stopping the POS simulator.");
     sim.shutdown().await;
     Ok(())
+}
+
+/// Runs one console line; `false` means quit.
+async fn run_command(control: &SimControl, line: &str) -> bool {
+    match console::parse(line) {
+        Err(message) => println!("{message}"),
+        Ok(console::Command::Inject(fault)) => control.inject(fault),
+        Ok(console::Command::Faults) => {
+            for fault in control.faults() {
+                println!("{fault:?}");
+            }
+        }
+        Ok(console::Command::Clear) => control.clear_faults(),
+        Ok(console::Command::Online(online)) => control.set_online(online).await,
+        Ok(console::Command::Advance(by)) => {
+            control.advance_clock(by);
+            println!("clock now {}", control.now());
+        }
+        Ok(console::Command::Ledger) => {
+            let ledger = control.ledger();
+            for p in &ledger.purchases {
+                println!(
+                    "purchase {} transactionId={} store={} pay={}",
+                    p.id, p.transaction_id, p.store_code, p.pay_amount
+                );
+            }
+            for t in &ledger.giftcard_transactions {
+                println!(
+                    "giftcard trans {} card={} {:?} {} {:?} balance={}",
+                    t.id, t.giftcard_id, t.trans_type, t.amount, t.status, t.balance
+                );
+            }
+            for (card, balance) in &ledger.balances {
+                println!("card {card} balance {balance}");
+            }
+            println!(
+                "{} requests, {} token requests",
+                ledger.requests.len(),
+                ledger.token_requests
+            );
+        }
+        Ok(console::Command::Help) => println!("{}", console::HELP),
+        Ok(console::Command::Quit) => return false,
+    }
+    true
 }

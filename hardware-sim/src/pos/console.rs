@@ -1,0 +1,162 @@
+//! The technicians' console of `hardware-sim pos`: one command per line on stdin (offered
+//! when stdin is a terminal and no `--script` is given).
+//!
+//! ```text
+//! fault <target> <kind> [times]   arm a fault; target: any | token | <operation>
+//!                                 kind: refuse | fusion | noauth | drop | http=<status> | latency=<ms>
+//! faults                          list armed faults
+//! clear                           disarm every fault
+//! offline | online                refuse connections / serve again
+//! advance <secs>                  advance the clock (runs the Delay Period task)
+//! ledger                          purchases, gift-card transactions and balances
+//! help | quit
+//! ```
+
+use std::time::Duration;
+
+use super::faults::{Fault, FaultKind, FaultTarget};
+
+/// One console command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `fault …`: arm a fault.
+    Inject(Fault),
+    /// `faults`: list armed faults.
+    Faults,
+    /// `clear`: disarm all faults.
+    Clear,
+    /// `online` / `offline`.
+    Online(bool),
+    /// `advance SECS`.
+    Advance(Duration),
+    /// `ledger`: print what was recorded.
+    Ledger,
+    /// `help`.
+    Help,
+    /// `quit`.
+    Quit,
+}
+
+/// One-line usage.
+pub const HELP: &str = "commands: fault <any|token|OPERATION> <refuse|fusion|noauth|drop|http=STATUS|latency=MS> [times] | faults | clear | offline | online | advance SECS | ledger | help | quit";
+
+/// Parses one line; the error says what is wrong.
+pub fn parse(line: &str) -> Result<Command, String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match words.as_slice() {
+        ["fault", target, kind, rest @ ..] => {
+            let target = match *target {
+                "any" => FaultTarget::Any,
+                "token" => FaultTarget::Token,
+                op => FaultTarget::Operation(op.to_owned()),
+            };
+            let kind = parse_kind(kind)?;
+            let times = match rest {
+                [] => None,
+                [n] => Some(
+                    n.parse()
+                        .map_err(|_| format!("times must be a number: {n}"))?,
+                ),
+                _ => return Err("too many words after the fault kind".into()),
+            };
+            Ok(Command::Inject(Fault {
+                target,
+                kind,
+                times,
+            }))
+        }
+        ["faults"] => Ok(Command::Faults),
+        ["clear"] => Ok(Command::Clear),
+        ["offline"] => Ok(Command::Online(false)),
+        ["online"] => Ok(Command::Online(true)),
+        ["advance", secs] => secs
+            .parse()
+            .map(|s| Command::Advance(Duration::from_secs(s)))
+            .map_err(|_| format!("seconds must be a number: {secs}")),
+        ["ledger"] => Ok(Command::Ledger),
+        ["help"] | ["?"] => Ok(Command::Help),
+        ["quit"] | ["exit"] => Ok(Command::Quit),
+        _ => Err(format!("unknown command; {HELP}")),
+    }
+}
+
+fn parse_kind(word: &str) -> Result<FaultKind, String> {
+    let number = |v: &str| {
+        v.parse::<u64>()
+            .map_err(|_| format!("not a number in {word}"))
+    };
+    match word.split_once('=') {
+        None => match word {
+            "refuse" => Ok(FaultKind::Refuse),
+            "fusion" => Ok(FaultKind::FusionError),
+            "noauth" => Ok(FaultKind::NotAuthenticated),
+            "drop" => Ok(FaultKind::ApplyThenDrop),
+            _ => Err(format!("unknown fault kind {word}")),
+        },
+        Some(("http", v)) => {
+            let status = number(v)?;
+            match u16::try_from(status) {
+                Ok(s) if (100..=599).contains(&s) => Ok(FaultKind::HttpStatus(s)),
+                _ => Err(format!("not an HTTP status: {v}")),
+            }
+        }
+        Some(("latency", v)) => Ok(FaultKind::Latency(Duration::from_millis(number(v)?))),
+        _ => Err(format!("unknown fault kind {word}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_parse() {
+        assert_eq!(
+            parse("fault purchaseAdd drop 2").unwrap(),
+            Command::Inject(Fault {
+                target: FaultTarget::Operation("purchaseAdd".into()),
+                kind: FaultKind::ApplyThenDrop,
+                times: Some(2),
+            })
+        );
+        assert_eq!(
+            parse(" fault any latency=1500 ").unwrap(),
+            Command::Inject(Fault {
+                target: FaultTarget::Any,
+                kind: FaultKind::Latency(Duration::from_millis(1500)),
+                times: None,
+            })
+        );
+        assert_eq!(
+            parse("fault token http=503 1").unwrap(),
+            Command::Inject(Fault {
+                target: FaultTarget::Token,
+                kind: FaultKind::HttpStatus(503),
+                times: Some(1),
+            })
+        );
+        assert_eq!(parse("offline").unwrap(), Command::Online(false));
+        assert_eq!(
+            parse("advance 900").unwrap(),
+            Command::Advance(Duration::from_secs(900))
+        );
+    }
+
+    #[test]
+    fn bad_lines_are_explained() {
+        for bad in [
+            "",
+            "fault",
+            "fault any",
+            "fault any boom",
+            "fault any http=99",
+            "fault any http=x",
+            "fault any drop x",
+            "fault any drop 1 2",
+            "advance soon",
+            "launch",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -38,6 +38,8 @@ impl Clock for TokioClock {
 
 /// Share of the token lifetime after which a new token is fetched.
 const REFRESH_AT: f64 = 0.8;
+/// Longest wait before retrying a failed renewal while the current token is still valid.
+const REFRESH_RETRY_MAX: Duration = Duration::from_secs(10);
 /// Lifetime assumed when the provider omits `expires_in`.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(60);
 
@@ -145,10 +147,14 @@ impl Auth {
                 let now = self.clock.now();
                 match st
                     .token
-                    .as_ref()
-                    .filter(|c| usable(c) && now < c.expires_at)
+                    .as_mut()
+                    .filter(|c| Some(c.bearer.generation) != rejected && now < c.expires_at)
                 {
                     Some(c) => {
+                        // Try again later, not on every call: a hanging IdP would otherwise
+                        // add its timeout to each gift-card call while the token is fine.
+                        let left = c.expires_at - now;
+                        c.refresh_at = now + (left / 4).min(REFRESH_RETRY_MAX);
                         tracing::warn!(error = %err, "POS token refresh failed; keeping the current token until it expires.");
                         Ok(c.bearer.clone())
                     }

@@ -58,15 +58,17 @@ impl PosConfig {
         client_secret_file: &Path,
         request_timeout: Duration,
     ) -> Result<Self, PosError> {
-        let raw = std::fs::read_to_string(client_secret_file).map_err(|e| {
+        let mut raw = std::fs::read_to_string(client_secret_file).map_err(|e| {
             PosError::Config(format!(
                 "cannot read client_secret_file {}: {}",
                 client_secret_file.display(),
                 e.kind()
             ))
         })?;
-        let secret = raw.trim_end_matches(['\r', '\n']).to_owned();
-        drop(raw);
+        // Trim in place so no second copy of the secret is left behind in memory.
+        let len = raw.trim_end_matches(['\r', '\n']).len();
+        raw.truncate(len);
+        let secret = raw;
         if secret.trim().is_empty() {
             return Err(PosError::Config(format!(
                 "client_secret_file {} is empty",

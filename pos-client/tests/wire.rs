@@ -408,12 +408,16 @@ async fn token_is_refreshed_at_80_percent_and_kept_when_refresh_fails() {
     client.environment().await.unwrap();
     assert_eq!(token_posts(&server.received_requests().await.unwrap()), 2);
 
+    // Right after a failed renewal the next call does not hammer the IdP again.
+    client.environment().await.unwrap();
+    assert_eq!(token_posts(&server.received_requests().await.unwrap()), 2);
+
     clock.advance(Duration::from_secs(20)); // 105%: expired, refresh fails → no token
     let err = client.environment().await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::NotSent, "{err:?}");
     assert_eq!(
         graphql_requests(&server).await.len(),
-        3,
+        4,
         "nothing sent without a token"
     );
 }

@@ -1,7 +1,10 @@
 //! The handle tests, the console and `lane-agent demo` use to steer a running simulated
 //! terminal and to read what it did.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{
+    Arc, Mutex, MutexGuard,
+    atomic::{AtomicU64, Ordering},
+};
 
 use tokio::sync::{Notify, broadcast};
 
@@ -46,6 +49,7 @@ pub struct SimControl {
     kick: Arc<Notify>,
     input_ready: Arc<Notify>,
     interactive: bool,
+    wire: Arc<[AtomicU64; 2]>,
 }
 
 impl SimControl {
@@ -57,6 +61,7 @@ impl SimControl {
             kick: Arc::new(Notify::new()),
             input_ready: Arc::new(Notify::new()),
             interactive,
+            wire: Arc::new([AtomicU64::new(0), AtomicU64::new(0)]),
         }
     }
 
@@ -80,6 +85,19 @@ impl SimControl {
 
     pub(crate) fn interactive(&self) -> bool {
         self.interactive
+    }
+
+    pub(crate) fn count_wire(&self, received: usize, sent: usize) {
+        self.wire[0].fetch_add(received as u64, Ordering::Relaxed);
+        self.wire[1].fetch_add(sent as u64, Ordering::Relaxed);
+    }
+
+    /// Bytes on the wire so far: (received from the ECR, sent to the ECR), framing included.
+    pub fn wire_bytes(&self) -> (u64, u64) {
+        (
+            self.wire[0].load(Ordering::Relaxed),
+            self.wire[1].load(Ordering::Relaxed),
+        )
     }
 
     /// Subscribes to events from now on.

@@ -112,6 +112,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PtLink<S> {
     pub(crate) async fn write_raw(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
         self.io.write_all(bytes).await?;
         self.io.flush().await?;
+        self.control.count_wire(0, bytes.len());
         Ok(())
     }
 
@@ -130,6 +131,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PtLink<S> {
         if n == 0 {
             return Err(LinkError::Closed);
         }
+        self.control.count_wire(n, 0);
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 mod api_support;
 
 use api_support::{TOKEN, TestApi};
-use lane_agent::api::route_specs;
+use lane_agent::api::{ApiOptions, route_specs};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -299,5 +299,36 @@ async fn unknown_routes_methods_and_paths_get_the_error_shape() {
     assert_eq!((a.status, a.code()), (400, "invalid_id"));
     let a = api.get("/v1/items/%FF").await;
     assert_eq!(a.status, 400);
+    api.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn lane_options_bound_bodies_and_deny_card_loads() {
+    let api = TestApi::start_with(ApiOptions {
+        max_body_bytes: 1024,
+        giftcard_edit: false,
+    })
+    .await;
+    for path in ["/v1/giftcards/activate", "/v1/giftcards/reload"] {
+        let a = api
+            .post(path, json!({"code": "6006491111111111", "amount": "5.00"}))
+            .await;
+        assert_eq!((a.status, a.code()), (403, "forbidden"), "{path}");
+    }
+    assert_eq!(api.backend.mutations(), 0);
+    let lines: Vec<Value> = (0..40)
+        .map(|i| json!({"sku": format!("SKU-{i}"), "quantity": "1", "unit_price": "1.00"}))
+        .collect();
+    let body = json!({ "lines": lines }).to_string();
+    assert!(body.len() > 1024);
+    let a = api.post_raw("/v1/sales", body).await;
+    assert_eq!((a.status, a.code()), (413, "body_too_large"));
+    // Balance enquiries stay allowed.
+    assert_eq!(
+        api.get("/v1/giftcards/balance?code=6006491111111111")
+            .await
+            .status,
+        200
+    );
     api.stop().await.unwrap();
 }

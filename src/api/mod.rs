@@ -40,11 +40,31 @@ pub use routes::{OPENAPI_JSON, RouteSpec, route_specs, router};
 
 use crate::metrics::Metrics;
 
+/// Settings from the `[api]` config section beyond the listen address and token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiOptions {
+    /// Largest request body accepted, in bytes (`api.max_body_bytes`).
+    pub max_body_bytes: usize,
+    /// Whether `POST /v1/giftcards/activate` and `/reload` are allowed on this lane
+    /// (`api.permissions.giftcard_edit`); when not, they answer 403 `forbidden`.
+    pub giftcard_edit: bool,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: validate::MAX_BODY_BYTES,
+            giftcard_edit: true,
+        }
+    }
+}
+
 /// What every handler shares: the backend, the token, the metrics and the shutdown signal.
 pub struct ApiState<B> {
     backend: Arc<B>,
     token: Arc<SecretString>,
     metrics: Metrics,
+    options: ApiOptions,
     shutdown: CancellationToken,
 }
 
@@ -54,6 +74,7 @@ impl<B> Clone for ApiState<B> {
             backend: Arc::clone(&self.backend),
             token: Arc::clone(&self.token),
             metrics: self.metrics.clone(),
+            options: self.options,
             shutdown: self.shutdown.clone(),
         }
     }
@@ -67,8 +88,15 @@ impl<B: LaneBackend> ApiState<B> {
             backend,
             token: Arc::new(token),
             metrics,
+            options: ApiOptions::default(),
             shutdown: CancellationToken::new(),
         }
+    }
+
+    /// Replaces the default [`ApiOptions`].
+    pub fn with_options(mut self, options: ApiOptions) -> Self {
+        self.options = options;
+        self
     }
 
     /// Cancelled when [`serve`] begins its graceful shutdown (ends the event streams).

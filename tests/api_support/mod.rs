@@ -6,7 +6,7 @@ pub mod fake;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lane_agent::api::{self, ApiState};
+use lane_agent::api::{self, ApiOptions, ApiState};
 use lane_agent::metrics::Metrics;
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -44,13 +44,18 @@ impl Answer {
 
 impl TestApi {
     pub async fn start() -> Self {
+        Self::start_with(ApiOptions::default()).await
+    }
+
+    pub async fn start_with(options: ApiOptions) -> Self {
         let backend = Arc::new(FakeBackend::new());
         let metrics = Metrics::new();
         let state = ApiState::new(
             Arc::clone(&backend),
             TOKEN.to_owned().into(),
             metrics.clone(),
-        );
+        )
+        .with_options(options);
         let listener = api::bind("127.0.0.1:0".parse().unwrap())
             .await
             .expect("bind loopback");

@@ -19,10 +19,24 @@ pub(super) async fn balance<B: LaneBackend>(
     Ok(Json(state.backend.giftcard_balance(query.code).await?))
 }
 
+/// Refuses card loads on lanes where `api.permissions.giftcard_edit` is off.
+fn may_edit<B>(state: &ApiState<B>) -> Result<(), ApiError> {
+    if state.options.giftcard_edit {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Gift-card activation and reload are disabled on this lane.",
+        ))
+    }
+}
+
 pub(super) async fn activate<B: LaneBackend>(
     State(state): State<ApiState<B>>,
     ApiJson(req): ApiJson<GiftCardFundRequest>,
 ) -> Result<(StatusCode, Json<GiftCardFunded>), ApiError> {
+    may_edit(&state)?;
     validate::fund(&req)?;
     Ok((
         StatusCode::CREATED,
@@ -34,6 +48,7 @@ pub(super) async fn reload<B: LaneBackend>(
     State(state): State<ApiState<B>>,
     ApiJson(req): ApiJson<GiftCardFundRequest>,
 ) -> Result<Json<GiftCardFunded>, ApiError> {
+    may_edit(&state)?;
     validate::fund(&req)?;
     Ok(Json(state.backend.giftcard_reload(req).await?))
 }

@@ -21,7 +21,6 @@ use super::ApiState;
 use super::auth::require_bearer;
 use super::backend::LaneBackend;
 use super::error::ApiError;
-use super::validate::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
 
 /// One route: its method, its path template and whether it skips the bearer check.
@@ -120,7 +119,7 @@ pub fn router<B: LaneBackend>(state: ApiState<B>) -> Router {
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(state.options.max_body_bytes))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             count_requests,

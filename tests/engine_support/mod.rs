@@ -237,6 +237,10 @@ impl PurchaseSink for FakePos {
 pub struct FakeTerminal {
     pub receipts: Arc<Mutex<u32>>,
     pub last: Arc<Mutex<Option<TerminalOutcome>>>,
+    /// What the customer types at a numeric prompt (`None`: cancels).
+    pub pin: Arc<Mutex<Option<String>>>,
+    /// How many numeric prompts were shown.
+    pub prompts: Arc<Mutex<u32>>,
 }
 
 impl FakeTerminal {
@@ -275,7 +279,8 @@ impl PaymentTerminal for FakeTerminal {
         Ok(self.last.lock().unwrap().clone())
     }
     async fn numeric_input(&self, _: &str, _: u8) -> Result<Option<SecretString>, TerminalError> {
-        Ok(None)
+        *self.prompts.lock().unwrap() += 1;
+        Ok(self.pin.lock().unwrap().clone().map(SecretString::from))
     }
 }
 

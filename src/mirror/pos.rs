@@ -164,3 +164,16 @@ impl GiftcardEditor for PosClient {
         PosClient::giftcard_edit(self, req).await
     }
 }
+
+/// Turns an online lookup's result into the input of the online-first decision: an answer is
+/// found or not found; any error (link down, timeout, permission) lets the mirror answer.
+pub fn online_outcome<T>(result: Result<Option<T>, PosError>) -> super::OnlineOutcome<T> {
+    match result {
+        Ok(Some(v)) => super::OnlineOutcome::Found(v),
+        Ok(None) => super::OnlineOutcome::NotFound,
+        Err(e) => {
+            tracing::info!(error = %e, "POS lookup failed; answering from the mirror.");
+            super::OnlineOutcome::Unavailable
+        }
+    }
+}

@@ -107,7 +107,16 @@ fn parse_kind(word: &str) -> Result<FaultKind, String> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics(line in ".{0,60}") {
+            let _ = parse(&line);
+        }
+    }
 
     #[test]
     fn commands_parse() {

@@ -195,7 +195,32 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn decoders_never_panic(text in ".{0,64}", bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = base64_decode(&text);
+            let _ = url_decode(&text);
+            let _ = parse_form(&bytes);
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_str(&format!("Basic {text}")) {
+                headers.insert(header::AUTHORIZATION, value);
+            }
+            let _ = basic_credentials(&headers);
+        }
+
+        #[test]
+        fn url_decoding_inverts_percent_encoding(text in ".{0,32}") {
+            let encoded: String = text
+                .bytes()
+                .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+                .collect();
+            prop_assert_eq!(url_decode(&encoded), Some(text));
+        }
+    }
 
     #[test]
     fn base64_and_form_decoding() {

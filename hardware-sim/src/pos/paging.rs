@@ -165,7 +165,16 @@ pub(crate) fn decode_since(since: &str) -> Result<u64, PosError> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn since_decoding_never_panics(text in ".{0,40}") {
+            let _ = decode_since(&text);
+        }
+    }
 
     #[test]
     fn until_round_trips_and_garbage_is_rejected() {

@@ -207,7 +207,17 @@ pub(crate) async fn endpoint(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn argument_search_never_panics(query in ".{0,80}", body in ".{0,80}") {
+            let _ = find_argument(body.as_bytes(), &query, "transactionId");
+            let _ = find_argument(br#"{"variables":{"a":[1,{"transactionId":2}]}}"#, &query, "transactionId");
+        }
+    }
 
     #[test]
     fn arguments_are_found_in_variables_or_inline() {

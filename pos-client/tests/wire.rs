@@ -498,3 +498,38 @@ fn config_is_validated_without_io() {
     cfg.graphql_url = "https://pos.example.com/api/graphql".into();
     PosClient::new(cfg).unwrap();
 }
+
+/// T6.3: 60 s tokens over a (manually clocked) hour: about one token per 48 s, and the API
+/// never sees an expired token.
+#[tokio::test]
+async fn an_hour_of_60_second_tokens() {
+    let server = MockServer::start().await;
+    let tokens = mount_idp(&server, 60).await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .respond_with(env_ok())
+        .mount(&server)
+        .await;
+    let clock = std::sync::Arc::new(ManualClock::default());
+    let client = PosClient::with_clock(
+        config(&server.uri(), &format!("{}/graphql", server.uri())),
+        clock.clone(),
+    )
+    .unwrap();
+    // (token number, clock second) of every call, to check each token's age when used.
+    let mut issued_at = std::collections::HashMap::new();
+    for second in (0..3600u64).step_by(4) {
+        client.environment().await.unwrap();
+        let n = tokens.load(Ordering::SeqCst);
+        let first_use = *issued_at.entry(n).or_insert(second);
+        assert!(
+            second - first_use < 60,
+            "token {n} used at age {}",
+            second - first_use
+        );
+        clock.advance(Duration::from_secs(4));
+    }
+    let fetched = tokens.load(Ordering::SeqCst);
+    // Renewal at 48 s, seen at the next 4 s call tick: one token per 48 s.
+    assert!((74..=76).contains(&fetched), "{fetched} tokens in an hour");
+}

@@ -1,0 +1,137 @@
+//! The `hardware-sim terminal` binary per interfaces.md §4: unattended runs approve every
+//! payment and answer prompts with `--default-input` (cancel by default); `--script` files
+//! apply; the example scripts in `config/` stay valid.
+
+mod terminal_common;
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use hardware_sim::terminal::SimTerminalConfig;
+use rust_decimal::Decimal;
+use zvt::{
+    command::PaymentRequest,
+    transport::{NoEvents, NoRetry, Terminal, TransportConfig, TxResult},
+};
+
+struct Sim(Child);
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the binary unattended (stdin is not a terminal) and returns it with its address.
+fn start(extra: &[&str]) -> (Sim, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hardware-sim"))
+        .args(["terminal", "--tcp", "127.0.0.1:0"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("ZVT terminal listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (Sim(child), addr)
+}
+
+async fn connect(addr: &str) -> Terminal {
+    let cfg = terminal_common::fast(TransportConfig::tcp(addr));
+    tokio::time::timeout(Duration::from_secs(10), Terminal::connect(cfg, NoRetry))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn unattended_terminal_approves_and_cancels_prompts() {
+    let (_sim, addr) = start(&[]);
+    let mut pt = connect(&addr).await;
+    let out = pt
+        .authorize(PaymentRequest::new(Decimal::new(99_999, 2)), NoEvents)
+        .await
+        .unwrap();
+    assert_eq!(out.result, TxResult::Approved);
+    assert_eq!(pt.numeric_input(&["Code?"], 1, 8).await.unwrap(), None);
+    pt.display_text(&["Thank you"], 3).await.unwrap();
+}
+
+#[tokio::test]
+async fn default_input_answers_prompts() {
+    let (_sim, addr) = start(&["--default-input", "4711"]);
+    let mut pt = connect(&addr).await;
+    assert_eq!(
+        pt.numeric_input(&["Code?"], 1, 8).await.unwrap().as_deref(),
+        Some("4711")
+    );
+}
+
+#[tokio::test]
+async fn script_steps_apply_in_order() {
+    let root = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config/terminal-faults.toml"
+    );
+    let (_sim, addr) = start(&["--script", root]);
+    let mut pt = connect(&addr).await;
+    let a = pt
+        .authorize(PaymentRequest::new(Decimal::ONE), NoEvents)
+        .await
+        .unwrap();
+    assert!(a.is_approved());
+    // The second step's faults are serial-only: over TCP they are ignored.
+    let b = pt
+        .authorize(PaymentRequest::new(Decimal::TWO), NoEvents)
+        .await
+        .unwrap();
+    assert!(b.is_approved());
+    let intent = pt.intent(Decimal::TEN);
+    let c = pt
+        .authorize(PaymentRequest::new(Decimal::TEN), NoEvents)
+        .await
+        .unwrap_err();
+    assert!(c.is_outcome_unknown(), "{c}");
+    let verdict = pt.recover_last(&intent).await.unwrap();
+    assert!(
+        matches!(verdict, zvt::recovery::Verdict::Approved { .. }),
+        "{verdict:?}"
+    );
+    let d = pt
+        .authorize(PaymentRequest::new(Decimal::ONE), NoEvents)
+        .await
+        .unwrap();
+    assert_eq!(d.result, TxResult::Declined { code: 0x05 });
+    assert_eq!(
+        pt.numeric_input(&["Code?"], 1, 8).await.unwrap().as_deref(),
+        Some("1234")
+    );
+    let card = pt.read_card(10).await.unwrap().unwrap();
+    assert_eq!(card.expose_track2(), Some("6280009999000000017=4912"));
+}
+
+#[test]
+fn example_scripts_are_valid() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../config");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("terminal-") && name.ends_with(".toml") {
+            SimTerminalConfig::from_file(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            n += 1;
+        }
+    }
+    assert!(n >= 2, "example scripts found: {n}");
+}

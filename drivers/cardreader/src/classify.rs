@@ -10,6 +10,7 @@
 //! 5. unknown, with nothing kept.
 
 use regex::Regex;
+use zeroize::Zeroizing;
 
 use crate::pan::{BinRange, BinRangeError, is_payment_pan};
 use crate::scanner::ScannedCode;
@@ -258,8 +259,15 @@ impl Classifier {
             }
         }
         let payment = candidates.iter().any(|c| {
+            // Printed PANs group digits with spaces or dashes; join them before looking.
+            let joined: Zeroizing<String> = Zeroizing::new(
+                c.data
+                    .chars()
+                    .filter(|ch| !matches!(ch, ' ' | '-'))
+                    .collect(),
+            );
             is_payment_pan(c.number, &self.bin_ranges)
-                || c.data
+                || joined
                     .split(|ch: char| !ch.is_ascii_digit())
                     .any(|run| is_payment_pan(run, &self.bin_ranges))
         });

@@ -101,6 +101,14 @@ fn bank_cards_are_discarded_with_a_notice() {
         assert!(!format!("{read:?}").contains("4111"));
     }
     assert_eq!(classifier().classify(scan(TEST_PAN)).kind(), "payment-card");
+    assert_eq!(
+        classifier().classify(scan("4111 1111 1111 1111")).kind(),
+        "payment-card"
+    );
+    assert_eq!(
+        classifier().classify(scan("4111-1111-1111-1111")).kind(),
+        "payment-card"
+    );
 }
 
 #[test]

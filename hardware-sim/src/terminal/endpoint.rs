@@ -18,7 +18,16 @@ use super::{
 /// Serves ECR connections on `listener`, one at a time: a new connection replaces the old one,
 /// as a real terminal's single ECR socket does when the ECR reconnects after a half-open link.
 pub(crate) async fn serve_tcp(listener: TcpListener, control: SimControl) {
-    let mut current: Option<tokio::task::JoinHandle<()>> = None;
+    // Aborts the current session when the accept loop itself is aborted (simulator stopped).
+    struct Current(Option<tokio::task::JoinHandle<()>>);
+    impl Drop for Current {
+        fn drop(&mut self) {
+            if let Some(t) = self.0.take() {
+                t.abort();
+            }
+        }
+    }
+    let mut current = Current(None);
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
@@ -27,14 +36,14 @@ pub(crate) async fn serve_tcp(listener: TcpListener, control: SimControl) {
                 continue;
             }
         };
-        if let Some(old) = current.take() {
+        if let Some(old) = current.0.take() {
             old.abort();
         }
         let _ = stream.set_nodelay(true);
         tracing::info!(%peer, "ECR connected.");
         control.emit(SimEvent::LinkUp);
         let control = control.clone();
-        current = Some(tokio::spawn(async move {
+        current.0 = Some(tokio::spawn(async move {
             let end = session::serve(stream, Framing::Tcp, &control).await;
             tracing::info!(%peer, ?end, "ECR connection ended.");
         }));

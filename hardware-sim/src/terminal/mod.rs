@@ -67,6 +67,9 @@ pub enum TerminalError {
     /// The script is unreadable or invalid.
     #[error(transparent)]
     Script(#[from] ScriptError),
+    /// Neither `--tcp` nor `--pty` was given.
+    #[error("give --tcp ADDR or --pty LINK")]
+    NoEndpoint,
     /// Binding the socket or creating the pty failed.
     #[error("cannot open the terminal endpoint: {0}")]
     Io(#[from] std::io::Error),
@@ -173,7 +176,7 @@ pub async fn run(args: TerminalArgs) -> Result<(), TerminalError> {
     let sim = match (args.tcp, &args.pty) {
         (Some(addr), _) => SimTerminal::start_tcp_with(addr, config, interactive).await?,
         (None, Some(link)) => SimTerminal::start_pty_with(link, config, interactive).await?,
-        (None, None) => unreachable!("clap requires --tcp or --pty"),
+        (None, None) => return Err(TerminalError::NoEndpoint),
     };
     if let Some(addr) = sim.addr() {
         println!("ZVT terminal listening on {addr}");

@@ -76,4 +76,31 @@ mod tests {
         );
         assert_eq!(apdu(&[0x06]), "[1 bytes, no APDU header]");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn total_on_any_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = apdu(&bytes);
+        }
+
+        #[test]
+        fn card_number_never_shown(
+            digits in proptest::collection::vec(0u8..10, 8..10),
+            before in proptest::collection::vec(proptest::num::u8::ANY, 0..2),
+        ) {
+            // 04 0F with 27 00, then BMP 22 carrying 8-9 bytes of a card number.
+            let value: Vec<u8> = digits.chunks(2).map(|c| (c[0] << 4) | c.get(1).copied().unwrap_or(0xF)).collect();
+            let mut data = vec![0x27, before.first().copied().unwrap_or(0)];
+            data.push(0x22);
+            data.push(0xF0 | (value.len() / 10) as u8);
+            data.push(0xF0 | (value.len() % 10) as u8);
+            data.extend(&value);
+            let mut msg = vec![0x04, 0x0F, data.len() as u8];
+            msg.extend(&data);
+            let dump = apdu(&msg);
+            let secret: String = value.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(" ");
+            proptest::prop_assert!(!dump.contains(&secret), "{}", dump);
+            proptest::prop_assert!(dump.contains("redacted"));
+        }
+    }
 }

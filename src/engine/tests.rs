@@ -37,6 +37,16 @@ async fn harness(
     t: MockPaymentTerminal,
     offline: OfflinePolicy,
 ) -> H {
+    harness_with(g, s, t, offline, None).await
+}
+
+async fn harness_with(
+    g: MockGiftcardHost,
+    s: MockPurchaseSink,
+    t: MockPaymentTerminal,
+    offline: OfflinePolicy,
+    fault: Option<Fault>,
+) -> H {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(StoreOptions::new(dir.path().join("agent.db")))
         .await
@@ -53,7 +63,7 @@ async fn harness(
             std::time::Duration::from_millis(1),
             std::time::Duration::from_millis(4),
         ),
-        fault: None,
+        fault,
     };
     let ports = Ports {
         giftcards: Arc::new(g),
@@ -1268,4 +1278,66 @@ fn debug_output_never_shows_a_code_or_pin() {
         !dbg.contains("SENTINEL12345678") && dbg.contains("****5678"),
         "{dbg}"
     );
+}
+
+#[tokio::test]
+async fn negative_control_resend_in_doubt_really_resends() {
+    // The crash harness's broken build must be able to fail it: with the switch on, an
+    // in-doubt purchase is sent again.
+    let mut s = MockPurchaseSink::new();
+    let mut seq = Sequence::new();
+    s.expect_purchase_add()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Err(SinkError::OutcomeUnknown("reset".into())));
+    s.expect_purchase_add()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok("PUR".into()));
+    let h = harness_with(
+        MockGiftcardHost::new(),
+        s,
+        MockPaymentTerminal::new(),
+        policy(),
+        Some(Fault::ResendInDoubt),
+    )
+    .await;
+    let e = &h.engine;
+    let sid = sale(e, "5").await;
+    e.add_payment(&sid, cash("P", "5")).await.unwrap();
+    e.complete_sale(&sid).await.unwrap();
+    assert!(matches!(
+        e.forward_once().await.unwrap(),
+        forwarder::Step::Retry(..)
+    ));
+    assert!(matches!(
+        e.forward_once().await.unwrap(),
+        forwarder::Step::Done(_, OutboxState::Confirmed)
+    ));
+}
+
+#[tokio::test]
+async fn negative_control_answer_before_commit_answers_without_an_outbox_id() {
+    let h = harness_with(
+        MockGiftcardHost::new(),
+        MockPurchaseSink::new(),
+        MockPaymentTerminal::new(),
+        policy(),
+        Some(Fault::AnswerBeforeCommit),
+    )
+    .await;
+    let e = &h.engine;
+    let sid = sale(e, "5").await;
+    e.add_payment(&sid, cash("P", "5")).await.unwrap();
+    let a = e.complete_sale(&sid).await.unwrap();
+    assert_eq!((a.state, a.outbox_id), (SaleState::Completed, 0));
+    // The commit still happens afterwards (only a kill in between loses it).
+    tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        // Each read is a round-trip through the store's queue, behind the spawned commit.
+        while e.outbox_list(None).await.unwrap().is_empty() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .unwrap();
 }

@@ -2,6 +2,7 @@
 //!
 //! See the README's architecture section for how the modules fit together.
 
+pub mod agent;
 pub mod api;
 pub mod cli;
 pub mod config;

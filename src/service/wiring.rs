@@ -1,46 +1,251 @@
 //! The one place where the agent's parts meet: store, POS client, devices, engine,
 //! forwarder and API, all driven by one [`Service`] and its cancellation path.
 //!
-//! Each part is added in its own block below. A part that fails to start maps its
-//! error onto the exit codes through [`ServiceError`]: storage → 74 (`storage`),
-//! an unreachable required service → 69 (`unavailable`).
+//! Start order (this function): store (journal opened, PRAGMAs read back) → POS client →
+//! devices (terminal reporter, readers) → terminal port → engine, with recovery of every
+//! sale and payment left in flight → tasks. The stop order is given by each task's
+//! [`Stage`]: the API stops accepting and lets requests in flight (a payment waiting on the
+//! terminal) finish; then the engine heartbeat stops and the terminal link closes; then the
+//! forwarder and the link probe stop after the item in flight; then the reader ports close.
+//!
+//! A part that fails to start maps its error onto the exit codes through [`ServiceError`]:
+//! storage → 74, an unreachable required service → 69. An unreachable POS or terminal at
+//! start is NOT fatal: the lane sells offline and the terminal reconnects per command.
 
-use crate::config::LoadedConfig;
+use std::sync::Arc;
+use std::time::Duration;
 
-use super::{Service, ServiceError};
+use pos_client::backoff::Backoff;
+use pos_client::{CodeType, PosClient, PosConfig};
+
+use crate::agent::{AgentBackend, Catalog, ZvtTerminal, transport_config};
+use crate::api::{self, ApiOptions, ApiState};
+use crate::config::{Config, LoadedConfig, UnknownCardPolicy};
+use crate::devices::{
+    DeviceKind, DeviceLocator, DeviceRegistry, ReaderKind, ReaderSpec, SupervisorOptions,
+};
+use crate::engine::adapters::{PosPorts, backoff_factory};
+use crate::engine::{Engine, EngineConfig, OfflinePolicy, Ports, UnknownCard};
+use crate::metrics::Metrics;
+use crate::mirror::{Mirror, MirrorOptions, mirror_path};
+use crate::store::{Money, Store, StoreOptions};
+
+use super::{Service, ServiceError, Stage};
+
+/// How long the devices get to close their ports at the end of a stop.
+const DEVICE_CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// The engine's `[offline]` policy from the config.
+pub fn offline_policy(config: &Config) -> OfflinePolicy {
+    let o = &config.offline;
+    if !o.enabled {
+        return OfflinePolicy::disabled();
+    }
+    OfflinePolicy {
+        enabled: true,
+        max_transaction_amount: Money::from(o.max_transaction_amount),
+        max_total_amount: Money::from(o.max_total_amount),
+        max_count: u64::from(o.max_count),
+        max_age_hours: o.max_age.as_secs().div_ceil(3600),
+        unknown_card: match o.unknown_card {
+            UnknownCardPolicy::Refuse => UnknownCard::Refuse,
+            UnknownCardPolicy::Limit { max_amount } => UnknownCard::Limit(Money::from(max_amount)),
+        },
+    }
+}
+
+/// The POS client's settings from the config and its secret.
+pub fn pos_config(loaded: &LoadedConfig) -> PosConfig {
+    let pos = &loaded.config.pos;
+    PosConfig {
+        graphql_url: pos.graphql_url.to_string(),
+        issuer_url: pos.issuer_url.clone(),
+        client_id: pos.client_id.clone(),
+        client_secret: loaded.secrets.pos_client_secret.clone(),
+        request_timeout: pos.request_timeout,
+        connect_timeout: pos_client::DEFAULT_CONNECT_TIMEOUT.min(pos.request_timeout),
+        max_response_bytes: pos_client::DEFAULT_MAX_RESPONSE_BYTES,
+    }
+}
+
+/// The one backoff policy for the forwarder and the link probe: 0.5 s doubling to 30 s,
+/// jittered, never giving up (the lane keeps trying until the link is back).
+fn shared_backoff() -> Result<Backoff, ServiceError> {
+    Backoff::try_new(
+        Duration::from_millis(500),
+        Duration::from_secs(30),
+        u32::MAX,
+    )
+    .map_err(|e| ServiceError::unavailable("building the retry policy", e))
+}
+
+fn classifier(config: &Config) -> Result<cardreader::Classifier, ServiceError> {
+    cardreader::Classifier::new(cardreader::ClassifierConfig {
+        gift_prefixes: config.giftcard.prefixes.clone(),
+        gift_pattern: config
+            .giftcard
+            .pattern
+            .as_ref()
+            .map(|r| r.as_str().to_owned()),
+        ..Default::default()
+    })
+    .map_err(|e| ServiceError::unavailable("building the card classifier", e))
+}
+
+fn reader_specs(config: &Config) -> Vec<ReaderSpec> {
+    config
+        .readers
+        .iter()
+        .map(|r| {
+            let kind = match r.kind {
+                crate::config::ReaderKind::SerialMsr => ReaderKind::SerialMsr,
+                crate::config::ReaderKind::SerialScanner => ReaderKind::SerialScanner,
+                crate::config::ReaderKind::HidWedge => ReaderKind::HidWedge,
+            };
+            let mut spec =
+                ReaderSpec::new(r.name.clone(), kind, DeviceLocator::Path(r.device.clone()));
+            spec.baud = r.baud;
+            spec
+        })
+        .collect()
+}
 
 /// Assembles the service for a loaded configuration.
 ///
-/// Order of the blocks is the start order; the stop order is given by each task's
-/// [`super::Stage`], not by this order. It is async so that parts can do their start-up
-/// work (store open in `spawn_blocking`, recovery) before `READY=1`.
+/// It is async so that parts can do their start-up work (store open, recovery) before
+/// `READY=1`.
 pub async fn wire(loaded: LoadedConfig) -> Result<Service, ServiceError> {
     let service = Service::builder(loaded);
-    let _config = &service.config().config;
+    let loaded = Arc::clone(service.config());
+    let config = &loaded.config;
 
-    // EXTENSION POINT (store): open the journal at `config.store.path` (PRAGMAs read
-    // back, migrations applied) before anything else; on failure return
-    // `ServiceError::storage("opening the store", e)` so the exit code is 74.
+    // Store first: nothing may act before the journal is open and its PRAGMAs are right.
+    let store = Store::open(StoreOptions::new(config.store.path.clone()))
+        .await
+        .map_err(|e| ServiceError::storage("opening the store", e))?;
+    let mirror = Mirror::open(MirrorOptions::new(mirror_path(&config.store.path)))
+        .await
+        .map_err(|e| ServiceError::storage("opening the catalog mirror", e))?;
 
-    // EXTENSION POINT (POS client): build it from `config.pos` and
-    // `service.config().secrets.pos_client_secret`. An unreachable POS at start is NOT
-    // fatal (the lane sells offline); only a missing required part would be
-    // `ServiceError::unavailable(..)` (69).
+    // POS client: building it does no I/O, so an unreachable POS does not stop the start.
+    let client = PosClient::new(pos_config(&loaded))
+        .map_err(|e| ServiceError::unavailable("building the POS client", e))?;
+    let pos = PosPorts::new(client.clone(), Some(CodeType::Physical));
 
-    // EXTENSION POINT (devices): `service.task(Stage::Devices, "devices", |ctx| ...)`
-    // with the terminal and `config.readers`; close the ports when `ctx.stop` fires.
+    // Devices: the readers are supervised; the terminal reports through its driver.
+    let devices = Arc::new(
+        DeviceRegistry::start(
+            reader_specs(config),
+            classifier(config)?,
+            SupervisorOptions::default(),
+        )
+        .map_err(|e| ServiceError::unavailable("starting the card readers", e))?,
+    );
+    let reporter = devices
+        .register_external("terminal", DeviceKind::Terminal)
+        .map_err(|e| ServiceError::unavailable("registering the terminal", e))?;
+    let terminal = Arc::new(
+        ZvtTerminal::new(transport_config(&config.terminal), Some(reporter))
+            .map_err(|e| ServiceError::unavailable("configuring the terminal", e))?,
+    );
 
-    // EXTENSION POINT (engine): `let heartbeat = service.liveness().register("engine");`
-    // and beat it from the engine loop (also when idle, every `heartbeat.interval()`),
-    // then `service.task(Stage::Engine, "engine", |ctx| ...)`; on `ctx.stop` finish or
-    // abort the terminal sequence in flight.
+    let backoff = shared_backoff()?;
+    let engine = Engine::new(
+        store,
+        Ports {
+            giftcards: Arc::new(pos.clone()),
+            purchases: Arc::new(pos),
+            terminal: terminal.clone(),
+        },
+        EngineConfig {
+            store_code: config.lane.store_code.clone(),
+            register_code: config.lane.register_code.clone(),
+            offline: offline_policy(config),
+            forward_backoff: backoff_factory(backoff.clone()),
+            probe_backoff: backoff_factory(backoff),
+            fault: None,
+        },
+    );
+    // Recovery before READY: the register must not see a sale whose state is still being
+    // settled from the last run.
+    let report = engine
+        .recover()
+        .await
+        .map_err(|e| ServiceError::storage("recovering the journal", e))?;
+    tracing::info!(report = ?report, "Journal recovered.");
 
-    // EXTENSION POINT (forwarder): `service.task(Stage::Forwarder, "forwarder", |ctx| ...)`;
-    // on `ctx.stop` stop after the item in flight.
+    let backend = Arc::new(AgentBackend::new(
+        engine.clone(),
+        Some(Arc::clone(&devices)),
+        Some(Catalog::new(client, mirror, config.lane.store_code.clone())),
+    ));
+    let metrics = Metrics::new();
+    let _gauges = api::follow_events(
+        metrics.clone(),
+        crate::api::LaneBackend::subscribe_events(&*backend),
+    );
+    let state = ApiState::new(backend, loaded.secrets.api_token.clone(), metrics).with_options(
+        ApiOptions {
+            max_body_bytes: config.api.max_body_bytes,
+            giftcard_edit: config.api.permissions.giftcard_edit,
+        },
+    );
 
-    // EXTENSION POINT (API): `service.api(|listener, ctx| async move {
-    //     api::serve(listener, state, ctx.stop.cancelled_owned()).await.map_err(Into::into) })`
-    // with the token `service.config().secrets.api_token`.
-
+    let heartbeat = service.liveness().register("engine");
+    let service = service
+        .task(Stage::Engine, "engine", {
+            let engine = engine.clone();
+            let terminal = Arc::clone(&terminal);
+            move |ctx| async move {
+                // Connect early so `status` shows the terminal; failures only report.
+                tokio::select! {
+                    () = terminal.warm_up() => {}
+                    () = ctx.stop.cancelled() => {}
+                }
+                // The beat follows a real round-trip through the store's writer thread, so
+                // a wedged engine or store withholds the watchdog ping.
+                let mut tick = tokio::time::interval(heartbeat.interval());
+                loop {
+                    tokio::select! {
+                        () = ctx.stop.cancelled() => break,
+                        _ = tick.tick() => {
+                            if engine.status().await.is_ok() {
+                                heartbeat.beat();
+                            }
+                        }
+                    }
+                }
+                // The API stage has drained, so no payment is in flight: close the link.
+                terminal.close().await;
+                Ok(())
+            }
+        })
+        .task(Stage::Forwarder, "forwarder", {
+            let engine = engine.clone();
+            move |ctx| async move {
+                engine.run_forwarder(ctx.stop.clone()).await;
+                Ok(())
+            }
+        })
+        .task(Stage::Forwarder, "link-probe", {
+            let engine = engine.clone();
+            move |ctx| async move {
+                engine.run_link_probe(ctx.stop.clone()).await;
+                Ok(())
+            }
+        })
+        .task(Stage::Devices, "devices", {
+            let devices = Arc::clone(&devices);
+            move |ctx| async move {
+                ctx.stop.cancelled().await;
+                devices.shutdown(DEVICE_CLOSE_GRACE).await;
+                Ok(())
+            }
+        })
+        .api(move |listener, ctx| async move {
+            api::serve(listener, state, ctx.stop.cancelled_owned())
+                .await
+                .map_err(Into::into)
+        });
     Ok(service)
 }

@@ -1,0 +1,664 @@
+//! [`AgentBackend`]: the local API's [`LaneBackend`] over the engine, the devices and the
+//! catalog mirror. It translates types and errors only; every business rule (idempotency,
+//! what is due, offline caps) stays in the engine.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+use crate::api::backend::{BackendError, LaneBackend, Resource};
+use crate::api::types::{
+    AddPaymentRequest, ApiEvent, CancelResult, CompleteResult, DeviceState as ApiDeviceState,
+    DeviceStatus, GiftCardBalance, GiftCardCode, GiftCardFundRequest, GiftCardFunded, Item,
+    LinkState as ApiLink, MaskedCode, Member, MemberId, OfflineBudget as ApiBudget,
+    OpenSaleRequest, OutboxCounts, OutboxItem as ApiOutboxItem, OutboxList,
+    OutboxState as ApiOutboxState, PaymentId, PaymentMethod, PaymentRecord, PaymentResult,
+    PaymentState as ApiPaymentState, PaymentStatus as ApiPaymentStatus, Product, PurchaseState,
+    SaleDetail, SaleId, SaleLine, SaleState as ApiSaleState, SaleSummary, Source, Status,
+};
+use crate::devices::{DeviceEvent, DeviceRegistry, DeviceState as DevState};
+use crate::engine::ports::{HostError, TerminalError};
+use crate::engine::{
+    BalanceSource, Engine, EngineError, EngineEvent, OpenSale, PaymentAnswer, PaymentRequest,
+    PaymentStatus, PaymentView, PurchaseStatus, SaleView,
+};
+use crate::store::payments::{EntryMode, Method, TerminalMode};
+use crate::store::sales::LineInput;
+use crate::store::{Money, OutboxState, PaymentState, SaleState};
+
+use super::catalog::Catalog;
+
+/// How long a swipe stays usable for a payment or load sent without a code.
+const SWIPE_FRESH: Duration = Duration::from_secs(60);
+
+/// A gift card read by a reader, waiting for the register's next code-less request.
+struct Swipe {
+    at: Instant,
+    code: cardreader::GiftCardCode,
+}
+
+/// The agent's implementation of the local API.
+pub struct AgentBackend {
+    engine: Engine,
+    devices: Option<Arc<DeviceRegistry>>,
+    catalog: Option<Catalog>,
+    events: broadcast::Sender<ApiEvent>,
+    swipe: Arc<Mutex<Option<Swipe>>>,
+    read_timeout: Duration,
+}
+
+impl std::fmt::Debug for AgentBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentBackend").finish_non_exhaustive()
+    }
+}
+
+impl AgentBackend {
+    /// A backend over `engine`; `devices` gives device health and swiped gift cards,
+    /// `catalog` answers items, products and members. Must run inside a tokio runtime (it
+    /// spawns the event bridge and the swipe listener, which end with their channels).
+    pub fn new(
+        engine: Engine,
+        devices: Option<Arc<DeviceRegistry>>,
+        catalog: Option<Catalog>,
+    ) -> Self {
+        let (events, _) = broadcast::channel(1024);
+        spawn_engine_bridge(engine.subscribe(), events.clone());
+        let swipe = Arc::new(Mutex::new(None));
+        if let Some(d) = &devices {
+            spawn_device_bridge(d.subscribe(), events.clone(), Arc::clone(&swipe));
+        }
+        Self {
+            engine,
+            devices,
+            catalog,
+            events,
+            swipe,
+            read_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// How long a code-less gift-card request waits for a swipe (default 30 s).
+    #[must_use]
+    pub fn with_read_timeout(mut self, t: Duration) -> Self {
+        self.read_timeout = t;
+        self
+    }
+
+    /// The engine behind the API.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// A gift card from the reader: a fresh swipe, or the next one within the read timeout.
+    async fn swiped_code(&self) -> Result<SecretString, BackendError> {
+        let take = || {
+            let mut g = self
+                .swipe
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match g.take() {
+                Some(s) if s.at.elapsed() <= SWIPE_FRESH => {
+                    Some(SecretString::from(s.code.expose_secret().to_owned()))
+                }
+                _ => None,
+            }
+        };
+        if let Some(c) = take() {
+            return Ok(c);
+        }
+        let Some(devices) = &self.devices else {
+            return Err(no_reader());
+        };
+        let mut rx = devices.subscribe();
+        let deadline = Instant::now() + self.read_timeout;
+        loop {
+            // A swipe between `take` and `subscribe` lands in the slot; look again each turn.
+            if let Some(c) = take() {
+                return Ok(c);
+            }
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Err(_) => return Err(no_reader()),
+                Ok(Err(broadcast::error::RecvError::Closed)) => return Err(no_reader()),
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+fn no_reader() -> BackendError {
+    BackendError::Unavailable {
+        code: "no_card_read",
+        message: "No gift card was swiped; send the code or swipe the card.".into(),
+    }
+}
+
+fn spawn_engine_bridge(mut rx: broadcast::Receiver<EngineEvent>, tx: broadcast::Sender<ApiEvent>) {
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(e) => {
+                    if let Some(ev) = api_event(e) {
+                        let _ = tx.send(ev);
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "Engine event bridge fell behind.");
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+fn spawn_device_bridge(
+    mut rx: broadcast::Receiver<DeviceEvent>,
+    tx: broadcast::Sender<ApiEvent>,
+    swipe: Arc<Mutex<Option<Swipe>>>,
+) {
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(DeviceEvent::StateChanged { name, state }) => {
+                    let _ = tx.send(ApiEvent::Device {
+                        name,
+                        kind: "reader".into(),
+                        state: device_state(state),
+                    });
+                }
+                Ok(DeviceEvent::Read { read, .. }) => {
+                    if let cardreader::ClassifiedRead::GiftCard { code, .. } = read {
+                        *swipe
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Swipe {
+                            at: Instant::now(),
+                            code,
+                        });
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+fn device_state(s: DevState) -> ApiDeviceState {
+    match s {
+        DevState::Up => ApiDeviceState::Ready,
+        DevState::Down => ApiDeviceState::Disconnected,
+        DevState::Degraded => ApiDeviceState::Error,
+    }
+}
+
+fn api_event(e: EngineEvent) -> Option<ApiEvent> {
+    Some(match e {
+        EngineEvent::Sale { sale_id, state } => ApiEvent::Sale {
+            sale_id: SaleId::parse(&sale_id)?,
+            state: sale_state(state),
+            total: None,
+            due: None,
+        },
+        EngineEvent::Payment {
+            sale_id,
+            payment_id,
+            state,
+            amount,
+        } => ApiEvent::Payment {
+            sale_id: SaleId::parse(&sale_id)?,
+            payment_id: PaymentId::parse(&payment_id)?,
+            state: payment_state(state),
+            amount: Some(amount.get()),
+        },
+        EngineEvent::Outbox { id, kind, state } => ApiEvent::Outbox {
+            id: id.to_string(),
+            kind: Some(kind.to_string()),
+            state: outbox_state(state),
+            counts: None,
+        },
+        EngineEvent::Link { online, since } => ApiEvent::Link {
+            link: if online {
+                ApiLink::Online
+            } else {
+                ApiLink::Offline
+            },
+            offline_since: if online { None } else { parse_time(&since) },
+        },
+        EngineEvent::Exception { id, kind, reason } => ApiEvent::Exception {
+            id: id.to_string(),
+            kind,
+            reason,
+        },
+    })
+}
+
+fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// Engine error → API error, for an operation on a sale.
+pub fn map_error(e: EngineError) -> BackendError {
+    map_error_for(e, Resource::Sale)
+}
+
+fn map_error_for(e: EngineError, resource: Resource) -> BackendError {
+    let code = e.code();
+    let message = e.to_string();
+    match e {
+        EngineError::NotFound(_) => BackendError::NotFound(resource),
+        EngineError::Conflict(_)
+        | EngineError::InvalidState(_)
+        | EngineError::Due { .. }
+        | EngineError::SaleCancelled(_)
+        | EngineError::SaleCompleted(_)
+        | EngineError::NothingDue(_)
+        | EngineError::InProgress(_) => BackendError::Conflict { code, message },
+        EngineError::Invalid(_) => BackendError::Invalid { code, message },
+        EngineError::Terminal(TerminalError::NotSent(_)) => BackendError::Unavailable {
+            code: "terminal_unavailable",
+            message,
+        },
+        EngineError::Terminal(_) => BackendError::Unavailable { code, message },
+        EngineError::Host(HostError::NotSent(_)) => BackendError::Unavailable { code, message },
+        EngineError::Host(HostError::Declined(d)) => match d {
+            crate::engine::ports::Decline::CodeNotFound => {
+                BackendError::NotFound(Resource::GiftCard)
+            }
+            d => BackendError::Invalid {
+                code,
+                message: d.reason(),
+            },
+        },
+        EngineError::Host(HostError::OutcomeUnknown(_)) => BackendError::Unavailable {
+            code: "pos_outcome_unknown",
+            message,
+        },
+        EngineError::Host(_) | EngineError::Store(_) => BackendError::Internal { message },
+    }
+}
+
+fn internal(what: &str) -> BackendError {
+    BackendError::Internal {
+        message: format!("engine returned an invalid {what}"),
+    }
+}
+
+fn sale_state(s: SaleState) -> ApiSaleState {
+    match s {
+        SaleState::Completed => ApiSaleState::Completed,
+        SaleState::Cancelled => ApiSaleState::Cancelled,
+        // Completing/cancelling are steps in progress: the sale is not final yet.
+        SaleState::Open | SaleState::Completing | SaleState::Cancelling => ApiSaleState::Open,
+    }
+}
+
+fn payment_state(s: PaymentState) -> ApiPaymentState {
+    match s {
+        PaymentState::Authorizing => ApiPaymentState::Pending,
+        PaymentState::Authorized
+        | PaymentState::Approved
+        | PaymentState::Capturing
+        | PaymentState::Cancelling => ApiPaymentState::Approved,
+        PaymentState::OfflineApproved => ApiPaymentState::OfflineApproved,
+        PaymentState::Captured => ApiPaymentState::Captured,
+        PaymentState::Cancelled => ApiPaymentState::Cancelled,
+        PaymentState::Declined | PaymentState::ForwardDeclined => ApiPaymentState::Declined,
+        PaymentState::InDoubt => ApiPaymentState::InDoubt,
+    }
+}
+
+fn outbox_state(s: OutboxState) -> ApiOutboxState {
+    match s {
+        OutboxState::New => ApiOutboxState::Pending,
+        OutboxState::Sending => ApiOutboxState::Sending,
+        OutboxState::Confirmed | OutboxState::Dropped => ApiOutboxState::Confirmed,
+        OutboxState::Rejected => ApiOutboxState::Failed,
+        OutboxState::InDoubt => ApiOutboxState::InDoubt,
+        OutboxState::Held => ApiOutboxState::Held,
+    }
+}
+
+fn method(m: PaymentMethod) -> Method {
+    match m {
+        PaymentMethod::GiftCard => Method::Giftcard,
+        PaymentMethod::Card => Method::Card,
+        PaymentMethod::Cash => Method::Cash,
+    }
+}
+
+fn api_method(m: Method) -> PaymentMethod {
+    match m {
+        Method::Giftcard => PaymentMethod::GiftCard,
+        Method::Card => PaymentMethod::Card,
+        Method::Cash => PaymentMethod::Cash,
+    }
+}
+
+fn summary(v: &SaleView) -> Result<SaleSummary, BackendError> {
+    Ok(SaleSummary {
+        sale_id: SaleId::parse(&v.sale_id).ok_or_else(|| internal("sale id"))?,
+        total: v.total.get(),
+        due: v.due.get(),
+        state: sale_state(v.state),
+    })
+}
+
+fn payment_result(a: PaymentAnswer) -> Result<PaymentResult, BackendError> {
+    Ok(PaymentResult {
+        payment_id: PaymentId::parse(&a.payment_id).ok_or_else(|| internal("payment id"))?,
+        status: match a.status {
+            PaymentStatus::Approved => ApiPaymentStatus::Approved,
+            PaymentStatus::Declined => ApiPaymentStatus::Declined,
+            PaymentStatus::OfflineApproved => ApiPaymentStatus::OfflineApproved,
+        },
+        approved_amount: a.approved_amount.get(),
+        balance: a.balance.map(Money::get),
+        reason: a.reason,
+        due: a.due.get(),
+    })
+}
+
+fn payment_record(p: &PaymentView) -> Option<PaymentRecord> {
+    let counted = matches!(
+        p.state,
+        PaymentState::Authorized
+            | PaymentState::Approved
+            | PaymentState::OfflineApproved
+            | PaymentState::Capturing
+            | PaymentState::Captured
+    );
+    Some(PaymentRecord {
+        payment_id: PaymentId::parse(&p.payment_id)?,
+        method: api_method(p.method),
+        amount: p.amount.get(),
+        approved_amount: if counted {
+            p.amount.get()
+        } else {
+            Money::ZERO.get()
+        },
+        state: payment_state(p.state),
+        code: p.code.as_deref().map(MaskedCode::from_full),
+        reason: p.reason.clone(),
+        ref_no: Some(p.ref_no.clone()),
+        masked_pan: p.masked_pan.clone(),
+        receipt_no: p.receipt_no,
+    })
+}
+
+fn detail(v: SaleView) -> Result<SaleDetail, BackendError> {
+    Ok(SaleDetail {
+        sale_id: SaleId::parse(&v.sale_id).ok_or_else(|| internal("sale id"))?,
+        state: sale_state(v.state),
+        transaction_id: Some(v.transaction_id.clone()),
+        lines: v
+            .lines
+            .iter()
+            .map(|l| SaleLine {
+                sku: l.sku.clone(),
+                quantity: l.quantity.get(),
+                unit_price: l.unit_price.get(),
+                uom: Some(l.uom.clone()),
+                amount: l.ext_price.get(),
+            })
+            .collect(),
+        tax: v.totals.tax.get(),
+        total: v.total.get(),
+        paid: v.paid.get(),
+        due: v.due.get(),
+        member_id: v.member_id.as_deref().and_then(MemberId::parse),
+        payments: v
+            .payments
+            .iter()
+            .map(|p| payment_record(p).ok_or_else(|| internal("payment id")))
+            .collect::<Result<_, _>>()?,
+        purchase: None,
+    })
+}
+
+fn budget(b: &crate::engine::OfflineBudget) -> ApiBudget {
+    ApiBudget {
+        enabled: b.enabled,
+        max_transaction_amount: b.max_transaction_amount.get(),
+        remaining_amount: b.remaining_amount.get(),
+        remaining_count: b.remaining_count,
+        used_amount: b.used_amount.get(),
+        used_count: b.used_count,
+        oldest_age_secs: b.oldest_age_secs,
+        expires_in_secs: b.expires_in_secs,
+    }
+}
+
+fn outbox_item(i: &crate::store::outbox::OutboxItem) -> Option<ApiOutboxItem> {
+    Some(ApiOutboxItem {
+        id: i.id.to_string(),
+        kind: i.kind.to_string(),
+        state: outbox_state(i.state),
+        sale_id: i.sale_id.as_deref().and_then(SaleId::parse),
+        attempts: u32::try_from(i.attempt).unwrap_or(u32::MAX),
+        created_at: parse_time(&i.created_at)?,
+        last_error: i.last_error.clone(),
+    })
+}
+
+impl LaneBackend for AgentBackend {
+    async fn status(&self) -> Result<Status, BackendError> {
+        let s = self.engine.status().await.map_err(map_error)?;
+        let devices = self
+            .devices
+            .as_ref()
+            .map(|d| {
+                d.snapshot()
+                    .into_iter()
+                    .map(|h| DeviceStatus {
+                        name: h.name,
+                        kind: h.kind.as_str().to_owned(),
+                        state: device_state(h.state),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Status {
+            link: if s.link.online {
+                ApiLink::Online
+            } else {
+                ApiLink::Offline
+            },
+            offline_since: if s.link.online {
+                None
+            } else {
+                parse_time(&s.link.since)
+            },
+            outbox: OutboxCounts {
+                pending: s.outbox.pending,
+                in_doubt: s.outbox.in_doubt,
+                failed: s.outbox.failed,
+                held: s.outbox.held,
+            },
+            devices,
+            offline_budget: budget(&s.offline_budget),
+            open_exceptions: s.open_exceptions,
+        })
+    }
+
+    async fn open_sale(&self, req: OpenSaleRequest) -> Result<SaleSummary, BackendError> {
+        let open = OpenSale {
+            sale_id: req.sale_id.map(|s| s.as_str().to_owned()),
+            lines: req
+                .lines
+                .into_iter()
+                .map(|l| LineInput {
+                    sku: l.sku,
+                    quantity: Money::from(l.quantity),
+                    unit_price: Money::from(l.unit_price),
+                    uom: l.uom.unwrap_or_else(|| "EA".into()),
+                    item_discount: Money::ZERO,
+                    sale_discount: Money::ZERO,
+                })
+                .collect(),
+            tax: req.tax.map(Money::from),
+            member_id: req.member_id.map(|m| m.as_str().to_owned()),
+        };
+        let v = self.engine.open_sale(open).await.map_err(map_error)?;
+        summary(&v)
+    }
+
+    async fn add_payment(
+        &self,
+        sale_id: SaleId,
+        req: AddPaymentRequest,
+    ) -> Result<PaymentResult, BackendError> {
+        let m = method(req.method);
+        let (code, entry_mode) = match (m, req.code) {
+            (Method::Giftcard, Some(c)) => (
+                Some(SecretString::from(c.expose().to_owned())),
+                EntryMode::Keyed,
+            ),
+            (Method::Giftcard, None) => (Some(self.swiped_code().await?), EntryMode::Swiped),
+            _ => (None, EntryMode::Keyed),
+        };
+        let pr = PaymentRequest {
+            payment_id: req.payment_id.map(|p| p.as_str().to_owned()),
+            method: m,
+            amount: Money::from(req.amount),
+            code,
+            pin: req.pin.map(|p| SecretString::from(p.expose().to_owned())),
+            entry_mode,
+            terminal_mode: TerminalMode::Authorize,
+        };
+        let a = self
+            .engine
+            .add_payment(sale_id.as_str(), pr)
+            .await
+            .map_err(map_error)?;
+        payment_result(a)
+    }
+
+    async fn complete_sale(&self, sale_id: SaleId) -> Result<CompleteResult, BackendError> {
+        let a = self
+            .engine
+            .complete_sale(sale_id.as_str())
+            .await
+            .map_err(map_error)?;
+        Ok(CompleteResult {
+            state: sale_state(a.state),
+            purchase: match a.purchase {
+                PurchaseStatus::Queued => PurchaseState::Queued,
+                PurchaseStatus::Recorded => PurchaseState::Recorded,
+            },
+        })
+    }
+
+    async fn cancel_sale(&self, sale_id: SaleId) -> Result<CancelResult, BackendError> {
+        let v = self
+            .engine
+            .cancel_sale(sale_id.as_str())
+            .await
+            .map_err(map_error)?;
+        Ok(CancelResult {
+            state: sale_state(v.state),
+        })
+    }
+
+    async fn get_sale(&self, sale_id: SaleId) -> Result<SaleDetail, BackendError> {
+        let v = self
+            .engine
+            .sale(sale_id.as_str())
+            .await
+            .map_err(map_error)?;
+        detail(v)
+    }
+
+    async fn giftcard_balance(&self, code: GiftCardCode) -> Result<GiftCardBalance, BackendError> {
+        let masked = code.masked();
+        let a = self
+            .engine
+            .giftcard_balance(SecretString::from(code.expose().to_owned()))
+            .await
+            .map_err(|e| map_error_for(e, Resource::GiftCard))?;
+        Ok(GiftCardBalance {
+            balance: a.balance.get(),
+            code: masked,
+            source: match a.source {
+                BalanceSource::Online => Source::Online,
+                BalanceSource::Cached => Source::Cached,
+            },
+        })
+    }
+
+    async fn giftcard_activate(
+        &self,
+        req: GiftCardFundRequest,
+    ) -> Result<GiftCardFunded, BackendError> {
+        let code = match req.code {
+            Some(c) => SecretString::from(c.expose().to_owned()),
+            None => self.swiped_code().await?,
+        };
+        let a = self
+            .engine
+            .activate_giftcard(code, None, Money::from(req.amount))
+            .await
+            .map_err(|e| map_error_for(e, Resource::GiftCard))?;
+        Ok(GiftCardFunded {
+            code: MaskedCode::from_full(&a.code),
+            amount: a.amount.get(),
+            balance: a.balance.map(Money::get),
+        })
+    }
+
+    async fn giftcard_reload(
+        &self,
+        req: GiftCardFundRequest,
+    ) -> Result<GiftCardFunded, BackendError> {
+        let code = match req.code {
+            Some(c) => SecretString::from(c.expose().to_owned()),
+            None => self.swiped_code().await?,
+        };
+        let a = self
+            .engine
+            .reload_giftcard(code, Money::from(req.amount))
+            .await
+            .map_err(|e| map_error_for(e, Resource::GiftCard))?;
+        Ok(GiftCardFunded {
+            code: MaskedCode::from_full(&a.code),
+            amount: a.amount.get(),
+            balance: a.balance.map(Money::get),
+        })
+    }
+
+    async fn item(&self, sku: String) -> Result<Item, BackendError> {
+        match &self.catalog {
+            Some(c) => c.item(&sku).await,
+            None => Err(Catalog::unavailable()),
+        }
+    }
+
+    async fn product(&self, sku: String) -> Result<Product, BackendError> {
+        match &self.catalog {
+            Some(c) => c.product(&sku).await,
+            None => Err(Catalog::unavailable()),
+        }
+    }
+
+    async fn member(&self, member_id: MemberId) -> Result<Member, BackendError> {
+        match &self.catalog {
+            Some(c) => c.member(&member_id).await,
+            None => Err(Catalog::unavailable()),
+        }
+    }
+
+    async fn outbox_list(&self) -> Result<OutboxList, BackendError> {
+        let items = self.engine.outbox_list(None).await.map_err(map_error)?;
+        Ok(OutboxList {
+            items: items.iter().filter_map(outbox_item).collect(),
+        })
+    }
+
+    fn subscribe_events(&self) -> broadcast::Receiver<ApiEvent> {
+        self.events.subscribe()
+    }
+}

@@ -1,0 +1,149 @@
+//! Items, products and members for the API: the POS first, the lane's mirror when the POS
+//! cannot answer (`mirror::*_online_first` decide; this module only translates).
+
+use pos_client::{InventoryQuery, PosClient, ProductQuery};
+
+use crate::api::backend::{BackendError, Resource};
+use crate::api::types::{
+    Item, MaskedName, Member, MemberId, Product, ProductGroup, ProductNotice, Source,
+};
+use crate::mirror::pos::online_outcome;
+use crate::mirror::{AnswerSource, Mirror};
+
+/// The catalog lookups of one lane: the POS client, the mirror and the lane's warehouse.
+#[derive(Clone)]
+pub struct Catalog {
+    client: PosClient,
+    mirror: Mirror,
+    warehouse: String,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog")
+            .field("warehouse", &self.warehouse)
+            .finish_non_exhaustive()
+    }
+}
+
+fn source(s: AnswerSource) -> Source {
+    match s {
+        AnswerSource::Online => Source::Online,
+        AnswerSource::Mirror => Source::Mirror,
+    }
+}
+
+fn mirror_failed(e: &crate::mirror::MirrorError) -> BackendError {
+    BackendError::Internal {
+        message: format!("mirror lookup failed: {e}"),
+    }
+}
+
+impl Catalog {
+    /// Lookups through `client` with `mirror` as the fallback; `warehouse` is the store code.
+    pub fn new(client: PosClient, mirror: Mirror, warehouse: impl Into<String>) -> Self {
+        Self {
+            client,
+            mirror,
+            warehouse: warehouse.into(),
+        }
+    }
+
+    /// The answer when no catalog is configured.
+    pub fn unavailable() -> BackendError {
+        BackendError::Unavailable {
+            code: "catalog_unavailable",
+            message: "Item and member lookups are not available on this lane.".into(),
+        }
+    }
+
+    /// `GET /v1/items/{sku}`.
+    pub async fn item(&self, sku: &str) -> Result<Item, BackendError> {
+        let online = self
+            .client
+            .item(&InventoryQuery {
+                sku: Some(sku.to_owned()),
+                warehouse_code: Some(self.warehouse.clone()),
+                ..Default::default()
+            })
+            .await
+            .map(|p| p.results.into_iter().find(|i| i.sku == sku));
+        let a = self
+            .mirror
+            .item_online_first(sku, &self.warehouse, online_outcome(online))
+            .await
+            .map_err(|e| mirror_failed(&e))?
+            .ok_or(BackendError::NotFound(Resource::Item))?;
+        Ok(Item {
+            sku: a.value.sku,
+            name: a.value.name,
+            uom: a.value.uom,
+            base_price: a.value.base_price,
+            quantity_available: a.value.quantity_available,
+            source: source(a.source),
+            mirror_age_secs: a.mirror_age_secs,
+        })
+    }
+
+    /// `GET /v1/products/{sku}`.
+    pub async fn product(&self, sku: &str) -> Result<Product, BackendError> {
+        let online = self
+            .client
+            .product(&ProductQuery {
+                sku: Some(sku.to_owned()),
+                ..Default::default()
+            })
+            .await
+            .map(|p| p.results.into_iter().find(|i| i.sku == sku));
+        let a = self
+            .mirror
+            .product_online_first(sku, online_outcome(online))
+            .await
+            .map_err(|e| mirror_failed(&e))?
+            .ok_or(BackendError::NotFound(Resource::Product))?;
+        Ok(Product {
+            sku: a.value.sku,
+            name: a.value.name,
+            long_name: a.value.long_name,
+            description: a.value.description,
+            base_price: a.value.base_price,
+            groups: a
+                .value
+                .groups
+                .into_iter()
+                .map(|g| ProductGroup {
+                    code: g.code,
+                    name: g.name,
+                })
+                .collect(),
+            notices: a
+                .value
+                .notices
+                .into_iter()
+                .map(|n| ProductNotice {
+                    code: n.code,
+                    text: n.text,
+                })
+                .collect(),
+            source: source(a.source),
+            mirror_age_secs: a.mirror_age_secs,
+        })
+    }
+
+    /// `GET /v1/members/{member_id}`.
+    pub async fn member(&self, member_id: &MemberId) -> Result<Member, BackendError> {
+        let online = self.client.customer_by_member_id(member_id.as_str()).await;
+        let a = self
+            .mirror
+            .member_online_first(member_id.as_str(), online_outcome(online))
+            .await
+            .map_err(|e| mirror_failed(&e))?
+            .ok_or(BackendError::NotFound(Resource::Member))?;
+        Ok(Member {
+            member_id: member_id.clone(),
+            customer_id: a.value.customer_id,
+            name: MaskedName::from_full(a.value.name.as_deref().unwrap_or("")),
+            source: source(a.source),
+        })
+    }
+}

@@ -1,0 +1,298 @@
+//! The engine's [`PaymentTerminal`] port over the ZVT transport ([`zvt::transport::Terminal`]).
+//!
+//! One command at a time (ZVT is half-duplex), so the client sits behind an async mutex.
+//! Before each payment the adapter notes the recovery intent (amount and the last trace
+//! number seen) so that a lost answer can be settled by [`PaymentTerminal::recover_last`]
+//! through the transport's Status Enquiry and Repeat Receipt, never by sending the
+//! payment again. Only masked PANs and receipt/trace numbers leave this module.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use tokio::sync::Mutex;
+use zvt::command::PaymentRequest;
+use zvt::recovery::{Intent, Verdict};
+use zvt::transport::{Endpoint, Error, NoEvents, Terminal, TransportConfig, TxOutcome, TxResult};
+
+use crate::config::{TerminalConfig, TerminalTransport};
+use crate::devices::{DeviceReporter, DeviceState};
+use crate::engine::ports::{PaymentTerminal, TerminalError, TerminalOutcome, TerminalRequest};
+use crate::store::Money;
+
+/// The transport settings for the `[terminal]` config section.
+pub fn transport_config(cfg: &TerminalConfig) -> TransportConfig {
+    let mut t = match &cfg.transport {
+        TerminalTransport::Tcp { address } => TransportConfig::tcp(address.clone()),
+        TerminalTransport::Serial { device, baud } => {
+            let mut t = TransportConfig::serial(device.clone());
+            t.endpoint = Endpoint::Serial {
+                path: device.clone(),
+                baud: *baud,
+            };
+            t
+        }
+    };
+    // The config keeps the password as packed BCD only; unpack it to the six digits.
+    t.password = cfg
+        .password
+        .bcd()
+        .iter()
+        .flat_map(|b| [b >> 4, b & 0x0f])
+        .map(|d| char::from(b'0' + d))
+        .collect();
+    t.t3 = cfg.t3;
+    t.t4 = cfg.t4;
+    t
+}
+
+/// The reconnect schedule for the terminal link: a few quick tries per command, so a
+/// register call fails fast with "terminal unavailable" rather than hanging.
+fn reconnect_schedule() -> std::array::IntoIter<Duration, 3> {
+    [
+        Duration::from_millis(200),
+        Duration::from_millis(500),
+        Duration::from_secs(1),
+    ]
+    .into_iter()
+}
+
+struct State {
+    client: Terminal,
+    /// What the payment in flight (or the last one) was, for `recover_last`.
+    intent: Option<Intent>,
+    /// Receipt numbers of reservations made by this process (released with 06 25).
+    reservations: HashSet<u32>,
+}
+
+/// The lane's ZVT terminal as the engine's [`PaymentTerminal`].
+pub struct ZvtTerminal {
+    state: Mutex<State>,
+    reporter: Option<DeviceReporter>,
+}
+
+impl std::fmt::Debug for ZvtTerminal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZvtTerminal").finish_non_exhaustive()
+    }
+}
+
+impl ZvtTerminal {
+    /// A terminal client that connects on first use. Fails only on an invalid config.
+    ///
+    /// # Errors
+    /// The transport's config error.
+    pub fn new(config: TransportConfig, reporter: Option<DeviceReporter>) -> Result<Self, Error> {
+        let client = Terminal::new(config, reconnect_schedule)?;
+        if let Some(r) = &reporter {
+            r.set_state(DeviceState::Down, Some("not connected yet".into()));
+        }
+        Ok(Self {
+            state: Mutex::new(State {
+                client,
+                intent: None,
+                reservations: HashSet::new(),
+            }),
+            reporter,
+        })
+    }
+
+    /// Connects and registers now (best effort, for the device status); a failure is only
+    /// reported, the next command tries again.
+    pub async fn warm_up(&self) {
+        let mut s = self.state.lock().await;
+        let res = s.client.register().await;
+        self.report(&res.map(|_| ()));
+    }
+
+    /// Shows up to eight lines on the terminal's display (cashier and customer prompts).
+    ///
+    /// # Errors
+    /// [`TerminalError`] when the terminal is not reached.
+    pub async fn display(&self, lines: &[&str]) -> Result<(), TerminalError> {
+        let mut s = self.state.lock().await;
+        let res = s.client.display_text(lines, 0).await;
+        self.report(&res);
+        res.map_err(|e| map_error(&e))
+    }
+
+    /// Closes the link (at shutdown, after the payment in flight has finished).
+    pub async fn close(&self) {
+        self.state.lock().await.client.disconnect();
+        if let Some(r) = &self.reporter {
+            r.set_state(DeviceState::Down, Some("closed".into()));
+        }
+    }
+
+    fn report<T>(&self, res: &Result<T, Error>) {
+        let Some(r) = &self.reporter else { return };
+        match res {
+            Ok(_) => r.set_state(DeviceState::Up, None),
+            Err(Error::Unavailable(m)) => r.set_state(DeviceState::Down, Some(m.clone())),
+            Err(e) if e.is_outcome_unknown() => {
+                r.set_state(DeviceState::Degraded, Some(e.to_string()));
+            }
+            Err(_) => {}
+        }
+    }
+
+    async fn pay(
+        &self,
+        req: &TerminalRequest,
+        reserve: bool,
+    ) -> Result<TerminalOutcome, TerminalError> {
+        let mut s = self.state.lock().await;
+        let amount: Decimal = req.amount.get();
+        s.intent = Some(s.client.intent(amount));
+        let request = PaymentRequest::new(amount);
+        let res = if reserve {
+            s.client.reserve(request, NoEvents).await
+        } else {
+            s.client.authorize(request, NoEvents).await
+        };
+        self.report(&res);
+        let o = res.map_err(|e| map_error(&e))?;
+        let out = outcome(&o, req.amount);
+        if reserve
+            && out.approved
+            && let Some(r) = out.receipt_no
+        {
+            s.reservations.insert(r);
+        }
+        Ok(out)
+    }
+}
+
+fn receipt16(receipt_no: u32) -> Result<u16, TerminalError> {
+    u16::try_from(receipt_no)
+        .map_err(|_| TerminalError::Other(format!("receipt number {receipt_no} out of range")))
+}
+
+/// How a transport error reads for the engine: `Unavailable` (nothing sent) may be retried,
+/// `OutcomeUnknown` must be recovered.
+fn map_error(e: &Error) -> TerminalError {
+    match e {
+        Error::Unavailable(_) | Error::Link { .. } | Error::RegistrationRefused { .. } => {
+            TerminalError::NotSent(e.to_string())
+        }
+        e if e.is_outcome_unknown() => TerminalError::OutcomeUnknown(e.to_string()),
+        other => TerminalError::Other(other.to_string()),
+    }
+}
+
+fn outcome(o: &TxOutcome, asked: Money) -> TerminalOutcome {
+    let approved = o.is_approved();
+    let result_text = match o.result {
+        TxResult::Approved => None,
+        TxResult::Declined { code } => {
+            Some(format!("declined by terminal (result code {code:#04x})"))
+        }
+        TxResult::Refused { code } => {
+            Some(format!("refused by terminal (result code {code:#04x})"))
+        }
+    };
+    TerminalOutcome {
+        approved,
+        amount: if approved {
+            o.amount.map(Money::from).unwrap_or(asked)
+        } else {
+            Money::ZERO
+        },
+        receipt_no: o.receipt.map(u32::from),
+        trace_no: o.trace,
+        masked_pan: o.card_number.as_ref().map(|c| c.masked()),
+        card_name: o.card_name.clone(),
+        result_text,
+    }
+}
+
+#[async_trait]
+impl PaymentTerminal for ZvtTerminal {
+    async fn authorize(&self, req: &TerminalRequest) -> Result<TerminalOutcome, TerminalError> {
+        self.pay(req, false).await
+    }
+
+    async fn reserve(&self, req: &TerminalRequest) -> Result<TerminalOutcome, TerminalError> {
+        self.pay(req, true).await
+    }
+
+    async fn book_total(
+        &self,
+        receipt_no: u32,
+        amount: Money,
+    ) -> Result<TerminalOutcome, TerminalError> {
+        let receipt = receipt16(receipt_no)?;
+        let mut s = self.state.lock().await;
+        s.intent = Some(s.client.intent(amount.get()));
+        let res = s
+            .client
+            .book_total(receipt, Some(amount.get()), NoEvents)
+            .await;
+        self.report(&res);
+        let o = res.map_err(|e| map_error(&e))?;
+        s.reservations.remove(&receipt_no);
+        Ok(outcome(&o, amount))
+    }
+
+    async fn reverse(&self, receipt_no: u32) -> Result<TerminalOutcome, TerminalError> {
+        let receipt = receipt16(receipt_no)?;
+        let mut s = self.state.lock().await;
+        let res = if s.reservations.remove(&receipt_no) {
+            s.client.preauth_reversal(receipt, NoEvents).await
+        } else {
+            s.client.reversal(receipt, NoEvents).await
+        };
+        self.report(&res);
+        let o = res.map_err(|e| map_error(&e))?;
+        Ok(outcome(&o, Money::ZERO))
+    }
+
+    async fn recover_last(&self) -> Result<Option<TerminalOutcome>, TerminalError> {
+        let mut s = self.state.lock().await;
+        match s.intent.clone() {
+            Some(intent) => {
+                let res = s.client.recover_last(&intent).await;
+                self.report(&res);
+                match res.map_err(|e| map_error(&e))? {
+                    Verdict::Approved { receipt, trace } => Ok(Some(TerminalOutcome {
+                        approved: true,
+                        amount: Money::from(intent.amount),
+                        receipt_no: receipt.map(u32::from),
+                        trace_no: trace,
+                        masked_pan: None,
+                        card_name: None,
+                        result_text: None,
+                    })),
+                    Verdict::NotExecuted { .. } => Ok(None),
+                    Verdict::Unknown { reason } => {
+                        Err(TerminalError::OutcomeUnknown(reason.into()))
+                    }
+                }
+            }
+            // After a restart the intent is gone: the terminal's last receipt is the
+            // evidence, and the engine matches its amount and checks the receipt is unused.
+            None => {
+                let res = s.client.repeat_receipt(NoEvents).await;
+                self.report(&res);
+                let o = res.map_err(|e| match map_error(&e) {
+                    TerminalError::Other(m) => TerminalError::OutcomeUnknown(m),
+                    other => other,
+                })?;
+                Ok(o.is_approved().then(|| outcome(&o, Money::ZERO)))
+            }
+        }
+    }
+
+    async fn numeric_input(
+        &self,
+        prompt: &str,
+        max_len: u8,
+    ) -> Result<Option<SecretString>, TerminalError> {
+        let mut s = self.state.lock().await;
+        let res = s.client.numeric_input(&[prompt], 1, max_len.max(1)).await;
+        self.report(&res);
+        Ok(res.map_err(|e| map_error(&e))?.map(SecretString::from))
+    }
+}

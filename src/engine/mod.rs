@@ -29,6 +29,19 @@
 //! * **Forwarder** ([`forwarder`]): NEW → SENDING → CONFIRMED | REJECTED | IN_DOUBT; an
 //!   in-doubt item is never re-sent without an operator ([`Engine::outbox_resolve`]).
 //! * **Recovery** ([`recovery`]): at start-up every sale and payment resumes from its state.
+//! * **Ports** ([`ports`]) keep the engine testable; [`adapters`] plugs in `PosClient` and
+//!   the shared `Backoff`. The terminal adapter belongs to the device supervisor.
+//!
+//! # Wiring
+//!
+//! ```text
+//! let store = Store::open(StoreOptions::new(cfg.store.path)).await?;        // refuses bad files
+//! let engine = Engine::new(store, Ports { giftcards, purchases, terminal }, engine_cfg);
+//! engine.recover().await?;                                                  // before serving
+//! tokio::spawn(engine.clone().run_forwarder(shutdown.child_token()));       // (as async blocks)
+//! tokio::spawn(engine.clone().run_link_probe(shutdown.child_token()));
+//! // periodically: engine.store().checkpoint(), engine.cancel_stale_open_sales(max_age)
+//! ```
 
 pub mod adapters;
 pub mod forwarder;

@@ -1,6 +1,6 @@
 //! The states of sales, payments and outbox items, and the legal transitions between them.
 //!
-//! Every state change in the store goes through [`check`]: an illegal transition is an error
+//! Every state change in the store goes through `check`: an illegal transition is an error
 //! and changes nothing.
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};

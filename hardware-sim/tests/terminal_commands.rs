@@ -286,3 +286,44 @@ async fn wrong_password_is_refused_and_nothing_runs() {
     );
     assert!(!r.sim.control().is_registered());
 }
+
+async fn abort_handle_cancels_an_open_prompt(via: Via) {
+    let cfg = hardware_sim::terminal::SimTerminalConfig {
+        wait_for_input: true,
+        ..sim_config()
+    };
+    let r = rig(via, cfg).await;
+    let ctl = r.sim.control();
+    let mut events = ctl.subscribe();
+    let mut pt = r.terminal().await;
+    let handle = pt.abort_handle();
+    let aborter = tokio::spawn(async move {
+        wait_for(&mut events, |e| *e == SimEvent::InputPrompt).await;
+        handle.abort();
+    });
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        pt.numeric_input(&["Code?"], 1, 8),
+    )
+    .await
+    .expect("the abort ends the prompt long before its 60 s")
+    .unwrap();
+    assert_eq!(answer, None);
+    aborter.await.unwrap();
+    // The link is still usable, and a typed answer still works.
+    ctl.type_input(Some("42".into()));
+    assert_eq!(
+        pt.numeric_input(&["Code?"], 1, 8).await.unwrap().as_deref(),
+        Some("42")
+    );
+}
+
+#[tokio::test]
+async fn tcp_abort_handle_cancels_an_open_prompt() {
+    abort_handle_cancels_an_open_prompt(Via::Tcp).await;
+}
+
+#[tokio::test]
+async fn pty_abort_handle_cancels_an_open_prompt() {
+    abort_handle_cancels_an_open_prompt(Via::Pty).await;
+}

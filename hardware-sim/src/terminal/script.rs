@@ -9,6 +9,7 @@
 //! default_input = "cancel"         # numeric input answer: "cancel" or digits
 //! gift_track = "6280001234567890123=4912"   # track 2 returned by Read Card (06 C0)
 //! banner = "VENDOR-PT v1.0\r\n"     # bytes sent once on every new connection
+//! wait_for_input = false           # keep prompts open for typed input or an ECR abort
 //! t3_ms = 5000                     # PT side: wait for the ECR's ACK before repeating
 //! inter_byte_ms = 1000             # PT side: gap that breaks a frame being received
 //!
@@ -207,6 +208,9 @@ pub struct SimTerminalConfig {
     pub inter_byte: Duration,
     /// How long the PT waits for the ECR's `80 00 00` before giving up a command.
     pub ack_timeout: Duration,
+    /// Keep numeric-input prompts open (up to their duration, default 60 s) for
+    /// [`super::SimControl::type_input`] or an ECR abort, as with a console attached.
+    pub wait_for_input: bool,
     /// Amount rules.
     pub rules: Rules,
     /// The cards the customer may present; never empty.
@@ -226,6 +230,7 @@ impl Default for SimTerminalConfig {
             t3: Duration::from_secs(5),
             inter_byte: Duration::from_secs(1),
             ack_timeout: Duration::from_secs(5),
+            wait_for_input: false,
             rules: Rules::default(),
             cards: vec![TestCard::default()],
             steps: Vec::new(),
@@ -257,6 +262,7 @@ struct RawTerminal {
     t3_ms: Option<u64>,
     inter_byte_ms: Option<u64>,
     ack_timeout_ms: Option<u64>,
+    wait_for_input: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -354,6 +360,9 @@ impl SimTerminalConfig {
         }
         if let Some(ms) = t.ack_timeout_ms {
             cfg.ack_timeout = Duration::from_millis(ms);
+        }
+        if let Some(w) = t.wait_for_input {
+            cfg.wait_for_input = w;
         }
         if let Some(a) = raw.rules.decline_over {
             cfg.rules.decline_over = amount("rules.decline_over", &a, &mut problems);

@@ -377,7 +377,14 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
             control.emit(SimEvent::Display(prompt));
             control.emit(SimEvent::InputPrompt);
             let wait = Duration::from_secs(u64::from(n.duration.filter(|d| *d > 0).unwrap_or(60)));
-            let answer = input_answer(&mut cx, wait).await;
+            let answer = match input_answer(&mut cx, wait).await? {
+                Typed::Answer(a) => a,
+                Typed::EcrAbort => {
+                    tracing::info!("ECR aborted the prompt.");
+                    cx.link.send(&ack_apdu()).await?;
+                    return cx.abort(Abort::new(rc::ABORTED)).await;
+                }
+            };
             let min = usize::from(n.min_len.unwrap_or(0));
             let max = usize::from(n.max_len.unwrap_or(20)).max(min);
             match answer {
@@ -420,22 +427,53 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-/// Waits for the customer's digits: the plan's, the technician's, or the default.
-async fn input_answer<S>(cx: &mut Ctx<'_, S>, wait: Duration) -> Option<String> {
+/// What the customer (or the ECR) did at a numeric-input prompt.
+enum Typed {
+    /// Digits, or `None` for cancel.
+    Answer(Option<String>),
+    /// The ECR sent 06 B0 Abort while the prompt was open.
+    EcrAbort,
+}
+
+/// Waits for the customer's digits: the plan's, the technician's, or the default. While it
+/// waits (console attached or `wait_for_input`), an 06 B0 from the ECR aborts the prompt.
+async fn input_answer<S>(cx: &mut Ctx<'_, S>, wait: Duration) -> Result<Typed, LinkError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     if let Some(planned) = cx.plan.input.take() {
-        return planned;
+        return Ok(Typed::Answer(planned));
     }
-    if cx.control.interactive() {
-        println!("Numeric input requested: type `input DIGITS` or `cancel`.");
-        let _ = tokio::time::timeout(wait, cx.control.input_ready().notified()).await;
+    let waits = cx.control.interactive() || cx.control.lock().config.wait_for_input;
+    if waits {
+        if cx.control.interactive() {
+            println!("Numeric input requested: type `input DIGITS` or `cancel`.");
+        }
         if let Some(typed) = cx.control.lock().take_typed_input() {
-            return typed;
+            return Ok(Typed::Answer(typed));
+        }
+        let ready = cx.control.input_ready();
+        let from_ecr = tokio::select! {
+            _ = tokio::time::sleep(wait) => None,
+            _ = ready.notified() => None,
+            r = cx.link.recv() => Some(r?),
+        };
+        if let Some(apdu) = from_ecr {
+            if apdu.control() == command::ABORT {
+                return Ok(Typed::EcrAbort);
+            }
+            tracing::debug!("Unexpected APDU during a prompt ignored.");
+        }
+        if let Some(typed) = cx.control.lock().take_typed_input() {
+            return Ok(Typed::Answer(typed));
         }
     }
-    match &cx.control.lock().config.default_input {
-        DefaultInput::Cancel => None,
-        DefaultInput::Digits(d) => Some(d.clone()),
-    }
+    Ok(Typed::Answer(
+        match &cx.control.lock().config.default_input {
+            DefaultInput::Cancel => None,
+            DefaultInput::Digits(d) => Some(d.clone()),
+        },
+    ))
 }
 
 /// Track 2 as packed BCD: digits, `=` as the separator nibble `D`, padded with `F`.

@@ -47,6 +47,8 @@ pub struct AgentBackend {
     catalog: Option<Catalog>,
     events: broadcast::Sender<ApiEvent>,
     swipe: Arc<Mutex<Option<Swipe>>>,
+    /// Bumped after each swipe lands in `swipe`, so a waiter never misses one.
+    swiped: tokio::sync::watch::Sender<u64>,
     read_timeout: Duration,
 }
 
@@ -68,8 +70,14 @@ impl AgentBackend {
         let (events, _) = broadcast::channel(1024);
         spawn_engine_bridge(engine.subscribe(), events.clone());
         let swipe = Arc::new(Mutex::new(None));
+        let swiped = tokio::sync::watch::Sender::new(0);
         if let Some(d) = &devices {
-            spawn_device_bridge(d.subscribe(), events.clone(), Arc::clone(&swipe));
+            spawn_device_bridge(
+                d.subscribe(),
+                events.clone(),
+                Arc::clone(&swipe),
+                swiped.clone(),
+            );
         }
         Self {
             engine,
@@ -77,6 +85,7 @@ impl AgentBackend {
             catalog,
             events,
             swipe,
+            swiped,
             read_timeout: Duration::from_secs(30),
         }
     }
@@ -107,23 +116,19 @@ impl AgentBackend {
                 _ => None,
             }
         };
-        if let Some(c) = take() {
-            return Ok(c);
-        }
-        let Some(devices) = &self.devices else {
+        if self.devices.is_none() {
             return Err(no_reader());
-        };
-        let mut rx = devices.subscribe();
+        }
+        // Subscribed before looking, so a swipe stored after the look still wakes us.
+        let mut rx = self.swiped.subscribe();
         let deadline = Instant::now() + self.read_timeout;
         loop {
-            // A swipe between `take` and `subscribe` lands in the slot; look again each turn.
             if let Some(c) = take() {
                 return Ok(c);
             }
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Err(_) => return Err(no_reader()),
-                Ok(Err(broadcast::error::RecvError::Closed)) => return Err(no_reader()),
-                Ok(_) => {}
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => {}
+                Err(_) | Ok(Err(_)) => return Err(no_reader()),
             }
         }
     }
@@ -158,6 +163,7 @@ fn spawn_device_bridge(
     mut rx: broadcast::Receiver<DeviceEvent>,
     tx: broadcast::Sender<ApiEvent>,
     swipe: Arc<Mutex<Option<Swipe>>>,
+    swiped: tokio::sync::watch::Sender<u64>,
 ) {
     tokio::spawn(async move {
         loop {
@@ -177,6 +183,7 @@ fn spawn_device_bridge(
                             at: Instant::now(),
                             code,
                         });
+                        swiped.send_modify(|n| *n += 1);
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {}

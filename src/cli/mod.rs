@@ -4,6 +4,7 @@
 //! every other failure to the contract's exit codes.
 
 mod check_config;
+mod demo;
 pub mod exit;
 mod pending;
 
@@ -160,7 +161,7 @@ pub fn main() -> ExitCode {
         // check-config prints its own report and decides its own code.
         Command::CheckConfig(args) => return check_config::run(&args),
         Command::Run(args) => run(&args),
-        Command::Demo(args) => pending::demo(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::Status(args) => pending::status(&args),
         Command::Outbox(args) => pending::outbox(&args),
         Command::Doctor(args) => pending::doctor(&args),

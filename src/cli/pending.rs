@@ -3,7 +3,7 @@
 //! Each returns [`NotWired`] (exit 1) until then, so a technician sees a clear message
 //! rather than a silent success.
 
-use super::{DemoArgs, DoctorArgs, OutboxArgs, StatusArgs};
+use super::{DoctorArgs, OutboxArgs, StatusArgs};
 
 /// A subcommand whose implementation is not connected to the engine yet.
 #[derive(Debug, thiserror::Error)]
@@ -23,9 +23,4 @@ pub fn outbox(_args: &OutboxArgs) -> anyhow::Result<()> {
 /// `lane-agent doctor`.
 pub fn doctor(_args: &DoctorArgs) -> anyhow::Result<()> {
     Err(NotWired("doctor").into())
-}
-
-/// `lane-agent demo`.
-pub fn demo(_args: &DemoArgs) -> anyhow::Result<()> {
-    Err(NotWired("demo").into())
 }

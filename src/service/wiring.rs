@@ -110,11 +110,27 @@ fn reader_specs(config: &Config) -> Vec<ReaderSpec> {
         .collect()
 }
 
+/// Settings of the assembly that are not in the config file (the demo and tests shorten
+/// the retry policy so an outage heals in a second rather than half a minute).
+#[derive(Debug, Clone, Default)]
+pub struct WireOptions {
+    /// Replaces the forwarder's and link probe's backoff.
+    pub backoff: Option<Backoff>,
+}
+
 /// Assembles the service for a loaded configuration.
 ///
 /// It is async so that parts can do their start-up work (store open, recovery) before
 /// `READY=1`.
 pub async fn wire(loaded: LoadedConfig) -> Result<Service, ServiceError> {
+    wire_with(loaded, WireOptions::default()).await
+}
+
+/// [`wire`] with [`WireOptions`].
+pub async fn wire_with(
+    loaded: LoadedConfig,
+    options: WireOptions,
+) -> Result<Service, ServiceError> {
     let service = Service::builder(loaded);
     let loaded = Arc::clone(service.config());
     let config = &loaded.config;
@@ -149,7 +165,10 @@ pub async fn wire(loaded: LoadedConfig) -> Result<Service, ServiceError> {
             .map_err(|e| ServiceError::unavailable("configuring the terminal", e))?,
     );
 
-    let backoff = shared_backoff()?;
+    let backoff = match options.backoff {
+        Some(b) => b,
+        None => shared_backoff()?,
+    };
     let engine = Engine::new(
         store,
         Ports {

@@ -55,10 +55,10 @@ async fn runs_a_seed_file_with_a_script() {
                 .await
                 .unwrap()
                 .expect("simulator exited early");
-            if line.contains("POS simulator listening")
-                && let Some(at) = line.find("addr=")
+            if line.contains("POS simulator ready")
+                && let Some(at) = line.find("issuer=http://")
             {
-                let rest = &line[at + 5..];
+                let rest = &line[at + 14..];
                 let end = rest.find(' ').unwrap_or(rest.len());
                 return rest[..end].parse().unwrap();
             }

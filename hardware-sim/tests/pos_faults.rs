@@ -332,3 +332,30 @@ async fn admin_api_arms_lists_and_clears_faults_and_serves_the_ledger() {
     assert_eq!(r["cancelled"], 0);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn going_offline_closes_open_keep_alive_connections() {
+    let sim = start().await;
+    let mut idle = tokio::net::TcpStream::connect(sim.addr()).await.unwrap();
+    // One answered request proves the connection is established and served.
+    idle.write_all(
+        format!(
+            "GET /.well-known/jwks HTTP/1.1\r\nHost: {}\r\n\r\n",
+            sim.addr()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut buf = [0u8; 512];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    sim.control().set_online(false).await;
+    let mut rest = Vec::new();
+    let end = tokio::time::timeout(Duration::from_secs(5), idle.read_to_end(&mut rest)).await;
+    match end.expect("the server closes the idle connection") {
+        Ok(_) => assert!(rest.is_empty()),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset),
+    }
+    sim.shutdown().await;
+}

@@ -353,8 +353,6 @@ pub async fn run(args: PosArgs) -> Result<(), PosSimError> {
         None => Script::default(),
     };
     let sim = PosSim::start(args.listen, seed).await?;
-    tracing::info!(issuer = %sim.issuer_url(), graphql = %sim.graphql_url(),
-        "POS simulator ready; stop with Ctrl-C.");
     let control = sim.control();
     for fault in script.faults {
         control.inject(fault);
@@ -368,6 +366,9 @@ pub async fn run(args: PosArgs) -> Result<(), PosSimError> {
             control.set_online(true).await;
         });
     }
+    // Logged only once the script is in force: tests and tools wait for this line.
+    tracing::info!(issuer = %sim.issuer_url(), graphql = %sim.graphql_url(),
+        "POS simulator ready; stop with Ctrl-C.");
     let console = args.script.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdin());
     if console {
         println!("{}", console::HELP);

@@ -205,6 +205,7 @@ pub struct SeedGiftcard {
     #[serde(default)]
     pub member_id: Option<String>,
     /// Balance at start.
+    #[serde(deserialize_with = "money::exact")]
     pub balance: Decimal,
     /// Codes, at most one per type.
     #[serde(default)]
@@ -299,10 +300,10 @@ pub struct SeedItemWarehouse {
     /// Warehouse code, e.g. `"MAIN"`.
     pub warehouse_code: String,
     /// Price in this warehouse.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "money::exact_opt")]
     pub base_price: Option<Decimal>,
     /// Quantity on hand and available.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "money::exact_opt")]
     pub quantity_available: Option<Decimal>,
 }
 
@@ -315,7 +316,7 @@ pub struct SeedSerialLot {
     /// Serial or lot number.
     pub serial_lot_number: String,
     /// Quantity available.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "money::exact_opt")]
     pub quantity_available: Option<Decimal>,
 }
 
@@ -335,7 +336,7 @@ pub struct SeedProduct {
     #[serde(default)]
     pub description: Option<String>,
     /// Base price.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "money::exact_opt")]
     pub base_price: Option<Decimal>,
     /// Product group codes.
     #[serde(default)]
@@ -551,6 +552,24 @@ impl Seed {
     }
 }
 
+/// Amounts in a seed must be strings, like on the wire: a TOML float is inexact.
+mod money {
+    use std::str::FromStr;
+
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer};
+
+    pub fn exact<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        let text = String::deserialize(d)?;
+        Decimal::from_str(&text)
+            .map_err(|_| serde::de::Error::custom(format!("not a decimal amount string: {text:?}")))
+    }
+
+    pub fn exact_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+        exact(d).map(Some)
+    }
+}
+
 /// The `n`-th generated item: deterministic, so tests can predict it.
 pub fn generated_item(n: u32) -> SeedItem {
     SeedItem {
@@ -610,6 +629,21 @@ secret = "s"
             panic!("expected Invalid, got {err}");
         };
         assert_eq!(problems.len(), 3, "{problems:?}");
+    }
+
+    #[test]
+    fn amounts_must_be_strings() {
+        let text = "[[giftcard]]\nid = \"1\"\nbalance = 10.5\n";
+        assert!(matches!(Seed::from_toml_str(text), Err(SeedError::Toml(_))));
+        let text = "[[giftcard]]\nid = \"1\"\nbalance = \"10.50\"\n";
+        assert_eq!(
+            Seed::from_toml_str(text).unwrap().giftcards[0]
+                .balance
+                .to_string(),
+            "10.50"
+        );
+        let text = "[[item]]\nsku = \"1\"\nwarehouses = [{ warehouse_code = \"MAIN\", base_price = 1.99 }]\n";
+        assert!(Seed::from_toml_str(text).is_err());
     }
 
     #[test]

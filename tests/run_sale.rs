@@ -1,0 +1,324 @@
+//! `lane-agent run` as a process against the POS stand-in and a simulated ZVT terminal over
+//! TCP (both in this test): READY on a notify socket the test owns, a gift-card + card sale
+//! through the HTTP API recorded exactly once in the stand-in's ledger, then SIGTERM while a
+//! payment waits on the terminal: STOPPING=1, exit 0, and the payment's journal row settled.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hardware_sim::pos::{PosSim, Seed};
+use hardware_sim::terminal::{Fault, SimEvent, SimTerminal, SimTerminalConfig};
+use lane_agent::store::{PaymentState, Store, StoreOptions, payments};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(30);
+const TOKEN: &str = "run-sale-token-0123456789";
+
+fn private(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, contents).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+fn config(dir: &Path, pos: &PosSim, terminal: &str) -> PathBuf {
+    let secret = private(
+        dir,
+        "pos-client-secret",
+        "lane-agent-sim-secret-0123456789\n",
+    );
+    let token = private(dir, "api-token", &format!("{TOKEN}\n"));
+    let text = format!(
+        r#"[lane]
+store_code = "DALLAS"
+register_code = "LANE01"
+[pos]
+graphql_url = "{}"
+issuer_url = "{}"
+client_id = "lane-agent"
+client_secret_file = "{}"
+request_timeout_ms = 3000
+[api]
+listen = "127.0.0.1:0"
+token_file = "{}"
+[store]
+path = "{}"
+[terminal]
+protocol = "zvt"
+transport = "tcp"
+address = "{terminal}"
+password = "000000"
+t3_ms = 1500
+t4_ms = 5000
+[offline]
+enabled = true
+max_transaction_amount = "50.00"
+max_total_amount = "500.00"
+max_count = 100
+max_age_hours = 24
+"#,
+        pos.graphql_url(),
+        pos.issuer_url(),
+        secret.display(),
+        token.display(),
+        dir.join("agent.db").display()
+    );
+    let path = dir.join("lane-agent.toml");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// Blocks until a datagram containing a line starting with `needle` arrives; returns it.
+fn expect(sock: &UnixDatagram, needle: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "no {needle:?} within {WAIT:?}; saw {seen:?}"
+        );
+        sock.set_read_timeout(Some(left)).unwrap();
+        let mut buf = [0u8; 4096];
+        let n = sock
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("no {needle:?}: {e}; saw {seen:?}"));
+        let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if msg.lines().any(|l| l.starts_with(needle)) {
+            return msg;
+        }
+        seen.push(msg);
+    }
+}
+
+async fn expect_async(sock: &Arc<UnixDatagram>, needle: &'static str) -> String {
+    let sock = Arc::clone(sock);
+    tokio::task::spawn_blocking(move || expect(&sock, needle))
+        .await
+        .unwrap()
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+}
+
+fn spawn(config: &Path, notify: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_lane-agent"))
+        .args(["run", "--config"])
+        .arg(config)
+        .env("NOTIFY_SOCKET", notify)
+        .env("WATCHDOG_USEC", "2000000")
+        .env_remove("WATCHDOG_PID")
+        .env_remove("JOURNAL_STREAM")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_exit(child: Child) -> (Option<i32>, String) {
+    let out = tokio::time::timeout(
+        WAIT,
+        tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()),
+    )
+    .await
+    .expect("lane-agent did not exit in time")
+    .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sale_through_the_running_agent_then_graceful_stop_mid_payment() {
+    let dir = tempfile::tempdir().unwrap();
+    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
+        .await
+        .unwrap();
+    let terminal =
+        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
+            .await
+            .unwrap();
+    let config = config(dir.path(), &pos, &terminal.addr().unwrap().to_string());
+    let notify_path = dir.path().join("notify.sock");
+    let notify = Arc::new(UnixDatagram::bind(&notify_path).unwrap());
+
+    let child = spawn(&config, &notify_path);
+    let ready = expect_async(&notify, "READY=1").await;
+    let addr = ready
+        .lines()
+        .find_map(|l| l.strip_prefix("STATUS=Serving on "))
+        .and_then(|a| a.strip_suffix('.'))
+        .unwrap_or_else(|| panic!("no address in {ready:?}"))
+        .to_owned();
+    let api = Api {
+        http: reqwest::Client::builder().timeout(WAIT).build().unwrap(),
+        base: format!("http://{addr}"),
+    };
+
+    // A gift-card + card sale.
+    let (st, v) = api
+        .post(
+            "/v1/sales",
+            json!({"sale_id": "run-1", "lines": [{"sku": "ITEM-001", "quantity": "2", "unit_price": "15.00"}]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(v["total"], "30.00");
+    let (_, v) = api
+        .post(
+            "/v1/sales/run-1/payments",
+            json!({"method": "giftcard", "amount": "20.00", "code": "6006491000000001", "payment_id": "run-1-g"}),
+        )
+        .await;
+    assert_eq!(v["status"], "approved", "{v}");
+    assert_eq!(v["due"], "10.00", "{v}");
+    let (_, v) = api
+        .post(
+            "/v1/sales/run-1/payments",
+            json!({"method": "card", "amount": "10.00", "payment_id": "run-1-c"}),
+        )
+        .await;
+    assert_eq!(v["status"], "approved", "{v}");
+    assert_eq!(v["due"], "0.00", "{v}");
+    let (st, v) = api.post("/v1/sales/run-1/complete", json!({})).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["state"], "completed", "{v}");
+    let sale = api.get("/v1/sales/run-1").await;
+    let tid = sale["transaction_id"].as_str().unwrap().to_owned();
+    let card = sale["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["method"] == "card")
+        .unwrap();
+    assert!(
+        card["masked_pan"].as_str().unwrap().starts_with("****"),
+        "{card}"
+    );
+    assert!(card["receipt_no"].is_u64(), "{card}");
+    assert_eq!(terminal.control().approved_payments(), 1);
+
+    // The forwarder records the purchase: wait on the ledger, bounded.
+    let deadline = Instant::now() + WAIT;
+    let mut ticks = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        let n = pos.control().ledger().purchases_with(&tid).len();
+        if n >= 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "purchase {tid} never reached the ledger"
+        );
+        ticks.tick().await;
+    }
+    let ledger = pos.control().ledger();
+    assert_eq!(ledger.purchases_with(&tid).len(), 1);
+    assert_eq!(ledger.purchases.len(), 1);
+    assert_eq!(ledger.balance("1001").unwrap().to_string(), "30.00");
+
+    // SIGTERM while a card payment waits on a terminal that does not answer.
+    let (st, _) = api
+        .post(
+            "/v1/sales",
+            json!({"sale_id": "run-2", "lines": [{"sku": "ITEM-001", "quantity": "1", "unit_price": "7.00"}]}),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let mut sim_events = terminal.control().subscribe();
+    terminal.control().inject(Fault::Silence);
+    let pay = tokio::spawn({
+        let api = Api {
+            http: api.http.clone(),
+            base: api.base.clone(),
+        };
+        async move {
+            api.post(
+                "/v1/sales/run-2/payments",
+                json!({"method": "card", "amount": "7.00", "payment_id": "run-2-c"}),
+            )
+            .await
+        }
+    });
+    // The authorization (06 01) has reached the terminal.
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Ok(SimEvent::Command([0x06, 0x01])) = sim_events.recv().await {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the payment never reached the terminal");
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    expect_async(&notify, "STOPPING=1").await;
+    let (code, stderr) = wait_exit(child).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    // The payment in flight was finished, not cut off: the register got an answer.
+    let (st, answer) = tokio::time::timeout(WAIT, pay).await.unwrap().unwrap();
+    assert!(st < 600 && answer != Value::Null, "{st} {answer}");
+    assert_ne!(answer["status"], "approved", "{answer}");
+    assert!(
+        !stderr.contains("6006491000000001"),
+        "code leaked: {stderr}"
+    );
+
+    // The journal keeps the payment, settled (never shown approved, never lost).
+    let store = Store::open(StoreOptions::new(dir.path().join("agent.db")))
+        .await
+        .unwrap();
+    let p = store
+        .read(|c, _| payments::get(c, "run-2-c"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(p.state, PaymentState::Declined | PaymentState::InDoubt),
+        "{:?}",
+        p.state
+    );
+    // Nothing was charged twice at the terminal.
+    assert_eq!(terminal.control().approved_payments(), 1);
+    pos.shutdown().await;
+}

@@ -160,7 +160,7 @@ impl Drop for SimTerminal {
     }
 }
 
-/// Runs `hardware-sim terminal` until Ctrl-C.
+/// Runs `hardware-sim terminal` until Ctrl-C or SIGTERM.
 pub async fn run(args: TerminalArgs) -> Result<(), TerminalError> {
     let mut config = match &args.script {
         Some(path) => SimTerminalConfig::from_file(path)?,
@@ -187,7 +187,12 @@ pub async fn run(args: TerminalArgs) -> Result<(), TerminalError> {
     if interactive {
         tokio::spawn(console::run(sim.control()));
     }
-    tokio::signal::ctrl_c().await?;
+    // systemd and test harnesses stop with SIGTERM; both signals remove the pty link.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
     sim.stop();
     Ok(())
 }

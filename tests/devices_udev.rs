@@ -22,16 +22,28 @@ fn rules() -> Vec<&'static str> {
 fn every_device_rule_names_a_lane_link_and_the_service_group() {
     let group = SYSUSERS
         .lines()
-        .find_map(|l| l.strip_prefix("g ").and_then(|rest| rest.split_whitespace().next()))
+        .find_map(|l| {
+            l.strip_prefix("g ")
+                .and_then(|rest| rest.split_whitespace().next())
+        })
         .expect("sysusers creates a group");
-    assert!(UNIT.lines().any(|l| l.trim() == format!("SupplementaryGroups={group}")));
-    let device_rules: Vec<_> = rules().into_iter().filter(|r| r.contains("SYMLINK")).collect();
+    assert!(
+        UNIT.lines()
+            .any(|l| l.trim() == format!("SupplementaryGroups={group}"))
+    );
+    let device_rules: Vec<_> = rules()
+        .into_iter()
+        .filter(|r| r.contains("SYMLINK"))
+        .collect();
     assert!(device_rules.len() >= 4);
     for rule in &device_rules {
         assert!(rule.contains("SYMLINK+=\"lane/"), "{rule}");
         assert!(rule.contains(&format!("GROUP=\"{group}\"")), "{rule}");
         assert!(rule.contains("MODE=\"0660\""), "{rule}");
-        assert!(rule.contains("SUBSYSTEM==\"tty\"") || rule.contains("SUBSYSTEM==\"input\""), "{rule}");
+        assert!(
+            rule.contains("SUBSYSTEM==\"tty\"") || rule.contains("SUBSYSTEM==\"input\""),
+            "{rule}"
+        );
     }
     for link in ["lane/terminal", "lane/msr", "lane/scanner", "lane/wedge"] {
         assert!(device_rules.iter().any(|r| r.contains(link)), "{link}");
@@ -45,7 +57,8 @@ fn rules_use_only_well_formed_key_operators() {
             continue;
         }
         for part in rule.split(", ") {
-            let ok = ["==", "!=", "+=", "="].iter().any(|op| part.contains(op)) && part.ends_with('"');
+            let ok =
+                ["==", "!=", "+=", "="].iter().any(|op| part.contains(op)) && part.ends_with('"');
             assert!(ok, "malformed key in: {part}");
         }
     }

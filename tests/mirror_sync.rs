@@ -541,3 +541,42 @@ async fn the_schedule_pauses_offline_and_resumes_from_the_stored_until() {
     stop.cancel();
     tokio::time::timeout(WAIT, task).await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_page_fetched_before_another_sync_moved_the_cursor_is_not_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = FakeCatalog::with_items(300);
+    let gate = Arc::new(tokio::sync::Notify::new());
+    src.fault_at(Entity::Item, 0, FakeFault::Gate(gate.clone()));
+    // Two handles on one file, as two careless owners would have.
+    let a = open(&dir).await;
+    let b = open(&dir).await;
+    let slow = {
+        let (a, src) = (a.clone(), src.clone());
+        tokio::spawn(async move { sync_once(&a, &src, 100, None).await })
+    };
+    tokio::time::timeout(WAIT, src.wait_hung()).await.unwrap();
+    assert!(
+        sync_once(&b, &src, 100, None)
+            .await
+            .unwrap()
+            .all_caught_up()
+    );
+    let before = b.entity_state(Entity::Item).await.unwrap();
+    // Some items change, then the stale first page (fetched from `since: ""`) arrives.
+    src.edit(|d| d.upsert_item(generated_item(5, 1)));
+    gate.notify_one();
+    let r = tokio::time::timeout(WAIT, slow).await.unwrap().unwrap();
+    assert!(
+        matches!(
+            r,
+            Err(lane_agent::mirror::MirrorError::SyncConflict("item"))
+        ),
+        "{r:?}"
+    );
+    assert_eq!(
+        b.entity_state(Entity::Item).await.unwrap(),
+        before,
+        "cursor untouched"
+    );
+}

@@ -148,6 +148,9 @@ pub enum FakeFault {
     Fail(SourceError),
     /// Never answer (the caller is dropped mid-walk, as in a crash).
     Hang,
+    /// Answer only once the notify fires (its page is cut after the wait); [`FakeCatalog::wait_hung`]
+    /// resolves when the request arrives.
+    Gate(Arc<tokio::sync::Notify>),
 }
 
 type Hook = Box<dyn FnMut(Entity, u64, &mut FakeData) + Send>;
@@ -309,6 +312,10 @@ impl FakeCatalog {
                 self.hung.notify_one();
                 std::future::pending::<()>().await
             }
+            Some(FakeFault::Gate(gate)) => {
+                self.hung.notify_one();
+                gate.notified().await
+            }
             None => {}
         }
         let from = decode(since)?;
@@ -340,6 +347,10 @@ impl FakeCatalog {
             Some(FakeFault::Hang) => {
                 self.hung.notify_one();
                 std::future::pending::<()>().await
+            }
+            Some(FakeFault::Gate(gate)) => {
+                self.hung.notify_one();
+                gate.notified().await
             }
             None => {}
         }

@@ -8,6 +8,7 @@
 //! lookup.rs   item/product views, online-or-mirror    members.rs  member cache
 //! validate.rs SKU checks for a sale                    history.rs  POS sales, daily journal report
 //! giftcard.rs manager-only physical code replacement
+//! fake.rs     in-memory source with Since & Until, hooks and faults (tests, benchmark)
 //! ```
 //!
 //! # Why a file of its own

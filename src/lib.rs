@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod devices;
+pub mod doctor;
 pub mod engine;
 pub mod metrics;
 pub mod mirror;

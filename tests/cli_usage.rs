@@ -53,25 +53,45 @@ fn help_and_version_exit_zero() {
     );
 }
 
-/// Until the integration wires them to the engine, these parse and then say so (exit 1).
+/// The operator subcommands parse (the config flag anywhere on the line) and then load the
+/// config first: a missing one is exit 64, before any store or API is touched.
 #[test]
-fn engine_subcommands_parse_and_report_not_wired() {
+fn operator_subcommands_parse_and_need_a_config() {
     for args in [
-        &["status", "--json"][..],
-        &["status", "--config", "/tmp/x.toml"],
-        &["outbox", "list", "--json"],
-        &["outbox", "show", "ob-1"],
-        &["outbox", "flush"],
-        &["outbox", "hold", "ob-1"],
-        &["outbox", "resolve", "ob-1", "--recorded"],
-        &["outbox", "resolve", "ob-1", "--resend", "--json"],
-        &["doctor", "--config", "/tmp/x.toml"],
-        &["demo", "--keep-running"],
+        &["status", "--json", "--config", "/nonexistent/x.toml"][..],
+        &["status", "--config", "/nonexistent/x.toml"],
+        &[
+            "outbox",
+            "list",
+            "--json",
+            "--config",
+            "/nonexistent/x.toml",
+        ],
+        &["outbox", "--config", "/nonexistent/x.toml", "show", "ob-1"],
+        &["outbox", "flush", "--config", "/nonexistent/x.toml"],
+        &["outbox", "hold", "ob-1", "--config", "/nonexistent/x.toml"],
+        &[
+            "outbox",
+            "resolve",
+            "ob-1",
+            "--recorded",
+            "--config",
+            "/nonexistent/x.toml",
+        ],
+        &[
+            "outbox",
+            "resolve",
+            "ob-1",
+            "--resend",
+            "--json",
+            "--config",
+            "/nonexistent/x.toml",
+        ],
     ] {
         let out = lane_agent(args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {}", stderr(&out));
         assert!(
-            stderr(&out).contains("not wired"),
+            stderr(&out).contains("cannot read"),
             "{args:?}: {}",
             stderr(&out)
         );

@@ -6,6 +6,7 @@
 mod check_config;
 mod demo;
 pub mod exit;
+mod operator;
 mod pending;
 
 use std::path::PathBuf;
@@ -46,7 +47,7 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct ConfigArg {
     /// The configuration file.
-    #[arg(long, short = 'c', value_name = "FILE", env = "LANE_AGENT_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
+    #[arg(long, short = 'c', value_name = "FILE", env = "LANE_AGENT_CONFIG", default_value = DEFAULT_CONFIG_PATH, global = true)]
     pub config: PathBuf,
 }
 
@@ -162,8 +163,8 @@ pub fn main() -> ExitCode {
         Command::CheckConfig(args) => return check_config::run(&args),
         Command::Run(args) => run(&args),
         Command::Demo(args) => demo::run(&args),
-        Command::Status(args) => pending::status(&args),
-        Command::Outbox(args) => pending::outbox(&args),
+        Command::Status(args) => operator::status(&args),
+        Command::Outbox(args) => operator::outbox(&args),
         Command::Doctor(args) => pending::doctor(&args),
     };
     match outcome {

@@ -182,6 +182,10 @@ pub async fn wire_with(
             offline: offline_policy(config),
             forward_backoff: backoff_factory(backoff.clone()),
             probe_backoff: backoff_factory(backoff),
+            // Crash-harness negative controls; absent from builds without the feature.
+            #[cfg(feature = "fault-injection")]
+            fault: crate::fault_injection::from_env(),
+            #[cfg(not(feature = "fault-injection"))]
             fault: None,
         },
     );

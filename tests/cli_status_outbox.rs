@@ -1,0 +1,285 @@
+//! `lane-agent status` and `lane-agent outbox …` with the real binary: through the running
+//! agent's API, then on the store directly once it has stopped (hold, flush with progress),
+//! against the POS stand-in's ledger.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use hardware_sim::pos::{PosSim, Seed};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(30);
+const TOKEN: &str = "cli-status-token-0123456789";
+
+fn private(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, contents).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn config(dir: &Path, pos: &PosSim, port: u16) -> PathBuf {
+    let secret = private(
+        dir,
+        "pos-client-secret",
+        "lane-agent-sim-secret-0123456789\n",
+    );
+    let token = private(dir, "api-token", &format!("{TOKEN}\n"));
+    let text = format!(
+        r#"[lane]
+store_code = "DALLAS"
+register_code = "LANE01"
+[pos]
+graphql_url = "{}"
+issuer_url = "{}"
+client_id = "lane-agent"
+client_secret_file = "{}"
+request_timeout_ms = 2000
+[api]
+listen = "127.0.0.1:{port}"
+token_file = "{}"
+[store]
+path = "{}"
+[terminal]
+protocol = "zvt"
+transport = "tcp"
+address = "127.0.0.1:9"
+password = "000000"
+[offline]
+enabled = true
+max_transaction_amount = "50.00"
+max_total_amount = "500.00"
+max_count = 100
+max_age_hours = 24
+"#,
+        pos.graphql_url(),
+        pos.issuer_url(),
+        secret.display(),
+        token.display(),
+        dir.join("agent.db").display()
+    );
+    let path = dir.join("lane-agent.toml");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+fn cli(config: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lane-agent"));
+    cmd.args(args)
+        .arg("--config")
+        .arg(config)
+        .stdin(Stdio::null());
+    cmd.output().unwrap()
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn expect(sock: &UnixDatagram, needle: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "no {needle}");
+        sock.set_read_timeout(Some(left)).unwrap();
+        let mut buf = [0u8; 4096];
+        let n = sock.recv(&mut buf).expect("notify socket");
+        if String::from_utf8_lossy(&buf[..n])
+            .lines()
+            .any(|l| l.starts_with(needle))
+        {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_and_outbox_through_the_api_then_on_the_stopped_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
+        .await
+        .unwrap();
+    let port = free_port();
+    let config = config(dir.path(), &pos, port);
+    // The POS is down all day: the purchase stays queued.
+    pos.control().set_online(false).await;
+
+    let notify_path = dir.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lane-agent"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("NOTIFY_SOCKET", &notify_path)
+        .env_remove("WATCHDOG_USEC")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let notify = tokio::task::spawn_blocking(move || {
+        expect(&notify, "READY=1");
+        notify
+    })
+    .await
+    .unwrap();
+
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let post = |path: &str, body: Value| {
+        http.post(format!("{base}{path}"))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+    };
+    let r = post("/v1/sales", json!({"sale_id": "cli-1", "lines": [{"sku": "ITEM-001", "quantity": "1", "unit_price": "4.20"}]}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = post(
+        "/v1/sales/cli-1/payments",
+        json!({"method": "cash", "amount": "4.20"}),
+    )
+    .await
+    .unwrap();
+    assert!(r.status().is_success());
+    let r = post("/v1/sales/cli-1/complete", json!({})).await.unwrap();
+    assert!(r.status().is_success());
+
+    // Agent running: the CLI asks its API.
+    let (cfg, st) = {
+        let c = config.clone();
+        let out = tokio::task::spawn_blocking(move || cli(&c, &["status", "--json"]))
+            .await
+            .unwrap();
+        (config.clone(), json_of(&out))
+    };
+    assert_eq!(st["agent"]["running"], true, "{st}");
+    assert_eq!(st["outbox"]["pending"], 1, "{st}");
+    let human = tokio::task::spawn_blocking({
+        let c = cfg.clone();
+        move || cli(&c, &["status"])
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("agent:       running"), "{text}");
+    assert!(
+        text.contains("outbox:      pending 1, in doubt 0, failed 0, held 0"),
+        "{text}"
+    );
+
+    let list = json_of(
+        &tokio::task::spawn_blocking({
+            let c = cfg.clone();
+            move || cli(&c, &["outbox", "list", "--json"])
+        })
+        .await
+        .unwrap(),
+    );
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list}");
+    assert_eq!(items[0]["kind"], "purchase");
+    let id = items[0]["id"].as_str().unwrap().to_owned();
+
+    // Hold needs an operator route the API lacks: refused while the agent runs.
+    let hold = tokio::task::spawn_blocking({
+        let (c, id) = (cfg.clone(), id.clone());
+        move || cli(&c, &["outbox", "hold", &id])
+    })
+    .await
+    .unwrap();
+    assert!(!hold.status.success());
+    let err = String::from_utf8_lossy(&hold.stderr);
+    assert!(
+        err.contains("POST /v1/outbox/{id}/hold is missing"),
+        "{err}"
+    );
+
+    // Stop the agent; the CLI now works on the store.
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::task::spawn_blocking(move || {
+        expect(&notify, "STOPPING=1");
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(status.success());
+
+    let held = json_of(
+        &tokio::task::spawn_blocking({
+            let (c, id) = (cfg.clone(), id.clone());
+            move || cli(&c, &["outbox", "hold", &id, "--json"])
+        })
+        .await
+        .unwrap(),
+    );
+    assert_eq!(held["state"], "held", "{held}");
+    let st = json_of(
+        &tokio::task::spawn_blocking({
+            let c = cfg.clone();
+            move || cli(&c, &["status", "--json"])
+        })
+        .await
+        .unwrap(),
+    );
+    assert_eq!(st["agent"]["running"], false, "{st}");
+    assert_eq!(st["outbox"]["held"], 1, "{st}");
+    assert_eq!(pos.control().ledger().purchases.len(), 0);
+
+    // The POS is back: flush releases the held item and delivers it, with progress.
+    pos.control().set_online(true).await;
+    let flush = tokio::task::spawn_blocking({
+        let c = cfg.clone();
+        move || cli(&c, &["outbox", "flush"])
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&flush.stdout);
+    assert!(
+        flush.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&flush.stderr)
+    );
+    assert!(text.contains("flushing ["), "{text}");
+    assert!(text.contains("1 delivered, 0 still pending."), "{text}");
+    assert!(text.contains("1 held items released"), "{text}");
+    let ledger = pos.control().ledger();
+    assert_eq!(ledger.purchases.len(), 1);
+    assert_eq!(ledger.purchases[0].pay_amount.to_string(), "4.20");
+
+    let shown = json_of(
+        &tokio::task::spawn_blocking({
+            let (c, id) = (cfg.clone(), id.clone());
+            move || cli(&c, &["outbox", "show", &id, "--json"])
+        })
+        .await
+        .unwrap(),
+    );
+    assert_eq!(shown["state"], "confirmed", "{shown}");
+    pos.shutdown().await;
+}

@@ -283,3 +283,31 @@ async fn status_and_outbox_through_the_api_then_on_the_stopped_store() {
     assert_eq!(shown["state"], "confirmed", "{shown}");
     pos.shutdown().await;
 }
+
+/// `lane-agent doctor` runs the checks through the binary: with the POS stand-in down the
+/// POS checks fail and the exit code says "service unreachable" (69); the local checks pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_through_the_binary_reports_an_unreachable_pos_with_exit_69() {
+    let dir = tempfile::tempdir().unwrap();
+    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
+        .await
+        .unwrap();
+    let config = config(dir.path(), &pos, free_port());
+    pos.control().set_online(false).await;
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_lane-agent"))
+            .args(["doctor", "--config"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(69), "{text}");
+    assert!(text.contains("PASS"), "{text}");
+    assert!(text.contains("FAIL"), "{text}");
+    assert!(!text.contains("lane-agent-sim-secret"), "{text}");
+    pos.shutdown().await;
+}

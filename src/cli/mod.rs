@@ -5,9 +5,9 @@
 
 mod check_config;
 mod demo;
+mod doctor;
 pub mod exit;
 mod operator;
-mod pending;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -161,11 +161,11 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         // check-config prints its own report and decides its own code.
         Command::CheckConfig(args) => return check_config::run(&args),
+        Command::Doctor(args) => return doctor::run(&args),
         Command::Run(args) => run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Status(args) => operator::status(&args),
         Command::Outbox(args) => operator::outbox(&args),
-        Command::Doctor(args) => pending::doctor(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -291,6 +291,63 @@ async fn a_wrong_terminal_password_is_named() {
 }
 
 #[tokio::test]
+async fn a_serial_terminal_on_a_pty_passes() {
+    let s = Setup::new().await;
+    let link = s.dir.path().join("terminal");
+    let _pt = SimTerminal::start_pty(&link, SimTerminalConfig::default())
+        .await
+        .unwrap();
+    s.edit_config(
+        &format!(
+            "transport = \"tcp\"                # or \"serial\"\naddress = \"{}\"",
+            s._terminal.addr().unwrap()
+        ),
+        &format!(
+            "transport = \"serial\"\ndevice = \"{}\"\nbaud = 9600",
+            link.display()
+        ),
+    );
+    let (report, text) = s.doctor().await;
+    assert_eq!(
+        find(&report, "terminal", "device").status,
+        Status::Pass,
+        "{text}"
+    );
+    assert_eq!(
+        find(&report, "terminal", "registration").status,
+        Status::Pass,
+        "{text}"
+    );
+    assert!(
+        find(&report, "terminal", "status")
+            .reason
+            .contains("PT ready"),
+        "{text}"
+    );
+    assert_eq!(report.exit_code(), 0, "{text}");
+    s.pos.shutdown().await;
+}
+
+#[tokio::test]
+async fn https_to_a_server_without_tls_fails_the_handshake() {
+    let s = Setup::new().await;
+    let http = s.pos.graphql_url();
+    s.edit_config(
+        &format!("graphql_url = \"{http}\""),
+        &format!(
+            "graphql_url = \"{}\"",
+            http.replacen("http://", "https://", 1)
+        ),
+    );
+    let (report, text) = s.doctor().await;
+    let tls = find(&report, "pos", &format!("tls {}", s.pos.addr()));
+    assert_eq!(tls.status, Status::Fail, "{text}");
+    assert_eq!(find(&report, "oidc", "token").status, Status::Skip);
+    assert_eq!(report.exit_code(), 69);
+    s.pos.shutdown().await;
+}
+
+#[tokio::test]
 async fn an_unknown_store_code_fails_the_location_check() {
     let s = Setup::new().await;
     s.edit_config("store_code = \"DALLAS\"", "store_code = \"NOWHERE\"");

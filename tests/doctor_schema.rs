@@ -75,6 +75,13 @@ async fn each_mismatch_is_named() {
         &mut type_mut(&mut answer, "Environment")["fields"],
         "version",
     );
+    // A status spelled differently on the server.
+    let status = type_mut(&mut answer, "GiftcardTransStatus");
+    remove_named(&mut status["enumValues"], "AUTHORIZED");
+    status["enumValues"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "name": "Authorized" }));
     // `purchaseAdd(add:)` renamed on the server.
     let mutation = type_mut(&mut answer, "Mutation");
     let purchase_add = mutation["fields"]
@@ -90,6 +97,8 @@ async fn each_mismatch_is_named() {
         found,
         vec![
             "Environment.version: no such field".to_owned(),
+            "GiftcardTrans.status: enum GiftcardTransStatus has no value AUTHORIZED"
+                .to_owned(),
             "Mutation.giftcardTransCapture: argument trans type GiftcardTransCaptureInput has no field cancel"
                 .to_owned(),
             "Mutation.purchaseAdd: no argument add".to_owned(),

@@ -175,7 +175,10 @@ pub(super) fn store(report: &mut DoctorReport, cfg: &Config) {
                 EXIT_STORAGE,
                 "store",
                 "integrity_check",
-                format!("{}: {e}", db.display()),
+                format!(
+                    "{}: {e}; the agent will refuse it: restore it or move it aside",
+                    db.display()
+                ),
             );
             return;
         }

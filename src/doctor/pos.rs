@@ -265,7 +265,7 @@ async fn network(report: &mut DoctorReport, http: &reqwest::Client, cfg: &Config
                         EXIT_UNAVAILABLE,
                         "pos",
                         format!("tls {target}"),
-                        error_chain(&e),
+                        format!("TLS handshake or HTTPS request failed: {}", error_chain(&e)),
                     );
                     ok = false;
                 }

@@ -466,7 +466,9 @@ pub fn check_operations(
             walker.selection_set(&root, &root, set);
         }
     }
-    out.dedup();
+    // The same type is reached from several operations; name each mismatch once.
+    let mut seen = BTreeSet::new();
+    out.retain(|m| seen.insert(m.clone()));
     out
 }
 
@@ -518,6 +520,9 @@ impl Walker<'_, '_> {
                         ));
                         continue;
                     }
+                    if let Some(pf) = pinned_field {
+                        self.enum_values(&here, pf.ty.base());
+                    }
                     if !f.selection_set.items.is_empty() {
                         let pinned_base = pinned_field.map_or(field.ty.base(), |pf| pf.ty.base());
                         let (lb, pb) = (field.ty.base().to_owned(), pinned_base.to_owned());
@@ -537,6 +542,23 @@ impl Walker<'_, '_> {
                     };
                     self.selection_set(&on, &on, &i.selection_set);
                 }
+            }
+        }
+    }
+
+    /// The agent's enum values (statuses, code types) must all exist on the live side.
+    fn enum_values(&mut self, at: &str, ty: &str) {
+        let Some(pinned) = self.pinned.types.get(ty) else {
+            return;
+        };
+        if pinned.enum_values.is_empty() || !self.checked_inputs.insert(format!("enum|{ty}")) {
+            return;
+        }
+        let live = self.live.types.get(ty);
+        for value in &pinned.enum_values {
+            if !live.is_some_and(|l| l.enum_values.contains(value)) {
+                self.out
+                    .push(format!("{at}: enum {ty} has no value {value}"));
             }
         }
     }
@@ -692,6 +714,24 @@ mod tests {
                 "Mutation.giftcardTransCapture: argument trans type GiftcardTransCaptureInput \
                  has no field cancel"
                     .to_owned()
+            ]
+        );
+    }
+
+    #[test]
+    fn a_respelled_status_is_named() {
+        let changed = PINNED_SDL.replacen(
+            "enum GiftcardTransStatus { AUTHORIZED",
+            "enum GiftcardTransStatus { Authorized",
+            1,
+        );
+        assert_ne!(changed, PINNED_SDL);
+        let live = SchemaModel::from_sdl(&changed).unwrap();
+        let found = check_operations(&live, &pinned(), OPERATIONS);
+        assert_eq!(
+            found,
+            vec![
+                "GiftcardTrans.status: enum GiftcardTransStatus has no value AUTHORIZED".to_owned()
             ]
         );
     }

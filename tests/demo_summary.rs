@@ -79,6 +79,7 @@ fn demo_plays_the_day_and_reconciles_with_nothing_lost_or_duplicated() {
     );
     assert_eq!(out.matches("offline_approved").count(), 2, "{out}");
     assert!(out.contains("reason: offline_total_cap"), "{out}");
+    assert!(out.contains("terminal display: OFFLINE / "), "{out}");
     assert!(
         out.contains("status: link online, outbox pending 0, in doubt 0"),
         "{out}"

@@ -314,6 +314,7 @@ pub(super) async fn play(
         s(&st["offline_budget"], "remaining_amount"),
         s(&st["offline_budget"], "remaining_count"),
     ));
+    l.push(offline_display(lane).await);
     day.step("Outage: offline gift-card sales within the caps", l)?;
 
     // 7. Beyond a cap: refused offline, paid by card instead.
@@ -399,4 +400,28 @@ pub(super) async fn play(
         lost,
         duplicates,
     })
+}
+
+/// What the terminal shows the cashier during the outage (waits, bounded, for "OFFLINE").
+async fn offline_display(lane: &DemoLane) -> String {
+    let control = lane.terminal.control();
+    let mut events = control.subscribe();
+    let found = |d: &[Vec<String>]| {
+        d.iter()
+            .rev()
+            .find(|lines| lines.first().is_some_and(|l| l == "OFFLINE"))
+            .map(|lines| lines.join(" / "))
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(text) = found(&control.displays()) {
+            return format!("terminal display: {text}");
+        }
+        if tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .is_err()
+        {
+            return "terminal display: (no OFFLINE notice shown)".into();
+        }
+    }
 }

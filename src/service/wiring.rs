@@ -25,7 +25,7 @@ use crate::devices::{
     DeviceKind, DeviceLocator, DeviceRegistry, ReaderKind, ReaderSpec, SupervisorOptions,
 };
 use crate::engine::adapters::{PosPorts, backoff_factory};
-use crate::engine::{Engine, EngineConfig, OfflinePolicy, Ports, UnknownCard};
+use crate::engine::{Engine, EngineConfig, EngineEvent, OfflinePolicy, Ports, UnknownCard};
 use crate::metrics::Metrics;
 use crate::mirror::{Mirror, MirrorOptions, mirror_path};
 use crate::store::{Money, Store, StoreOptions};
@@ -243,6 +243,14 @@ pub async fn wire_with(
                 Ok(())
             }
         })
+        .task(Stage::Engine, "cashier-display", {
+            let engine = engine.clone();
+            let terminal = Arc::clone(&terminal);
+            move |ctx| async move {
+                cashier_display(engine, terminal, ctx.stop).await;
+                Ok(())
+            }
+        })
         .task(Stage::Forwarder, "forwarder", {
             let engine = engine.clone();
             move |ctx| async move {
@@ -271,4 +279,51 @@ pub async fn wire_with(
                 .map_err(Into::into)
         });
     Ok(service)
+}
+
+/// Keeps the cashier informed on the terminal's display: "OFFLINE" with the number of
+/// records waiting to be sent while the POS link is down, "ONLINE" when it is back.
+/// Display failures are only logged; the terminal may be away.
+async fn cashier_display(
+    engine: Engine,
+    terminal: Arc<ZvtTerminal>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let mut events = engine.subscribe();
+    let mut shown: Option<(bool, u64)> = None;
+    loop {
+        let event = tokio::select! {
+            () = stop.cancelled() => return,
+            e = events.recv() => e,
+        };
+        match event {
+            Ok(EngineEvent::Link { .. } | EngineEvent::Outbox { .. }) => {}
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+        let Ok(status) = engine.status().await else {
+            continue;
+        };
+        let now = (status.link.online, status.outbox.pending);
+        // Online, only the change of link state matters; offline, the count too.
+        let changed = match shown {
+            None => !now.0,
+            Some(prev) => prev.0 != now.0 || (!now.0 && prev.1 != now.1),
+        };
+        if !changed {
+            continue;
+        }
+        shown = Some(now);
+        let count = format!("{} to send", now.1);
+        let lines: Vec<&str> = if now.0 {
+            vec!["ONLINE"]
+        } else {
+            vec!["OFFLINE", &count]
+        };
+        match tokio::time::timeout(Duration::from_secs(5), terminal.display(&lines)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "Cashier display not updated."),
+            Err(_) => tracing::debug!("Cashier display timed out."),
+        }
+    }
 }

@@ -348,6 +348,27 @@ async fn https_to_a_server_without_tls_fails_the_handshake() {
 }
 
 #[tokio::test]
+async fn an_issuer_with_another_trailing_slash_fails_discovery() {
+    let s = Setup::new().await;
+    let issuer = s.pos.issuer_url();
+    s.edit_config(
+        &format!("issuer_url = \"{issuer}\""),
+        &format!("issuer_url = \"{issuer}/\""),
+    );
+    let (report, text) = s.doctor().await;
+    let disc = find(&report, "oidc", "discovery");
+    assert_eq!(disc.status, Status::Fail, "{text}");
+    assert!(
+        disc.reason.contains("must match exactly"),
+        "{}",
+        disc.reason
+    );
+    assert_eq!(find(&report, "oidc", "token").status, Status::Skip);
+    assert_eq!(report.exit_code(), 64);
+    s.pos.shutdown().await;
+}
+
+#[tokio::test]
 async fn an_unknown_store_code_fails_the_location_check() {
     let s = Setup::new().await;
     s.edit_config("store_code = \"DALLAS\"", "store_code = \"NOWHERE\"");

@@ -286,7 +286,7 @@ async fn discovery(
     report: &mut DoctorReport,
     http: &reqwest::Client,
     cfg: &Config,
-) -> Option<String> {
+) -> Option<TokenEndpoint> {
     let url = cfg.pos.discovery_url();
     let doc: Json = match http.get(&url).send().await {
         Ok(r) if r.status().is_success() => match r.json().await {
@@ -350,7 +350,24 @@ async fn discovery(
         "discovery",
         format!("issuer matches; token endpoint {endpoint}"),
     );
-    Some(endpoint.to_owned())
+    let methods: Vec<&str> = doc
+        .get("token_endpoint_auth_methods_supported")
+        .and_then(Json::as_array)
+        .map(|m| m.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default();
+    // RFC 8414: absent means client_secret_basic only.
+    let basic = !methods.contains(&"client_secret_post");
+    Some(TokenEndpoint {
+        url: endpoint.to_owned(),
+        basic,
+    })
+}
+
+/// Where and how to ask for a token.
+struct TokenEndpoint {
+    url: String,
+    /// Client authentication by HTTP Basic (else in the form body).
+    basic: bool,
 }
 
 /// Check 6b: a client-credentials token for the configured client.
@@ -358,15 +375,23 @@ async fn token(
     report: &mut DoctorReport,
     http: &reqwest::Client,
     cfg: &Config,
-    endpoint: &str,
+    endpoint: &TokenEndpoint,
     secret: &SecretString,
 ) -> Option<String> {
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", cfg.pos.client_id.as_str()),
-        ("client_secret", secret.expose_secret()),
-    ];
-    let resp = match http.post(endpoint).form(&form).send().await {
+    let request = if endpoint.basic {
+        // RFC 6749 §2.3.1: id and secret are form-encoded before Basic encoding.
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        http.post(&endpoint.url)
+            .basic_auth(enc(&cfg.pos.client_id), Some(enc(secret.expose_secret())))
+            .form(&[("grant_type", "client_credentials")])
+    } else {
+        http.post(&endpoint.url).form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", cfg.pos.client_id.as_str()),
+            ("client_secret", secret.expose_secret()),
+        ])
+    };
+    let resp = match request.send().await {
         Ok(r) => r,
         Err(e) => {
             report.fail(EXIT_UNAVAILABLE, "oidc", "token", error_chain(&e));

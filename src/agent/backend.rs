@@ -669,3 +669,106 @@ impl LaneBackend for AgentBackend {
         self.events.subscribe()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ports::Decline;
+
+    fn code_of(e: &BackendError) -> &'static str {
+        match e {
+            BackendError::Conflict { code, .. }
+            | BackendError::Invalid { code, .. }
+            | BackendError::Unavailable { code, .. } => code,
+            BackendError::NotFound(r) => r.not_found_code(),
+            BackendError::Internal { .. } => "internal",
+        }
+    }
+
+    #[test]
+    fn engine_errors_keep_their_codes_and_meaning() {
+        let cases: Vec<(EngineError, &str)> = vec![
+            (EngineError::NotFound("s".into()), "sale_not_found"),
+            (EngineError::Conflict("s".into()), "idempotency_conflict"),
+            (
+                EngineError::Due {
+                    due: Money::from(rust_decimal::Decimal::ONE),
+                },
+                "amount_due",
+            ),
+            (EngineError::SaleCancelled("s".into()), "sale_cancelled"),
+            (EngineError::SaleCompleted("s".into()), "sale_completed"),
+            (EngineError::NothingDue("s".into()), "nothing_due"),
+            (EngineError::InProgress("p".into()), "payment_in_progress"),
+            (EngineError::Invalid("x".into()), "invalid_request"),
+            (
+                EngineError::Terminal(TerminalError::NotSent("down".into())),
+                "terminal_unavailable",
+            ),
+            (
+                EngineError::Host(HostError::NotSent("down".into())),
+                "pos_unreachable",
+            ),
+            (
+                EngineError::Host(HostError::OutcomeUnknown("lost".into())),
+                "pos_outcome_unknown",
+            ),
+            (
+                EngineError::Host(HostError::Declined(Decline::CodeNotFound)),
+                "sale_not_found",
+            ),
+            (
+                EngineError::Host(HostError::Declined(Decline::CodeExpired)),
+                "declined",
+            ),
+            (
+                EngineError::Host(HostError::Other("bad".into())),
+                "internal",
+            ),
+        ];
+        for (e, want) in cases {
+            let shown = format!("{e:?}");
+            let got = map_error(e);
+            // A gift card the POS does not know is a 404 of the gift card, not of the sale.
+            let want = if shown.contains("CodeNotFound") {
+                "giftcard_not_found"
+            } else {
+                want
+            };
+            assert_eq!(code_of(&got), want, "{shown}");
+        }
+    }
+
+    #[test]
+    fn conflicts_are_409_and_declines_422() {
+        assert!(matches!(
+            map_error(EngineError::Due { due: Money::ZERO }),
+            BackendError::Conflict { .. }
+        ));
+        assert!(matches!(
+            map_error(EngineError::Host(HostError::Declined(
+                Decline::InsufficientBalance
+            ))),
+            BackendError::Invalid { .. }
+        ));
+    }
+
+    #[test]
+    fn states_map_onto_the_api_without_claiming_too_much() {
+        assert_eq!(
+            payment_state(PaymentState::Authorizing),
+            ApiPaymentState::Pending
+        );
+        assert_eq!(
+            payment_state(PaymentState::InDoubt),
+            ApiPaymentState::InDoubt
+        );
+        assert_eq!(
+            payment_state(PaymentState::ForwardDeclined),
+            ApiPaymentState::Declined
+        );
+        assert_eq!(sale_state(SaleState::Completing), ApiSaleState::Open);
+        assert_eq!(outbox_state(OutboxState::Rejected), ApiOutboxState::Failed);
+        assert_eq!(outbox_state(OutboxState::New), ApiOutboxState::Pending);
+    }
+}

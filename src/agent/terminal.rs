@@ -296,3 +296,53 @@ impl PaymentTerminal for ZvtTerminal {
         Ok(res.map_err(|e| map_error(&e))?.map(SecretString::from))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_errors_say_whether_the_payment_may_have_run() {
+        assert!(matches!(
+            map_error(&Error::Unavailable("down".into())),
+            TerminalError::NotSent(_)
+        ));
+        assert!(matches!(
+            map_error(&Error::OutcomeUnknown {
+                command: "06 01 Authorization",
+                cause: "T4".into()
+            }),
+            TerminalError::OutcomeUnknown(_)
+        ));
+        assert!(matches!(
+            map_error(&Error::UnexpectedReply {
+                command: "06 01",
+                reply: "x".into()
+            }),
+            TerminalError::Other(_)
+        ));
+    }
+
+    #[test]
+    fn receipt_numbers_beyond_zvt_range_are_refused() {
+        assert_eq!(receipt16(42).unwrap(), 42);
+        assert!(receipt16(70_000).is_err());
+    }
+
+    #[test]
+    fn the_password_round_trips_through_bcd() {
+        let cfg = TerminalConfig {
+            transport: TerminalTransport::Serial {
+                device: "/dev/lane/terminal".into(),
+                baud: 19200,
+            },
+            password: crate::config::TerminalPassword::new("012345".into()),
+            t3: Duration::from_millis(1500),
+            t4: Duration::from_secs(60),
+        };
+        let t = transport_config(&cfg);
+        assert_eq!(t.password, "012345");
+        assert_eq!(t.t3, Duration::from_millis(1500));
+        assert!(matches!(t.endpoint, Endpoint::Serial { baud: 19200, .. }));
+    }
+}

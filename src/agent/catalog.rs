@@ -63,7 +63,8 @@ impl Catalog {
             .client
             .item(&InventoryQuery {
                 sku: Some(sku.to_owned()),
-                warehouse_code: Some(self.warehouse.clone()),
+                // Not filtered by warehouse: an item the lane's warehouse does not stock
+                // still exists (shown without price or stock), it is not a 404.
                 ..Default::default()
             })
             .await

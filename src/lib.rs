@@ -10,6 +10,8 @@ pub mod demo;
 pub mod devices;
 pub mod doctor;
 pub mod engine;
+#[cfg(feature = "fault-injection")]
+pub mod fault_injection;
 pub mod metrics;
 pub mod mirror;
 pub mod service;

@@ -1,6 +1,6 @@
 //! Items, products and members through the assembled agent's API (the demo lane: the real
 //! wiring against the POS stand-in): online answers, 404s, and a member from the lane's
-//! cache while the POS is down.
+//! cache and a product from the synced mirror while the POS is down.
 
 use lane_agent::demo::{DEMO_TOKEN, DemoLane};
 use serde_json::Value;
@@ -45,8 +45,29 @@ async fn items_products_and_members_online_then_member_from_cache_offline() {
     assert_eq!(st, 404, "{e}");
     assert_eq!(e["error"]["code"], "member_not_found");
 
-    // The POS goes down: the member answered before comes from the lane's cache.
+    // The agent's first mirror sync pass (run at start) brings the catalog onto the lane.
+    let mirror = lane_agent::mirror::Mirror::open(lane_agent::mirror::MirrorOptions::new(
+        lane_agent::mirror::mirror_path(&lane.dir.path().join("agent.db")),
+    ))
+    .await
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(50));
+    while mirror.product_by_sku("1000001").await.unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the mirror never synced"
+        );
+        ticks.tick().await;
+    }
+
+    // The POS goes down: the member answered before comes from the lane's cache, the
+    // product from the mirror.
     lane.pos.control().set_online(false).await;
+    let (st, product) = get(&base, "/v1/products/1000001").await;
+    assert_eq!(st, 200, "{product}");
+    assert_eq!(product["source"], "mirror");
+    assert_eq!(product["name"], "Coffee Mug");
     let (st, member) = get(&base, "/v1/members/000010049").await;
     assert_eq!(st, 200, "{member}");
     assert_eq!(member["source"], "mirror");

@@ -200,7 +200,11 @@ pub async fn wire_with(
     let backend = Arc::new(AgentBackend::new(
         engine.clone(),
         Some(Arc::clone(&devices)),
-        Some(Catalog::new(client, mirror, config.lane.store_code.clone())),
+        Some(Catalog::new(
+            client.clone(),
+            mirror.clone(),
+            config.lane.store_code.clone(),
+        )),
     ));
     let metrics = Metrics::new();
     let _gauges = api::follow_events(
@@ -248,6 +252,13 @@ pub async fn wire_with(
             let terminal = Arc::clone(&terminal);
             move |ctx| async move {
                 cashier_display(engine, terminal, ctx.stop).await;
+                Ok(())
+            }
+        })
+        .task(Stage::Forwarder, "mirror-sync", {
+            let engine = engine.clone();
+            move |ctx| async move {
+                mirror_sync(engine, mirror, client, ctx.stop).await;
                 Ok(())
             }
         })
@@ -324,6 +335,44 @@ async fn cashier_display(
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::debug!(error = %e, "Cashier display not updated."),
             Err(_) => tracing::debug!("Cashier display timed out."),
+        }
+    }
+}
+
+/// Keeps the catalog mirror in sync (paused while the POS link is down), so that item and
+/// product lookups still answer offline.
+async fn mirror_sync(
+    engine: Engine,
+    mirror: Mirror,
+    client: PosClient,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let (online_tx, online_rx) = tokio::sync::watch::channel(engine.link().online);
+    let (status_tx, _status) = tokio::sync::watch::channel(crate::mirror::SyncStatus::default());
+    let mut events = engine.subscribe();
+    let source: Arc<dyn crate::mirror::CatalogSource> = Arc::new(client);
+    let sync = crate::mirror::run_schedule(
+        mirror,
+        source,
+        crate::mirror::SyncSchedule::default(),
+        online_rx,
+        status_tx,
+        stop.clone(),
+    );
+    tokio::pin!(sync);
+    loop {
+        tokio::select! {
+            () = &mut sync => return,
+            e = events.recv() => match e {
+                Ok(EngineEvent::Link { online, .. }) => {
+                    let _ = online_tx.send(online);
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    (&mut sync).await;
+                    return;
+                }
+            },
         }
     }
 }

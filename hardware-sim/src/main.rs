@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "hardware-sim", version, about = "Simulated ZVT terminal, card reader and POS cloud")]
+#[command(
+    name = "hardware-sim",
+    version,
+    about = "Simulated ZVT terminal, card reader and POS cloud"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -14,16 +14,17 @@ use crate::api::types::{
     AddPaymentRequest, ApiEvent, CancelResult, CompleteResult, DeviceState as ApiDeviceState,
     DeviceStatus, GiftCardBalance, GiftCardCode, GiftCardFundRequest, GiftCardFunded, Item,
     LinkState as ApiLink, MaskedCode, Member, MemberId, OfflineBudget as ApiBudget,
-    OpenSaleRequest, OutboxCounts, OutboxItem as ApiOutboxItem, OutboxList,
-    OutboxState as ApiOutboxState, PaymentId, PaymentMethod, PaymentRecord, PaymentResult,
-    PaymentState as ApiPaymentState, PaymentStatus as ApiPaymentStatus, Product, PurchaseState,
-    SaleDetail, SaleId, SaleLine, SaleState as ApiSaleState, SaleSummary, Source, Status,
+    OpenSaleRequest, OutboxCounts, OutboxFlushed, OutboxItem as ApiOutboxItem, OutboxList,
+    OutboxResolution, OutboxState as ApiOutboxState, PaymentId, PaymentMethod, PaymentRecord,
+    PaymentResult, PaymentState as ApiPaymentState, PaymentStatus as ApiPaymentStatus, Product,
+    PurchaseState, SaleDetail, SaleId, SaleLine, SaleState as ApiSaleState, SaleSummary, Source,
+    Status,
 };
 use crate::devices::{DeviceEvent, DeviceRegistry, DeviceState as DevState};
 use crate::engine::ports::{HostError, TerminalError};
 use crate::engine::{
     BalanceSource, Engine, EngineError, EngineEvent, OpenSale, PaymentAnswer, PaymentRequest,
-    PaymentStatus, PaymentView, PurchaseStatus, SaleView,
+    PaymentStatus, PaymentView, PurchaseStatus, Resolution, SaleView,
 };
 use crate::store::payments::{EntryMode, Method, TerminalMode};
 use crate::store::sales::LineInput;
@@ -287,6 +288,31 @@ fn map_error_for(e: EngineError, resource: Resource) -> BackendError {
         },
         EngineError::Host(_) | EngineError::Store(_) => BackendError::Internal { message },
     }
+}
+
+/// Engine error → API error, for an operator action on an outbox item: an unknown item is
+/// `outbox_item_not_found`, a state the action does not apply to is a conflict with
+/// `state_code`.
+fn map_outbox_error(e: EngineError, state_code: &'static str) -> BackendError {
+    match e {
+        EngineError::InvalidState(message) => BackendError::Conflict {
+            code: state_code,
+            message,
+        },
+        e => map_error_for(e, Resource::OutboxItem),
+    }
+}
+
+/// The store's ids are positive integers; anything else names no item.
+fn outbox_id(id: &str) -> Result<i64, BackendError> {
+    id.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or(BackendError::NotFound(Resource::OutboxItem))
+}
+
+fn api_outbox_item(i: &crate::store::outbox::OutboxItem) -> Result<ApiOutboxItem, BackendError> {
+    outbox_item(i).ok_or_else(|| internal("outbox item"))
 }
 
 fn internal(what: &str) -> BackendError {
@@ -662,6 +688,48 @@ impl LaneBackend for AgentBackend {
         let items = self.engine.outbox_list(None).await.map_err(map_error)?;
         Ok(OutboxList {
             items: items.iter().filter_map(outbox_item).collect(),
+        })
+    }
+
+    async fn outbox_show(&self, id: String) -> Result<ApiOutboxItem, BackendError> {
+        let item = self
+            .engine
+            .outbox_show(outbox_id(&id)?)
+            .await
+            .map_err(|e| map_outbox_error(e, "invalid_state"))?;
+        api_outbox_item(&item)
+    }
+
+    async fn outbox_hold(&self, id: String) -> Result<ApiOutboxItem, BackendError> {
+        let item = self
+            .engine
+            .outbox_hold(outbox_id(&id)?)
+            .await
+            .map_err(|e| map_outbox_error(e, "outbox_item_not_holdable"))?;
+        api_outbox_item(&item)
+    }
+
+    async fn outbox_resolve(
+        &self,
+        id: String,
+        resolution: OutboxResolution,
+    ) -> Result<ApiOutboxItem, BackendError> {
+        let how = match resolution {
+            OutboxResolution::Recorded => Resolution::Recorded,
+            OutboxResolution::Resend => Resolution::Resend,
+        };
+        let item = self
+            .engine
+            .outbox_resolve(outbox_id(&id)?, how)
+            .await
+            .map_err(|e| map_outbox_error(e, "outbox_item_not_resolvable"))?;
+        api_outbox_item(&item)
+    }
+
+    async fn outbox_flush(&self) -> Result<OutboxFlushed, BackendError> {
+        let released = self.engine.outbox_flush().await.map_err(map_error)?;
+        Ok(OutboxFlushed {
+            released: u64::try_from(released).unwrap_or(u64::MAX),
         })
     }
 

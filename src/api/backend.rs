@@ -12,8 +12,9 @@ use tokio::sync::broadcast;
 
 use super::types::{
     AddPaymentRequest, ApiEvent, CancelResult, CompleteResult, GiftCardBalance, GiftCardCode,
-    GiftCardFundRequest, GiftCardFunded, Item, Member, MemberId, OpenSaleRequest, OutboxList,
-    PaymentResult, Product, SaleDetail, SaleId, SaleSummary, Status,
+    GiftCardFundRequest, GiftCardFunded, Item, Member, MemberId, OpenSaleRequest, OutboxFlushed,
+    OutboxItem, OutboxList, OutboxResolution, PaymentResult, Product, SaleDetail, SaleId,
+    SaleSummary, Status,
 };
 
 /// What the local API needs from the engine.
@@ -95,6 +96,35 @@ pub trait LaneBackend: Send + Sync + 'static {
     /// `GET /v1/outbox`.
     fn outbox_list(&self) -> impl Future<Output = Result<OutboxList, BackendError>> + Send;
 
+    /// `GET /v1/outbox/{id}`. An unknown id is [`BackendError::NotFound`] with
+    /// [`Resource::OutboxItem`].
+    fn outbox_show(
+        &self,
+        id: String,
+    ) -> impl Future<Output = Result<OutboxItem, BackendError>> + Send;
+
+    /// `POST /v1/outbox/{id}/hold`: the forwarder skips the item until a flush releases it.
+    /// Only a pending item can be held; any other state is a conflict (code
+    /// `outbox_item_not_holdable`).
+    fn outbox_hold(
+        &self,
+        id: String,
+    ) -> impl Future<Output = Result<OutboxItem, BackendError>> + Send;
+
+    /// `POST /v1/outbox/{id}/resolve`: an operator's verdict on an in-doubt or failed item.
+    /// `Recorded` confirms it without sending; `Resend` queues it again. Any other state is a
+    /// conflict (code `outbox_item_not_resolvable`).
+    fn outbox_resolve(
+        &self,
+        id: String,
+        resolution: OutboxResolution,
+    ) -> impl Future<Output = Result<OutboxItem, BackendError>> + Send;
+
+    /// `POST /v1/outbox/flush`: releases every held item back to pending and wakes the
+    /// forwarder to send now. In-doubt and failed items are untouched (they need
+    /// `resolve`).
+    fn outbox_flush(&self) -> impl Future<Output = Result<OutboxFlushed, BackendError>> + Send;
+
     /// A new receiver on the agent's event channel, for `GET /v1/events`.
     fn subscribe_events(&self) -> broadcast::Receiver<ApiEvent>;
 }
@@ -112,6 +142,8 @@ pub enum Resource {
     Member,
     /// A gift card.
     GiftCard,
+    /// An outbox item.
+    OutboxItem,
 }
 
 impl Resource {
@@ -123,6 +155,7 @@ impl Resource {
             Self::Product => "product_not_found",
             Self::Member => "member_not_found",
             Self::GiftCard => "giftcard_not_found",
+            Self::OutboxItem => "outbox_item_not_found",
         }
     }
 
@@ -133,6 +166,7 @@ impl Resource {
             Self::Product => "product",
             Self::Member => "member",
             Self::GiftCard => "gift card",
+            Self::OutboxItem => "outbox item",
         }
     }
 }

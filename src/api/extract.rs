@@ -195,6 +195,7 @@ pub(crate) fn code_for_field(field: &str) -> &'static str {
         "uom" => "invalid_uom",
         "method" => "invalid_method",
         "lines" => "invalid_lines",
+        "resolution" => "invalid_resolution",
         _ => "invalid_body",
     }
 }

@@ -109,6 +109,24 @@ impl FakeBackend {
         let _ = self.events.send(event);
     }
 
+    /// Puts an outbox item in `state`, as the forwarder would (e.g. in doubt after a
+    /// timeout). Panics if there is no such item.
+    pub fn set_outbox_state(&self, id: &str, state: OutboxState) {
+        let mut s = self.state.lock().unwrap();
+        let item = s
+            .outbox
+            .iter_mut()
+            .find(|i| i.id == id)
+            .unwrap_or_else(|| panic!("no outbox item {id}"));
+        item.state = state;
+    }
+
+    /// An outbox item's state, for assertions.
+    pub fn outbox_state(&self, id: &str) -> Option<OutboxState> {
+        let s = self.state.lock().unwrap();
+        s.outbox.iter().find(|i| i.id == id).map(|i| i.state)
+    }
+
     fn mutated(&self) {
         self.mutations.fetch_add(1, Ordering::SeqCst);
     }
@@ -570,12 +588,78 @@ impl LaneBackend for FakeBackend {
         })
     }
 
+    async fn outbox_show(&self, id: String) -> Result<OutboxItem, BackendError> {
+        let s = self.state.lock().unwrap();
+        s.outbox
+            .iter()
+            .find(|i| i.id == id)
+            .cloned()
+            .ok_or(BackendError::NotFound(Resource::OutboxItem))
+    }
+
+    async fn outbox_hold(&self, id: String) -> Result<OutboxItem, BackendError> {
+        self.mutated();
+        self.move_item(&id, "outbox_item_not_holdable", |st| match st {
+            OutboxState::Pending => Some(OutboxState::Held),
+            _ => None,
+        })
+    }
+
+    async fn outbox_resolve(
+        &self,
+        id: String,
+        resolution: OutboxResolution,
+    ) -> Result<OutboxItem, BackendError> {
+        self.mutated();
+        self.move_item(&id, "outbox_item_not_resolvable", |st| match st {
+            OutboxState::InDoubt | OutboxState::Failed => Some(match resolution {
+                OutboxResolution::Recorded => OutboxState::Confirmed,
+                OutboxResolution::Resend => OutboxState::Pending,
+            }),
+            _ => None,
+        })
+    }
+
+    async fn outbox_flush(&self) -> Result<OutboxFlushed, BackendError> {
+        self.mutated();
+        let mut s = self.state.lock().unwrap();
+        let mut released = 0;
+        for i in s.outbox.iter_mut().filter(|i| i.state == OutboxState::Held) {
+            i.state = OutboxState::Pending;
+            released += 1;
+        }
+        Ok(OutboxFlushed { released })
+    }
+
     fn subscribe_events(&self) -> broadcast::Receiver<ApiEvent> {
         self.events.subscribe()
     }
 }
 
 impl FakeBackend {
+    /// Moves an item to what `next` says for its state; `None` is a conflict with `code`.
+    fn move_item(
+        &self,
+        id: &str,
+        code: &'static str,
+        next: impl Fn(OutboxState) -> Option<OutboxState>,
+    ) -> Result<OutboxItem, BackendError> {
+        let mut s = self.state.lock().unwrap();
+        let item = s
+            .outbox
+            .iter_mut()
+            .find(|i| i.id == id)
+            .ok_or(BackendError::NotFound(Resource::OutboxItem))?;
+        let Some(to) = next(item.state) else {
+            return Err(BackendError::conflict(
+                code,
+                format!("The outbox item is {:?}.", item.state),
+            ));
+        };
+        item.state = to;
+        Ok(item.clone())
+    }
+
     fn fund(
         &self,
         activate: bool,

@@ -2,6 +2,7 @@
 
 mod catalog;
 mod giftcards;
+mod outbox;
 mod sales;
 mod system;
 
@@ -88,6 +89,16 @@ fn table<B: LaneBackend>() -> Vec<(RouteSpec, MethodRouter<ApiState<B>>)> {
             get(catalog::member::<B>),
         ),
         (spec("GET", "/v1/outbox"), get(system::outbox::<B>)),
+        (spec("POST", "/v1/outbox/flush"), post(outbox::flush::<B>)),
+        (spec("GET", "/v1/outbox/{id}"), get(outbox::show::<B>)),
+        (
+            spec("POST", "/v1/outbox/{id}/hold"),
+            post(outbox::hold::<B>),
+        ),
+        (
+            spec("POST", "/v1/outbox/{id}/resolve"),
+            post(outbox::resolve::<B>),
+        ),
         (spec("GET", "/v1/events"), get(system::events::<B>)),
         (spec("GET", "/v1/openapi.json"), get(system::openapi)),
         (spec("GET", "/metrics"), get(system::metrics::<B>)),
@@ -234,6 +245,30 @@ impl LaneBackend for NoBackend {
         match *self {}
     }
     async fn outbox_list(&self) -> Result<crate::api::types::OutboxList, crate::api::BackendError> {
+        match *self {}
+    }
+    async fn outbox_show(
+        &self,
+        _: String,
+    ) -> Result<crate::api::types::OutboxItem, crate::api::BackendError> {
+        match *self {}
+    }
+    async fn outbox_hold(
+        &self,
+        _: String,
+    ) -> Result<crate::api::types::OutboxItem, crate::api::BackendError> {
+        match *self {}
+    }
+    async fn outbox_resolve(
+        &self,
+        _: String,
+        _: crate::api::types::OutboxResolution,
+    ) -> Result<crate::api::types::OutboxItem, crate::api::BackendError> {
+        match *self {}
+    }
+    async fn outbox_flush(
+        &self,
+    ) -> Result<crate::api::types::OutboxFlushed, crate::api::BackendError> {
         match *self {}
     }
     fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<crate::api::types::ApiEvent> {

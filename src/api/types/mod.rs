@@ -26,8 +26,8 @@ pub use sales::{
 };
 pub use secret::{GiftCardCode, MaskedCode, MaskedName, Pin, mask_last4};
 pub use status::{
-    ApiEvent, DeviceState, DeviceStatus, LinkState, OfflineBudget, OutboxCounts, OutboxItem,
-    OutboxList, OutboxState, Status,
+    ApiEvent, DeviceState, DeviceStatus, LinkState, OfflineBudget, OutboxCounts, OutboxFlushed,
+    OutboxItem, OutboxList, OutboxResolution, OutboxResolveRequest, OutboxState, Status,
 };
 
 /// Where an answer came from.

@@ -155,6 +155,31 @@ pub struct OutboxList {
     pub items: Vec<OutboxItem>,
 }
 
+/// An operator's verdict on an in-doubt or failed outbox item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxResolution {
+    /// The POS has it: confirm without sending.
+    Recorded,
+    /// The POS does not have it: queue it again.
+    Resend,
+}
+
+/// Body of `POST /v1/outbox/{id}/resolve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxResolveRequest {
+    /// The verdict.
+    pub resolution: OutboxResolution,
+}
+
+/// Answer of `POST /v1/outbox/flush`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxFlushed {
+    /// How many held items went back to pending.
+    pub released: u64,
+}
+
 /// One server-sent event on `GET /v1/events`; the SSE `event:` name is the `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

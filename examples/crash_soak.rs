@@ -1,5 +1,5 @@
 //! The long crash run: `cargo run --example crash_soak -- --kills 2000 [--seed N]
-//! [--fault answer-before-commit|resend-in-doubt] [--drop-purchases N] [--verbose]`.
+//! [--fault answer-before-commit|resend-in-doubt] [--drop-purchases N] [--acks-only] [--one-cpu] [--verbose]`.
 //! Prints the reconciliation and exits non-zero unless it is clean.
 //!
 //! It runs `target/debug/lane-agent`, which `cargo run --example` does not build: build it
@@ -43,6 +43,8 @@ fn main() -> anyhow::Result<()> {
                 })
             }
             "--verbose" => opts.verbose = true,
+            "--acks-only" => opts.kill_at_acks_only = true,
+            "--one-cpu" => opts.one_cpu = true,
             other => anyhow::bail!("unknown argument {other}"),
         }
     }

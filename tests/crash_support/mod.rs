@@ -692,6 +692,14 @@ pub async fn run(opts: Options) -> Report {
     }
     kill(agent.child).await;
 
+    if opts.agent_fault.is_some() {
+        let log = fs::read_to_string(dir.path().join("agent.log")).unwrap_or_default();
+        assert!(
+            log.contains("Fault injection switched on"),
+            "the agent binary was built without the fault-injection feature; log: {}",
+            log.lines().take(5).collect::<Vec<_>>().join("\n")
+        );
+    }
     reconcile(&mut report, &book, dir.path(), &pos).await;
     report.wall = began.elapsed();
     pos.shutdown().await;

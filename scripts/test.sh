@@ -21,3 +21,11 @@ if [ ! -d tests/oidc/node_modules/oidc-provider ]; then
 fi
 
 cargo test --workspace --all-targets --locked "$@"
+
+# The Debian package: built (unoptimised, profile deb-check) and its contents inspected.
+# Always in CI; elsewhere only with LANE_DEB_CHECK=1, since it is a second full build.
+if [ -n "${CI:-}" ] || [ "${LANE_DEB_CHECK:-0}" = 1 ]; then
+    command -v dpkg-deb >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq dpkg >/dev/null; }
+    cargo deb --version >/dev/null 2>&1 || cargo install cargo-deb --locked --version 3.8.0
+    ./scripts/check-deb.sh --profile deb-check
+fi

@@ -1,6 +1,6 @@
 //! `lane-agent status` and `lane-agent outbox …` with the real binary: through the running
-//! agent's API, then on the store directly once it has stopped (hold, flush with progress),
-//! against the POS stand-in's ledger.
+//! agent's API (hold, show, flush), then on the store directly once it has stopped (hold,
+//! flush with progress), against the POS stand-in's ledger.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -200,19 +200,100 @@ async fn status_and_outbox_through_the_api_then_on_the_stopped_store() {
     assert_eq!(items[0]["kind"], "purchase");
     let id = items[0]["id"].as_str().unwrap().to_owned();
 
-    // Hold needs an operator route the API lacks: refused while the agent runs.
-    let hold = tokio::task::spawn_blocking({
+    // The forwarder has tried once and found the POS down.
+    let deadline = Instant::now() + WAIT;
+    let mut ticks = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        let st: Value = http
+            .get(format!("{base}/v1/status"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if st["link"] == "offline" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never offline: {st}");
+        ticks.tick().await;
+    }
+
+    // Operator commands go through the running agent's operator routes.
+    let held = json_of(
+        &tokio::task::spawn_blocking({
+            let (c, id) = (cfg.clone(), id.clone());
+            move || cli(&c, &["outbox", "hold", &id, "--json"])
+        })
+        .await
+        .unwrap(),
+    );
+    assert_eq!(
+        (&held["id"], &held["state"]),
+        (&json!(id), &json!("held")),
+        "{held}"
+    );
+    let shown = json_of(
+        &tokio::task::spawn_blocking({
+            let (c, id) = (cfg.clone(), id.clone());
+            move || cli(&c, &["outbox", "show", &id, "--json"])
+        })
+        .await
+        .unwrap(),
+    );
+    assert_eq!(shown["state"], "held", "{shown}");
+    let again = tokio::task::spawn_blocking({
         let (c, id) = (cfg.clone(), id.clone());
         move || cli(&c, &["outbox", "hold", &id])
     })
     .await
     .unwrap();
-    assert!(!hold.status.success());
-    let err = String::from_utf8_lossy(&hold.stderr);
-    assert!(
-        err.contains("POST /v1/outbox/{id}/hold is missing"),
-        "{err}"
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("outbox_item_not_holdable"), "{err}");
+    let st = json_of(
+        &tokio::task::spawn_blocking({
+            let c = cfg.clone();
+            move || cli(&c, &["status", "--json"])
+        })
+        .await
+        .unwrap(),
     );
+    assert_eq!(st["outbox"]["held"], 1, "{st}");
+
+    // Flush through the agent releases the held item; with the POS down it stays pending
+    // and the CLI says so instead of following for minutes.
+    let flush = tokio::task::spawn_blocking({
+        let c = cfg.clone();
+        move || cli(&c, &["outbox", "flush"])
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&flush.stdout);
+    assert!(
+        flush.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&flush.stderr)
+    );
+    assert!(text.contains("0 delivered, 1 still pending."), "{text}");
+    assert!(text.contains("1 held items released"), "{text}");
+    assert!(text.contains("the POS link is down"), "{text}");
+    let st: Value = http
+        .get(format!("{base}/v1/status"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&st["outbox"]["held"], &st["outbox"]["pending"]),
+        (&json!(0), &json!(1)),
+        "{st}"
+    );
+    assert_eq!(pos.control().ledger().purchases.len(), 0);
 
     // Stop the agent; the CLI now works on the store.
     assert!(

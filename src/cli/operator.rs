@@ -1,10 +1,9 @@
 //! `status` and `outbox …`: the operator's view of a lane.
 //!
 //! When the agent runs, these talk to its local API (token from `api.token_file`), because
-//! the store has one writer. When it does not run (nothing listens on `api.listen`), they
-//! open the store directly through the engine. The local API has no operator routes for
-//! `hold`, `resolve` and releasing held items, so those need the agent stopped; `flush`
-//! against a running agent follows its forwarder's progress.
+//! the store has one writer: `show`, `hold`, `resolve` and `flush` use the operator routes
+//! under `/v1/outbox`. When it does not run (nothing listens on `api.listen`), they open the
+//! store directly through the engine.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -108,19 +107,44 @@ async fn target(loaded: &LoadedConfig) -> anyhow::Result<Target> {
 
 impl Target {
     async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let Target::Api { base, token, http } = self else {
             unreachable!("only called for the API target")
         };
-        let r = http
-            .get(format!("{base}{path}"))
-            .bearer_auth(token)
+        let mut req = http
+            .request(method.clone(), format!("{base}{path}"))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let r = req
             .send()
             .await
-            .with_context(|| format!("asking the agent's API for {path}"))?;
+            .with_context(|| format!("asking the agent's API: {method} {path}"))?;
         let status = r.status();
         let v: Value = r.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
-            bail!("the agent's API answered {status} for {path}: {v}");
+            let e = &v["error"];
+            if e["code"].is_string() {
+                bail!(
+                    "the agent refused {method} {path} ({status}, {}): {}",
+                    s(&e["code"]),
+                    s(&e["message"])
+                );
+            }
+            bail!("the agent's API answered {status} for {method} {path}: {v}");
         }
         Ok(v)
     }
@@ -158,16 +182,6 @@ impl Target {
             }
         };
         Ok(v["items"].as_array().cloned().unwrap_or_default())
-    }
-
-    fn needs_stopped_agent(&self, what: &str, route: &str) -> anyhow::Result<()> {
-        if matches!(self, Target::Api { .. }) {
-            bail!(
-                "the agent is running and its local API has no route to {what} ({route} is missing); \
-                 stop the agent (systemctl stop lane-agent) and run this again, it then uses the store directly"
-            );
-        }
-        Ok(())
     }
 }
 
@@ -342,22 +356,17 @@ async fn outbox_async(args: &OutboxArgs, loaded: &LoadedConfig) -> anyhow::Resul
             let n = parse_id(id)?;
             let item = match &t {
                 Target::Store { engine } => item_json(&engine.outbox_show(n).await?),
-                Target::Api { .. } => t
-                    .outbox()
-                    .await?
-                    .into_iter()
-                    .find(|i| i["id"].as_str() == Some(n.to_string().as_str()))
-                    .with_context(|| format!("no outbox item {n}"))?,
+                Target::Api { .. } => t.get(&format!("/v1/outbox/{n}")).await?,
             };
             emit(&item, &mut out)?;
         }
         OutboxCommand::Hold { id } => {
             let n = parse_id(id)?;
-            t.needs_stopped_agent("hold an item", "POST /v1/outbox/{id}/hold")?;
-            let Target::Store { engine } = &t else {
-                unreachable!()
+            let item = match &t {
+                Target::Store { engine } => item_json(&engine.outbox_hold(n).await?),
+                Target::Api { .. } => t.post(&format!("/v1/outbox/{n}/hold"), json!({})).await?,
             };
-            emit(&item_json(&engine.outbox_hold(n).await?), &mut out)?;
+            emit(&item, &mut out)?;
         }
         OutboxCommand::Resolve {
             id,
@@ -365,16 +374,22 @@ async fn outbox_async(args: &OutboxArgs, loaded: &LoadedConfig) -> anyhow::Resul
             resend,
         } => {
             let n = parse_id(id)?;
-            t.needs_stopped_agent("resolve an item", "POST /v1/outbox/{id}/resolve")?;
-            let Target::Store { engine } = &t else {
-                unreachable!()
-            };
             let how = match (recorded, resend) {
                 (true, false) => Resolution::Recorded,
                 (false, true) => Resolution::Resend,
                 _ => bail!("give exactly one of --recorded and --resend"),
             };
-            emit(&item_json(&engine.outbox_resolve(n, how).await?), &mut out)?;
+            let item = match &t {
+                Target::Store { engine } => item_json(&engine.outbox_resolve(n, how).await?),
+                Target::Api { .. } => {
+                    t.post(
+                        &format!("/v1/outbox/{n}/resolve"),
+                        json!({ "resolution": how }),
+                    )
+                    .await?
+                }
+            };
+            emit(&item, &mut out)?;
         }
         OutboxCommand::Flush => flush(&t, args.json, &mut out).await?,
     }
@@ -435,22 +450,42 @@ async fn flush(t: &Target, json_out: bool, out: &mut std::io::Stdout) -> anyhow:
             (sent, left, note)
         }
         Target::Api { .. } => {
-            // The running agent's forwarder drains; follow it until nothing is pending.
+            // The agent releases held items and wakes its forwarder; then follow it until
+            // nothing is pending, or stop early while the POS link is down (the forwarder
+            // sends once it is back, with or without us watching).
+            let released = t.post("/v1/outbox/flush", json!({})).await?["released"]
+                .as_u64()
+                .unwrap_or(0);
             let start = pending_of(&t.status().await?);
             let mut ticks = tokio::time::interval(Duration::from_millis(250));
             let mut left = start;
+            let mut note = None;
             loop {
                 progress(out, start.saturating_sub(left), left)?;
-                if left == 0 || tokio::time::Instant::now() >= deadline {
+                if left == 0 {
+                    break;
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    note = Some(
+                        "stopped following at the time limit; the agent keeps sending".to_owned(),
+                    );
                     break;
                 }
                 ticks.tick().await;
-                left = pending_of(&t.status().await?);
+                let st = t.status().await?;
+                left = pending_of(&st);
+                if left > 0 && st["link"] == "offline" {
+                    note = Some(
+                        "the POS link is down; the agent sends the rest when it is back".to_owned(),
+                    );
+                    break;
+                }
             }
-            let held = t.status().await?["outbox"]["held"].as_u64().unwrap_or(0);
-            let note = (held > 0).then(|| {
-                format!("{held} held items stay held: releasing them needs the agent stopped (no POST /v1/outbox/flush route)")
-            });
+            let released = (released > 0).then(|| format!("{released} held items released"));
+            let note = match (released, note) {
+                (Some(r), Some(n)) => Some(format!("{r}; {n}")),
+                (r, n) => r.or(n),
+            };
             (start.saturating_sub(left), left, note)
         }
     };

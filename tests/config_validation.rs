@@ -45,6 +45,7 @@ fn the_example_config_is_valid_and_typed() {
     let loaded = config::load(&source(EXAMPLE), Path::new(CONFIG_PATH)).expect("valid");
     let c = &loaded.config;
     assert_eq!(c.lane.register_code, "LANE01");
+    assert_eq!(c.lane.warehouse_code, "MAIN");
     assert_eq!(c.pos.issuer_url, "https://pos.example.com/");
     assert_eq!(c.pos.request_timeout.as_millis(), 10_000);
     assert_eq!(c.api.listen.to_string(), "127.0.0.1:7311");
@@ -79,6 +80,16 @@ fn each_broken_value_is_reported_at_its_key() {
             "register_code = \"LANE01\"",
             "register_code = \"LANE 01\"",
             "lane.register_code",
+        ),
+        (
+            "warehouse_code = \"MAIN\"",
+            "warehouse_code = \"MAIN STORE\"",
+            "lane.warehouse_code",
+        ),
+        (
+            "warehouse_code = \"MAIN\"",
+            "warehouse_code = \"\"",
+            "lane.warehouse_code",
         ),
         (
             "graphql_url = \"https://pos.example.com/api/graphql\"",
@@ -509,4 +520,18 @@ fn shape_and_value_problems_in_different_sections_come_together() {
     );
     // The broken [offline] section adds no misleading "is required" problems.
     assert_eq!(paths(&text), ["pos.request_timeout_ms", "offline.max_cnt"]);
+}
+
+#[test]
+fn warehouse_code_defaults_to_main_and_is_kept_as_written() {
+    let without = edit(
+        "warehouse_code = \"MAIN\"          # POS warehouse for item price/stock (default MAIN)\n",
+        "",
+    );
+    let c = Config::validate(config::parse(&without).unwrap()).expect("valid");
+    assert_eq!(c.lane.warehouse_code, "MAIN");
+    let other = edit("warehouse_code = \"MAIN\"", "warehouse_code = \"WH-2\"");
+    let c = Config::validate(config::parse(&other).unwrap()).expect("valid");
+    assert_eq!(c.lane.warehouse_code, "WH-2");
+    assert_eq!(c.lane.store_code, "DALLAS");
 }

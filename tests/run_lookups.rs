@@ -25,6 +25,16 @@ async fn items_products_and_members_online_then_member_from_cache_offline() {
     assert_eq!(st, 200, "{item}");
     assert_eq!(item["name"], "Coffee Mug");
     assert_eq!(item["source"], "online");
+    // Price and stock of the lane's warehouse (`lane.warehouse_code`, default MAIN), not of
+    // a warehouse named like the store code.
+    assert_eq!(item["base_price"], "9.99", "{item}");
+    assert_eq!(item["quantity_available"], "42", "{item}");
+    let (st, tea) = get(&base, "/v1/items/1000002").await;
+    assert_eq!(st, 200, "{tea}");
+    assert_eq!(
+        tea["quantity_available"], "12",
+        "MAIN's stock, not DALLAS's: {tea}"
+    );
 
     let (st, product) = get(&base, "/v1/products/1000001").await;
     assert_eq!(st, 200, "{product}");
@@ -53,7 +63,12 @@ async fn items_products_and_members_online_then_member_from_cache_offline() {
     .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let mut ticks = tokio::time::interval(std::time::Duration::from_millis(50));
-    while mirror.product_by_sku("1000001").await.unwrap().is_none() {
+    let synced = async || {
+        let item = mirror.item_by_sku("1000002", "MAIN").await.unwrap();
+        mirror.product_by_sku("1000001").await.unwrap().is_some()
+            && item.is_some_and(|a| a.value.quantity_available.is_some())
+    };
+    while !synced().await {
         assert!(
             std::time::Instant::now() < deadline,
             "the mirror never synced"
@@ -68,6 +83,15 @@ async fn items_products_and_members_online_then_member_from_cache_offline() {
     assert_eq!(st, 200, "{product}");
     assert_eq!(product["source"], "mirror");
     assert_eq!(product["name"], "Coffee Mug");
+    let (st, item) = get(&base, "/v1/items/1000001").await;
+    assert_eq!(st, 200, "{item}");
+    assert_eq!(item["source"], "mirror");
+    assert_eq!(item["base_price"], "9.99", "{item}");
+    assert_eq!(item["quantity_available"], "42", "{item}");
+    let (st, tea) = get(&base, "/v1/items/1000002").await;
+    assert_eq!(st, 200, "{tea}");
+    assert_eq!(tea["source"], "mirror");
+    assert_eq!(tea["quantity_available"], "12", "{tea}");
     let (st, member) = get(&base, "/v1/members/000010049").await;
     assert_eq!(st, 200, "{member}");
     assert_eq!(member["source"], "mirror");

@@ -40,7 +40,8 @@ fn mirror_failed(e: &crate::mirror::MirrorError) -> BackendError {
 }
 
 impl Catalog {
-    /// Lookups through `client` with `mirror` as the fallback; `warehouse` is the store code.
+    /// Lookups through `client` with `mirror` as the fallback; `warehouse` is the lane's
+    /// POS warehouse (`lane.warehouse_code`), whose price and stock items show.
     pub fn new(client: PosClient, mirror: Mirror, warehouse: impl Into<String>) -> Self {
         Self {
             client,

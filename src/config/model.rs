@@ -42,6 +42,9 @@ pub struct LaneConfig {
     pub store_code: String,
     /// This lane's code: 1–16 of `A-Z a-z 0-9 - _`, part of every transactionId / refNo.
     pub register_code: String,
+    /// The POS warehouse whose `basePrice` / `quantityAvailable` the lane's item lookups show:
+    /// 1–32 of `A-Z a-z 0-9 - _`, default `MAIN`. Warehouse codes are not store codes.
+    pub warehouse_code: String,
 }
 
 /// `[pos]`.

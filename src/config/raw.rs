@@ -37,6 +37,8 @@ pub struct RawLane {
     pub store_code: Option<String>,
     /// This lane's code, part of every transactionId / refNo.
     pub register_code: Option<String>,
+    /// The POS warehouse whose prices and stock this lane shows (default `MAIN`).
+    pub warehouse_code: Option<String>,
 }
 
 /// `[pos]`.

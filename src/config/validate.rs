@@ -233,13 +233,26 @@ fn code(c: &mut Checker, path: &str, value: Option<String>, max_len: usize) -> O
     Some(value)
 }
 
+/// The warehouse a lane shows when `lane.warehouse_code` is not set (the POS's main warehouse).
+const DEFAULT_WAREHOUSE_CODE: &str = "MAIN";
+
 fn lane(c: &mut Checker, raw: Option<RawLane>) -> Option<LaneConfig> {
     let raw = c.section("lane", raw);
     let store_code = code(c, "lane.store_code", raw.store_code, 32);
     let register_code = code(c, "lane.register_code", raw.register_code, 16);
+    let warehouse_code = code(
+        c,
+        "lane.warehouse_code",
+        Some(
+            raw.warehouse_code
+                .unwrap_or_else(|| DEFAULT_WAREHOUSE_CODE.to_owned()),
+        ),
+        32,
+    );
     Some(LaneConfig {
         store_code: store_code?,
         register_code: register_code?,
+        warehouse_code: warehouse_code?,
     })
 }
 

@@ -203,7 +203,7 @@ pub async fn wire_with(
         Some(Catalog::new(
             client.clone(),
             mirror.clone(),
-            config.lane.store_code.clone(),
+            config.lane.warehouse_code.clone(),
         )),
     ));
     let metrics = Metrics::new();

@@ -116,7 +116,8 @@ async fn skip_first_order_by_sku_and_filters() {
     assert_eq!(skus, ["1000001", "1000002"]);
     assert_eq!(page["hasMoreResults"], true);
     assert!(page["until"].is_null());
-    let page = items(&sim, &t, json!({"first": 2, "skip": 2})).await;
+    // The seed has five items; the last page holds 1000004 and ITEM-001.
+    let page = items(&sim, &t, json!({"first": 2, "skip": 3})).await;
     assert_eq!(page["hasMoreResults"], false);
     let dallas = items(&sim, &t, json!({"wh": "DALLAS"})).await;
     assert_eq!(dallas["results"].as_array().unwrap().len(), 1);
@@ -136,7 +137,7 @@ async fn warehouse_serial_lot_product_and_sale_rows_page_by_since() {
         (
             "query($s: String) { itemWarehouse(since: $s, first: 2) { hasMoreResults until results { sku warehouseCode } } }",
             "itemWarehouse",
-            5,
+            6,
         ),
         (
             "query($s: String) { itemSerialLot(since: $s, first: 1) { hasMoreResults until results { serialLotNumber } } }",

@@ -519,6 +519,10 @@ impl LaneBackend for AgentBackend {
     }
 
     async fn open_sale(&self, req: OpenSaleRequest) -> Result<SaleSummary, BackendError> {
+        if let Some(c) = &self.catalog {
+            let skus: Vec<&str> = req.lines.iter().map(|l| l.sku.as_str()).collect();
+            c.check_sale_skus(&skus).await?;
+        }
         let open = OpenSale {
             sale_id: req.sale_id.map(|s| s.as_str().to_owned()),
             lines: req

@@ -8,6 +8,7 @@ use crate::api::types::{
     Item, MaskedName, Member, MemberId, Product, ProductGroup, ProductNotice, Source,
 };
 use crate::mirror::pos::online_outcome;
+use crate::mirror::validate::SkuWarning;
 use crate::mirror::{AnswerSource, Mirror};
 
 /// The catalog lookups of one lane: the POS client, the mirror and the lane's warehouse.
@@ -56,6 +57,14 @@ impl Catalog {
             code: "catalog_unavailable",
             message: "Item and member lookups are not available on this lane.".into(),
         }
+    }
+
+    /// The SKU check of `POST /v1/sales` (see [`check_sale_skus`]).
+    pub async fn check_sale_skus<S: AsRef<str>>(
+        &self,
+        skus: &[S],
+    ) -> Result<Vec<SkuWarning>, BackendError> {
+        check_sale_skus(&self.mirror, skus).await
     }
 
     /// `GET /v1/items/{sku}`.
@@ -147,5 +156,39 @@ impl Catalog {
             name: MaskedName::from_full(a.value.name.as_deref().unwrap_or("")),
             source: source(a.source),
         })
+    }
+}
+
+/// Checks a new sale's SKUs against the lane's item mirror: an unknown SKU is a 422
+/// `unknown_sku` once the item mirror is complete; while its first load is still running (or
+/// the mirror cannot be read) the sale is allowed and each reservation is logged and returned.
+/// The POS is not asked: a sale must open at the speed of the lane, online or not.
+pub async fn check_sale_skus<S: AsRef<str>>(
+    mirror: &Mirror,
+    skus: &[S],
+) -> Result<Vec<SkuWarning>, BackendError> {
+    match mirror.check_skus(skus).await {
+        Ok(warnings) => {
+            for w in &warnings {
+                match w {
+                    SkuWarning::MirrorLoading { sku } => tracing::warn!(
+                        sku = %sku,
+                        "Sale allowed with an SKU the item mirror does not know yet: it is still loading."
+                    ),
+                    SkuWarning::MirrorUnavailable { reason } => tracing::warn!(
+                        reason = %reason,
+                        "Sale allowed without an SKU check: the item mirror cannot be read."
+                    ),
+                }
+            }
+            Ok(warnings)
+        }
+        Err(unknown) => Err(BackendError::invalid(
+            "unknown_sku",
+            format!(
+                "Unknown SKU: {}. The item is not in the store catalog.",
+                unknown.skus.join(", ")
+            ),
+        )),
     }
 }

@@ -3,12 +3,6 @@
 //! drained and reconciled with the POS stand-in's ledger. Plus the two negative controls that
 //! prove the harness can fail. `CRASH_KILLS` and `CRASH_SEED` override the defaults; the long
 //! run is `cargo run --example crash_soak -- --kills 2000`.
-//!
-//! No control for `LANE_AGENT_FAULT=answer-before-commit`: in this engine `complete` makes the
-//! sale `completing` durable before it answers, and recovery finishes such a sale after a
-//! kill, so even 40 kills each right after an acknowledged `complete` (and a store thread
-//! starved under `SCHED_IDLE`) lose nothing; that switch needs to answer before the
-//! `completing` write to be observable at all.
 
 mod crash_support;
 
@@ -98,6 +92,22 @@ async fn control_resend_in_doubt_is_reported_as_duplicates() {
     assert!(
         !report.duplicates.is_empty() && !report.clean(),
         "the broken build duplicated nothing: the harness cannot see duplicates\n{}",
+        report.summary()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_answer_before_commit_is_reported_as_loss() {
+    // Every kill lands on the status line of a 2xx `complete`; the register does not replay a
+    // sale it saw acknowledged, so only the journal can keep it.
+    let mut opts = options(kills(100) / 12);
+    opts.agent_fault = Some("answer-before-commit");
+    opts.kill_at_acks_only = true;
+    let report = run(opts).await;
+    assert!(report.kills_after_ack > 0, "{}", report.summary());
+    assert!(
+        !report.lost.is_empty() && !report.clean(),
+        "the broken build lost nothing: the harness cannot see a lost sale\n{}",
         report.summary()
     );
 }

@@ -93,8 +93,8 @@ pub fn simple_backoff(base: Duration, cap: Duration) -> BackoffFactory {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fault {
-    /// `complete` answers the register before the completing transaction is committed
-    /// (the commit runs afterwards): a kill in between loses an acknowledged sale.
+    /// `complete` answers the register before anything about the completion is written
+    /// (the completion runs shortly afterwards): a kill in between loses an acknowledged sale.
     AnswerBeforeCommit,
     /// The forwarder treats an in-doubt purchase as "not sent" and sends it again.
     ResendInDoubt,

@@ -11,6 +11,10 @@ use super::{
     PaymentRequest, PaymentStatus, PaymentView, PurchaseStatus, SaleView, purchase,
 };
 
+/// How long the [`Fault::AnswerBeforeCommit`] build waits, after acknowledging a completion,
+/// before it starts writing it: wide enough that a kill right after the answer lands inside.
+const ANSWER_BEFORE_COMMIT_WINDOW: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Paid and due for a sale.
 pub fn paid_and_due(sale: &SaleRecord, pays: &[PaymentRecord]) -> (Money, Money) {
     let paid: Money = pays
@@ -241,6 +245,21 @@ impl Engine {
         &self,
         sale_id: &str,
     ) -> Result<CompleteAnswer, EngineError> {
+        let answer_first = self.inner.cfg.fault == Some(Fault::AnswerBeforeCommit);
+        self.complete_with(sale_id, answer_first).await
+    }
+
+    /// The completion itself, never answering first (the deferred half of the negative
+    /// control).
+    async fn complete_now(&self, sale_id: &str) -> Result<CompleteAnswer, EngineError> {
+        self.complete_with(sale_id, false).await
+    }
+
+    async fn complete_with(
+        &self,
+        sale_id: &str,
+        answer_first: bool,
+    ) -> Result<CompleteAnswer, EngineError> {
         let (sale, pays) = self.load(sale_id).await?;
         match sale.state {
             SaleState::Completed => return self.completed_answer(sale_id).await,
@@ -255,6 +274,9 @@ impl Engine {
                 self.set_sale(sale_id, SaleState::Open).await?;
             }
             return Err(EngineError::Due { due });
+        }
+        if sale.state == SaleState::Open && answer_first {
+            return Ok(self.answer_then_commit(sale_id));
         }
         if sale.state == SaleState::Open {
             self.set_sale(sale_id, SaleState::Completing).await?;
@@ -284,34 +306,24 @@ impl Engine {
         let payload =
             serde_json::to_string(&input).map_err(|e| EngineError::Invalid(e.to_string()))?;
         let id = sale_id.to_owned();
-        let commit = {
-            let store = self.inner.store.clone();
-            async move {
-                store
-                    .write(move |c, _| {
-                        sales::set_state(c, &id, SaleState::Completed)?;
-                        outbox::enqueue(
-                            c,
-                            &NewItem {
-                                kind: OutboxKind::Purchase,
-                                sale_id: Some(id.clone()),
-                                payment_id: None,
-                                amount: Some(sale.totals.total),
-                                code_hash: None,
-                                payload,
-                            },
-                        )
-                    })
-                    .await
-            }
-        };
-        let outbox_id = if self.inner.cfg.fault == Some(Fault::AnswerBeforeCommit) {
-            // Negative control only: the answer leaves before the commit.
-            tokio::spawn(commit);
-            0
-        } else {
-            commit.await?
-        };
+        let outbox_id = self
+            .inner
+            .store
+            .write(move |c, _| {
+                sales::set_state(c, &id, SaleState::Completed)?;
+                outbox::enqueue(
+                    c,
+                    &NewItem {
+                        kind: OutboxKind::Purchase,
+                        sale_id: Some(id.clone()),
+                        payment_id: None,
+                        amount: Some(sale.totals.total),
+                        code_hash: None,
+                        payload,
+                    },
+                )
+            })
+            .await?;
         tracing::info!(sale_id, outbox_id, "Sale completed; purchase queued.");
         self.emit(EngineEvent::Sale {
             sale_id: sale_id.to_owned(),
@@ -328,6 +340,33 @@ impl Engine {
             purchase: PurchaseStatus::Queued,
             outbox_id,
         })
+    }
+
+    /// Negative control only ([`Fault::AnswerBeforeCommit`]): acknowledges the completion
+    /// with nothing written, and runs the whole completion (the `completing` mark, the
+    /// captures, the commit with its outbox item) only after [`ANSWER_BEFORE_COMMIT_WINDOW`].
+    /// A kill inside that window loses a sale the register saw completed, which is exactly
+    /// what the crash harness must be able to report.
+    fn answer_then_commit(&self, sale_id: &str) -> CompleteAnswer {
+        let engine = self.clone();
+        let id = sale_id.to_owned();
+        tokio::spawn(async move {
+            // The window is the fault being injected, not a synchronisation.
+            tokio::time::sleep(ANSWER_BEFORE_COMMIT_WINDOW).await;
+            let _guard = engine.inner.sale_lock.lock().await;
+            if let Err(e) = engine.complete_now(&id).await {
+                tracing::warn!(sale_id = %id, error = %e, "Deferred completion failed.");
+            }
+        });
+        tracing::info!(
+            sale_id,
+            "Sale acknowledged before its completion was committed."
+        );
+        CompleteAnswer {
+            state: SaleState::Completed,
+            purchase: PurchaseStatus::Queued,
+            outbox_id: 0,
+        }
     }
 
     async fn completed_answer(&self, sale_id: &str) -> Result<CompleteAnswer, EngineError> {

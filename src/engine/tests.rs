@@ -1317,7 +1317,7 @@ async fn negative_control_resend_in_doubt_really_resends() {
 }
 
 #[tokio::test]
-async fn negative_control_answer_before_commit_answers_without_an_outbox_id() {
+async fn negative_control_answer_before_commit_answers_before_anything_is_written() {
     let h = harness_with(
         MockGiftcardHost::new(),
         MockPurchaseSink::new(),
@@ -1331,13 +1331,40 @@ async fn negative_control_answer_before_commit_answers_without_an_outbox_id() {
     e.add_payment(&sid, cash("P", "5")).await.unwrap();
     let a = e.complete_sale(&sid).await.unwrap();
     assert_eq!((a.state, a.outbox_id), (SaleState::Completed, 0));
+    {
+        // The deferred completion takes the sale lock before it writes anything; holding it
+        // here freezes the store as it was when the register got its answer.
+        let _frozen = e.inner.sale_lock.lock().await;
+        assert_eq!(e.sale(&sid).await.unwrap().state, SaleState::Open);
+        assert!(e.outbox_list(None).await.unwrap().is_empty());
+    }
     // The commit still happens afterwards (only a kill in between loses it).
     tokio::time::timeout(std::time::Duration::from_secs(5), async {
-        // Each read is a round-trip through the store's queue, behind the spawned commit.
+        // Each read is a round-trip through the store's queue.
         while e.outbox_list(None).await.unwrap().is_empty() {
             tokio::task::yield_now().await;
         }
     })
     .await
     .unwrap();
+    assert_eq!(e.sale(&sid).await.unwrap().state, SaleState::Completed);
+}
+
+#[tokio::test]
+async fn without_the_fault_complete_commits_before_it_answers() {
+    let h = harness_with(
+        MockGiftcardHost::new(),
+        MockPurchaseSink::new(),
+        MockPaymentTerminal::new(),
+        policy(),
+        None,
+    )
+    .await;
+    let e = &h.engine;
+    let sid = sale(e, "5").await;
+    e.add_payment(&sid, cash("P", "5")).await.unwrap();
+    let a = e.complete_sale(&sid).await.unwrap();
+    assert_ne!(a.outbox_id, 0);
+    assert_eq!(e.sale(&sid).await.unwrap().state, SaleState::Completed);
+    assert_eq!(e.outbox_list(None).await.unwrap().len(), 1);
 }

@@ -7,7 +7,9 @@ mod check_config;
 mod demo;
 mod doctor;
 pub mod exit;
+mod history;
 mod operator;
+mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +43,44 @@ pub enum Command {
     Outbox(OutboxArgs),
     /// Check everything a technician needs at install time.
     Doctor(DoctorArgs),
+    /// List the POS's sales by date range and customer (needs ViewSales).
+    History(HistoryArgs),
+    /// Print the daily reconciliation report of this lane's journal.
+    Report(ReportArgs),
+}
+
+/// `lane-agent history`.
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub config: ConfigArg,
+    /// First day, YYYY-MM-DD.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = history::parse_date)]
+    pub from: chrono::NaiveDate,
+    /// Last day (inclusive), YYYY-MM-DD.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = history::parse_date)]
+    pub to: chrono::NaiveDate,
+    /// Only this POS customer's sales.
+    #[arg(long, value_name = "ID")]
+    pub customer: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lane-agent report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub config: ConfigArg,
+    /// The local day, YYYY-MM-DD (default today).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = history::parse_date)]
+    pub date: Option<chrono::NaiveDate>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `--config FILE`, defaulting to `$LANE_AGENT_CONFIG` or the packaged path.
@@ -166,6 +206,8 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Status(args) => operator::status(&args),
         Command::Outbox(args) => operator::outbox(&args),
+        Command::History(args) => history::run(&args),
+        Command::Report(args) => report::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

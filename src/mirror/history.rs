@@ -81,30 +81,32 @@ const ALL_SALE_STATES: [SaleState; 5] = [
     SaleState::Cancelled,
 ];
 
-/// Reads through the journal's public queries, on the store's thread, without writing. It
-/// walks every sale id (the journal has no date index), which is fine once a day.
+/// A day of the journal read on `c` (the store's connection or a read-only one). It walks
+/// every sale id (the journal has no date index), which is fine once a day.
+pub fn journal_day_on(c: &rusqlite::Connection, day: NaiveDate) -> Result<JournalDay, StoreError> {
+    let prefix = day.format("%Y-%m-%d").to_string();
+    let mut out = JournalDay::default();
+    for id in sales::ids_in_states(c, &ALL_SALE_STATES)? {
+        let sale = sales::get(c, &id)?;
+        if sale.purchased_on.starts_with(&prefix) {
+            out.payments.extend(payments::for_sale(c, &id)?);
+            out.sales.push(sale);
+        }
+    }
+    let ids: HashSet<&str> = out.sales.iter().map(|s| s.sale_id.as_str()).collect();
+    let items: Vec<OutboxItem> = outbox::list(c, None)?
+        .into_iter()
+        .filter(|i| i.sale_id.as_deref().is_some_and(|s| ids.contains(s)))
+        .collect();
+    out.outbox = items;
+    Ok(out)
+}
+
+/// Reads through the journal's public queries, on the store's thread, without writing.
 #[async_trait]
 impl JournalReader for Store {
     async fn journal_day(&self, day: NaiveDate) -> Result<JournalDay, StoreError> {
-        let prefix = day.format("%Y-%m-%d").to_string();
-        self.read(move |c, _| {
-            let mut out = JournalDay::default();
-            for id in sales::ids_in_states(c, &ALL_SALE_STATES)? {
-                let sale = sales::get(c, &id)?;
-                if sale.purchased_on.starts_with(&prefix) {
-                    out.payments.extend(payments::for_sale(c, &id)?);
-                    out.sales.push(sale);
-                }
-            }
-            let ids: HashSet<&str> = out.sales.iter().map(|s| s.sale_id.as_str()).collect();
-            let items: Vec<OutboxItem> = outbox::list(c, None)?
-                .into_iter()
-                .filter(|i| i.sale_id.as_deref().is_some_and(|s| ids.contains(s)))
-                .collect();
-            out.outbox = items;
-            Ok(out)
-        })
-        .await
+        self.read(move |c, _| journal_day_on(c, day)).await
     }
 }
 

@@ -52,7 +52,8 @@ use std::path::{Path, PathBuf};
 pub use db::{Mirror, MirrorOptions, PragmaReport};
 pub use giftcard::{GiftcardEditor, GiftcardMaintenanceError, replace_physical_code};
 pub use history::{
-    JournalDay, JournalReader, ReconciliationReport, SalesHistory, TenderTotal, sales_history,
+    JournalDay, JournalReader, ReconciliationReport, SalesHistory, TenderTotal, journal_day_on,
+    sales_history,
 };
 pub use lookup::{
     Answer, AnswerSource, ItemView, NoticeView, OnlineOutcome, ProductGroupView, ProductView,

@@ -3,114 +3,32 @@
 //! operator resolves one as recorded through the running agent and the other on the stopped
 //! store; the ledger keeps exactly one purchase per sale.
 
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixDatagram;
+mod agent_support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use agent_support::{
+    Lane, OFFLINE_ENABLED, WAIT, cli, free_port, json_of, start_quiet, stop_gracefully,
+};
 use hardware_sim::pos::{Fault, FaultKind, FaultTarget, PosSim, Seed};
 use serde_json::{Value, json};
 
-const WAIT: Duration = Duration::from_secs(30);
 const TOKEN: &str = "outbox-cli-token-0123456789";
 
-fn private(dir: &Path, name: &str, contents: &str) -> PathBuf {
-    let path = dir.join(name);
-    fs::write(&path, contents).unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-    path
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn config(dir: &Path, pos: &PosSim, port: u16) -> PathBuf {
-    let secret = private(
+    agent_support::config(
         dir,
-        "pos-client-secret",
-        "lane-agent-sim-secret-0123456789\n",
-    );
-    let token = private(dir, "api-token", &format!("{TOKEN}\n"));
-    let text = format!(
-        r#"[lane]
-store_code = "DALLAS"
-register_code = "LANE01"
-[pos]
-graphql_url = "{}"
-issuer_url = "{}"
-client_id = "lane-agent"
-client_secret_file = "{}"
-request_timeout_ms = 2000
-[api]
-listen = "127.0.0.1:{port}"
-token_file = "{}"
-[store]
-path = "{}"
-[terminal]
-protocol = "zvt"
-transport = "tcp"
-address = "127.0.0.1:9"
-password = "000000"
-[offline]
-enabled = true
-max_transaction_amount = "50.00"
-max_total_amount = "500.00"
-max_count = 100
-max_age_hours = 24
-"#,
-        pos.graphql_url(),
-        pos.issuer_url(),
-        secret.display(),
-        token.display(),
-        dir.join("agent.db").display()
-    );
-    let path = dir.join("lane-agent.toml");
-    fs::write(&path, text).unwrap();
-    path
-}
-
-fn cli(config: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lane-agent"));
-    cmd.args(args)
-        .arg("--config")
-        .arg(config)
-        .stdin(Stdio::null());
-    cmd.output().unwrap()
-}
-
-fn json_of(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-fn expect(sock: &UnixDatagram, needle: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "no {needle}");
-        sock.set_read_timeout(Some(left)).unwrap();
-        let mut buf = [0u8; 4096];
-        let n = sock.recv(&mut buf).expect("notify socket");
-        if String::from_utf8_lossy(&buf[..n])
-            .lines()
-            .any(|l| l.starts_with(needle))
-        {
-            return;
-        }
-    }
+        pos,
+        &Lane {
+            token: TOKEN,
+            listen: format!("127.0.0.1:{port}"),
+            request_timeout_ms: 2000,
+            terminal: "127.0.0.1:9".into(),
+            terminal_extra: "",
+            offline: OFFLINE_ENABLED,
+        },
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,24 +45,7 @@ async fn an_in_doubt_purchase_waits_for_the_operator_and_is_resolved_as_recorded
         times: Some(2),
     });
 
-    let notify_path = dir.path().join("notify.sock");
-    let notify = UnixDatagram::bind(&notify_path).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_lane-agent"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .env("NOTIFY_SOCKET", &notify_path)
-        .env_remove("WATCHDOG_USEC")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let notify = tokio::task::spawn_blocking(move || {
-        expect(&notify, "READY=1");
-        notify
-    })
-    .await
-    .unwrap();
+    let (child, notify) = start_quiet(&config, dir.path()).await;
 
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
@@ -251,21 +152,7 @@ async fn an_in_doubt_purchase_waits_for_the_operator_and_is_resolved_as_recorded
     assert_eq!(shown["state"], "confirmed", "{shown}");
     assert_eq!(pos.control().ledger().purchases.len(), 2);
 
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let mut child = child;
-    let status = tokio::task::spawn_blocking(move || {
-        expect(&notify, "STOPPING=1");
-        child.wait().unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(status.success());
+    stop_gracefully(child, notify).await;
 
     // The agent is stopped: the CLI resolves on the store.
     let resolved = json_of(

@@ -3,135 +3,35 @@
 //! through the HTTP API recorded exactly once in the stand-in's ledger, then SIGTERM while a
 //! payment waits on the terminal: STOPPING=1, exit 0, and the payment's journal row settled.
 
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
+mod agent_support;
+
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use agent_support::{Api, Lane, OFFLINE_ENABLED, WAIT, expect_async};
 use hardware_sim::pos::{PosSim, Seed};
 use hardware_sim::terminal::{Fault, SimEvent, SimTerminal, SimTerminalConfig};
 use lane_agent::store::{PaymentState, Store, StoreOptions, payments};
 use serde_json::{Value, json};
 
-const WAIT: Duration = Duration::from_secs(30);
 const TOKEN: &str = "run-sale-token-0123456789";
 
-fn private(dir: &Path, name: &str, contents: &str) -> PathBuf {
-    let path = dir.join(name);
-    fs::write(&path, contents).unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-    path
-}
-
 fn config(dir: &Path, pos: &PosSim, terminal: &str) -> PathBuf {
-    let secret = private(
+    agent_support::config(
         dir,
-        "pos-client-secret",
-        "lane-agent-sim-secret-0123456789\n",
-    );
-    let token = private(dir, "api-token", &format!("{TOKEN}\n"));
-    let text = format!(
-        r#"[lane]
-store_code = "DALLAS"
-register_code = "LANE01"
-[pos]
-graphql_url = "{}"
-issuer_url = "{}"
-client_id = "lane-agent"
-client_secret_file = "{}"
-request_timeout_ms = 3000
-[api]
-listen = "127.0.0.1:0"
-token_file = "{}"
-[store]
-path = "{}"
-[terminal]
-protocol = "zvt"
-transport = "tcp"
-address = "{terminal}"
-password = "000000"
-t3_ms = 1500
-t4_ms = 5000
-[offline]
-enabled = true
-max_transaction_amount = "50.00"
-max_total_amount = "500.00"
-max_count = 100
-max_age_hours = 24
-"#,
-        pos.graphql_url(),
-        pos.issuer_url(),
-        secret.display(),
-        token.display(),
-        dir.join("agent.db").display()
-    );
-    let path = dir.join("lane-agent.toml");
-    fs::write(&path, text).unwrap();
-    path
-}
-
-/// Blocks until a datagram containing a line starting with `needle` arrives; returns it.
-fn expect(sock: &UnixDatagram, needle: &str) -> String {
-    let deadline = Instant::now() + WAIT;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(
-            !left.is_zero(),
-            "no {needle:?} within {WAIT:?}; saw {seen:?}"
-        );
-        sock.set_read_timeout(Some(left)).unwrap();
-        let mut buf = [0u8; 4096];
-        let n = sock
-            .recv(&mut buf)
-            .unwrap_or_else(|e| panic!("no {needle:?}: {e}; saw {seen:?}"));
-        let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
-        if msg.lines().any(|l| l.starts_with(needle)) {
-            return msg;
-        }
-        seen.push(msg);
-    }
-}
-
-async fn expect_async(sock: &Arc<UnixDatagram>, needle: &'static str) -> String {
-    let sock = Arc::clone(sock);
-    tokio::task::spawn_blocking(move || expect(&sock, needle))
-        .await
-        .unwrap()
-}
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(TOKEN)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r.json().await.unwrap()
-    }
+        pos,
+        &Lane {
+            token: TOKEN,
+            listen: "127.0.0.1:0".into(),
+            request_timeout_ms: 3000,
+            terminal: terminal.into(),
+            terminal_extra: "t3_ms = 1500\nt4_ms = 5000\n",
+            offline: OFFLINE_ENABLED,
+        },
+    )
 }
 
 fn spawn(config: &Path, notify: &Path) -> Child {
@@ -186,10 +86,7 @@ async fn sale_through_the_running_agent_then_graceful_stop_mid_payment() {
         .and_then(|a| a.strip_suffix('.'))
         .unwrap_or_else(|| panic!("no address in {ready:?}"))
         .to_owned();
-    let api = Api {
-        http: reqwest::Client::builder().timeout(WAIT).build().unwrap(),
-        base: format!("http://{addr}"),
-    };
+    let api = Api::new(&addr, TOKEN);
 
     // A gift-card + card sale.
     let (st, v) = api
@@ -267,6 +164,7 @@ async fn sale_through_the_running_agent_then_graceful_stop_mid_payment() {
         let api = Api {
             http: api.http.clone(),
             base: api.base.clone(),
+            token: TOKEN,
         };
         async move {
             api.post(

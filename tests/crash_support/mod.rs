@@ -11,15 +11,19 @@
 
 #![allow(dead_code)] // Each test/example uses a different part of it.
 
+// By path, so that the crash_soak example, which includes this module, finds it too.
+#[path = "../agent_support/mod.rs"]
+mod agent_support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use agent_support::{Lane, OFFLINE_DISABLED};
 use hardware_sim::pos::{
     CodeType, Fault as PosFault, FaultKind, FaultTarget, PosSim, Seed, SeedGiftcard,
     SeedGiftcardCode, TransStatus, TransType,
@@ -393,52 +397,19 @@ impl Driver<'_> {
     }
 }
 
-fn private(dir: &Path, name: &str, contents: &str) -> PathBuf {
-    let path = dir.join(name);
-    fs::write(&path, contents).unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-    path
-}
-
 fn config(dir: &Path, pos: &PosSim, terminal: &str) -> PathBuf {
-    let secret = private(
+    agent_support::config(
         dir,
-        "pos-client-secret",
-        "lane-agent-sim-secret-0123456789\n",
-    );
-    let token = private(dir, "api-token", &format!("{TOKEN}\n"));
-    let text = format!(
-        r#"[lane]
-store_code = "DALLAS"
-register_code = "LANE01"
-[pos]
-graphql_url = "{}"
-issuer_url = "{}"
-client_id = "lane-agent"
-client_secret_file = "{}"
-request_timeout_ms = 3000
-[api]
-listen = "127.0.0.1:0"
-token_file = "{}"
-[store]
-path = "{}"
-[terminal]
-protocol = "zvt"
-transport = "tcp"
-address = "{terminal}"
-password = "000000"
-[offline]
-enabled = false
-"#,
-        pos.graphql_url(),
-        pos.issuer_url(),
-        secret.display(),
-        token.display(),
-        dir.join("agent.db").display()
-    );
-    let path = dir.join("lane-agent.toml");
-    fs::write(&path, text).unwrap();
-    path
+        pos,
+        &Lane {
+            token: TOKEN,
+            listen: "127.0.0.1:0".into(),
+            request_timeout_ms: 3000,
+            terminal: terminal.into(),
+            terminal_extra: "",
+            offline: OFFLINE_DISABLED,
+        },
+    )
 }
 
 fn seed() -> Seed {

@@ -3,6 +3,7 @@
 //! ([`ZvtTerminal`]) and the catalog lookups for the API ([`Catalog`]).
 
 pub mod backend;
+pub mod cashier;
 pub mod catalog;
 pub mod terminal;
 

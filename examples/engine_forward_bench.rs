@@ -1,6 +1,6 @@
 //! Benchmark: forwarding a backlog of outbox purchases through the engine against the POS
-//! stand-in, compared with the stand-in's own capacity measured by a plain `PosClient` loop
-//! (same requests, no journal).
+//! stand-in, compared with the stand-in's own capacity measured by a plain loop over the engine's
+//! POS adapter (same requests, no journal, no engine).
 //!
 //! Run: `cargo run --release -p lane-agent --example engine_forward_bench [N]` (N = 10000).
 
@@ -94,43 +94,14 @@ async fn main() {
         .expect("sim");
 
     // 1. The stand-in's capacity: a plain client, one request after the other.
-    let plain = client(&sim);
+    // The engine's own POS adapter, so both runs send the very same requests.
+    let plain = PosPorts::new(client(&sim), None);
     let t = Instant::now();
     for i in 0..n {
-        let p = purchase(format!("PLAIN-{i}"));
-        let req = pos_client::PurchaseRequest {
-            transaction_id: p.transaction_id.clone(),
-            store_code: p.store_code.clone(),
-            purchased_on: p.purchased_on.clone(),
-            pay_amount: p.pay_amount.0,
-            sale_discount_amount: p.sale_discount_amount.0,
-            item_discount_amount: p.item_discount_amount.0,
-            sub_total: p.sub_total.0,
-            refund_amount: p.refund_amount.0,
-            tax_amount: p.tax_amount.0,
-            line_items: p
-                .line_items
-                .iter()
-                .map(|l| pos_client::PurchaseLine {
-                    line_number: l.line_number,
-                    sku: l.sku.clone(),
-                    is_refund: l.is_refund,
-                    unit_price: l.unit_price.0,
-                    ext_price: l.ext_price.0,
-                    item_discount_amount: l.item_discount_amount.0,
-                    sale_discount_amount: l.sale_discount_amount.0,
-                    quantity: l.quantity.0,
-                    uom: l.uom.clone(),
-                })
-                .collect(),
-            channel: None,
-            member_id: None,
-            order_type: None,
-            pay_method: Some(p.pay_method.clone()),
-            customer_id: None,
-            email: None,
-        };
-        plain.purchase_add(&req).await.expect("plain purchaseAdd");
+        plain
+            .purchase_add(&purchase(format!("PLAIN-{i}")))
+            .await
+            .expect("plain purchaseAdd");
     }
     let plain_el = t.elapsed();
 
@@ -192,7 +163,7 @@ async fn main() {
     let rate = |k: usize, d: Duration| k as f64 / d.as_secs_f64();
     println!("forwarding benchmark against hardware-sim pos, {n} purchases");
     println!(
-        "plain PosClient loop (stand-in capacity)   {:>8.1} req/s  ({:.3} ms/req)",
+        "plain POS adapter loop (stand-in capacity){:>8.1} req/s  ({:.3} ms/req)",
         rate(n, plain_el),
         plain_el.as_secs_f64() * 1e3 / n as f64
     );

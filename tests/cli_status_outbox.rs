@@ -8,27 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use agent_support::{
-    Lane, OFFLINE_ENABLED, WAIT, cli, free_port, json_of, start_quiet, stop_gracefully,
-};
+use agent_support::{WAIT, cli, free_port, json_of, start_quiet, stop_gracefully};
 use hardware_sim::pos::{PosSim, Seed};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "cli-status-token-0123456789";
 
 fn config(dir: &Path, pos: &PosSim, port: u16) -> PathBuf {
-    agent_support::config(
-        dir,
-        pos,
-        &Lane {
-            token: TOKEN,
-            listen: format!("127.0.0.1:{port}"),
-            request_timeout_ms: 2000,
-            terminal: "127.0.0.1:9".into(),
-            terminal_extra: "",
-            offline: OFFLINE_ENABLED,
-        },
-    )
+    agent_support::config_without_terminal(dir, pos, TOKEN, port)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

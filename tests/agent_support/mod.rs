@@ -116,6 +116,23 @@ password = "000000"
     path
 }
 
+/// [`config`] for a lane whose API listens on `127.0.0.1:PORT` and whose terminal address
+/// (port 9, discard) has nothing behind it: for tests of sales paid in cash and of the CLI.
+pub fn config_without_terminal(dir: &Path, pos: &PosSim, token: &str, port: u16) -> PathBuf {
+    config(
+        dir,
+        pos,
+        &Lane {
+            token,
+            listen: format!("127.0.0.1:{port}"),
+            request_timeout_ms: 2000,
+            terminal: "127.0.0.1:9".into(),
+            terminal_extra: "",
+            offline: OFFLINE_ENABLED,
+        },
+    )
+}
+
 /// Blocks until a datagram containing a line starting with `needle` arrives; returns it.
 pub fn expect(sock: &UnixDatagram, needle: &str) -> String {
     let deadline = Instant::now() + WAIT;

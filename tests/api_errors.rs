@@ -307,6 +307,7 @@ async fn lane_options_bound_bodies_and_deny_card_loads() {
     let api = TestApi::start_with(ApiOptions {
         max_body_bytes: 1024,
         giftcard_edit: false,
+        ..ApiOptions::default()
     })
     .await;
     for path in ["/v1/giftcards/activate", "/v1/giftcards/reload"] {

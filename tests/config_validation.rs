@@ -50,6 +50,7 @@ fn the_example_config_is_valid_and_typed() {
     assert_eq!(c.pos.request_timeout.as_millis(), 10_000);
     assert_eq!(c.api.listen.to_string(), "127.0.0.1:7311");
     assert!(c.api.permissions.giftcard_edit);
+    assert!(!c.api.permissions.giftcard_replace_code, "off by default");
     assert_eq!(
         c.terminal.transport,
         TerminalTransport::Tcp {
@@ -268,6 +269,11 @@ fn each_broken_value_is_reported_at_its_key() {
             "giftcard_edit = true",
             "giftcard_edit = \"yes\"",
             "api.permissions.giftcard_edit",
+        ),
+        (
+            "# giftcard_replace_code = false",
+            "giftcard_replace_code = 1",
+            "api.permissions.giftcard_replace_code",
         ),
         ("[store]", "[stores]", "stores"),
         (
@@ -534,4 +540,15 @@ fn warehouse_code_defaults_to_main_and_is_kept_as_written() {
     let c = Config::validate(config::parse(&other).unwrap()).expect("valid");
     assert_eq!(c.lane.warehouse_code, "WH-2");
     assert_eq!(c.lane.store_code, "DALLAS");
+}
+
+#[test]
+fn giftcard_code_replacement_is_granted_only_explicitly() {
+    let text = edit(
+        "# giftcard_replace_code = false",
+        "giftcard_replace_code = true",
+    );
+    let loaded = config::load(&source(&text), Path::new(CONFIG_PATH)).expect("valid");
+    assert!(loaded.config.api.permissions.giftcard_replace_code);
+    assert!(loaded.config.api.permissions.giftcard_edit);
 }

@@ -12,13 +12,13 @@ use tokio::time::Instant;
 use crate::api::backend::{BackendError, LaneBackend, Resource};
 use crate::api::types::{
     AddPaymentRequest, ApiEvent, CancelResult, CompleteResult, DeviceState as ApiDeviceState,
-    DeviceStatus, GiftCardBalance, GiftCardCode, GiftCardFundRequest, GiftCardFunded, Item,
-    LinkState as ApiLink, MaskedCode, Member, MemberId, OfflineBudget as ApiBudget,
-    OpenSaleRequest, OutboxCounts, OutboxFlushed, OutboxItem as ApiOutboxItem, OutboxList,
-    OutboxResolution, OutboxState as ApiOutboxState, PaymentId, PaymentMethod, PaymentRecord,
-    PaymentResult, PaymentState as ApiPaymentState, PaymentStatus as ApiPaymentStatus, Product,
-    PurchaseState, SaleDetail, SaleId, SaleLine, SaleState as ApiSaleState, SaleSummary, Source,
-    Status,
+    DeviceStatus, GiftCardBalance, GiftCardCode, GiftCardCodeReplaced, GiftCardFundRequest,
+    GiftCardFunded, GiftCardReplaceCodeRequest, Item, LinkState as ApiLink, MaskedCode, Member,
+    MemberId, OfflineBudget as ApiBudget, OpenSaleRequest, OutboxCounts, OutboxFlushed,
+    OutboxItem as ApiOutboxItem, OutboxList, OutboxResolution, OutboxState as ApiOutboxState,
+    PaymentId, PaymentMethod, PaymentRecord, PaymentResult, PaymentState as ApiPaymentState,
+    PaymentStatus as ApiPaymentStatus, Product, PurchaseState, SaleDetail, SaleId, SaleLine,
+    SaleState as ApiSaleState, SaleSummary, Source, Status,
 };
 use crate::devices::{DeviceEvent, DeviceRegistry, DeviceState as DevState};
 use crate::engine::ports::{HostError, TerminalError};
@@ -667,6 +667,16 @@ impl LaneBackend for AgentBackend {
         })
     }
 
+    async fn giftcard_replace_code(
+        &self,
+        req: GiftCardReplaceCodeRequest,
+    ) -> Result<GiftCardCodeReplaced, BackendError> {
+        match &self.catalog {
+            Some(c) => c.replace_code(req).await,
+            None => Err(Catalog::unavailable()),
+        }
+    }
+
     async fn item(&self, sku: String) -> Result<Item, BackendError> {
         match &self.catalog {
             Some(c) => c.item(&sku).await,
@@ -751,6 +761,7 @@ mod tests {
         match e {
             BackendError::Conflict { code, .. }
             | BackendError::Invalid { code, .. }
+            | BackendError::Forbidden { code, .. }
             | BackendError::Unavailable { code, .. } => code,
             BackendError::NotFound(r) => r.not_found_code(),
             BackendError::Internal { .. } => "internal",

@@ -1,15 +1,17 @@
 //! Items, products and members for the API: the POS first, the lane's mirror when the POS
 //! cannot answer (`mirror::*_online_first` decide; this module only translates).
 
-use pos_client::{InventoryQuery, PosClient, ProductQuery};
+use pos_client::{GiftCode, InventoryQuery, PosClient, PosError, ProductQuery};
+use secrecy::SecretString;
 
 use crate::api::backend::{BackendError, Resource};
 use crate::api::types::{
-    Item, MaskedName, Member, MemberId, Product, ProductGroup, ProductNotice, Source,
+    GiftCardCodeReplaced, GiftCardReplaceCodeRequest, Item, MaskedName, Member, MemberId, Product,
+    ProductGroup, ProductNotice, Source,
 };
 use crate::mirror::pos::online_outcome;
 use crate::mirror::validate::SkuWarning;
-use crate::mirror::{AnswerSource, Mirror};
+use crate::mirror::{AnswerSource, GiftcardMaintenanceError, Mirror, replace_physical_code};
 
 /// The catalog lookups of one lane: the POS client, the mirror and the lane's warehouse.
 #[derive(Clone)]
@@ -17,6 +19,8 @@ pub struct Catalog {
     client: PosClient,
     mirror: Mirror,
     warehouse: String,
+    /// `api.permissions.giftcard_replace_code`: checked again here, not only by the API.
+    replace_code_permitted: bool,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -34,6 +38,63 @@ fn source(s: AnswerSource) -> Source {
     }
 }
 
+/// Maps a refused or failed code replacement; messages never hold the code or PIN (the POS
+/// client scrubs its messages, and none of ours repeat them).
+fn maintenance_error(e: GiftcardMaintenanceError) -> BackendError {
+    match e {
+        GiftcardMaintenanceError::NotPermitted => BackendError::Forbidden {
+            code: "permission_denied",
+            message: "Gift-card code replacement is not permitted on this lane.".into(),
+        },
+        GiftcardMaintenanceError::BadInput(why) => {
+            BackendError::invalid("invalid_code", format!("Bad request: {why}."))
+        }
+        GiftcardMaintenanceError::Pos(e) => pos_edit_error(e),
+    }
+}
+
+fn pos_edit_error(e: PosError) -> BackendError {
+    match e {
+        PosError::NotAuthorized { .. } => BackendError::Forbidden {
+            code: "pos_not_authorized",
+            message: "The POS client lacks the EditGiftCard permission.".into(),
+        },
+        PosError::Validation {
+            ref validation_type,
+            ..
+        } if validation_type == "GiftCardNotFound" => BackendError::NotFound(Resource::GiftCard),
+        PosError::Validation {
+            ref validation_type,
+            ..
+        } if validation_type == "CodeAlreadyExists" => BackendError::conflict(
+            "code_taken",
+            "Another gift card already has this physical code.",
+        ),
+        PosError::Validation {
+            validation_type,
+            property,
+            ..
+        } => BackendError::invalid(
+            "pos_rejected",
+            format!("The POS rejected the change ({validation_type} on {property})."),
+        ),
+        PosError::OutcomeUnknown { .. } | PosError::Fusion { .. } => {
+            tracing::warn!(error = %e, "Gift-card code replacement outcome unknown.");
+            BackendError::Unavailable {
+                code: "pos_outcome_unknown",
+                message: "The POS did not confirm the change; sending it again is safe.".into(),
+            }
+        }
+        other => {
+            tracing::warn!(error = %other, "Gift-card code replacement failed at the POS.");
+            BackendError::Unavailable {
+                code: "pos_unreachable",
+                message: "The POS is unavailable; the code was not replaced.".into(),
+            }
+        }
+    }
+}
+
 fn mirror_failed(e: &crate::mirror::MirrorError) -> BackendError {
     BackendError::Internal {
         message: format!("mirror lookup failed: {e}"),
@@ -48,7 +109,40 @@ impl Catalog {
             client,
             mirror,
             warehouse: warehouse.into(),
+            replace_code_permitted: false,
         }
+    }
+
+    /// Allows gift-card code replacement (`api.permissions.giftcard_replace_code`).
+    #[must_use]
+    pub fn with_code_replacement(mut self, permitted: bool) -> Self {
+        self.replace_code_permitted = permitted;
+        self
+    }
+
+    /// `POST /v1/giftcards/replace-code`: `giftcardEdit` with the new physical code and PIN.
+    pub async fn replace_code(
+        &self,
+        req: GiftCardReplaceCodeRequest,
+    ) -> Result<GiftCardCodeReplaced, BackendError> {
+        let masked = req.new_code.masked();
+        let code = GiftCode::new(req.new_code.expose());
+        let pin = req
+            .new_pin
+            .map(|p| SecretString::from(p.expose().to_owned()));
+        let card = replace_physical_code(
+            self.replace_code_permitted,
+            &self.client,
+            &req.card_id,
+            code,
+            pin,
+        )
+        .await
+        .map_err(maintenance_error)?;
+        Ok(GiftCardCodeReplaced {
+            card_id: card.id,
+            code: masked,
+        })
     }
 
     /// The answer when no catalog is configured.
@@ -190,5 +284,63 @@ pub async fn check_sale_skus<S: AsRef<str>>(
                 unknown.skus.join(", ")
             ),
         )),
+    }
+}
+
+#[cfg(test)]
+mod replace_code_tests {
+    use super::*;
+
+    fn validation(kind: &str) -> PosError {
+        PosError::Validation {
+            operation: "GiftcardEdit",
+            validation_type: kind.to_owned(),
+            property: "Id".to_owned(),
+            message: "x".to_owned(),
+        }
+    }
+
+    #[test]
+    fn pos_refusals_keep_their_meaning() {
+        let missing_role = PosError::NotAuthorized {
+            operation: "GiftcardEdit",
+            message: "EditGiftCard".to_owned(),
+        };
+        assert!(matches!(
+            pos_edit_error(missing_role),
+            BackendError::Forbidden {
+                code: "pos_not_authorized",
+                ..
+            }
+        ));
+        assert_eq!(
+            pos_edit_error(validation("GiftCardNotFound")),
+            BackendError::NotFound(Resource::GiftCard)
+        );
+        assert!(matches!(
+            pos_edit_error(validation("CodeAlreadyExists")),
+            BackendError::Conflict {
+                code: "code_taken",
+                ..
+            }
+        ));
+        assert!(matches!(
+            maintenance_error(GiftcardMaintenanceError::NotPermitted),
+            BackendError::Forbidden {
+                code: "permission_denied",
+                ..
+            }
+        ));
+        let unsent = PosError::NotSent {
+            operation: "GiftcardEdit",
+            reason: "refused".to_owned(),
+        };
+        assert!(matches!(
+            pos_edit_error(unsent),
+            BackendError::Unavailable {
+                code: "pos_unreachable",
+                ..
+            }
+        ));
     }
 }

@@ -12,9 +12,9 @@ use tokio::sync::broadcast;
 
 use super::types::{
     AddPaymentRequest, ApiEvent, CancelResult, CompleteResult, GiftCardBalance, GiftCardCode,
-    GiftCardFundRequest, GiftCardFunded, Item, Member, MemberId, OpenSaleRequest, OutboxFlushed,
-    OutboxItem, OutboxList, OutboxResolution, PaymentResult, Product, SaleDetail, SaleId,
-    SaleSummary, Status,
+    GiftCardCodeReplaced, GiftCardFundRequest, GiftCardFunded, GiftCardReplaceCodeRequest, Item,
+    Member, MemberId, OpenSaleRequest, OutboxFlushed, OutboxItem, OutboxList, OutboxResolution,
+    PaymentResult, Product, SaleDetail, SaleId, SaleSummary, Status,
 };
 
 /// What the local API needs from the engine.
@@ -80,6 +80,16 @@ pub trait LaneBackend: Send + Sync + 'static {
         &self,
         req: GiftCardFundRequest,
     ) -> impl Future<Output = Result<GiftCardFunded, BackendError>> + Send;
+
+    /// `POST /v1/giftcards/replace-code`: replaces the physical code (and PIN) of the card
+    /// with POS id `card_id` (`giftcardEdit`). The API has already checked the lane's
+    /// `api.permissions.giftcard_replace_code`; an unknown card is
+    /// [`BackendError::NotFound`] with [`Resource::GiftCard`], a POS client without the
+    /// `EditGiftCard` permission [`BackendError::Forbidden`] (code `pos_not_authorized`).
+    fn giftcard_replace_code(
+        &self,
+        req: GiftCardReplaceCodeRequest,
+    ) -> impl Future<Output = Result<GiftCardCodeReplaced, BackendError>> + Send;
 
     /// `GET /v1/items/{sku}`.
     fn item(&self, sku: String) -> impl Future<Output = Result<Item, BackendError>> + Send;
@@ -191,6 +201,15 @@ pub enum BackendError {
     /// 422: the request is well-formed but not acceptable (e.g. `offline_limit`).
     #[error("{message}")]
     Invalid {
+        /// A stable code.
+        code: &'static str,
+        /// A sentence for the cashier or the log.
+        message: String,
+    },
+    /// 403: the request is refused for want of a permission (e.g. `pos_not_authorized`
+    /// when the POS client's roles lack one).
+    #[error("{message}")]
+    Forbidden {
         /// A stable code.
         code: &'static str,
         /// A sentence for the cashier or the log.

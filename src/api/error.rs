@@ -89,6 +89,9 @@ impl From<BackendError> for ApiError {
                 Self::new(StatusCode::CONFLICT, code, message)
             }
             BackendError::Invalid { code, message } => Self::invalid(code, message),
+            BackendError::Forbidden { code, message } => {
+                Self::new(StatusCode::FORBIDDEN, code, message)
+            }
             BackendError::Unavailable { code, message } => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
             }

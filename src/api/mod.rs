@@ -48,6 +48,10 @@ pub struct ApiOptions {
     /// Whether `POST /v1/giftcards/activate` and `/reload` are allowed on this lane
     /// (`api.permissions.giftcard_edit`); when not, they answer 403 `forbidden`.
     pub giftcard_edit: bool,
+    /// Whether `POST /v1/giftcards/replace-code` is allowed on this lane
+    /// (`api.permissions.giftcard_replace_code`, off by default); when not, it answers 403
+    /// `permission_denied` before anything is sent.
+    pub giftcard_replace_code: bool,
 }
 
 impl Default for ApiOptions {
@@ -55,6 +59,7 @@ impl Default for ApiOptions {
         Self {
             max_body_bytes: validate::MAX_BODY_BYTES,
             giftcard_edit: true,
+            giftcard_replace_code: false,
         }
     }
 }

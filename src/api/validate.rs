@@ -5,8 +5,8 @@ use rust_decimal::dec;
 
 use super::error::ApiError;
 use super::types::{
-    AddPaymentRequest, GiftCardCode, GiftCardFundRequest, OpenSaleRequest, PaymentMethod, Pin,
-    is_valid_sku,
+    AddPaymentRequest, GiftCardCode, GiftCardFundRequest, GiftCardReplaceCodeRequest,
+    OpenSaleRequest, PaymentMethod, Pin, is_valid_sku,
 };
 
 /// The largest amount (payment, load, unit price, tax) the API accepts.
@@ -200,6 +200,30 @@ pub fn fund(req: &GiftCardFundRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// `POST /v1/giftcards/replace-code`: a POS card id (1 to 64 letters or digits), a new code
+/// of 4 to 64 letters, digits or dashes and an optional PIN of 3 to 12 digits.
+pub fn replace_code(req: &GiftCardReplaceCodeRequest) -> Result<(), ApiError> {
+    let id = &req.card_id;
+    if !(1..=64).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ApiError::invalid(
+            "invalid_card_id",
+            "`card_id` must be 1 to 64 letters or digits.",
+        ));
+    }
+    let c = req.new_code.expose();
+    if !(4..=64).contains(&c.len()) || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(ApiError::invalid(
+            "invalid_code",
+            "`new_code` must be 4 to 64 letters, digits or dashes.",
+        ));
+    }
+    if let Some(p) = &req.new_pin {
+        pin(p)
+            .map_err(|_| ApiError::invalid("invalid_pin", "`new_pin` must be 3 to 12 digits."))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +312,40 @@ mod tests {
             code(r#"{"method":"giftcard","amount":"1","code":"6006491234567890","pin":"12ab"}"#),
             "invalid_pin"
         );
+    }
+
+    #[test]
+    fn code_replacements_need_an_id_a_code_and_a_sane_pin() {
+        let check = |b: &str| {
+            replace_code(&parse_json::<GiftCardReplaceCodeRequest>(b.as_bytes()).unwrap())
+        };
+        assert!(check(r#"{"card_id":"GC1","new_code":"6006490000001234"}"#).is_ok());
+        assert!(
+            check(r#"{"card_id":"GC1","new_code":"6006490000001234","new_pin":"4711"}"#).is_ok()
+        );
+        let code = |b: &str| check(b).unwrap_err().code;
+        assert_eq!(
+            code(r#"{"card_id":"","new_code":"6006490000001234"}"#),
+            "invalid_card_id"
+        );
+        assert_eq!(
+            code(r#"{"card_id":"G 1","new_code":"6006490000001234"}"#),
+            "invalid_card_id"
+        );
+        assert_eq!(
+            code(r#"{"card_id":"GC1","new_code":"123"}"#),
+            "invalid_code"
+        );
+        assert_eq!(
+            code(r#"{"card_id":"GC1","new_code":"6006 4900"}"#),
+            "invalid_code"
+        );
+        assert_eq!(
+            code(r#"{"card_id":"GC1","new_code":"6006490000001234","new_pin":"12x4"}"#),
+            "invalid_pin"
+        );
+        let e = check(r#"{"card_id":"GC1","new_code":"6006490000001234!"}"#).unwrap_err();
+        assert!(!e.message.contains("6006490000001234"));
     }
 
     #[test]

@@ -95,6 +95,9 @@ pub struct ApiConfig {
 pub struct ApiPermissions {
     /// `POST /v1/giftcards/activate` and `/reload` (default true).
     pub giftcard_edit: bool,
+    /// `POST /v1/giftcards/replace-code`: a manager replaces a lost card's physical code
+    /// (`giftcardEdit`, needs `EditGiftCard` on the POS client; default false).
+    pub giftcard_replace_code: bool,
 }
 
 /// `[store]`.

@@ -79,6 +79,8 @@ pub struct RawApi {
 pub struct RawApiPermissions {
     /// Allows `POST /v1/giftcards/activate` and `/reload`.
     pub giftcard_edit: Option<bool>,
+    /// Allows `POST /v1/giftcards/replace-code`.
+    pub giftcard_replace_code: Option<bool>,
 }
 
 /// `[store]`.

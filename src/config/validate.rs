@@ -325,6 +325,7 @@ fn api(c: &mut Checker, raw: Option<RawApi>) -> Option<ApiConfig> {
         max_body_bytes: max_body_bytes?,
         permissions: ApiPermissions {
             giftcard_edit: perms.giftcard_edit.unwrap_or(true),
+            giftcard_replace_code: perms.giftcard_replace_code.unwrap_or(false),
         },
     })
 }

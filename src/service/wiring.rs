@@ -197,14 +197,16 @@ pub async fn wire_with(
         .map_err(|e| ServiceError::storage("recovering the journal", e))?;
     tracing::info!(report = ?report, "Journal recovered.");
 
+    let catalog = Catalog::new(
+        client.clone(),
+        mirror.clone(),
+        config.lane.warehouse_code.clone(),
+    )
+    .with_code_replacement(config.api.permissions.giftcard_replace_code);
     let backend = Arc::new(AgentBackend::new(
         engine.clone(),
         Some(Arc::clone(&devices)),
-        Some(Catalog::new(
-            client.clone(),
-            mirror.clone(),
-            config.lane.warehouse_code.clone(),
-        )),
+        Some(catalog),
     ));
     let metrics = Metrics::new();
     let _gauges = api::follow_events(
@@ -215,6 +217,7 @@ pub async fn wire_with(
         ApiOptions {
             max_body_bytes: config.api.max_body_bytes,
             giftcard_edit: config.api.permissions.giftcard_edit,
+            giftcard_replace_code: config.api.permissions.giftcard_replace_code,
         },
     );
 

@@ -39,6 +39,8 @@ struct State {
     sales: HashMap<SaleId, FakeSale>,
     payments: HashMap<PaymentId, Payment>,
     cards: HashMap<String, Card>,
+    /// POS card ids to current codes.
+    card_ids: HashMap<String, String>,
     loads: HashMap<PaymentId, Load>,
     outbox: Vec<OutboxItem>,
 }
@@ -64,8 +66,8 @@ impl Default for FakeBackend {
 }
 
 impl FakeBackend {
-    /// A backend with two gift cards: `6006491111111111` (50.00, no PIN) and
-    /// `6006492222222222` (20.00, PIN 902714).
+    /// A backend with two gift cards: `6006491111111111` (id `GC1`, 50.00, no PIN) and
+    /// `6006492222222222` (id `GC2`, 20.00, PIN 902714).
     pub fn new() -> Self {
         let mut state = State::default();
         state.cards.insert(
@@ -82,6 +84,12 @@ impl FakeBackend {
                 pin: Some("902714".into()),
             },
         );
+        state
+            .card_ids
+            .insert("GC1".into(), "6006491111111111".into());
+        state
+            .card_ids
+            .insert("GC2".into(), "6006492222222222".into());
         Self {
             state: Mutex::new(state),
             events: broadcast::channel(64).0,
@@ -102,6 +110,11 @@ impl FakeBackend {
             .cards
             .get(code)
             .map(|c| c.balance)
+    }
+
+    /// The current code of the card with POS id `card_id`, for assertions.
+    pub fn card_code(&self, card_id: &str) -> Option<String> {
+        self.state.lock().unwrap().card_ids.get(card_id).cloned()
     }
 
     /// Publishes an event as the engine would.
@@ -529,6 +542,34 @@ impl LaneBackend for FakeBackend {
         req: GiftCardFundRequest,
     ) -> Result<GiftCardFunded, BackendError> {
         self.fund(false, req)
+    }
+
+    async fn giftcard_replace_code(
+        &self,
+        req: GiftCardReplaceCodeRequest,
+    ) -> Result<GiftCardCodeReplaced, BackendError> {
+        self.mutated();
+        let mut s = self.state.lock().unwrap();
+        let old = s
+            .card_ids
+            .get(&req.card_id)
+            .cloned()
+            .ok_or(BackendError::NotFound(Resource::GiftCard))?;
+        let new = req.new_code.expose().to_owned();
+        if new != old && s.cards.contains_key(&new) {
+            return Err(BackendError::conflict(
+                "code_taken",
+                "Another gift card already has this physical code.",
+            ));
+        }
+        let mut card = s.cards.remove(&old).expect("id maps to a card");
+        card.pin = req.new_pin.map(|p| p.expose().to_owned());
+        s.cards.insert(new.clone(), card);
+        s.card_ids.insert(req.card_id.clone(), new);
+        Ok(GiftCardCodeReplaced {
+            card_id: req.card_id,
+            code: req.new_code.masked(),
+        })
     }
 
     async fn item(&self, sku: String) -> Result<Item, BackendError> {

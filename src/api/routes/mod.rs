@@ -79,6 +79,10 @@ fn table<B: LaneBackend>() -> Vec<(RouteSpec, MethodRouter<ApiState<B>>)> {
             spec("POST", "/v1/giftcards/reload"),
             post(giftcards::reload::<B>),
         ),
+        (
+            spec("POST", "/v1/giftcards/replace-code"),
+            post(giftcards::replace_code::<B>),
+        ),
         (spec("GET", "/v1/items/{sku}"), get(catalog::item::<B>)),
         (
             spec("GET", "/v1/products/{sku}"),
@@ -227,6 +231,12 @@ impl LaneBackend for NoBackend {
         &self,
         _: crate::api::types::GiftCardFundRequest,
     ) -> Result<crate::api::types::GiftCardFunded, crate::api::BackendError> {
+        match *self {}
+    }
+    async fn giftcard_replace_code(
+        &self,
+        _: crate::api::types::GiftCardReplaceCodeRequest,
+    ) -> Result<crate::api::types::GiftCardCodeReplaced, crate::api::BackendError> {
         match *self {}
     }
     async fn item(&self, _: String) -> Result<crate::api::types::Item, crate::api::BackendError> {

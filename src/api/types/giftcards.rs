@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::Source;
 use super::ids::PaymentId;
 use super::money::{dec, dec_opt};
-use super::secret::{GiftCardCode, MaskedCode};
+use super::secret::{GiftCardCode, MaskedCode, Pin};
 
 /// Query of `GET /v1/giftcards/balance?code=…`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -55,4 +55,27 @@ pub struct GiftCardFunded {
     /// The balance after loading, when the POS reports it.
     #[serde(default, with = "dec_opt")]
     pub balance: Option<Decimal>,
+}
+
+/// Body of `POST /v1/giftcards/replace-code`: a manager replaces a lost card's physical code
+/// (and PIN) on the POS; the balance stays on the card.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GiftCardReplaceCodeRequest {
+    /// The POS id of the card (`Giftcard.id`), not its code.
+    pub card_id: String,
+    /// The code of the replacement card.
+    pub new_code: GiftCardCode,
+    /// The PIN of the replacement card, if it has one.
+    #[serde(default)]
+    pub new_pin: Option<Pin>,
+}
+
+/// Answer of `POST /v1/giftcards/replace-code`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GiftCardCodeReplaced {
+    /// The POS id of the card.
+    pub card_id: String,
+    /// The new code, masked.
+    pub code: MaskedCode,
 }

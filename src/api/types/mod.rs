@@ -15,7 +15,10 @@ mod status;
 use serde::{Deserialize, Serialize};
 
 pub use catalog::{Item, Member, Product, ProductGroup, ProductNotice};
-pub use giftcards::{BalanceQuery, GiftCardBalance, GiftCardFundRequest, GiftCardFunded};
+pub use giftcards::{
+    BalanceQuery, GiftCardBalance, GiftCardCodeReplaced, GiftCardFundRequest, GiftCardFunded,
+    GiftCardReplaceCodeRequest,
+};
 pub use ids::{
     ID_RULE, MAX_ID_LEN, MAX_SKU_LEN, MemberId, PaymentId, SaleId, is_valid_id, is_valid_sku,
 };

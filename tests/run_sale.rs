@@ -150,6 +150,36 @@ async fn sale_through_the_running_agent_then_graceful_stop_mid_payment() {
     assert_eq!(ledger.purchases.len(), 1);
     assert_eq!(ledger.balance("1001").unwrap().to_string(), "30.00");
 
+    // The cashier saw the gift-card tender on the terminal's display, masked to the last 4
+    // (shown best effort beside the payment, so wait for it, bounded).
+    let deadline = Instant::now() + WAIT;
+    let want = [
+        vec!["Gift card ****0001".to_owned(), "Amount 20.00".to_owned()],
+        vec![
+            "Approved 20.00".to_owned(),
+            "Balance 30.00".to_owned(),
+            "Still due 10.00".to_owned(),
+        ],
+    ];
+    loop {
+        let shown = terminal.control().displays();
+        if want.iter().all(|w| shown.contains(w)) {
+            assert!(
+                shown
+                    .iter()
+                    .flatten()
+                    .all(|l| !l.contains("6006491000000001")),
+                "{shown:?}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the terminal never showed the gift-card screens: {shown:?}"
+        );
+        ticks.tick().await;
+    }
+
     // SIGTERM while a card payment waits on a terminal that does not answer.
     let (st, _) = api
         .post(

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
@@ -30,7 +30,9 @@ use crate::store::payments::{EntryMode, Method, TerminalMode};
 use crate::store::sales::LineInput;
 use crate::store::{Money, OutboxState, PaymentState, SaleState};
 
+use super::cashier;
 use super::catalog::Catalog;
+use super::terminal::ZvtTerminal;
 
 /// How long a swipe stays usable for a payment or load sent without a code.
 const SWIPE_FRESH: Duration = Duration::from_secs(60);
@@ -51,6 +53,8 @@ pub struct AgentBackend {
     /// Bumped after each swipe lands in `swipe`, so a waiter never misses one.
     swiped: tokio::sync::watch::Sender<u64>,
     read_timeout: Duration,
+    /// The terminal whose display shows the cashier gift-card amounts and results.
+    cashier_display: Option<Arc<ZvtTerminal>>,
 }
 
 impl std::fmt::Debug for AgentBackend {
@@ -88,7 +92,15 @@ impl AgentBackend {
             swipe,
             swiped,
             read_timeout: Duration::from_secs(30),
+            cashier_display: None,
         }
+    }
+
+    /// Shows gift-card amounts, results and decline reasons on this terminal's display.
+    #[must_use]
+    pub fn with_cashier_display(mut self, terminal: Arc<ZvtTerminal>) -> Self {
+        self.cashier_display = Some(terminal);
+        self
     }
 
     /// How long a code-less gift-card request waits for a swipe (default 30 s).
@@ -558,6 +570,16 @@ impl LaneBackend for AgentBackend {
             (Method::Giftcard, None) => (Some(self.swiped_code().await?), EntryMode::Swiped),
             _ => (None, EntryMode::Keyed),
         };
+        // Best effort and off the payment's path: `cashier::show` runs in its own task.
+        let display = self
+            .cashier_display
+            .as_ref()
+            .filter(|_| m == Method::Giftcard);
+        if let Some(t) = display {
+            let code = code.as_ref().map(|c| c.expose_secret().to_owned());
+            let amount = Money::from(req.amount);
+            cashier::show(Arc::clone(t), cashier::processing(amount, code.as_deref()));
+        }
         let pr = PaymentRequest {
             payment_id: req.payment_id.map(|p| p.as_str().to_owned()),
             method: m,
@@ -572,6 +594,9 @@ impl LaneBackend for AgentBackend {
             .add_payment(sale_id.as_str(), pr)
             .await
             .map_err(map_error)?;
+        if let Some(t) = display {
+            cashier::show(Arc::clone(t), cashier::result(&a));
+        }
         payment_result(a)
     }
 

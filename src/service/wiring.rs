@@ -203,11 +203,10 @@ pub async fn wire_with(
         config.lane.warehouse_code.clone(),
     )
     .with_code_replacement(config.api.permissions.giftcard_replace_code);
-    let backend = Arc::new(AgentBackend::new(
-        engine.clone(),
-        Some(Arc::clone(&devices)),
-        Some(catalog),
-    ));
+    let backend = Arc::new(
+        AgentBackend::new(engine.clone(), Some(Arc::clone(&devices)), Some(catalog))
+            .with_cashier_display(Arc::clone(&terminal)),
+    );
     let metrics = Metrics::new();
     let _gauges = api::follow_events(
         metrics.clone(),

@@ -587,7 +587,11 @@ impl LaneBackend for AgentBackend {
             code,
             pin: req.pin.map(|p| SecretString::from(p.expose().to_owned())),
             entry_mode,
-            terminal_mode: TerminalMode::Authorize,
+            terminal_mode: if req.reserve {
+                TerminalMode::Reserve
+            } else {
+                TerminalMode::Authorize
+            },
         };
         let a = self
             .engine

@@ -159,6 +159,12 @@ pub fn open_sale(req: &OpenSaleRequest) -> Result<(), ApiError> {
 /// `POST /v1/sales/{id}/payments`.
 pub fn add_payment(req: &AddPaymentRequest) -> Result<(), ApiError> {
     amount("amount", req.amount)?;
+    if req.reserve && req.method != PaymentMethod::Card {
+        return Err(ApiError::invalid(
+            "reserve_not_card",
+            "`reserve` is only for card payments.",
+        ));
+    }
     if req.method != PaymentMethod::GiftCard {
         if req.code.is_some() {
             return Err(ApiError::invalid(
@@ -280,6 +286,12 @@ mod tests {
     #[test]
     fn payments_need_sane_amounts_and_codes() {
         assert!(pay(r#"{"method":"cash","amount":"10.00"}"#).is_ok());
+        assert!(pay(r#"{"method":"card","amount":"10.00","reserve":true}"#).is_ok());
+        assert!(pay(r#"{"method":"cash","amount":"10.00","reserve":false}"#).is_ok());
+        for m in ["cash", "giftcard"] {
+            let body = format!(r#"{{"method":"{m}","amount":"10.00","reserve":true}}"#);
+            assert_eq!(pay(&body).unwrap_err().code, "reserve_not_card");
+        }
         assert!(
             pay(r#"{"method":"giftcard","amount":"1.50","code":"6006491234567890","pin":"1234"}"#)
                 .is_ok()

@@ -100,6 +100,10 @@ pub struct AddPaymentRequest {
     /// answer.
     #[serde(default)]
     pub payment_id: Option<PaymentId>,
+    /// Card only: reserve now and book the final amount at completion (ZVT 06 22 then
+    /// 06 24), for sales that can still change; a cancelled sale reverses the reservation.
+    #[serde(default)]
+    pub reserve: bool,
 }
 
 /// The outcome of a payment attempt.

@@ -289,6 +289,9 @@ fn map_error_for(e: EngineError, resource: Resource) -> BackendError {
             crate::engine::ports::Decline::CodeNotFound => {
                 BackendError::NotFound(Resource::GiftCard)
             }
+            crate::engine::ports::Decline::Other(t) if t == "CodeAlreadyExists" => {
+                BackendError::conflict("giftcard_exists", "a gift card with this code exists")
+            }
             d => BackendError::Invalid {
                 code,
                 message: d.reason(),

@@ -59,6 +59,15 @@ pub fn host_error(e: &PosError) -> HostError {
     if let Some(r) = e.decline_reason() {
         return HostError::Declined(decline(r));
     }
+    // Every gift-card mutation is a gift-card request: a VALIDATION answer outside the
+    // decline list (giftcardAdd's "CodeAlreadyExists", say) is still a definitive refusal
+    // that applied nothing (pos-api.md §3), not an internal failure.
+    if let PosError::Validation {
+        validation_type, ..
+    } = e
+    {
+        return HostError::Declined(Decline::Other(validation_type.clone()));
+    }
     match e.class() {
         ErrorClass::NotSent | ErrorClass::Configuration => HostError::NotSent(e.to_string()),
         ErrorClass::Transient | ErrorClass::OutcomeUnknown => {

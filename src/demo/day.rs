@@ -295,7 +295,10 @@ pub(super) async fn play(
     l.push(day.complete("demo-5").await?);
     day.step("Card payment on the terminal", l)?;
 
-    // 6. Outage: offline gift-card sales within the caps.
+    // 6. Outage: offline gift-card sales within the caps. The link drops only once the
+    // purchases so far are delivered: cutting it under a purchaseAdd in flight would leave
+    // that purchase in doubt (correctly never re-sent), which is not what this step shows.
+    drained(&day.api).await?;
     lane.pos.control().set_online(false).await;
     let mut l = vec!["POS stand-in taken offline (connections refused)".to_owned()];
     for (id, amount) in [("demo-6", "10.00"), ("demo-7", "15.00")] {
@@ -337,29 +340,7 @@ pub(super) async fn play(
     // 8. The link comes back; the outbox drains.
     lane.pos.control().set_online(true).await;
     let mut l = vec!["POS stand-in back online".to_owned()];
-    let deadline = Instant::now() + STEP_TIMEOUT;
-    let mut last = String::new();
-    loop {
-        let st = day.api.status().await?;
-        let (link, pending, in_doubt) = (
-            s(&st, "link"),
-            s(&st["outbox"], "pending"),
-            s(&st["outbox"], "in_doubt"),
-        );
-        let now = format!("link {link}, outbox pending {pending}, in doubt {in_doubt}");
-        if now != last {
-            l.push(format!("status: {now}"));
-            last = now;
-        }
-        if link == "online" && pending == "0" {
-            break;
-        }
-        if Instant::now() >= deadline {
-            bail!("the outbox did not drain within {STEP_TIMEOUT:?} ({last})");
-        }
-        // Polling an observable condition at a short interval; the deadline bounds it.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    l.extend(drained(&day.api).await?);
     day.step("The link comes back and the outbox drains", l)?;
 
     // 9. Reconciliation: the journal against the POS ledger.
@@ -403,6 +384,34 @@ pub(super) async fn play(
 }
 
 /// What the terminal shows the cashier during the outage (waits, bounded, for "OFFLINE").
+/// Waits until the link is online and nothing is pending; returns each status change seen.
+async fn drained(api: &Api) -> anyhow::Result<Vec<String>> {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    let mut seen = Vec::new();
+    let mut last = String::new();
+    loop {
+        let st = api.status().await?;
+        let (link, pending, in_doubt) = (
+            s(&st, "link"),
+            s(&st["outbox"], "pending"),
+            s(&st["outbox"], "in_doubt"),
+        );
+        let now = format!("link {link}, outbox pending {pending}, in doubt {in_doubt}");
+        if now != last {
+            seen.push(format!("status: {now}"));
+            last = now;
+        }
+        if link == "online" && pending == "0" {
+            return Ok(seen);
+        }
+        if Instant::now() >= deadline {
+            bail!("the outbox did not drain within {STEP_TIMEOUT:?} ({last})");
+        }
+        // Polling an observable condition at a short interval; the deadline bounds it.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn offline_display(lane: &DemoLane) -> String {
     let control = lane.terminal.control();
     let mut events = control.subscribe();

@@ -31,11 +31,14 @@ impl PaymentTerminal for NoTerminal {
     async fn book_total(&self, _: u32, _: Money) -> Result<TerminalOutcome, TerminalError> {
         Err(TerminalError::NotSent("bench".into()))
     }
-    async fn reverse(&self, _: u32) -> Result<TerminalOutcome, TerminalError> {
+    async fn reverse(&self, _: u32, _: bool) -> Result<TerminalOutcome, TerminalError> {
         Err(TerminalError::NotSent("bench".into()))
     }
-    async fn recover_last(&self) -> Result<Option<TerminalOutcome>, TerminalError> {
-        Ok(None)
+    async fn last_trace(&self) -> Option<u32> {
+        None
+    }
+    async fn recover(&self, _: &RecoveryIntent) -> Result<Recovered, TerminalError> {
+        Err(TerminalError::NotSent("no terminal".into()))
     }
     async fn numeric_input(&self, _: &str, _: u8) -> Result<Option<SecretString>, TerminalError> {
         Ok(None)

@@ -185,3 +185,65 @@ async fn resolve_an_in_doubt_item_recorded_or_resend() {
     );
     api.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn exceptions_are_listed_and_a_payment_in_doubt_needs_a_resolution() {
+    let api = TestApi::start().await;
+    let id = api
+        .backend
+        .raise_exception("payment_in_doubt", Some("pay-1"));
+    let other = api.backend.raise_exception("forward_declined", None);
+    let list = api.get("/v1/exceptions").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert_eq!(list.body["exceptions"].as_array().unwrap().len(), 2);
+    assert_eq!(list.body["exceptions"][0]["kind"], "payment_in_doubt");
+
+    let bare = api
+        .post(&format!("/v1/exceptions/{id}/acknowledge"), json!({}))
+        .await;
+    assert_eq!((bare.status, bare.code()), (409, "resolution_required"));
+    for (body, status, code) in [
+        (json!({"resolution": "maybe"}), 422, ""),
+        (json!({"resolution": "approved", "extra": 1}), 422, ""),
+        (json!({"note": "a\u{0007}b"}), 400, "invalid_note"),
+    ] {
+        let r = api
+            .post(&format!("/v1/exceptions/{id}/acknowledge"), body)
+            .await;
+        assert_eq!(r.status, status, "{}", r.body);
+        if !code.is_empty() {
+            assert_eq!(r.code(), code);
+        }
+    }
+    let bad_id = api.post("/v1/exceptions/abc/acknowledge", json!({})).await;
+    assert_eq!((bad_id.status, bad_id.code()), (400, "invalid_id"));
+    let unknown = api.post("/v1/exceptions/99/acknowledge", json!({})).await;
+    assert_eq!(
+        (unknown.status, unknown.code()),
+        (404, "exception_not_found")
+    );
+
+    let ok = api
+        .post(
+            &format!("/v1/exceptions/{id}/acknowledge"),
+            json!({"resolution": "not_approved", "note": "terminal journal shows no approval"}),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.body["resolution"], "not_approved");
+    assert!(ok.body["acknowledged_at"].is_string());
+    let again = api
+        .post(
+            &format!("/v1/exceptions/{id}/acknowledge"),
+            json!({"resolution": "approved"}),
+        )
+        .await;
+    assert_eq!(again.status, 404, "{}", again.body);
+    let plain = api
+        .post(&format!("/v1/exceptions/{other}/acknowledge"), json!({}))
+        .await;
+    assert_eq!(plain.status, 200, "{}", plain.body);
+    let list = api.get("/v1/exceptions").await;
+    assert_eq!(list.body["exceptions"].as_array().unwrap().len(), 0);
+    api.stop().await.unwrap();
+}

@@ -261,7 +261,7 @@ async fn gift_cards_balance_activate_reload_with_masked_codes() {
     assert_eq!(a.status, 201);
     assert_eq!(
         a.body,
-        json!({"code": "****3333", "amount": "25.00", "balance": "25.00"})
+        json!({"status": "loaded", "code": "****3333", "amount": "25.00", "balance": "25.00"})
     );
     // A retry with the same request id is the first answer, not a second activation.
     assert_eq!(api.post("/v1/giftcards/activate", body).await.body, a.body);

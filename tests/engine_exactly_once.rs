@@ -89,7 +89,7 @@ async fn dropped_authorize_answer_is_never_approved_and_never_retried() {
         .add_payment("S1", pay("P1", Method::Giftcard, "30", Some("GC1")))
         .await
         .unwrap();
-    assert_eq!(a.status, PaymentStatus::Declined);
+    assert_eq!(a.status, PaymentStatus::InDoubt);
     pos.set(|f| f.drop_authorize_answer = false);
     let again = e
         .add_payment("S1", pay("P1", Method::Giftcard, "30", Some("GC1")))

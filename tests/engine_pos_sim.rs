@@ -238,9 +238,21 @@ async fn apply_then_drop_faults_leave_no_duplicate_and_no_double_debit() {
     let a = e.add_payment("S1", gift("G1", C50, "10.00")).await.unwrap();
     assert_eq!(
         (a.status, a.reason.as_deref()),
-        (PaymentStatus::Declined, Some("outcome_unknown"))
+        (PaymentStatus::InDoubt, Some("outcome_unknown"))
     );
     assert_eq!(balance(&l.sim, "1001"), m("40.00"), "one hold, not two");
+    // Nothing more is taken on the sale until the payment in doubt is settled: an
+    // authorization cannot be looked up, so the operator says it was not approved.
+    let refused = e.add_payment("S1", cash("K1", "10.00")).await;
+    assert_eq!(refused.unwrap_err().code(), "payment_in_doubt");
+    let ex = e.exceptions(true).await.unwrap();
+    e.resolve_exception(
+        ex[0].id,
+        None,
+        Some(lane_agent::engine::in_doubt::PaymentResolution::NotApproved),
+    )
+    .await
+    .unwrap();
     e.add_payment("S1", cash("K1", "10.00")).await.unwrap();
     let tid = e.sale("S1").await.unwrap().transaction_id;
     e.complete_sale("S1").await.unwrap();

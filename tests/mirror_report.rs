@@ -54,6 +54,7 @@ async fn record(store: &Store, s: Spec) -> Option<i64> {
                     entry_mode: None,
                     terminal_mode: None,
                     pin_given: false,
+                    trace_before: None,
                 };
                 payments::insert(c, secrets, "DALLAS", "LANE01", &p)?;
                 for st in path {

@@ -130,6 +130,7 @@ fn illegal_transitions_are_errors_and_change_nothing() {
         entry_mode: None,
         terminal_mode: None,
         pin_given: false,
+        trace_before: None,
     };
     let p = db
         .write(|c, s| payments::insert(c, s, "D", "L", &pay))
@@ -241,6 +242,7 @@ fn no_clear_code_in_the_database_file() {
         entry_mode: None,
         terminal_mode: None,
         pin_given: true,
+        trace_before: None,
     };
     db.write(|c, s| payments::insert(c, s, "D", "L", &pay))
         .unwrap();

@@ -11,20 +11,22 @@ use tokio::time::Instant;
 
 use crate::api::backend::{BackendError, LaneBackend, Resource};
 use crate::api::types::{
-    AddPaymentRequest, ApiEvent, CancelResult, CompleteResult, DeviceState as ApiDeviceState,
-    DeviceStatus, GiftCardBalance, GiftCardCode, GiftCardCodeReplaced, GiftCardFundRequest,
-    GiftCardFunded, GiftCardReplaceCodeRequest, Item, LinkState as ApiLink, MaskedCode, Member,
-    MemberId, OfflineBudget as ApiBudget, OpenSaleRequest, OutboxCounts, OutboxFlushed,
-    OutboxItem as ApiOutboxItem, OutboxList, OutboxResolution, OutboxState as ApiOutboxState,
-    PaymentId, PaymentMethod, PaymentRecord, PaymentResult, PaymentState as ApiPaymentState,
-    PaymentStatus as ApiPaymentStatus, Product, PurchaseState, SaleDetail, SaleId, SaleLine,
-    SaleState as ApiSaleState, SaleSummary, Source, Status,
+    AcknowledgeRequest, AddPaymentRequest, ApiEvent, CancelResult, CompleteResult,
+    DeviceState as ApiDeviceState, DeviceStatus, ExceptionList, ExceptionResolution, ExceptionView,
+    GiftCardBalance, GiftCardCode, GiftCardCodeReplaced, GiftCardFundRequest, GiftCardFunded,
+    GiftCardReplaceCodeRequest, Item, LinkState as ApiLink, LoadStatus as ApiLoadStatus,
+    MaskedCode, Member, MemberId, OfflineBudget as ApiBudget, OpenSaleRequest, OutboxCounts,
+    OutboxFlushed, OutboxItem as ApiOutboxItem, OutboxList, OutboxResolution,
+    OutboxState as ApiOutboxState, PaymentId, PaymentMethod, PaymentRecord, PaymentResult,
+    PaymentState as ApiPaymentState, PaymentStatus as ApiPaymentStatus, Product, PurchaseState,
+    SaleDetail, SaleId, SaleLine, SaleState as ApiSaleState, SaleSummary, Source, Status,
 };
 use crate::devices::{DeviceEvent, DeviceRegistry, DeviceState as DevState};
+use crate::engine::in_doubt::PaymentResolution;
 use crate::engine::ports::{HostError, TerminalError};
 use crate::engine::{
-    BalanceSource, Engine, EngineError, EngineEvent, OpenSale, PaymentAnswer, PaymentRequest,
-    PaymentStatus, PaymentView, PurchaseStatus, Resolution, SaleView,
+    BalanceSource, Engine, EngineError, EngineEvent, LoadStatus, OpenSale, PaymentAnswer,
+    PaymentRequest, PaymentStatus, PaymentView, PurchaseStatus, Resolution, SaleView,
 };
 use crate::store::payments::{EntryMode, Method, TerminalMode};
 use crate::store::sales::LineInput;
@@ -277,7 +279,9 @@ fn map_error_for(e: EngineError, resource: Resource) -> BackendError {
         | EngineError::SaleCancelled(_)
         | EngineError::SaleCompleted(_)
         | EngineError::NothingDue(_)
-        | EngineError::InProgress(_) => BackendError::Conflict { code, message },
+        | EngineError::InProgress(_)
+        | EngineError::PaymentInDoubt(_) => BackendError::Conflict { code, message },
+        EngineError::ShuttingDown => BackendError::Unavailable { code, message },
         EngineError::Invalid(_) => BackendError::Invalid { code, message },
         EngineError::Terminal(TerminalError::NotSent(_)) => BackendError::Unavailable {
             code: "terminal_unavailable",
@@ -396,6 +400,31 @@ fn summary(v: &SaleView) -> Result<SaleSummary, BackendError> {
     })
 }
 
+fn load_status(s: LoadStatus) -> ApiLoadStatus {
+    match s {
+        LoadStatus::Loaded => ApiLoadStatus::Loaded,
+        LoadStatus::Pending => ApiLoadStatus::Pending,
+        LoadStatus::InDoubt => ApiLoadStatus::InDoubt,
+    }
+}
+
+fn exception_view(e: &crate::store::exceptions::ExceptionRecord) -> ExceptionView {
+    ExceptionView {
+        id: e.id.to_string(),
+        kind: e.kind.clone(),
+        sale_id: e.sale_id.clone(),
+        payment_id: e.payment_id.clone(),
+        outbox_id: e.outbox_id.map(|i| i.to_string()),
+        amount: e.amount.map(Money::get),
+        code: e.code_masked.clone(),
+        reason: e.reason.clone(),
+        created_at: parse_time(&e.created_at).unwrap_or_default(),
+        acknowledged_at: e.acknowledged_at.as_deref().and_then(parse_time),
+        note: e.note.clone(),
+        resolution: e.resolution.clone(),
+    }
+}
+
 fn payment_result(a: PaymentAnswer) -> Result<PaymentResult, BackendError> {
     Ok(PaymentResult {
         payment_id: PaymentId::parse(&a.payment_id).ok_or_else(|| internal("payment id"))?,
@@ -403,6 +432,8 @@ fn payment_result(a: PaymentAnswer) -> Result<PaymentResult, BackendError> {
             PaymentStatus::Approved => ApiPaymentStatus::Approved,
             PaymentStatus::Declined => ApiPaymentStatus::Declined,
             PaymentStatus::OfflineApproved => ApiPaymentStatus::OfflineApproved,
+            PaymentStatus::Pending => ApiPaymentStatus::Pending,
+            PaymentStatus::InDoubt => ApiPaymentStatus::InDoubt,
         },
         approved_amount: a.approved_amount.get(),
         balance: a.balance.map(Money::get),
@@ -530,6 +561,7 @@ impl LaneBackend for AgentBackend {
             devices,
             offline_budget: budget(&s.offline_budget),
             open_exceptions: s.open_exceptions,
+            payments_in_doubt: s.payments_in_doubt,
         })
     }
 
@@ -565,6 +597,19 @@ impl LaneBackend for AgentBackend {
         req: AddPaymentRequest,
     ) -> Result<PaymentResult, BackendError> {
         let m = method(req.method);
+        // A retried code-less gift-card payment gets its first answer, never a wait for
+        // another swipe (which could be the next customer's card).
+        if m == Method::Giftcard
+            && req.code.is_none()
+            && let Some(pid) = &req.payment_id
+            && let Some(first) = self
+                .engine
+                .existing_payment(sale_id.as_str(), pid.as_str())
+                .await
+                .map_err(map_error)?
+        {
+            return payment_result(first);
+        }
         let (code, entry_mode) = match (m, req.code) {
             (Method::Giftcard, Some(c)) => (
                 Some(SecretString::from(c.expose().to_owned())),
@@ -669,10 +714,16 @@ impl LaneBackend for AgentBackend {
         };
         let a = self
             .engine
-            .activate_giftcard(code, None, Money::from(req.amount))
+            .activate_giftcard(
+                code,
+                None,
+                Money::from(req.amount),
+                req.request_id.map(|r| r.as_str().to_owned()),
+            )
             .await
             .map_err(|e| map_error_for(e, Resource::GiftCard))?;
         Ok(GiftCardFunded {
+            status: load_status(a.status),
             code: MaskedCode::from_full(&a.code),
             amount: a.amount.get(),
             balance: a.balance.map(Money::get),
@@ -689,10 +740,15 @@ impl LaneBackend for AgentBackend {
         };
         let a = self
             .engine
-            .reload_giftcard(code, Money::from(req.amount))
+            .reload_giftcard(
+                code,
+                Money::from(req.amount),
+                req.request_id.map(|r| r.as_str().to_owned()),
+            )
             .await
             .map_err(|e| map_error_for(e, Resource::GiftCard))?;
         Ok(GiftCardFunded {
+            status: load_status(a.status),
             code: MaskedCode::from_full(&a.code),
             amount: a.amount.get(),
             balance: a.balance.map(Money::get),
@@ -777,6 +833,45 @@ impl LaneBackend for AgentBackend {
         Ok(OutboxFlushed {
             released: u64::try_from(released).unwrap_or(u64::MAX),
         })
+    }
+
+    async fn exceptions_list(&self) -> Result<ExceptionList, BackendError> {
+        let list = self.engine.exceptions(true).await.map_err(map_error)?;
+        Ok(ExceptionList {
+            exceptions: list.iter().map(exception_view).collect(),
+        })
+    }
+
+    async fn exception_acknowledge(
+        &self,
+        id: String,
+        req: AcknowledgeRequest,
+    ) -> Result<ExceptionView, BackendError> {
+        let id: i64 = id
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or(BackendError::NotFound(Resource::Exception))?;
+        let resolution = req.resolution.map(|r| match r {
+            ExceptionResolution::Approved => PaymentResolution::Approved,
+            ExceptionResolution::NotApproved => PaymentResolution::NotApproved,
+        });
+        match self
+            .engine
+            .resolve_exception(id, req.note, resolution)
+            .await
+        {
+            Ok(e) => Ok(exception_view(&e)),
+            Err(EngineError::InvalidState(message)) => Err(BackendError::Conflict {
+                code: if resolution.is_none() {
+                    "resolution_required"
+                } else {
+                    "resolution_refused"
+                },
+                message,
+            }),
+            Err(e) => Err(map_error_for(e, Resource::Exception)),
+        }
     }
 
     fn subscribe_events(&self) -> broadcast::Receiver<ApiEvent> {

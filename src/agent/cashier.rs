@@ -35,6 +35,13 @@ pub fn processing(amount: Money, code: Option<&str>) -> Vec<String> {
 /// The screen for the engine's answer to a gift-card tender.
 pub fn result(answer: &PaymentAnswer) -> Vec<String> {
     let mut lines = match answer.status {
+        PaymentStatus::Pending => return screen(vec!["Please wait".to_owned()]),
+        PaymentStatus::InDoubt => {
+            return screen(vec![
+                "Result unknown".to_owned(),
+                "Call a supervisor".to_owned(),
+            ]);
+        }
         PaymentStatus::Declined => {
             return screen(vec![
                 "Declined".to_owned(),

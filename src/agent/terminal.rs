@@ -1,12 +1,12 @@
 //! The engine's [`PaymentTerminal`] port over the ZVT transport ([`zvt::transport::Terminal`]).
 //!
 //! One command at a time (ZVT is half-duplex), so the client sits behind an async mutex.
-//! Before each payment the adapter notes the recovery intent (amount and the last trace
-//! number seen) so that a lost answer can be settled by [`PaymentTerminal::recover_last`]
-//! through the transport's Status Enquiry and Repeat Receipt, never by sending the
-//! payment again. Only masked PANs and receipt/trace numbers leave this module.
+//! The engine journals the recovery intent (amount and the last trace number seen) before
+//! each command, so that a lost answer — also after a restart — is settled by
+//! [`PaymentTerminal::recover`] through the transport's Status Enquiry and Repeat Receipt and
+//! `zvt::recovery::decide`, never by sending the payment again. Only masked PANs and
+//! receipt/trace numbers leave this module.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,7 +19,9 @@ use zvt::transport::{Endpoint, Error, NoEvents, Terminal, TransportConfig, TxOut
 
 use crate::config::{TerminalConfig, TerminalTransport};
 use crate::devices::{DeviceReporter, DeviceState};
-use crate::engine::ports::{PaymentTerminal, TerminalError, TerminalOutcome, TerminalRequest};
+use crate::engine::ports::{
+    PaymentTerminal, Recovered, RecoveryIntent, TerminalError, TerminalOutcome, TerminalRequest,
+};
 use crate::store::Money;
 
 /// The transport settings for the `[terminal]` config section.
@@ -61,10 +63,6 @@ fn reconnect_schedule() -> std::array::IntoIter<Duration, 3> {
 
 struct State {
     client: Terminal,
-    /// What the payment in flight (or the last one) was, for `recover_last`.
-    intent: Option<Intent>,
-    /// Receipt numbers of reservations made by this process (released with 06 25).
-    reservations: HashSet<u32>,
 }
 
 /// The lane's ZVT terminal as the engine's [`PaymentTerminal`].
@@ -90,11 +88,7 @@ impl ZvtTerminal {
             r.set_state(DeviceState::Down, Some("not connected yet".into()));
         }
         Ok(Self {
-            state: Mutex::new(State {
-                client,
-                intent: None,
-                reservations: HashSet::new(),
-            }),
+            state: Mutex::new(State { client }),
             reporter,
         })
     }
@@ -145,7 +139,6 @@ impl ZvtTerminal {
     ) -> Result<TerminalOutcome, TerminalError> {
         let mut s = self.state.lock().await;
         let amount: Decimal = req.amount.get();
-        s.intent = Some(s.client.intent(amount));
         let request = PaymentRequest::new(amount);
         let res = if reserve {
             s.client.reserve(request, NoEvents).await
@@ -154,14 +147,7 @@ impl ZvtTerminal {
         };
         self.report(&res);
         let o = res.map_err(|e| map_error(&e))?;
-        let out = outcome(&o, req.amount);
-        if reserve
-            && out.approved
-            && let Some(r) = out.receipt_no
-        {
-            s.reservations.insert(r);
-        }
-        Ok(out)
+        Ok(outcome(&o, req.amount))
     }
 }
 
@@ -225,21 +211,23 @@ impl PaymentTerminal for ZvtTerminal {
     ) -> Result<TerminalOutcome, TerminalError> {
         let receipt = receipt16(receipt_no)?;
         let mut s = self.state.lock().await;
-        s.intent = Some(s.client.intent(amount.get()));
         let res = s
             .client
             .book_total(receipt, Some(amount.get()), NoEvents)
             .await;
         self.report(&res);
         let o = res.map_err(|e| map_error(&e))?;
-        s.reservations.remove(&receipt_no);
         Ok(outcome(&o, amount))
     }
 
-    async fn reverse(&self, receipt_no: u32) -> Result<TerminalOutcome, TerminalError> {
+    async fn reverse(
+        &self,
+        receipt_no: u32,
+        reservation: bool,
+    ) -> Result<TerminalOutcome, TerminalError> {
         let receipt = receipt16(receipt_no)?;
         let mut s = self.state.lock().await;
-        let res = if s.reservations.remove(&receipt_no) {
+        let res = if reservation {
             s.client.preauth_reversal(receipt, NoEvents).await
         } else {
             s.client.reversal(receipt, NoEvents).await
@@ -249,40 +237,35 @@ impl PaymentTerminal for ZvtTerminal {
         Ok(outcome(&o, Money::ZERO))
     }
 
-    async fn recover_last(&self) -> Result<Option<TerminalOutcome>, TerminalError> {
+    async fn last_trace(&self) -> Option<u32> {
+        self.state.lock().await.client.last_trace()
+    }
+
+    async fn recover(&self, intent: &RecoveryIntent) -> Result<Recovered, TerminalError> {
         let mut s = self.state.lock().await;
-        match s.intent.clone() {
-            Some(intent) => {
-                let res = s.client.recover_last(&intent).await;
-                self.report(&res);
-                match res.map_err(|e| map_error(&e))? {
-                    Verdict::Approved { receipt, trace } => Ok(Some(TerminalOutcome {
-                        approved: true,
-                        amount: Money::from(intent.amount),
-                        receipt_no: receipt.map(u32::from),
-                        trace_no: trace,
-                        masked_pan: None,
-                        card_name: None,
-                        result_text: None,
-                    })),
-                    Verdict::NotExecuted { .. } => Ok(None),
-                    Verdict::Unknown { reason } => {
-                        Err(TerminalError::OutcomeUnknown(reason.into()))
-                    }
-                }
-            }
-            // After a restart the intent is gone: the terminal's last receipt is the
-            // evidence, and the engine matches its amount and checks the receipt is unused.
-            None => {
-                let res = s.client.repeat_receipt(NoEvents).await;
-                self.report(&res);
-                let o = res.map_err(|e| match map_error(&e) {
-                    TerminalError::Other(m) => TerminalError::OutcomeUnknown(m),
-                    other => other,
-                })?;
-                Ok(o.is_approved().then(|| outcome(&o, Money::ZERO)))
-            }
-        }
+        let zvt_intent = Intent {
+            amount: intent.amount.get(),
+            trace_before: intent.trace_before,
+            seen_trace: None,
+            seen_receipt: None,
+        };
+        let res = s.client.recover_last(&zvt_intent).await;
+        self.report(&res);
+        // Only a terminal that cannot be reached is a transport error here; anything the
+        // terminal said (or failed to say) is evidence for `decide`.
+        Ok(match res.map_err(|e| map_error(&e))? {
+            Verdict::Approved { receipt, trace } => Recovered::Approved(TerminalOutcome {
+                approved: true,
+                amount: intent.amount,
+                receipt_no: receipt.map(u32::from),
+                trace_no: trace,
+                masked_pan: None,
+                card_name: None,
+                result_text: None,
+            }),
+            Verdict::NotExecuted { reason } => Recovered::NotExecuted(reason.into()),
+            Verdict::Unknown { reason } => Recovered::Unknown(reason.into()),
+        })
     }
 
     async fn numeric_input(

@@ -11,10 +11,11 @@ use std::future::Future;
 use tokio::sync::broadcast;
 
 use super::types::{
-    AddPaymentRequest, ApiEvent, CancelResult, CompleteResult, GiftCardBalance, GiftCardCode,
-    GiftCardCodeReplaced, GiftCardFundRequest, GiftCardFunded, GiftCardReplaceCodeRequest, Item,
-    Member, MemberId, OpenSaleRequest, OutboxFlushed, OutboxItem, OutboxList, OutboxResolution,
-    PaymentResult, Product, SaleDetail, SaleId, SaleSummary, Status,
+    AcknowledgeRequest, AddPaymentRequest, ApiEvent, CancelResult, CompleteResult, ExceptionList,
+    ExceptionView, GiftCardBalance, GiftCardCode, GiftCardCodeReplaced, GiftCardFundRequest,
+    GiftCardFunded, GiftCardReplaceCodeRequest, Item, Member, MemberId, OpenSaleRequest,
+    OutboxFlushed, OutboxItem, OutboxList, OutboxResolution, PaymentResult, Product, SaleDetail,
+    SaleId, SaleSummary, Status,
 };
 
 /// What the local API needs from the engine.
@@ -135,6 +136,18 @@ pub trait LaneBackend: Send + Sync + 'static {
     /// `resolve`).
     fn outbox_flush(&self) -> impl Future<Output = Result<OutboxFlushed, BackendError>> + Send;
 
+    /// `GET /v1/exceptions`: the open exceptions.
+    fn exceptions_list(&self) -> impl Future<Output = Result<ExceptionList, BackendError>> + Send;
+
+    /// `POST /v1/exceptions/{id}/acknowledge`: closes an exception. An unknown or closed id
+    /// is [`BackendError::NotFound`] with [`Resource::Exception`]; a payment in doubt without a
+    /// resolution is a conflict (code `resolution_required`).
+    fn exception_acknowledge(
+        &self,
+        id: String,
+        req: AcknowledgeRequest,
+    ) -> impl Future<Output = Result<ExceptionView, BackendError>> + Send;
+
     /// A new receiver on the agent's event channel, for `GET /v1/events`.
     fn subscribe_events(&self) -> broadcast::Receiver<ApiEvent>;
 }
@@ -154,6 +167,8 @@ pub enum Resource {
     GiftCard,
     /// An outbox item.
     OutboxItem,
+    /// An open exception.
+    Exception,
 }
 
 impl Resource {
@@ -166,6 +181,7 @@ impl Resource {
             Self::Member => "member_not_found",
             Self::GiftCard => "giftcard_not_found",
             Self::OutboxItem => "outbox_item_not_found",
+            Self::Exception => "exception_not_found",
         }
     }
 
@@ -177,6 +193,7 @@ impl Resource {
             Self::Member => "member",
             Self::GiftCard => "gift card",
             Self::OutboxItem => "outbox item",
+            Self::Exception => "open exception",
         }
     }
 }

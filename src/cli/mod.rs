@@ -6,6 +6,7 @@
 mod check_config;
 mod demo;
 mod doctor;
+mod exceptions;
 pub mod exit;
 mod history;
 mod operator;
@@ -41,6 +42,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Inspect and resolve the outbox.
     Outbox(OutboxArgs),
+    /// List and acknowledge exceptions (payments in doubt, post-forward declines).
+    Exceptions(exceptions::ExceptionsArgs),
     /// Check everything a technician needs at install time.
     Doctor(DoctorArgs),
     /// List the POS's sales by date range and customer (needs ViewSales).
@@ -206,6 +209,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Status(args) => operator::status(&args),
         Command::Outbox(args) => operator::outbox(&args),
+        Command::Exceptions(args) => exceptions::run(&args),
         Command::History(args) => history::run(&args),
         Command::Report(args) => report::run(&args),
     };

@@ -27,7 +27,7 @@ use crate::store::{Store, StoreOptions};
 /// How long `flush` follows a running agent's forwarder, or drains itself.
 const FLUSH_LIMIT: Duration = Duration::from_secs(120);
 
-enum Target {
+pub(super) enum Target {
     Api {
         base: String,
         token: String,
@@ -38,7 +38,7 @@ enum Target {
     },
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)
@@ -51,7 +51,7 @@ async fn agent_listens(addr: SocketAddr) -> bool {
     )
 }
 
-async fn target(loaded: &LoadedConfig) -> anyhow::Result<Target> {
+pub(super) async fn target(loaded: &LoadedConfig) -> anyhow::Result<Target> {
     let config = &loaded.config;
     if config.api.listen.port() == 0 {
         bail!(
@@ -106,11 +106,11 @@ async fn target(loaded: &LoadedConfig) -> anyhow::Result<Target> {
 }
 
 impl Target {
-    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+    pub(super) async fn get(&self, path: &str) -> anyhow::Result<Value> {
         self.call(reqwest::Method::GET, path, None).await
     }
 
-    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+    pub(super) async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
 
@@ -185,7 +185,7 @@ impl Target {
     }
 }
 
-fn s(v: &Value) -> String {
+pub(super) fn s(v: &Value) -> String {
     match v {
         Value::String(x) => x.clone(),
         Value::Null => "-".into(),
@@ -293,7 +293,7 @@ fn parse_id(id: &str) -> anyhow::Result<i64> {
     })
 }
 
-fn load(path: &std::path::Path) -> anyhow::Result<LoadedConfig> {
+pub(super) fn load(path: &std::path::Path) -> anyhow::Result<LoadedConfig> {
     Ok(crate::config::load_file(path)?)
 }
 

@@ -5,16 +5,13 @@ use secrecy::SecretString;
 use crate::store::exceptions::{self, NewException};
 use crate::store::outbox::{self, NewItem};
 use crate::store::payments::{self, EntryMode, NewPayment, PaymentRecord, PaymentUpdate};
-use crate::store::sales::{journal_id, next_seq};
 use crate::store::{Money, OutboxKind, OutboxState, PaymentState, mask};
 
 use super::offline;
 use super::ports::{CardSecret, Decline, GiftcardTransRequest, HostError};
-use super::{
-    BalanceAnswer, BalanceSource, Engine, EngineError, EngineEvent, LoadAnswer, PaymentAnswer,
-};
+use super::{BalanceAnswer, BalanceSource, Engine, EngineError, EngineEvent, PaymentAnswer};
 
-fn card(code: &str, pin: Option<&SecretString>) -> CardSecret {
+pub(crate) fn card(code: &str, pin: Option<&SecretString>) -> CardSecret {
     CardSecret {
         code: SecretString::from(code.to_owned()),
         pin: pin.cloned(),
@@ -76,18 +73,21 @@ impl Engine {
             match self.inner.ports.giftcards.authorize_use(&req).await {
                 Ok(t) => {
                     self.link_up();
-                    if let Some(b) = t.balance {
-                        self.cache_balance(&code, b).await?;
-                    }
                     let upd = PaymentUpdate {
                         amount: Some(amount),
                         pos_trans_id: Some(t.id),
                         balance: t.balance,
                         ..Default::default()
                     };
+                    // The hold is journaled first: nothing after it may leave it unrecorded.
                     let p = self
                         .move_payment(&p.payment_id, PaymentState::Authorized, upd)
                         .await?;
+                    if let Some(b) = t.balance
+                        && let Err(e) = self.cache_balance(&code, b).await
+                    {
+                        tracing::warn!(payment_id = %p.payment_id, error = %e, "Balance cache not updated.");
+                    }
                     tracing::info!(payment_id = %p.payment_id, code = %p.code_masked.as_deref().unwrap_or(""), amount = %amount, "Gift card authorized.");
                     return self.answer(&p).await;
                 }
@@ -224,7 +224,11 @@ impl Engine {
         self.answer(&p).await
     }
 
-    async fn cache_balance(&self, code: &str, balance: Money) -> Result<(), EngineError> {
+    pub(crate) async fn cache_balance(
+        &self,
+        code: &str,
+        balance: Money,
+    ) -> Result<(), EngineError> {
         let code = code.to_owned();
         self.inner
             .store
@@ -493,93 +497,5 @@ impl Engine {
                 "POS unreachable and card unknown".into(),
             ))),
         }
-    }
-
-    /// Activates a new physical card (`giftcardAdd`) and funds it with an ADD. The ADD's
-    /// `refNo` is journaled first; a lost ADD answer is reported, never retried.
-    pub async fn activate_giftcard(
-        &self,
-        code: SecretString,
-        pin: Option<SecretString>,
-        amount: Money,
-    ) -> Result<LoadAnswer, EngineError> {
-        let raw = secrecy::ExposeSecret::expose_secret(&code)
-            .trim()
-            .to_owned();
-        if raw.is_empty() || !amount.is_positive() {
-            return Err(EngineError::Invalid(
-                "activation needs a code and a positive amount".into(),
-            ));
-        }
-        let c = card(&raw, pin.as_ref());
-        let card_id = self
-            .inner
-            .ports
-            .giftcards
-            .create(&c)
-            .await
-            .inspect_err(|e| self.note_host_error(e))?;
-        let mut a = self.load_card(c, &raw, amount).await?;
-        a.card_id = Some(card_id);
-        Ok(a)
-    }
-
-    /// Reloads an existing card with an ADD.
-    pub async fn reload_giftcard(
-        &self,
-        code: SecretString,
-        amount: Money,
-    ) -> Result<LoadAnswer, EngineError> {
-        let raw = secrecy::ExposeSecret::expose_secret(&code)
-            .trim()
-            .to_owned();
-        if raw.is_empty() || !amount.is_positive() {
-            return Err(EngineError::Invalid(
-                "reload needs a code and a positive amount".into(),
-            ));
-        }
-        self.load_card(card(&raw, None), &raw, amount).await
-    }
-
-    async fn load_card(
-        &self,
-        c: CardSecret,
-        raw: &str,
-        amount: Money,
-    ) -> Result<LoadAnswer, EngineError> {
-        let (sc, rc) = (
-            self.inner.cfg.store_code.clone(),
-            self.inner.cfg.register_code.clone(),
-        );
-        let ref_no = self
-            .inner
-            .store
-            .write(move |c, _| Ok(journal_id(&sc, &rc, next_seq(c, "journal")?)))
-            .await?;
-        let req = GiftcardTransRequest {
-            card: c,
-            amount,
-            ref_no: ref_no.clone(),
-            source_id: self.inner.cfg.register_code.clone(),
-        };
-        let t = self
-            .inner
-            .ports
-            .giftcards
-            .add(&req)
-            .await
-            .inspect_err(|e| self.note_host_error(e))?;
-        self.link_up();
-        if let Some(b) = t.balance {
-            self.cache_balance(raw, b).await?;
-        }
-        tracing::info!(code = %mask(raw), amount = %amount, ref_no = %ref_no, "Gift card loaded.");
-        Ok(LoadAnswer {
-            code: mask(raw),
-            card_id: None,
-            amount,
-            balance: t.balance,
-            ref_no,
-        })
     }
 }

@@ -23,7 +23,7 @@
 //!   redemption is forwarded later as an immediate USE with its `refNo`. A decline after
 //!   forwarding is an exception until acknowledged.
 //! * **Terminal** ([`terminal`]): authorization or reservation + book total, reversal on
-//!   cancel, recovery of a lost answer through `recover_last`; cash is a tender too.
+//!   cancel, recovery of a lost answer from the terminal's evidence; cash is a tender too.
 //! * **Completion** ([`sale`]): captures, then one transaction completes the sale and puts
 //!   its `purchaseAdd` into the outbox.
 //! * **Forwarder** ([`forwarder`]): NEW → SENDING → CONFIRMED | REJECTED | IN_DOUBT; an
@@ -46,7 +46,10 @@
 pub mod adapters;
 pub mod forwarder;
 pub mod giftcard;
+pub mod in_doubt;
 pub mod link;
+pub mod load;
+pub mod movement;
 pub mod offline;
 pub mod ports;
 pub mod purchase;
@@ -183,6 +186,13 @@ pub enum EngineError {
     /// The store failed; nothing was confirmed.
     #[error(transparent)]
     Store(StoreError),
+    /// A payment of the sale is in doubt: an operator (or the terminal's evidence) must
+    /// settle it before the sale can complete, be cancelled or take another payment.
+    #[error("payment {0} is in doubt; resolve its exception first")]
+    PaymentInDoubt(String),
+    /// The agent is stopping and takes no new money movement.
+    #[error("the agent is shutting down")]
+    ShuttingDown,
 }
 
 impl EngineError {
@@ -203,6 +213,8 @@ impl EngineError {
             EngineError::Host(ports::HostError::Declined(_)) => "declined",
             EngineError::Host(_) => "pos_error",
             EngineError::Store(_) => "storage_error",
+            EngineError::PaymentInDoubt(_) => "payment_in_doubt",
+            EngineError::ShuttingDown => "shutting_down",
         }
     }
 }
@@ -308,10 +320,16 @@ pub struct PaymentRequest {
 pub enum PaymentStatus {
     /// Approved online (hold, authorization or cash).
     Approved,
-    /// Not approved (or outcome unknown: never shown as approved).
+    /// Not approved.
     Declined,
     /// Approved offline within the policy.
     OfflineApproved,
+    /// Still running (the customer is at the terminal, the POS is slow): ask again with the
+    /// same id for the final answer.
+    Pending,
+    /// The outcome is unknown (the answer was lost): nothing is counted as paid, an
+    /// exception is open, and the evidence is asked again until it or an operator settles it.
+    InDoubt,
 }
 
 /// A payment answer (same for the first call and for retries with the same id).
@@ -437,20 +455,7 @@ pub struct BalanceAnswer {
     pub source: BalanceSource,
 }
 
-/// Activation / reload answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LoadAnswer {
-    /// Masked code.
-    pub code: String,
-    /// POS card id (activation only).
-    pub card_id: Option<String>,
-    /// Amount loaded.
-    pub amount: Money,
-    /// Balance after, when reported.
-    pub balance: Option<Money>,
-    /// `refNo` of the ADD.
-    pub ref_no: String,
-}
+pub use load::{LoadAnswer, LoadStatus};
 
 /// `/v1/status` engine part.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -463,6 +468,8 @@ pub struct EngineStatus {
     pub offline_budget: OfflineBudget,
     /// Unacknowledged exceptions.
     pub open_exceptions: u64,
+    /// Payments whose outcome is unknown (each with an open exception).
+    pub payments_in_doubt: u64,
     /// Creation time (UTC) of the oldest outbox item not yet confirmed, rejected or dropped
     /// (for the "nothing stuck" alert, P2.3).
     pub outbox_oldest_pending: Option<String>,
@@ -488,6 +495,10 @@ pub(crate) struct Inner {
     pub(crate) sale_lock: Mutex<()>,
     /// Wakes the forwarder (new item, link back, flush).
     pub(crate) wake: Notify,
+    /// Money movements running on engine-owned tasks.
+    pub(crate) movements: movement::Movements,
+    /// Wakes the in-doubt evidence loop (a payment went in doubt).
+    pub(crate) in_doubt_wake: Notify,
 }
 
 /// The engine. Cheap to clone.
@@ -511,6 +522,8 @@ impl Engine {
                 link,
                 sale_lock: Mutex::new(()),
                 wake: Notify::new(),
+                movements: movement::Movements::default(),
+                in_doubt_wake: Notify::new(),
             }),
         }
     }
@@ -537,15 +550,16 @@ impl Engine {
     /// Link, outbox counts, offline budget and open exceptions.
     pub async fn status(&self) -> Result<EngineStatus, EngineError> {
         let policy = self.inner.cfg.offline.clone();
-        let (outbox, usage, open, oldest) = self
+        let (outbox, usage, open, oldest, in_doubt) = self
             .inner
             .store
             .read(|c, _| {
                 Ok((
                     crate::store::outbox::counts(c)?,
                     crate::store::exceptions::offline_usage(c)?,
-                    crate::store::exceptions::list(c, true)?.len() as u64,
+                    crate::store::exceptions::count_open(c)?,
                     crate::store::outbox::oldest_pending(c)?,
+                    crate::store::payments::count_in_state(c, PaymentState::InDoubt)?,
                 ))
             })
             .await?;
@@ -554,11 +568,12 @@ impl Engine {
             outbox,
             offline_budget: offline::budget(&policy, &usage, chrono::Utc::now()),
             open_exceptions: open,
+            payments_in_doubt: in_doubt,
             outbox_oldest_pending: oldest,
         })
     }
 
-    /// Exceptions (post-forward declines and other operator matters).
+    /// Exceptions (post-forward declines, payments in doubt and other operator matters).
     pub async fn exceptions(&self, open_only: bool) -> Result<Vec<ExceptionRecord>, EngineError> {
         Ok(self
             .inner
@@ -567,12 +582,9 @@ impl Engine {
             .await?)
     }
 
-    /// Acknowledges an exception.
+    /// Acknowledges an exception that needs no decision (a payment in doubt needs one:
+    /// [`Engine::resolve_exception`]).
     pub async fn acknowledge_exception(&self, id: i64) -> Result<(), EngineError> {
-        Ok(self
-            .inner
-            .store
-            .write(move |c, _| crate::store::exceptions::acknowledge(c, id))
-            .await?)
+        self.resolve_exception(id, None, None).await.map(|_| ())
     }
 }

@@ -237,6 +237,26 @@ pub struct TerminalOutcome {
     pub result_text: Option<String>,
 }
 
+/// What the engine journaled about a terminal command before it was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecoveryIntent {
+    /// The amount sent.
+    pub amount: Money,
+    /// The terminal's last trace number known before the command left.
+    pub trace_before: Option<u32>,
+}
+
+/// The terminal's evidence about a command whose answer was lost.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recovered {
+    /// The terminal's last transaction is ours and approved.
+    Approved(TerminalOutcome),
+    /// Positive evidence that ours did not run or was declined.
+    NotExecuted(String),
+    /// Not enough evidence: the movement stays in doubt and the evidence is asked again.
+    Unknown(String),
+}
+
 /// A terminal failure.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TerminalError {
@@ -265,10 +285,21 @@ pub trait PaymentTerminal: Send + Sync {
         receipt_no: u32,
         amount: Money,
     ) -> Result<TerminalOutcome, TerminalError>;
-    /// Reversal of an authorization / release of a reservation.
-    async fn reverse(&self, receipt_no: u32) -> Result<TerminalOutcome, TerminalError>;
-    /// The terminal's last transaction result (status enquiry / repeat receipt), if any.
-    async fn recover_last(&self) -> Result<Option<TerminalOutcome>, TerminalError>;
+    /// Reversal of an authorization (06 30), or release of a reservation (06 25) when
+    /// `reservation` is set: which one is journaled with the payment, never remembered in
+    /// memory only.
+    async fn reverse(
+        &self,
+        receipt_no: u32,
+        reservation: bool,
+    ) -> Result<TerminalOutcome, TerminalError>;
+    /// The trace number of the last transaction this terminal client has seen, if any;
+    /// journaled with each command as recovery evidence.
+    async fn last_trace(&self) -> Option<u32>;
+    /// Settles a command whose answer was lost from the terminal's own evidence (status
+    /// enquiry, repeat receipt), matched against the journaled `intent`. Never sends the
+    /// command again.
+    async fn recover(&self, intent: &RecoveryIntent) -> Result<Recovered, TerminalError>;
     /// Shows `prompt` and reads a numeric entry (PIN); `None` when the customer cancels.
     async fn numeric_input(
         &self,

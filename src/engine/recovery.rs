@@ -3,8 +3,10 @@
 //! | found at start-up | action |
 //! |---|---|
 //! | outbox `sending` | idempotent kinds → `new`; purchase / redemption → `in_doubt` |
-//! | gift-card payment `authorizing` | `in_doubt` (an authorize cannot be looked up) |
-//! | card payment `authorizing` | `recover_last` on the terminal: approved with our amount and an unused receipt → approved/authorized, nothing → declined, no answer → in doubt |
+//! | gift-card payment `authorizing` | `in_doubt` + exception (an authorize cannot be looked up) |
+//! | card payment `authorizing` | the terminal's evidence (status enquiry, repeat receipt) against the journaled intent through `zvt::recovery::decide`: approved with our amount and an unused receipt → approved/authorized, positive evidence of no execution → declined, anything else → in doubt + exception |
+//! | card payment `in_doubt` | the evidence loop keeps asking ([`super::in_doubt`]) |
+//! | activation / reload `running` | `in_doubt` + exception (an ADD cannot be looked up) |
 //! | payment `capturing` / `cancelling` (gift card) | make sure its outbox item exists |
 //! | sale `completing` | resume completion (captures, then purchase) |
 //! | sale `cancelling` | resume cancel |
@@ -15,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use crate::store::payments::{self, Method, PaymentUpdate};
 use crate::store::{OutboxKind, PaymentState, SaleState, outbox, sales};
 
-use super::ports::TerminalError;
 use super::{Engine, EngineError, EngineEvent};
 
 /// What recovery did.
@@ -64,11 +65,14 @@ impl Engine {
             let sending = p.pos_trans_id.is_some();
             match p.method {
                 Method::Card => {
-                    // The journal cannot tell whether the command left: ask the terminal
-                    // for its last result and match it (amount, unused receipt).
-                    let lost = TerminalError::OutcomeUnknown("interrupted by a restart".into());
-                    self.settle_card(&p, Err(lost)).await?;
-                    rep.card_recovered += 1;
+                    // The journal cannot tell whether the command left: the terminal's
+                    // evidence decides, matched against the journaled intent.
+                    let p = self.recover_card(&p).await?;
+                    if p.state == PaymentState::InDoubt {
+                        rep.payments_in_doubt += 1;
+                    } else {
+                        rep.card_recovered += 1;
+                    }
                 }
                 _ if sending => {
                     // A re-authorization interrupted: the capture item decides (in doubt).
@@ -121,6 +125,7 @@ impl Engine {
                 Err(e) => rep.errors.push(format!("{id}: {e}")),
             }
         }
+        rep.payments_in_doubt += self.recover_requests().await?;
         tracing::info!(
             outbox_interrupted = rep.outbox_interrupted,
             payments_in_doubt = rep.payments_in_doubt,

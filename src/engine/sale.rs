@@ -40,7 +40,9 @@ pub fn answer_for(p: &PaymentRecord, due: Money) -> PaymentAnswer {
     let (status, approved) = match p.state {
         Authorized | Approved | Capturing | Captured => (PaymentStatus::Approved, p.amount),
         OfflineApproved => (PaymentStatus::OfflineApproved, p.amount),
-        Authorizing | Declined | InDoubt | Cancelling | Cancelled | ForwardDeclined => {
+        Authorizing => (PaymentStatus::Pending, Money::ZERO),
+        InDoubt => (PaymentStatus::InDoubt, Money::ZERO),
+        Declined | Cancelling | Cancelled | ForwardDeclined => {
             (PaymentStatus::Declined, Money::ZERO)
         }
     };
@@ -149,6 +151,23 @@ impl Engine {
         upd: PaymentUpdate,
     ) -> Result<PaymentRecord, EngineError> {
         let id = payment_id.to_owned();
+        if to == PaymentState::InDoubt {
+            let (p, raised) = self
+                .inner
+                .store
+                .write(move |c, _| super::in_doubt::enter(c, &id, upd))
+                .await?;
+            self.payment_event(&p);
+            if let Some(eid) = raised {
+                self.exception_event(
+                    eid,
+                    super::in_doubt::PAYMENT_IN_DOUBT,
+                    p.reason.as_deref().unwrap_or("outcome unknown"),
+                );
+                self.inner.in_doubt_wake.notify_one();
+            }
+            return Ok(p);
+        }
         let p = self
             .inner
             .store
@@ -164,8 +183,84 @@ impl Engine {
     }
 
     /// Adds a tender (`POST /v1/sales/{id}/payments`). The same `payment_id` with the same
-    /// body returns the first answer; with another body, `Conflict`.
+    /// body returns the first answer; with another body, `Conflict`. The tender runs on an
+    /// engine-owned task ([`super::movement`]): when it outlasts the wait, the answer is
+    /// `pending` and the tender carries on to its journaled outcome.
     pub async fn add_payment(
+        &self,
+        sale_id: &str,
+        mut req: PaymentRequest,
+    ) -> Result<PaymentAnswer, EngineError> {
+        let payment_id = req
+            .payment_id
+            .get_or_insert_with(|| uuid::Uuid::now_v7().to_string())
+            .clone();
+        let sale = sale_id.to_owned();
+        let submitted = self
+            .submit(format!("payment:{payment_id}"), move |e| {
+                let (sale, req) = (sale.clone(), req.clone());
+                async move { e.add_payment_now(&sale, req).await }
+            })
+            .await?;
+        match submitted {
+            super::movement::Submitted::Finished(r) => r,
+            super::movement::Submitted::Pending => self.pending_answer(sale_id, &payment_id).await,
+        }
+    }
+
+    /// The answer for a payment still running.
+    async fn pending_answer(
+        &self,
+        sale_id: &str,
+        payment_id: &str,
+    ) -> Result<PaymentAnswer, EngineError> {
+        let (sale, pays) = self.load(sale_id).await?;
+        Ok(PaymentAnswer {
+            payment_id: payment_id.to_owned(),
+            status: PaymentStatus::Pending,
+            approved_amount: Money::ZERO,
+            balance: None,
+            reason: None,
+            due: paid_and_due(&sale, &pays).1,
+        })
+    }
+
+    /// The first answer of a payment already made under `payment_id` on this sale, if any
+    /// (a retried code-less gift-card payment must not wait for a new swipe).
+    pub async fn existing_payment(
+        &self,
+        sale_id: &str,
+        payment_id: &str,
+    ) -> Result<Option<PaymentAnswer>, EngineError> {
+        let (sale, pays) = self.load(sale_id).await?;
+        let Some(p) = pays.iter().find(|p| p.payment_id == payment_id) else {
+            let other = payment_id.to_owned();
+            let elsewhere = self
+                .inner
+                .store
+                .read(move |c, _| match payments::get(c, &other) {
+                    Ok(_) => Ok(true),
+                    Err(crate::store::StoreError::NotFound(_)) => Ok(false),
+                    Err(e) => Err(e),
+                })
+                .await?;
+            if elsewhere {
+                return Err(EngineError::Conflict(format!("payment {payment_id}")));
+            }
+            return Ok(None);
+        };
+        if p.state == PaymentState::Authorizing
+            && self
+                .inner
+                .movements
+                .is_running(&format!("payment:{payment_id}"))
+        {
+            return Ok(Some(self.pending_answer(sale_id, payment_id).await?));
+        }
+        Ok(Some(answer_for(p, paid_and_due(&sale, &pays).1)))
+    }
+
+    async fn add_payment_now(
         &self,
         sale_id: &str,
         req: PaymentRequest,
@@ -189,6 +284,7 @@ impl Engine {
             entry_mode: (req.method == Method::Giftcard).then_some(req.entry_mode),
             terminal_mode: (req.method == Method::Card).then_some(req.terminal_mode),
             pin_given: req.pin.is_some(),
+            trace_before: None,
         };
         let probe = new.clone();
         if let Some(first) = self
@@ -197,11 +293,10 @@ impl Engine {
             .read(move |c, s| payments::find_same(c, s, &probe))
             .await?
         {
-            if first.state == PaymentState::Authorizing {
-                return Err(EngineError::InProgress(first.payment_id));
-            }
+            // `authorizing` with no movement running: its recovery has not settled it yet.
             return Ok(answer_for(&first, paid_and_due(&sale, &pays).1));
         }
+        Self::refuse_in_doubt(&pays)?;
         match sale.state {
             SaleState::Open => {}
             SaleState::Cancelled | SaleState::Cancelling => {
@@ -237,8 +332,25 @@ impl Engine {
     /// Completes a sale (`POST /v1/sales/{id}/complete`): captures every hold, then commits
     /// the completion together with its `purchaseAdd` outbox item. Refuses while due > 0.
     pub async fn complete_sale(&self, sale_id: &str) -> Result<CompleteAnswer, EngineError> {
-        let _guard = self.inner.sale_lock.lock().await;
-        self.complete_locked(sale_id).await
+        let id = sale_id.to_owned();
+        let submitted = self
+            .submit(format!("sale:{sale_id}"), move |e| {
+                let id = id.clone();
+                async move {
+                    let _guard = e.inner.sale_lock.lock().await;
+                    e.complete_locked(&id).await
+                }
+            })
+            .await?;
+        match submitted {
+            super::movement::Submitted::Finished(r) => r,
+            // Captures still running: the sale is `completing` and finishes on its own.
+            super::movement::Submitted::Pending => Ok(CompleteAnswer {
+                state: SaleState::Completing,
+                purchase: PurchaseStatus::Queued,
+                outbox_id: 0,
+            }),
+        }
     }
 
     pub(crate) async fn complete_locked(
@@ -268,6 +380,7 @@ impl Engine {
                 return Err(EngineError::SaleCancelled(sale_id.into()));
             }
         }
+        Self::refuse_in_doubt(&pays)?;
         let due = paid_and_due(&sale, &pays).1;
         if due.is_positive() {
             if sale.state == SaleState::Completing {
@@ -459,13 +572,28 @@ impl Engine {
     /// Cancels a sale (`POST /v1/sales/{id}/cancel`): every hold is cancelled or reversed,
     /// inline or through the outbox. Refuses a completed sale.
     pub async fn cancel_sale(&self, sale_id: &str) -> Result<SaleView, EngineError> {
-        let _guard = self.inner.sale_lock.lock().await;
-        self.cancel_locked(sale_id).await?;
+        let id = sale_id.to_owned();
+        let submitted = self
+            .submit(format!("sale:{sale_id}"), move |e| {
+                let id = id.clone();
+                async move {
+                    let _guard = e.inner.sale_lock.lock().await;
+                    e.cancel_locked(&id).await
+                }
+            })
+            .await?;
+        if let super::movement::Submitted::Finished(r) = submitted {
+            r?;
+        }
+        // Still running: the view shows `cancelling` until the releases are journaled.
         self.sale(sale_id).await
     }
 
     pub(crate) async fn cancel_locked(&self, sale_id: &str) -> Result<(), EngineError> {
         let (sale, pays) = self.load(sale_id).await?;
+        if sale.state != SaleState::Cancelled {
+            Self::refuse_in_doubt(&pays)?;
+        }
         match sale.state {
             SaleState::Cancelled => return Ok(()),
             SaleState::Open => self.set_sale(sale_id, SaleState::Cancelling).await?,

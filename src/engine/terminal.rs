@@ -1,11 +1,19 @@
 //! Card tenders on the lane terminal, and cash.
+//!
+//! Every terminal command is journaled before it is sent, with the recovery evidence it needs
+//! (the amount and the terminal's last trace number known before it): a payment row in
+//! `authorizing`, a reservation's booking in `capturing`, a reversal in `cancelling`. A lost
+//! answer is settled through [`PaymentTerminal::recover`](super::ports::PaymentTerminal::recover)
+//! and `zvt::recovery::decide`: approved or not executed only on positive evidence, otherwise
+//! the payment is **in doubt** (an exception is raised and the evidence is asked again), and a
+//! booking or reversal stays where it is. Nothing is ever sent twice blind.
 
 use crate::store::PaymentState;
 use crate::store::payments::{
     self, NewPayment, PaymentRecord, PaymentUpdate, TerminalMode, TerminalRef,
 };
 
-use super::ports::{TerminalError, TerminalOutcome, TerminalRequest};
+use super::ports::{Recovered, RecoveryIntent, TerminalError, TerminalOutcome, TerminalRequest};
 use super::{Engine, EngineError, PaymentAnswer};
 
 fn refs(o: &TerminalOutcome) -> TerminalRef {
@@ -15,6 +23,21 @@ fn refs(o: &TerminalOutcome) -> TerminalRef {
         masked_pan: o.masked_pan.as_deref().map(crate::store::mask),
         card_name: o.card_name.clone(),
     }
+}
+
+fn intent(p: &PaymentRecord) -> RecoveryIntent {
+    RecoveryIntent {
+        amount: p.amount,
+        trace_before: p.trace_before,
+    }
+}
+
+/// How a follow-up command (book total, reversal) stands after its recovery.
+enum FollowUp {
+    /// The terminal did it.
+    Done(TerminalOutcome),
+    /// The terminal did not do it: it may be sent (again).
+    NotDone,
 }
 
 impl Engine {
@@ -41,14 +64,28 @@ impl Engine {
         self.answer(&p).await
     }
 
-    /// Card: the intent is journaled, then the terminal authorizes (or reserves). A lost
-    /// answer is recovered with `recover_last`, never by asking again.
+    /// The terminal's last trace number before a command: the terminal client's, else the
+    /// journal's latest.
+    async fn trace_before(&self) -> Result<Option<u32>, EngineError> {
+        if let Some(t) = self.inner.ports.terminal.last_trace().await {
+            return Ok(Some(t));
+        }
+        Ok(self
+            .inner
+            .store
+            .read(|c, _| payments::last_trace(c))
+            .await?)
+    }
+
+    /// Card: the intent (with its recovery evidence) is journaled, then the terminal
+    /// authorizes (or reserves). A lost answer is recovered, never asked again.
     pub(crate) async fn pay_card(&self, new: NewPayment) -> Result<PaymentAnswer, EngineError> {
         let (sc, rc) = (
             self.inner.cfg.store_code.clone(),
             self.inner.cfg.register_code.clone(),
         );
-        let n = new.clone();
+        let mut n = new.clone();
+        n.trace_before = self.trace_before().await?;
         let p = self
             .inner
             .store
@@ -60,9 +97,8 @@ impl Engine {
             amount: p.amount,
             reference: p.ref_no.clone(),
         };
-        let reserve = p.terminal_mode == Some(TerminalMode::Reserve);
         let t = &self.inner.ports.terminal;
-        let res = if reserve {
+        let res = if p.terminal_mode == Some(TerminalMode::Reserve) {
             t.reserve(&req).await
         } else {
             t.authorize(&req).await
@@ -71,128 +107,218 @@ impl Engine {
         self.answer(&p).await
     }
 
-    /// Applies a terminal answer (or its recovery) to a payment in `authorizing`.
+    /// Applies a terminal answer to a payment in `authorizing`; a lost answer goes through
+    /// [`Engine::recover_card`].
     pub(crate) async fn settle_card(
         &self,
         p: &PaymentRecord,
         res: Result<TerminalOutcome, TerminalError>,
     ) -> Result<PaymentRecord, EngineError> {
-        let res = match res {
-            Err(TerminalError::OutcomeUnknown(m)) => {
-                tracing::warn!(payment_id = %p.payment_id, error = %m, "Terminal answer lost; recovering the last result.");
-                match self.inner.ports.terminal.recover_last().await {
-                    Ok(Some(o))
-                        if o.amount == p.amount
-                            && self.receipt_unused(&o, &p.payment_id).await? =>
-                    {
-                        Ok(o)
-                    }
-                    Ok(_) => Err(TerminalError::NotSent(
-                        "not processed by the terminal".into(),
-                    )),
-                    Err(e) => Err(TerminalError::OutcomeUnknown(e.to_string())),
-                }
+        match res {
+            Ok(o) if o.approved => self.card_approved(p, &o).await,
+            Ok(o) => {
+                let reason = o
+                    .result_text
+                    .clone()
+                    .unwrap_or_else(|| "declined by terminal".into());
+                let upd = PaymentUpdate {
+                    terminal: Some(refs(&o)),
+                    reason: Some(reason),
+                    ..Default::default()
+                };
+                self.move_payment(&p.payment_id, PaymentState::Declined, upd)
+                    .await
             }
-            other => other,
-        };
-        let reserve = p.terminal_mode == Some(TerminalMode::Reserve);
-        let (to, upd) = match res {
-            Ok(o) if o.approved => (
-                if reserve {
-                    PaymentState::Authorized
-                } else {
-                    PaymentState::Approved
-                },
-                PaymentUpdate {
-                    amount: Some(o.amount),
-                    terminal: Some(refs(&o)),
-                    ..Default::default()
-                },
-            ),
-            Ok(o) => (
-                PaymentState::Declined,
-                PaymentUpdate {
-                    terminal: Some(refs(&o)),
-                    reason: Some(
-                        o.result_text
-                            .unwrap_or_else(|| "declined by terminal".into()),
-                    ),
-                    ..Default::default()
-                },
-            ),
-            Err(TerminalError::OutcomeUnknown(m)) => (
-                PaymentState::InDoubt,
-                PaymentUpdate {
-                    reason: Some(format!("terminal outcome unknown: {m}")),
-                    ..Default::default()
-                },
-            ),
-            Err(e) => (
-                PaymentState::Declined,
-                PaymentUpdate {
+            Err(TerminalError::OutcomeUnknown(m)) => {
+                tracing::warn!(payment_id = %p.payment_id, error = %m, "Terminal answer lost; recovering from the terminal's evidence.");
+                self.recover_card(p).await
+            }
+            // Nothing reached the terminal, or it refused the command before running it.
+            Err(e) => {
+                let upd = PaymentUpdate {
                     reason: Some(e.to_string()),
                     ..Default::default()
-                },
-            ),
+                };
+                self.move_payment(&p.payment_id, PaymentState::Declined, upd)
+                    .await
+            }
+        }
+    }
+
+    async fn card_approved(
+        &self,
+        p: &PaymentRecord,
+        o: &TerminalOutcome,
+    ) -> Result<PaymentRecord, EngineError> {
+        let to = if p.terminal_mode == Some(TerminalMode::Reserve) {
+            PaymentState::Authorized
+        } else {
+            PaymentState::Approved
+        };
+        let upd = PaymentUpdate {
+            amount: Some(o.amount),
+            terminal: Some(refs(o)),
+            ..Default::default()
         };
         self.move_payment(&p.payment_id, to, upd).await
     }
 
-    async fn receipt_unused(
+    /// Settles a card payment in `authorizing` or `in_doubt` from the terminal's evidence:
+    /// approved (our amount, a receipt no other payment holds) or declined only on positive
+    /// evidence; otherwise in doubt, with an exception open.
+    pub(crate) async fn recover_card(
         &self,
-        o: &TerminalOutcome,
-        payment_id: &str,
-    ) -> Result<bool, EngineError> {
-        let Some(receipt) = o.receipt_no else {
-            return Ok(true);
+        p: &PaymentRecord,
+    ) -> Result<PaymentRecord, EngineError> {
+        let verdict = match self.inner.ports.terminal.recover(&intent(p)).await {
+            Ok(Recovered::Approved(o)) => match o.receipt_no {
+                Some(r) if self.receipt_used(r, &p.payment_id).await? => Recovered::Unknown(
+                    "the terminal's last receipt belongs to another payment".into(),
+                ),
+                _ => Recovered::Approved(o),
+            },
+            Ok(other) => other,
+            Err(e) => Recovered::Unknown(e.to_string()),
         };
+        match verdict {
+            Recovered::Approved(o) => {
+                tracing::info!(payment_id = %p.payment_id, "Lost card payment recovered as approved.");
+                let p = self.card_approved(p, &o).await?;
+                self.settle_in_doubt_exception(&p.payment_id, "evidence: approved")
+                    .await?;
+                Ok(p)
+            }
+            Recovered::NotExecuted(reason) => {
+                tracing::info!(payment_id = %p.payment_id, reason, "Lost card payment was not executed.");
+                let upd = PaymentUpdate {
+                    reason: Some(format!("not executed by the terminal: {reason}")),
+                    ..Default::default()
+                };
+                let p = self
+                    .move_payment(&p.payment_id, PaymentState::Declined, upd)
+                    .await?;
+                self.settle_in_doubt_exception(&p.payment_id, "evidence: not executed")
+                    .await?;
+                Ok(p)
+            }
+            Recovered::Unknown(reason) if p.state == PaymentState::InDoubt => {
+                tracing::debug!(payment_id = %p.payment_id, reason, "Card payment still in doubt.");
+                Ok(p.clone())
+            }
+            Recovered::Unknown(reason) => {
+                tracing::warn!(payment_id = %p.payment_id, reason, "Card payment in doubt.");
+                let upd = PaymentUpdate {
+                    reason: Some(format!("terminal outcome unknown: {reason}")),
+                    ..Default::default()
+                };
+                self.move_payment(&p.payment_id, PaymentState::InDoubt, upd)
+                    .await
+            }
+        }
+    }
+
+    async fn receipt_used(&self, receipt: u32, payment_id: &str) -> Result<bool, EngineError> {
         let pid = payment_id.to_owned();
         Ok(self
             .inner
             .store
-            .read(move |c, _| {
-                let n: i64 = c.query_row(
-                    "SELECT COUNT(*) FROM payments WHERE method = 'card' AND receipt_no = ?1 AND payment_id <> ?2",
-                    rusqlite::params![receipt, pid],
-                    |r| r.get(0),
-                )?;
-                Ok(n == 0)
-            })
+            .read(move |c, _| payments::receipt_used_by_other(c, receipt, &pid))
             .await?)
+    }
+
+    /// Enters `to` (capturing / cancelling) with the evidence for the follow-up command
+    /// journaled; a payment already there had its command sent (or maybe sent) before, so it
+    /// is recovered first.
+    async fn follow_up(
+        &self,
+        p: &PaymentRecord,
+        to: PaymentState,
+        what: &'static str,
+        send: impl AsyncFnOnce(u32) -> Result<TerminalOutcome, TerminalError>,
+    ) -> Result<TerminalOutcome, EngineError> {
+        let receipt = p.terminal.receipt_no.ok_or_else(|| {
+            EngineError::InvalidState(format!("card payment without receipt ({what})"))
+        })?;
+        if p.state == to {
+            match self.recover_follow_up(p, what).await? {
+                FollowUp::Done(o) => return Ok(o),
+                FollowUp::NotDone => {}
+            }
+        }
+        let trace_before = self.trace_before().await?;
+        let pid = p.payment_id.clone();
+        let moving = p.state != to;
+        let p = self
+            .inner
+            .store
+            .write(move |c, _| {
+                payments::set_trace_before(c, &pid, trace_before)?;
+                if moving {
+                    payments::transition(c, &pid, to, PaymentUpdate::default())
+                } else {
+                    payments::get(c, &pid)
+                }
+            })
+            .await?;
+        self.payment_event(&p);
+        match send(receipt).await {
+            Ok(o) if o.approved => Ok(o),
+            Ok(o) => Err(EngineError::Terminal(TerminalError::Other(
+                o.result_text.unwrap_or_else(|| format!("{what} refused")),
+            ))),
+            Err(TerminalError::OutcomeUnknown(m)) => {
+                tracing::warn!(payment_id = %p.payment_id, error = %m, what, "Terminal answer lost; recovering from the terminal's evidence.");
+                match self.recover_follow_up(&p, what).await? {
+                    FollowUp::Done(o) => Ok(o),
+                    FollowUp::NotDone => Err(EngineError::Terminal(TerminalError::NotSent(
+                        format!("{what} not executed by the terminal"),
+                    ))),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn recover_follow_up(
+        &self,
+        p: &PaymentRecord,
+        what: &'static str,
+    ) -> Result<FollowUp, EngineError> {
+        match self.inner.ports.terminal.recover(&intent(p)).await? {
+            Recovered::Approved(o) => Ok(FollowUp::Done(o)),
+            Recovered::NotExecuted(_) => Ok(FollowUp::NotDone),
+            Recovered::Unknown(reason) => {
+                Err(EngineError::Terminal(TerminalError::OutcomeUnknown(
+                    format!("{what} for payment {}: {reason}", p.payment_id),
+                )))
+            }
+        }
     }
 
     /// Books the total of a reservation at completion.
     pub(crate) async fn book_card(&self, p: &PaymentRecord) -> Result<(), EngineError> {
-        let p = if p.state == PaymentState::Authorized {
-            self.move_payment(
-                &p.payment_id,
-                PaymentState::Capturing,
-                PaymentUpdate::default(),
-            )
-            .await?
-        } else {
-            p.clone()
-        };
-        let receipt = p
-            .terminal
-            .receipt_no
-            .ok_or_else(|| EngineError::InvalidState("reservation without receipt".into()))?;
+        let t = std::sync::Arc::clone(&self.inner.ports.terminal);
+        let amount = p.amount;
         let o = self
-            .inner
-            .ports
-            .terminal
-            .book_total(receipt, p.amount)
+            .follow_up(p, PaymentState::Capturing, "book total", async move |r| {
+                t.book_total(r, amount).await
+            })
             .await?;
-        if !o.approved {
-            return Err(EngineError::Terminal(TerminalError::Other(
-                o.result_text.unwrap_or_else(|| "book total refused".into()),
-            )));
-        }
         self.move_payment(
             &p.payment_id,
             PaymentState::Captured,
             PaymentUpdate {
-                terminal: Some(refs(&o)),
+                // A recovered booking carries no card data: keep the reservation's.
+                terminal: Some(TerminalRef {
+                    receipt_no: o.receipt_no.or(p.terminal.receipt_no),
+                    trace_no: o.trace_no.or(p.terminal.trace_no),
+                    masked_pan: o
+                        .masked_pan
+                        .as_deref()
+                        .map(crate::store::mask)
+                        .or_else(|| p.terminal.masked_pan.clone()),
+                    card_name: o.card_name.clone().or_else(|| p.terminal.card_name.clone()),
+                }),
                 ..Default::default()
             },
         )
@@ -200,28 +326,15 @@ impl Engine {
         Ok(())
     }
 
-    /// Reverses an approved card payment or releases a reservation.
+    /// Reverses an approved card payment (06 30) or releases a reservation (06 25), as the
+    /// payment's journaled mode says.
     pub(crate) async fn reverse_card(&self, p: &PaymentRecord) -> Result<(), EngineError> {
-        let p = if p.state == PaymentState::Cancelling {
-            p.clone()
-        } else {
-            self.move_payment(
-                &p.payment_id,
-                PaymentState::Cancelling,
-                PaymentUpdate::default(),
-            )
-            .await?
-        };
-        let receipt = p
-            .terminal
-            .receipt_no
-            .ok_or_else(|| EngineError::InvalidState("card payment without receipt".into()))?;
-        let o = self.inner.ports.terminal.reverse(receipt).await?;
-        if !o.approved {
-            return Err(EngineError::Terminal(TerminalError::Other(
-                o.result_text.unwrap_or_else(|| "reversal refused".into()),
-            )));
-        }
+        let t = std::sync::Arc::clone(&self.inner.ports.terminal);
+        let reservation = p.terminal_mode == Some(TerminalMode::Reserve);
+        self.follow_up(p, PaymentState::Cancelling, "reversal", async move |r| {
+            t.reverse(r, reservation).await
+        })
+        .await?;
         self.move_payment(
             &p.payment_id,
             PaymentState::Cancelled,

@@ -245,6 +245,7 @@ async fn split_across_two_gift_cards_and_a_terminal_card() {
         })
     });
     let mut t = MockPaymentTerminal::new();
+    t.expect_last_trace().return_const(None);
     t.expect_authorize()
         .withf(|r| r.amount == m("15.00"))
         .times(1)
@@ -351,6 +352,7 @@ async fn invalid_pin_on_keyed_code_asks_the_terminal_once() {
         .in_sequence(&mut seq)
         .returning(|_| Ok(trans("T9", "80")));
     let mut t = MockPaymentTerminal::new();
+    t.expect_last_trace().return_const(None);
     t.expect_numeric_input()
         .times(1)
         .returning(|_, _| Ok(Some(SecretString::from("4321".to_owned()))));
@@ -376,6 +378,7 @@ async fn swiped_card_with_invalid_pin_never_prompts() {
         .times(1)
         .returning(|_| Err(HostError::Declined(Decline::InvalidPin)));
     let mut t = MockPaymentTerminal::new();
+    t.expect_last_trace().return_const(None);
     t.expect_numeric_input().times(0);
     let h = harness(g, MockPurchaseSink::new(), t, policy()).await;
     let sid = sale(&h.engine, "20").await;
@@ -454,7 +457,7 @@ async fn lost_authorize_answer_is_in_doubt_never_approved_and_retry_returns_the_
         .unwrap();
     assert_eq!(
         (a.status, a.reason.as_deref(), a.due),
-        (PaymentStatus::Declined, Some("outcome_unknown"), m("20"))
+        (PaymentStatus::InDoubt, Some("outcome_unknown"), m("20"))
     );
     assert_eq!(payment_state(&h.engine, "P").await, PaymentState::InDoubt);
     let again = h
@@ -865,12 +868,13 @@ async fn cancel_releases_holds_inline_or_through_the_outbox_and_reverses_cards()
             })
         });
     let mut t = MockPaymentTerminal::new();
+    t.expect_last_trace().return_const(None);
     t.expect_authorize()
         .returning(|r| Ok(approved(&r.amount.to_string(), 42)));
     t.expect_reverse()
-        .withf(|r| *r == 42)
+        .withf(|r, reservation| *r == 42 && !*reservation)
         .times(1)
-        .returning(|_| Ok(approved("5", 43)));
+        .returning(|_, _| Ok(approved("5", 43)));
     let h = harness(g, MockPurchaseSink::new(), t, policy()).await;
     let e = &h.engine;
     let sid = sale(e, "20").await;
@@ -906,12 +910,14 @@ async fn cancel_releases_holds_inline_or_through_the_outbox_and_reverses_cards()
 #[tokio::test]
 async fn reservation_is_booked_at_completion_and_lost_terminal_answer_is_recovered() {
     let mut t = MockPaymentTerminal::new();
+    t.expect_last_trace().return_const(None);
     t.expect_reserve()
         .times(1)
         .returning(|_| Err(TerminalError::OutcomeUnknown("link lost".into())));
-    t.expect_recover_last()
+    t.expect_recover()
+        .withf(|i| i.amount == m("12"))
         .times(1)
-        .returning(|| Ok(Some(approved("12.00", 9))));
+        .returning(|_| Ok(Recovered::Approved(approved("12.00", 9))));
     t.expect_book_total()
         .withf(|r, a| *r == 9 && *a == m("12.00"))
         .times(1)
@@ -938,12 +944,13 @@ async fn reservation_is_booked_at_completion_and_lost_terminal_answer_is_recover
 #[tokio::test]
 async fn terminal_answer_lost_and_not_recoverable_is_in_doubt() {
     let mut t = MockPaymentTerminal::new();
+    t.expect_last_trace().return_const(None);
     t.expect_authorize()
         .times(1)
         .returning(|_| Err(TerminalError::OutcomeUnknown("link lost".into())));
-    t.expect_recover_last()
+    t.expect_recover()
         .times(1)
-        .returning(|| Err(TerminalError::NotSent("gone".into())));
+        .returning(|_| Err(TerminalError::NotSent("gone".into())));
     let h = harness(
         MockGiftcardHost::new(),
         MockPurchaseSink::new(),
@@ -957,8 +964,38 @@ async fn terminal_answer_lost_and_not_recoverable_is_in_doubt() {
         .add_payment(&sid, card_req("C", "12", TerminalMode::Authorize))
         .await
         .unwrap();
-    assert_eq!((a.status, a.due), (PaymentStatus::Declined, m("12")));
+    assert_eq!((a.status, a.due), (PaymentStatus::InDoubt, m("12")));
     assert_eq!(payment_state(&h.engine, "C").await, PaymentState::InDoubt);
+    // In doubt has an exit, and nothing moves on the sale until it is taken.
+    let ex = h.engine.exceptions(true).await.unwrap();
+    assert_eq!(ex.len(), 1);
+    assert_eq!(ex[0].kind, "payment_in_doubt");
+    assert_eq!(ex[0].payment_id.as_deref(), Some("C"));
+    assert_eq!(h.engine.status().await.unwrap().payments_in_doubt, 1);
+    for r in [
+        h.engine.complete_sale(&sid).await.map(|_| ()),
+        h.engine.cancel_sale(&sid).await.map(|_| ()),
+        h.engine
+            .add_payment(&sid, cash("K", "12"))
+            .await
+            .map(|_| ()),
+    ] {
+        assert_eq!(r.unwrap_err().code(), "payment_in_doubt");
+    }
+    let err = h.engine.resolve_exception(ex[0].id, None, None).await;
+    assert!(matches!(err, Err(EngineError::InvalidState(_))), "{err:?}");
+    h.engine
+        .resolve_exception(
+            ex[0].id,
+            Some("receipt 17 shows approval".into()),
+            Some(crate::engine::in_doubt::PaymentResolution::Approved),
+        )
+        .await
+        .unwrap();
+    assert_eq!(payment_state(&h.engine, "C").await, PaymentState::Approved);
+    let s = h.engine.status().await.unwrap();
+    assert_eq!((s.payments_in_doubt, s.open_exceptions), (0, 0));
+    assert_eq!(h.engine.sale(&sid).await.unwrap().due, m("0"));
 }
 
 #[tokio::test]
@@ -971,9 +1008,10 @@ async fn recovery_resumes_each_in_flight_state() {
         })
     });
     let mut t = MockPaymentTerminal::new();
-    t.expect_recover_last()
+    t.expect_last_trace().return_const(None);
+    t.expect_recover()
         .times(1)
-        .returning(|| Ok(Some(approved("3", 77))));
+        .returning(|_| Ok(Recovered::Approved(approved("3", 77))));
     let h = harness(g, MockPurchaseSink::new(), t, policy()).await;
     let e = &h.engine;
     // Build the journal a crash would leave: sale S1 completing with an authorized gift hold,
@@ -989,6 +1027,7 @@ async fn recovery_resumes_each_in_flight_state() {
         entry_mode: None,
         terminal_mode: (method == Method::Card).then_some(TerminalMode::Authorize),
         pin_given: false,
+        trace_before: None,
     };
     let (a, b, c3) = (
         new_pay("GA", Method::Giftcard, "7"),
@@ -1031,8 +1070,21 @@ async fn recovery_resumes_each_in_flight_state() {
     assert_eq!(rep.outbox_interrupted, 1);
     assert_eq!(rep.payments_in_doubt, 1);
     assert_eq!(rep.card_recovered, 1);
-    assert_eq!(rep.completions_resumed, 1, "{:?}", rep.errors);
+    // The completion waits for the payment in doubt to be settled.
+    assert_eq!(rep.completions_resumed, 0);
+    assert!(rep.errors[0].contains("in doubt"), "{:?}", rep.errors);
     assert_eq!(payment_state(e, "GB").await, PaymentState::InDoubt);
+    let ex = e.exceptions(true).await.unwrap();
+    assert_eq!(ex.len(), 1);
+    e.resolve_exception(
+        ex[0].id,
+        None,
+        Some(crate::engine::in_doubt::PaymentResolution::NotApproved),
+    )
+    .await
+    .unwrap();
+    assert_eq!(payment_state(e, "GB").await, PaymentState::Declined);
+    e.complete_sale(&sid).await.unwrap();
     assert_eq!(payment_state(e, "CC").await, PaymentState::Approved);
     assert_eq!(payment_state(e, "GA").await, PaymentState::Captured);
     assert_eq!(e.sale(&sid).await.unwrap().state, SaleState::Completed);
@@ -1272,6 +1324,7 @@ fn debug_output_never_shows_a_code_or_pin() {
         entry_mode: None,
         terminal_mode: None,
         pin_given: true,
+        trace_before: None,
     };
     let dbg = format!("{np:?}");
     assert!(

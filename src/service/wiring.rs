@@ -244,8 +244,18 @@ pub async fn wire_with(
                         }
                     }
                 }
-                // The API stage has drained, so no payment is in flight: close the link.
+                // The API stage has drained, so no new movement starts; the running ones
+                // reach a journaled state (or are left to start-up recovery) before the
+                // terminal link closes.
+                engine.drain_movements(MOVEMENT_DRAIN_GRACE).await;
                 terminal.close().await;
+                Ok(())
+            }
+        })
+        .task(Stage::Engine, "in-doubt-evidence", {
+            let engine = engine.clone();
+            move |ctx| async move {
+                engine.run_in_doubt_evidence(ctx.stop.clone()).await;
                 Ok(())
             }
         })
@@ -293,6 +303,9 @@ pub async fn wire_with(
         });
     Ok(service)
 }
+
+/// How long a stop waits for running money movements (within the service's grace).
+const MOVEMENT_DRAIN_GRACE: Duration = Duration::from_secs(10);
 
 /// Keeps the cashier informed on the terminal's display: "OFFLINE" with the number of
 /// records waiting to be sent while the POS link is down, "ONLINE" when it is back.

@@ -112,6 +112,10 @@ pub struct ExceptionRecord {
     pub created_at: String,
     /// When acknowledged (UTC), if yet.
     pub acknowledged_at: Option<String>,
+    /// The operator's note.
+    pub note: Option<String>,
+    /// How it was settled ("approved", "not_approved", "evidence: …"), when it was.
+    pub resolution: Option<String>,
 }
 
 /// A new exception.
@@ -152,42 +156,91 @@ pub fn raise(c: &Connection, e: &NewException) -> Result<i64, StoreError> {
     Ok(c.last_insert_rowid())
 }
 
+const COLS: &str =
+    "id, kind, sale_id, payment_id, outbox_id, amount, code_masked, reason, created_at,
+    acknowledged_at, note, resolution";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExceptionRecord> {
+    Ok(ExceptionRecord {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        sale_id: r.get(2)?,
+        payment_id: r.get(3)?,
+        outbox_id: r.get(4)?,
+        amount: r.get(5)?,
+        code_masked: r.get(6)?,
+        reason: r.get(7)?,
+        created_at: r.get(8)?,
+        acknowledged_at: r.get(9)?,
+        note: r.get(10)?,
+        resolution: r.get(11)?,
+    })
+}
+
 /// Exceptions, optionally only the unacknowledged ones.
 pub fn list(c: &Connection, open_only: bool) -> Result<Vec<ExceptionRecord>, StoreError> {
-    let sql = if open_only {
-        "SELECT id, kind, sale_id, payment_id, outbox_id, amount, code_masked, reason, created_at, acknowledged_at
-         FROM exceptions WHERE acknowledged_at IS NULL ORDER BY id"
+    let filter = if open_only {
+        "WHERE acknowledged_at IS NULL"
     } else {
-        "SELECT id, kind, sale_id, payment_id, outbox_id, amount, code_masked, reason, created_at, acknowledged_at
-         FROM exceptions ORDER BY id"
+        ""
     };
-    let mut st = c.prepare(sql)?;
+    let mut st = c.prepare(&format!(
+        "SELECT {COLS} FROM exceptions {filter} ORDER BY id"
+    ))?;
+    Ok(st.query_map([], from_row)?.collect::<Result<_, _>>()?)
+}
+
+/// Counts the unacknowledged exceptions.
+pub fn count_open(c: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = c.query_row(
+        "SELECT COUNT(*) FROM exceptions WHERE acknowledged_at IS NULL",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n as u64)
+}
+
+/// One exception.
+pub fn get(c: &Connection, id: i64) -> Result<ExceptionRecord, StoreError> {
+    c.query_row(
+        &format!("SELECT {COLS} FROM exceptions WHERE id = ?1"),
+        [id],
+        from_row,
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("exception {id}")))
+}
+
+/// The open exceptions of one kind for a payment.
+pub fn open_for_payment(
+    c: &Connection,
+    payment_id: &str,
+    kind: &str,
+) -> Result<Vec<ExceptionRecord>, StoreError> {
+    let mut st = c.prepare(&format!(
+        "SELECT {COLS} FROM exceptions
+         WHERE payment_id = ?1 AND kind = ?2 AND acknowledged_at IS NULL ORDER BY id"
+    ))?;
     Ok(st
-        .query_map([], |r| {
-            Ok(ExceptionRecord {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                sale_id: r.get(2)?,
-                payment_id: r.get(3)?,
-                outbox_id: r.get(4)?,
-                amount: r.get(5)?,
-                code_masked: r.get(6)?,
-                reason: r.get(7)?,
-                created_at: r.get(8)?,
-                acknowledged_at: r.get(9)?,
-            })
-        })?
+        .query_map(params![payment_id, kind], from_row)?
         .collect::<Result<_, _>>()?)
 }
 
-/// Acknowledges an exception; acknowledging twice is an error.
-pub fn acknowledge(c: &Connection, id: i64) -> Result<(), StoreError> {
+/// Acknowledges an exception with an optional note and resolution; acknowledging twice is
+/// an error.
+pub fn acknowledge(
+    c: &Connection,
+    id: i64,
+    note: Option<&str>,
+    resolution: Option<&str>,
+) -> Result<ExceptionRecord, StoreError> {
     let n = c.execute(
-        "UPDATE exceptions SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL",
-        params![id, now_utc()],
+        "UPDATE exceptions SET acknowledged_at = ?2, note = ?3, resolution = ?4
+         WHERE id = ?1 AND acknowledged_at IS NULL",
+        params![id, now_utc(), note, resolution],
     )?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("open exception {id}")));
     }
-    Ok(())
+    get(c, id)
 }

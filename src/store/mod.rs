@@ -55,7 +55,7 @@
 //! with XChaCha20-Poly1305 under the key file `<db>.key` (0600), bound to its payment id, and
 //! erased when the payment reaches a final state. PINs are never stored.
 //!
-//! **Schema** (version 1): `journal_seq`, `sales`, `sale_lines`, `payments`, `outbox`,
+//! **Schema** (version 2): `journal_seq`, `sales`, `sale_lines`, `payments`, `outbox`, `requests`,
 //! `giftcard_cache`, `exceptions`; see [`schema`].
 
 pub mod crypto;
@@ -63,6 +63,7 @@ pub mod exceptions;
 pub mod money;
 pub mod outbox;
 pub mod payments;
+pub mod requests;
 pub mod sales;
 pub mod schema;
 pub mod states;

@@ -113,6 +113,9 @@ pub struct NewPayment {
     pub terminal_mode: Option<TerminalMode>,
     /// Whether a PIN came with the request (part of the idempotency fingerprint only).
     pub pin_given: bool,
+    /// Card: the terminal's last trace number known before this payment is sent (recovery
+    /// evidence, journaled with the intent).
+    pub trace_before: Option<u32>,
 }
 
 impl std::fmt::Debug for NewPayment {
@@ -127,6 +130,7 @@ impl std::fmt::Debug for NewPayment {
             .field("entry_mode", &self.entry_mode)
             .field("terminal_mode", &self.terminal_mode)
             .field("pin_given", &self.pin_given)
+            .field("trace_before", &self.trace_before)
             .finish()
     }
 }
@@ -168,6 +172,9 @@ pub struct PaymentRecord {
     pub reason: Option<String>,
     /// Creation time (UTC).
     pub created_at: String,
+    /// Card: the terminal's last trace number known before the latest command for this
+    /// payment (payment, book total or reversal) was sent; recovery evidence.
+    pub trace_before: Option<u32>,
 }
 
 /// Fields to change together with a state transition.
@@ -189,7 +196,7 @@ pub struct PaymentUpdate {
 
 const COLS: &str = "payment_id, sale_id, ref_no, method, state, requested_amount, amount, code_masked,
     code_hash, code_sealed IS NOT NULL, entry_mode, pos_trans_id, balance, terminal_mode, receipt_no,
-    trace_no, masked_pan, card_name, reason, created_at";
+    trace_no, masked_pan, card_name, reason, created_at, trace_before";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<PaymentRecord> {
     let bad = |i: usize, s: String| {
@@ -229,6 +236,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<PaymentRecord> {
         },
         reason: r.get(18)?,
         created_at: r.get(19)?,
+        trace_before: r.get(20)?,
     })
 }
 
@@ -298,8 +306,8 @@ pub fn insert(
     c.execute(
         "INSERT INTO payments(payment_id, sale_id, seq, ref_no, method, state, request_hash,
             requested_amount, amount, code_masked, code_hash, code_sealed, entry_mode, terminal_mode,
-            created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
+            created_at, updated_at, trace_before)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)",
         params![
             new.payment_id,
             new.sale_id,
@@ -318,7 +326,8 @@ pub fn insert(
                 TerminalMode::Authorize => "authorize",
                 TerminalMode::Reserve => "reserve",
             }),
-            now
+            now,
+            new.trace_before
         ],
     )?;
     Ok(Inserted::New(get(c, &new.payment_id)?))
@@ -393,6 +402,56 @@ pub fn transition(
         ],
     )?;
     get(c, payment_id)
+}
+
+/// Journals the terminal's last known trace number before a follow-up command (book total,
+/// reversal) for this payment is sent, so a lost answer can be matched after a restart.
+pub fn set_trace_before(
+    c: &Connection,
+    payment_id: &str,
+    trace_before: Option<u32>,
+) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE payments SET trace_before = ?2, updated_at = ?3 WHERE payment_id = ?1",
+        params![payment_id, trace_before, now_utc()],
+    )?;
+    Ok(())
+}
+
+/// The highest trace number journaled for a card payment (the terminal's last known
+/// transaction when the terminal client has not seen one since start).
+pub fn last_trace(c: &Connection) -> Result<Option<u32>, StoreError> {
+    Ok(c.query_row(
+        "SELECT trace_no FROM payments WHERE method = 'card' AND trace_no IS NOT NULL
+         ORDER BY updated_at DESC, seq DESC LIMIT 1",
+        [],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
+/// Whether a terminal receipt number is already journaled for another card payment.
+pub fn receipt_used_by_other(
+    c: &Connection,
+    receipt_no: u32,
+    payment_id: &str,
+) -> Result<bool, StoreError> {
+    let n: i64 = c.query_row(
+        "SELECT COUNT(*) FROM payments WHERE method = 'card' AND receipt_no = ?1 AND payment_id <> ?2",
+        params![receipt_no, payment_id],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
+/// Counts payments in a state.
+pub fn count_in_state(c: &Connection, state: PaymentState) -> Result<u64, StoreError> {
+    let n: i64 = c.query_row(
+        "SELECT COUNT(*) FROM payments WHERE state = ?1",
+        [state],
+        |r| r.get(0),
+    )?;
+    Ok(n as u64)
 }
 
 /// Opens the sealed code of a payment (offline forward, re-authorization).

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The migration steps; step `i` moves the file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Highest schema version this build knows.
 pub fn latest() -> i64 {
@@ -113,6 +113,30 @@ CREATE TABLE exceptions (
     created_at       TEXT NOT NULL,
     acknowledged_at  TEXT
 ) STRICT;
+"#;
+
+/// Money movements owned by the engine: the terminal evidence a card payment's recovery
+/// needs, operator notes on exceptions, and one idempotency table for the mutating requests
+/// that have no row of their own (gift-card activation and reload, later refunds).
+const V2: &str = r#"
+ALTER TABLE payments ADD COLUMN trace_before INTEGER;
+ALTER TABLE exceptions ADD COLUMN note TEXT;
+ALTER TABLE exceptions ADD COLUMN resolution TEXT;
+
+CREATE TABLE requests (
+    kind          TEXT NOT NULL,
+    request_id    TEXT NOT NULL,
+    request_hash  TEXT NOT NULL,
+    ref_no        TEXT NOT NULL UNIQUE,
+    state         TEXT NOT NULL,
+    answer        TEXT,
+    code_masked   TEXT,
+    amount        TEXT,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    PRIMARY KEY (kind, request_id)
+) STRICT;
+CREATE INDEX requests_by_state ON requests(state);
 "#;
 
 /// Brings the file up to [`latest`]; refuses a newer file.

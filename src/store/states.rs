@@ -175,6 +175,9 @@ impl PaymentState {
                 | (OfflineApproved, Cancelled)
                 | (OfflineApproved, Cancelling)
                 | (InDoubt, InDoubt)
+                | (InDoubt, Approved)
+                | (InDoubt, Authorized)
+                | (InDoubt, Declined)
         )
     }
 

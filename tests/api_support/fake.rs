@@ -43,6 +43,7 @@ struct State {
     card_ids: HashMap<String, String>,
     loads: HashMap<PaymentId, Load>,
     outbox: Vec<OutboxItem>,
+    exceptions: Vec<ExceptionView>,
 }
 
 impl State {
@@ -134,6 +135,27 @@ impl FakeBackend {
         item.state = state;
     }
 
+    /// Raises an exception as the engine would (e.g. a payment in doubt); returns its id.
+    pub fn raise_exception(&self, kind: &str, payment_id: Option<&str>) -> String {
+        let mut s = self.state.lock().unwrap();
+        let id = (s.exceptions.len() + 1).to_string();
+        s.exceptions.push(ExceptionView {
+            id: id.clone(),
+            kind: kind.to_owned(),
+            sale_id: None,
+            payment_id: payment_id.map(str::to_owned),
+            outbox_id: None,
+            amount: Some(dec!(12.00)),
+            code: None,
+            reason: "outcome unknown".into(),
+            created_at: Utc::now(),
+            acknowledged_at: None,
+            note: None,
+            resolution: None,
+        });
+        id
+    }
+
     /// An outbox item's state, for assertions.
     pub fn outbox_state(&self, id: &str) -> Option<OutboxState> {
         let s = self.state.lock().unwrap();
@@ -201,6 +223,7 @@ impl LaneBackend for FakeBackend {
                 expires_in_secs: None,
             },
             open_exceptions: 0,
+            payments_in_doubt: 0,
         })
     }
 
@@ -672,6 +695,45 @@ impl LaneBackend for FakeBackend {
         Ok(OutboxFlushed { released })
     }
 
+    async fn exceptions_list(&self) -> Result<ExceptionList, BackendError> {
+        let s = self.state.lock().unwrap();
+        Ok(ExceptionList {
+            exceptions: s
+                .exceptions
+                .iter()
+                .filter(|e| e.acknowledged_at.is_none())
+                .cloned()
+                .collect(),
+        })
+    }
+
+    async fn exception_acknowledge(
+        &self,
+        id: String,
+        req: AcknowledgeRequest,
+    ) -> Result<ExceptionView, BackendError> {
+        self.mutated();
+        let mut s = self.state.lock().unwrap();
+        let e = s
+            .exceptions
+            .iter_mut()
+            .find(|e| e.id == id && e.acknowledged_at.is_none())
+            .ok_or(BackendError::NotFound(Resource::Exception))?;
+        if e.kind == "payment_in_doubt" && req.resolution.is_none() {
+            return Err(BackendError::conflict(
+                "resolution_required",
+                "A payment in doubt needs a resolution.",
+            ));
+        }
+        e.acknowledged_at = Some(Utc::now());
+        e.note = req.note;
+        e.resolution = req.resolution.map(|r| match r {
+            ExceptionResolution::Approved => "approved".to_owned(),
+            ExceptionResolution::NotApproved => "not_approved".to_owned(),
+        });
+        Ok(e.clone())
+    }
+
     fn subscribe_events(&self) -> broadcast::Receiver<ApiEvent> {
         self.events.subscribe()
     }
@@ -747,6 +809,7 @@ impl FakeBackend {
             }
         };
         let result = GiftCardFunded {
+            status: LoadStatus::Loaded,
             code: code.masked(),
             amount: req.amount,
             balance: Some(balance),

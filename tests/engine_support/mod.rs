@@ -272,11 +272,20 @@ impl PaymentTerminal for FakeTerminal {
     async fn book_total(&self, _: u32, a: Money) -> Result<TerminalOutcome, TerminalError> {
         Ok(self.ok(a))
     }
-    async fn reverse(&self, _: u32) -> Result<TerminalOutcome, TerminalError> {
+    async fn reverse(&self, _: u32, _: bool) -> Result<TerminalOutcome, TerminalError> {
         Ok(self.ok(Money::ZERO))
     }
-    async fn recover_last(&self) -> Result<Option<TerminalOutcome>, TerminalError> {
-        Ok(self.last.lock().unwrap().clone())
+    async fn last_trace(&self) -> Option<u32> {
+        self.last.lock().unwrap().as_ref().and_then(|o| o.trace_no)
+    }
+    async fn recover(&self, i: &RecoveryIntent) -> Result<Recovered, TerminalError> {
+        Ok(match self.last.lock().unwrap().clone() {
+            Some(o) if o.amount == i.amount && o.trace_no != i.trace_before => {
+                Recovered::Approved(o)
+            }
+            Some(_) => Recovered::NotExecuted("the last transaction is another".into()),
+            None => Recovered::Unknown("no transaction yet".into()),
+        })
     }
     async fn numeric_input(&self, _: &str, _: u8) -> Result<Option<SecretString>, TerminalError> {
         *self.prompts.lock().unwrap() += 1;

@@ -6,7 +6,7 @@ use std::sync::{
     atomic::{AtomicU64, Ordering},
 };
 
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, watch};
 
 use super::{
     fault::Fault,
@@ -50,6 +50,8 @@ pub struct SimControl {
     input_ready: Arc<Notify>,
     interactive: bool,
     wire: Arc<[AtomicU64; 2]>,
+    /// While true, a payment waits at "insert card" (the customer has not presented one).
+    card_hold: Arc<watch::Sender<bool>>,
 }
 
 impl SimControl {
@@ -62,7 +64,23 @@ impl SimControl {
             input_ready: Arc::new(Notify::new()),
             interactive,
             wire: Arc::new([AtomicU64::new(0), AtomicU64::new(0)]),
+            card_hold: Arc::new(watch::Sender::new(false)),
         }
+    }
+
+    /// The customer takes their time: payments wait at "insert card" (repeating the prompt,
+    /// as real terminals do) until [`SimControl::present_card`].
+    pub fn hold_card(&self) {
+        self.card_hold.send_replace(true);
+    }
+
+    /// The customer presents their card: held payments go on.
+    pub fn present_card(&self) {
+        self.card_hold.send_replace(false);
+    }
+
+    pub(crate) fn card_hold(&self) -> watch::Receiver<bool> {
+        self.card_hold.subscribe()
     }
 
     /// Locks the state. A poisoned lock is taken over: the state is plain data.

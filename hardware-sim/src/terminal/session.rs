@@ -601,6 +601,9 @@ async fn finish<S: AsyncRead + AsyncWrite + Unpin>(cx: &mut Ctx<'_, S>, idx: usi
     }
 }
 
+/// How often a held payment repeats "insert card".
+const CARD_PROMPT_REPEAT: Duration = Duration::from_secs(2);
+
 async fn payment<S: AsyncRead + AsyncWrite + Unpin>(
     cx: &mut Ctx<'_, S>,
     kind: TxKind,
@@ -608,6 +611,18 @@ async fn payment<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Res {
     cx.link.send(&ack_apdu()).await?;
     cx.intermediate(status::INSERT_CARD).await?;
+    let mut held = cx.control.card_hold();
+    while *held.borrow_and_update() {
+        // The prompt is repeated while the customer has no card out, which also keeps the
+        // ECR's T4 running afresh.
+        let presented = tokio::time::timeout(CARD_PROMPT_REPEAT, held.wait_for(|h| !*h))
+            .await
+            .is_ok();
+        if presented {
+            break;
+        }
+        cx.intermediate(status::INSERT_CARD).await?;
+    }
     cx.intermediate(status::WAITING_FOR_FEP).await?;
     let card = cx.plan.card.clone();
     let idx = {

@@ -1,6 +1,7 @@
 //! The route table: one list drives the router, auth and the OpenAPI check.
 
 mod catalog;
+mod exceptions;
 mod giftcards;
 mod outbox;
 mod sales;
@@ -67,6 +68,11 @@ fn table<B: LaneBackend>() -> Vec<(RouteSpec, MethodRouter<ApiState<B>>)> {
             post(sales::cancel::<B>),
         ),
         (spec("GET", "/v1/sales/{id}"), get(sales::get::<B>)),
+        (spec("GET", "/v1/exceptions"), get(exceptions::list::<B>)),
+        (
+            spec("POST", "/v1/exceptions/{id}/acknowledge"),
+            post(exceptions::acknowledge::<B>),
+        ),
         (
             spec("GET", "/v1/giftcards/balance"),
             get(giftcards::balance::<B>),
@@ -279,6 +285,18 @@ impl LaneBackend for NoBackend {
     async fn outbox_flush(
         &self,
     ) -> Result<crate::api::types::OutboxFlushed, crate::api::BackendError> {
+        match *self {}
+    }
+    async fn exceptions_list(
+        &self,
+    ) -> Result<crate::api::types::ExceptionList, crate::api::BackendError> {
+        match *self {}
+    }
+    async fn exception_acknowledge(
+        &self,
+        _: String,
+        _: crate::api::types::AcknowledgeRequest,
+    ) -> Result<crate::api::types::ExceptionView, crate::api::BackendError> {
         match *self {}
     }
     fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<crate::api::types::ApiEvent> {

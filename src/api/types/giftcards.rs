@@ -44,9 +44,24 @@ pub struct GiftCardFundRequest {
     pub request_id: Option<PaymentId>,
 }
 
+/// Where a load stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadStatus {
+    /// Recorded at the POS.
+    Loaded,
+    /// Still running; send the same `request_id` again for the final answer.
+    Pending,
+    /// The POS's answer was lost; an exception is open. Do not load again before an operator
+    /// checked the card.
+    InDoubt,
+}
+
 /// Answer of activation (status 201) and reload (status 200).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GiftCardFunded {
+    /// Where the load stands.
+    pub status: LoadStatus,
     /// The card, masked.
     pub code: MaskedCode,
     /// The amount loaded.

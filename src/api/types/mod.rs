@@ -5,6 +5,7 @@
 //! cannot be serialized and print masked.
 
 mod catalog;
+mod exceptions;
 mod giftcards;
 mod ids;
 pub mod money;
@@ -15,9 +16,10 @@ mod status;
 use serde::{Deserialize, Serialize};
 
 pub use catalog::{Item, Member, Product, ProductGroup, ProductNotice};
+pub use exceptions::{AcknowledgeRequest, ExceptionList, ExceptionResolution, ExceptionView};
 pub use giftcards::{
     BalanceQuery, GiftCardBalance, GiftCardCodeReplaced, GiftCardFundRequest, GiftCardFunded,
-    GiftCardReplaceCodeRequest,
+    GiftCardReplaceCodeRequest, LoadStatus,
 };
 pub use ids::{
     ID_RULE, MAX_ID_LEN, MAX_SKU_LEN, MemberId, PaymentId, SaleId, is_valid_id, is_valid_sku,

@@ -116,6 +116,13 @@ pub enum PaymentStatus {
     Declined,
     /// Approved under the offline policy; recorded when the link is back.
     OfflineApproved,
+    /// Still running (the customer is at the terminal, the POS is slow); send the same
+    /// `payment_id` again for the final answer. Nothing is counted as paid yet.
+    Pending,
+    /// The answer was lost: nothing is counted as paid, `due` is unchanged, an exception is
+    /// open, and the sale refuses `complete`, `cancel` and new payments (409
+    /// `payment_in_doubt`) until the terminal's evidence or an operator settles it.
+    InDoubt,
 }
 
 /// Answer of `POST /v1/sales/{id}/payments` (status 201).

@@ -109,6 +109,9 @@ pub struct Status {
     /// Exceptions (e.g. an offline redemption declined later) awaiting an operator.
     #[serde(default)]
     pub open_exceptions: u64,
+    /// Payments whose outcome is unknown (each has an open exception).
+    #[serde(default)]
+    pub payments_in_doubt: u64,
 }
 
 /// An outbox item's state.

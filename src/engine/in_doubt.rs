@@ -1,0 +1,235 @@
+//! Payments in doubt and their exits.
+//!
+//! A payment whose answer was lost is never shown as approved nor as declined: it moves to
+//! `in_doubt` and, in the same transaction, an exception of kind [`PAYMENT_IN_DOUBT`] is
+//! raised. From there it leaves by
+//!
+//! - **evidence**: [`Engine::run_in_doubt_evidence`] asks the terminal again (status enquiry,
+//!   repeat receipt) on the shared backoff until its evidence settles the payment; the
+//!   exception is then closed with the evidence as its resolution;
+//! - **an operator**: [`Engine::resolve_exception`] with `approved` or `not_approved`.
+//!
+//! Until then the sale answers 409 `payment_in_doubt` to `complete`, `cancel` and new
+//! payments, so nothing is charged twice and no hold is left behind unseen. A gift-card
+//! authorization cannot be looked up at the POS (pos-api.md §5.8): it waits for the operator,
+//! and a stray hold lapses at the POS's Delay Period.
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::store::exceptions::{self, ExceptionRecord, NewException};
+use crate::store::payments::{self, Method, PaymentRecord, PaymentUpdate, TerminalMode};
+use crate::store::{PaymentState, StoreError};
+
+use super::{Engine, EngineError, EngineEvent};
+
+/// The exception kind of a payment in doubt.
+pub const PAYMENT_IN_DOUBT: &str = "payment_in_doubt";
+
+/// An operator's decision on a payment in doubt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentResolution {
+    /// The money was taken (e.g. the terminal's receipt shows the approval).
+    Approved,
+    /// No money was taken.
+    NotApproved,
+}
+
+impl PaymentResolution {
+    fn as_str(self) -> &'static str {
+        match self {
+            PaymentResolution::Approved => "approved",
+            PaymentResolution::NotApproved => "not_approved",
+        }
+    }
+}
+
+/// Moves a payment to `in_doubt` and raises its exception, in the caller's transaction.
+pub(crate) fn enter(
+    c: &rusqlite::Connection,
+    payment_id: &str,
+    upd: PaymentUpdate,
+) -> Result<(PaymentRecord, Option<i64>), StoreError> {
+    let before = payments::get(c, payment_id)?;
+    let p = payments::transition(c, payment_id, PaymentState::InDoubt, upd)?;
+    if before.state == PaymentState::InDoubt {
+        return Ok((p, None));
+    }
+    let id = exceptions::raise(
+        c,
+        &NewException {
+            kind: PAYMENT_IN_DOUBT.into(),
+            sale_id: Some(p.sale_id.clone()),
+            payment_id: Some(p.payment_id.clone()),
+            outbox_id: None,
+            amount: Some(p.amount),
+            code_masked: p.code_masked.clone(),
+            reason: p.reason.clone().unwrap_or_else(|| "outcome unknown".into()),
+        },
+    )?;
+    Ok((p, Some(id)))
+}
+
+impl Engine {
+    /// The sale's payment in doubt, if any, as the 409 that blocks the next step.
+    pub(crate) fn refuse_in_doubt(pays: &[PaymentRecord]) -> Result<(), EngineError> {
+        match pays.iter().find(|p| p.state == PaymentState::InDoubt) {
+            Some(p) => Err(EngineError::PaymentInDoubt(p.payment_id.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Closes the open in-doubt exception of a payment that evidence settled.
+    pub(crate) async fn settle_in_doubt_exception(
+        &self,
+        payment_id: &str,
+        resolution: &'static str,
+    ) -> Result<(), EngineError> {
+        let pid = payment_id.to_owned();
+        let closed = self
+            .inner
+            .store
+            .write(move |c, _| {
+                let mut closed = Vec::new();
+                for e in exceptions::open_for_payment(c, &pid, PAYMENT_IN_DOUBT)? {
+                    closed.push(exceptions::acknowledge(c, e.id, None, Some(resolution))?);
+                }
+                Ok(closed)
+            })
+            .await?;
+        for e in closed {
+            tracing::info!(
+                exception_id = e.id,
+                payment_id,
+                resolution,
+                "In-doubt exception settled."
+            );
+        }
+        Ok(())
+    }
+
+    /// Acknowledges exception `id` with an optional note. A payment in doubt needs a
+    /// `resolution`: `approved` counts it as paid (a card reservation as authorized),
+    /// `not_approved` as declined. Returns the closed exception.
+    pub async fn resolve_exception(
+        &self,
+        id: i64,
+        note: Option<String>,
+        resolution: Option<PaymentResolution>,
+    ) -> Result<ExceptionRecord, EngineError> {
+        let _guard = self.inner.sale_lock.lock().await;
+        let (exc, payment) = self
+            .inner
+            .store
+            .write(move |c, _| {
+                let e = exceptions::get(c, id)?;
+                if e.acknowledged_at.is_some() {
+                    return Err(StoreError::NotFound(format!("open exception {id}")));
+                }
+                let mut moved = None;
+                if e.kind == PAYMENT_IN_DOUBT
+                    && let Some(pid) = &e.payment_id
+                {
+                    let p = payments::get(c, pid)?;
+                    if p.state == PaymentState::InDoubt {
+                        let r = resolution.ok_or_else(|| {
+                            StoreError::Conflict(
+                                "a payment in doubt needs a resolution: approved or not_approved"
+                                    .into(),
+                            )
+                        })?;
+                        let to = match (r, p.method, p.terminal_mode) {
+                            (PaymentResolution::NotApproved, ..) => PaymentState::Declined,
+                            (PaymentResolution::Approved, Method::Card, Some(TerminalMode::Reserve)) => {
+                                PaymentState::Authorized
+                            }
+                            (PaymentResolution::Approved, Method::Card, _) => PaymentState::Approved,
+                            (PaymentResolution::Approved, ..) => {
+                                return Err(StoreError::Conflict(
+                                    "a gift-card authorization in doubt cannot be captured (its hold lapses at the POS); resolve it not_approved"
+                                        .into(),
+                                ));
+                            }
+                        };
+                        let upd = PaymentUpdate {
+                            reason: Some(format!("resolved by operator: {}", r.as_str())),
+                            ..Default::default()
+                        };
+                        moved = Some(payments::transition(c, pid, to, upd)?);
+                    }
+                }
+                let e = exceptions::acknowledge(
+                    c,
+                    id,
+                    note.as_deref(),
+                    resolution.map(PaymentResolution::as_str),
+                )?;
+                Ok((e, moved))
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(m) => EngineError::InvalidState(m),
+                other => other.into(),
+            })?;
+        if let Some(p) = &payment {
+            tracing::info!(exception_id = id, payment_id = %p.payment_id, state = %p.state, "Payment in doubt resolved by an operator.");
+            self.payment_event(p);
+        }
+        Ok(exc)
+    }
+
+    /// Asks the terminal again about every card payment in doubt, on the shared backoff,
+    /// until its evidence settles each one (or an operator does). Ends with `shutdown`.
+    pub async fn run_in_doubt_evidence(self, shutdown: CancellationToken) {
+        let mut delays = (self.inner.cfg.probe_backoff)();
+        loop {
+            let open = match self.evidence_round().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "In-doubt evidence round failed.");
+                    1
+                }
+            };
+            if open == 0 {
+                delays = (self.inner.cfg.probe_backoff)();
+            }
+            let wait = if open == 0 {
+                std::time::Duration::from_secs(3600)
+            } else {
+                delays.next().unwrap_or(std::time::Duration::from_secs(60))
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = self.inner.in_doubt_wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// One pass over the card payments in doubt; returns how many remain.
+    async fn evidence_round(&self) -> Result<usize, EngineError> {
+        let _guard = self.inner.sale_lock.lock().await;
+        let pays = self
+            .inner
+            .store
+            .read(|c, _| payments::in_state(c, PaymentState::InDoubt))
+            .await?;
+        let mut open = 0;
+        for p in pays.iter().filter(|p| p.method == Method::Card) {
+            let p = self.recover_card(p).await?;
+            if p.state == PaymentState::InDoubt {
+                open += 1;
+            }
+        }
+        Ok(open)
+    }
+
+    pub(crate) fn exception_event(&self, id: i64, kind: &str, reason: &str) {
+        self.emit(EngineEvent::Exception {
+            id,
+            kind: kind.to_owned(),
+            reason: reason.to_owned(),
+        });
+    }
+}

@@ -1,0 +1,317 @@
+//! Money movements belong to the engine, not to the HTTP request (issue 10), through the
+//! real binary against `hardware-sim pos` and `hardware-sim terminal` over real TCP:
+//!
+//! - a register that hangs up while the customer is still at the terminal does not lose the
+//!   approval: it is journaled, the retry gets it, the terminal saw one authorization;
+//! - a reload retried with the same `request_id` is one ADD at the POS;
+//! - a payment whose answer died with the agent (SIGKILL) and that the terminal's evidence
+//!   cannot settle is **in doubt** after the restart — never declined — with an exception
+//!   open, `complete`/`cancel` refused with 409 `payment_in_doubt`, until an operator
+//!   resolves it through the CLI;
+//! - a reservation made before a restart is released with 06 25 (its mode is journaled).
+
+mod agent_support;
+
+use std::process::Child;
+use std::time::Duration;
+
+use agent_support::{
+    Api, Lane, OFFLINE_ENABLED, cli, free_port, json_of, start_quiet, stop_gracefully,
+};
+use hardware_sim::pos::{PosSim, Seed};
+use hardware_sim::terminal::{SimTerminal, SimTerminalConfig, TxKind};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "money-movements-token-0123456789";
+
+struct LaneUnderTest {
+    dir: tempfile::TempDir,
+    pos: PosSim,
+    terminal: SimTerminal,
+    config: std::path::PathBuf,
+    api: Api,
+    addr: String,
+}
+
+async fn lane() -> LaneUnderTest {
+    let dir = tempfile::tempdir().unwrap();
+    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
+        .await
+        .unwrap();
+    let terminal =
+        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
+            .await
+            .unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let config = agent_support::config(
+        dir.path(),
+        &pos,
+        &Lane {
+            token: TOKEN,
+            listen: addr.clone(),
+            request_timeout_ms: 3000,
+            terminal: terminal.addr().unwrap().to_string(),
+            terminal_extra: "",
+            offline: OFFLINE_ENABLED,
+        },
+    );
+    let api = Api::new(&addr, TOKEN);
+    LaneUnderTest {
+        dir,
+        pos,
+        terminal,
+        config,
+        api,
+        addr,
+    }
+}
+
+async fn open(api: &Api, sale_id: &str, price: &str) {
+    let (st, v) = api
+        .post(
+            "/v1/sales",
+            json!({"sale_id": sale_id, "lines": [{"sku": "ITEM-001", "quantity": "1", "unit_price": price}]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+}
+
+/// Waits (bounded) until the sale shows `payment_id` in `state`.
+async fn payment_state_becomes(api: &Api, sale_id: &str, payment_id: &str, state: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + agent_support::WAIT;
+    let mut rx_interval = tokio::time::interval(Duration::from_millis(20));
+    loop {
+        let sale = api.get(&format!("/v1/sales/{sale_id}")).await;
+        let found = sale["payments"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["payment_id"] == payment_id))
+            .map(|p| p["state"].clone());
+        if found.as_ref().and_then(Value::as_str) == Some(state) {
+            return sale;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "payment {payment_id} never reached {state}: {sale}"
+        );
+        rx_interval.tick().await;
+    }
+}
+
+fn kill(child: &mut Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_register_that_hangs_up_does_not_lose_the_approval() {
+    let l = lane().await;
+    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    open(&l.api, "hang-1", "9.99").await;
+    l.terminal.control().hold_card();
+
+    // The register gives up after one second; the customer is still at the terminal.
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let body = json!({"method": "card", "amount": "9.99", "payment_id": "hang-1-c"});
+    let gave_up = impatient
+        .post(format!("http://{}/v1/sales/hang-1/payments", l.addr))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the register timed out: {gave_up:?}");
+    // The movement carries on: its intent is journaled and it is running.
+    payment_state_becomes(&l.api, "hang-1", "hang-1-c", "pending").await;
+
+    // The register asks again with the same id while the customer finally pays.
+    let retry = {
+        let api = Api::new(&l.addr, TOKEN);
+        let body = body.clone();
+        tokio::spawn(async move { api.post("/v1/sales/hang-1/payments", body).await })
+    };
+    l.terminal.control().present_card();
+    let (st, v) = retry.await.unwrap();
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(v["status"], "approved", "{v}");
+    assert_eq!(v["due"], "0.00", "{v}");
+    // A later retry reads the journal: the same answer.
+    let (_, again) = l.api.post("/v1/sales/hang-1/payments", body).await;
+    assert_eq!(again["status"], "approved", "{again}");
+    assert_eq!(
+        l.terminal.control().approved_payments(),
+        1,
+        "one authorization at the terminal: {:?}",
+        l.terminal.control().journal()
+    );
+    let (st, v) = l.api.post("/v1/sales/hang-1/complete", json!({})).await;
+    assert_eq!((st, v["state"].as_str()), (200, Some("completed")), "{v}");
+    stop_gracefully(child, notify).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_retried_with_its_request_id_is_one_add() {
+    let l = lane().await;
+    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let body = json!({"code": "6006491000000001", "amount": "5.00", "request_id": "reload-1"});
+    let (st, first) = l.api.post("/v1/giftcards/reload", body.clone()).await;
+    assert_eq!(st, 200, "{first}");
+    assert_eq!(first["status"], "loaded", "{first}");
+    let (st, second) = l.api.post("/v1/giftcards/reload", body).await;
+    assert_eq!(st, 200, "{second}");
+    assert_eq!(second, first, "the first answer again");
+    let other = json!({"code": "6006491000000001", "amount": "6.00", "request_id": "reload-1"});
+    let (st, v) = l.api.post("/v1/giftcards/reload", other).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (409, Some("idempotency_conflict")),
+        "{v}"
+    );
+    let adds = l
+        .pos
+        .control()
+        .ledger()
+        .giftcard_transactions
+        .iter()
+        .filter(|t| t.amount > rust_decimal::Decimal::ZERO)
+        .count();
+    assert_eq!(
+        adds,
+        1,
+        "one ADD at the POS: {:?}",
+        l.pos.control().ledger().giftcard_transactions
+    );
+    stop_gracefully(child, notify).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_lost_with_the_agent_is_in_doubt_until_an_operator_resolves_it() {
+    let l = lane().await;
+    let (mut child, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    open(&l.api, "kill-1", "4.20").await;
+    l.terminal.control().hold_card();
+    let body = json!({"method": "card", "amount": "4.20", "payment_id": "kill-1-c"});
+    let pending = {
+        let api = Api::new(&l.addr, TOKEN);
+        let body = body.clone();
+        tokio::spawn(async move {
+            let _ = api
+                .http
+                .post(format!("{}/v1/sales/kill-1/payments", api.base))
+                .bearer_auth(api.token)
+                .json(&body)
+                .send()
+                .await;
+        })
+    };
+    payment_state_becomes(&l.api, "kill-1", "kill-1-c", "pending").await;
+    kill(&mut child);
+    pending.await.unwrap();
+    // The customer pays while the agent is gone; the answer never reaches the journal.
+    l.terminal.control().present_card();
+
+    std::fs::remove_file(l.dir.path().join("notify.sock")).unwrap();
+    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    // The terminal's evidence cannot tie its last transaction to ours (nothing to match it
+    // by): in doubt, never declined.
+    let sale = payment_state_becomes(&l.api, "kill-1", "kill-1-c", "in_doubt").await;
+    assert_eq!(sale["due"], "4.20", "{sale}");
+    let (_, answer) = l.api.post("/v1/sales/kill-1/payments", body).await;
+    assert_eq!(answer["status"], "in_doubt", "{answer}");
+    let status = l.api.get("/v1/status").await;
+    assert_eq!(status["payments_in_doubt"], 1, "{status}");
+    assert_eq!(status["open_exceptions"], 1, "{status}");
+    for route in ["complete", "cancel"] {
+        let (st, v) = l
+            .api
+            .post(&format!("/v1/sales/kill-1/{route}"), json!({}))
+            .await;
+        assert_eq!(
+            (st, v["error"]["code"].as_str()),
+            (409, Some("payment_in_doubt")),
+            "{v}"
+        );
+    }
+    let list = json_of(&cli(&l.config, &["exceptions", "list", "--json"]));
+    let exceptions = list["exceptions"].as_array().unwrap();
+    assert_eq!(exceptions.len(), 1, "{list}");
+    assert_eq!(exceptions[0]["kind"], "payment_in_doubt");
+    assert_eq!(exceptions[0]["payment_id"], "kill-1-c");
+    let id = exceptions[0]["id"].as_str().unwrap().to_owned();
+    // Without a decision the operator is told what is needed.
+    let refused = cli(&l.config, &["exceptions", "ack", &id]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("resolution"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    // The terminal's own journal shows no approval (the link died before the customer's
+    // card was read): the operator says so, and the customer pays again.
+    assert_eq!(l.terminal.control().approved_payments(), 0);
+    let closed = json_of(&cli(
+        &l.config,
+        &[
+            "exceptions",
+            "ack",
+            &id,
+            "--resolution",
+            "not-approved",
+            "--note",
+            "terminal journal shows nothing",
+            "--json",
+        ],
+    ));
+    assert_eq!(closed["resolution"], "not_approved", "{closed}");
+    let status = l.api.get("/v1/status").await;
+    assert_eq!(
+        (
+            status["payments_in_doubt"].as_u64(),
+            status["open_exceptions"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    let (st, v) = l
+        .api
+        .post(
+            "/v1/sales/kill-1/payments",
+            json!({"method": "card", "amount": "4.20", "payment_id": "kill-1-c2"}),
+        )
+        .await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
+    let (st, v) = l.api.post("/v1/sales/kill-1/complete", json!({})).await;
+    assert_eq!((st, v["state"].as_str()), (200, Some("completed")), "{v}");
+    assert_eq!(l.terminal.control().approved_payments(), 1, "charged once");
+    stop_gracefully(child, notify).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_made_before_a_restart_is_released_with_06_25() {
+    let l = lane().await;
+    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    open(&l.api, "res-r", "15.00").await;
+    let (st, v) = l
+        .api
+        .post(
+            "/v1/sales/res-r/payments",
+            json!({"method": "card", "amount": "15.00", "reserve": true, "payment_id": "res-r-c"}),
+        )
+        .await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
+    stop_gracefully(child, notify).await;
+
+    std::fs::remove_file(l.dir.path().join("notify.sock")).unwrap();
+    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (st, v) = l.api.post("/v1/sales/res-r/cancel", json!({})).await;
+    assert_eq!((st, v["state"].as_str()), (200, Some("cancelled")), "{v}");
+    let kinds: Vec<TxKind> = l
+        .terminal
+        .control()
+        .journal()
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, vec![TxKind::Reservation, TxKind::PreAuthReversal]);
+    stop_gracefully(child, notify).await;
+}

@@ -332,15 +332,8 @@ impl Engine {
     /// Completes a sale (`POST /v1/sales/{id}/complete`): captures every hold, then commits
     /// the completion together with its `purchaseAdd` outbox item. Refuses while due > 0.
     pub async fn complete_sale(&self, sale_id: &str) -> Result<CompleteAnswer, EngineError> {
-        let id = sale_id.to_owned();
         let submitted = self
-            .submit(format!("sale:{sale_id}"), move |e| {
-                let id = id.clone();
-                async move {
-                    let _guard = e.inner.sale_lock.lock().await;
-                    e.complete_locked(&id).await
-                }
-            })
+            .submit_sale_step(sale_id, |e, id| async move { e.complete_locked(&id).await })
             .await?;
         match submitted {
             super::movement::Submitted::Finished(r) => r,
@@ -569,18 +562,33 @@ impl Engine {
         Ok(())
     }
 
+    /// Runs a whole-sale step (complete, cancel) as an engine-owned movement keyed by the
+    /// sale, under the sale lock.
+    async fn submit_sale_step<T, F>(
+        &self,
+        sale_id: &str,
+        step: impl Fn(Engine, String) -> F,
+    ) -> Result<super::movement::Submitted<T>, EngineError>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = Result<T, EngineError>> + Send + 'static,
+    {
+        let id = sale_id.to_owned();
+        self.submit(format!("sale:{sale_id}"), move |e| {
+            let fut = step(e.clone(), id.clone());
+            async move {
+                let _guard = e.inner.sale_lock.lock().await;
+                fut.await
+            }
+        })
+        .await
+    }
+
     /// Cancels a sale (`POST /v1/sales/{id}/cancel`): every hold is cancelled or reversed,
     /// inline or through the outbox. Refuses a completed sale.
     pub async fn cancel_sale(&self, sale_id: &str) -> Result<SaleView, EngineError> {
-        let id = sale_id.to_owned();
         let submitted = self
-            .submit(format!("sale:{sale_id}"), move |e| {
-                let id = id.clone();
-                async move {
-                    let _guard = e.inner.sale_lock.lock().await;
-                    e.cancel_locked(&id).await
-                }
-            })
+            .submit_sale_step(sale_id, |e, id| async move { e.cancel_locked(&id).await })
             .await?;
         if let super::movement::Submitted::Finished(r) = submitted {
             r?;

@@ -140,6 +140,35 @@ fn ecr_encode_rejects_bad_values() {
         ..Default::default()
     });
     assert!(lines.to_apdu().is_err());
+    // 0B and 3B are listed for 06 22 only (zvt.md §5): an 06 01 with them is not built.
+    let traced = EcrCommand::Authorization(PaymentRequest {
+        trace: Some(7),
+        ..PaymentRequest::new(dec!(1))
+    });
+    assert_eq!(
+        traced.to_apdu().unwrap_err(),
+        CodecError::UnexpectedBmp {
+            tag: 0x0B,
+            message: "06 01 Authorization"
+        }
+    );
+    let aid = EcrCommand::Authorization(PaymentRequest {
+        aid: Some([1; 8]),
+        ..PaymentRequest::new(dec!(1))
+    });
+    assert_eq!(
+        aid.to_apdu().unwrap_err(),
+        CodecError::UnexpectedBmp {
+            tag: 0x3B,
+            message: "06 01 Authorization"
+        }
+    );
+    let reservation = EcrCommand::Reservation(PaymentRequest {
+        trace: Some(7),
+        aid: Some([1; 8]),
+        ..PaymentRequest::new(dec!(1))
+    });
+    assert!(reservation.to_apdu().is_ok());
 }
 
 #[rustfmt::skip]

@@ -152,6 +152,20 @@ impl PaymentRequest {
     }
 
     fn encode(&self, control: [u8; 2]) -> Result<Apdu, CodecError> {
+        // zvt.md §5 lists 0B and 3B for 06 22 only; an 06 01 carrying them is refused by
+        // strict terminals, so refuse to build one rather than drop them silently.
+        if control == AUTHORIZATION {
+            let unlisted = [
+                (tag::TRACE, self.trace.is_some()),
+                (tag::AID, self.aid.is_some()),
+            ];
+            if let Some((t, _)) = unlisted.iter().find(|(_, set)| *set) {
+                return Err(CodecError::UnexpectedBmp {
+                    tag: *t,
+                    message: "06 01 Authorization",
+                });
+            }
+        }
         let mut w = Writer::default();
         w.amount(Some(self.amount))?
             .bcd(tag::CURRENCY, self.currency.map(u64::from))?

@@ -7,3 +7,4 @@
 pub mod pos;
 pub mod reader;
 pub mod terminal;
+pub mod zvtlog;

@@ -33,7 +33,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-pub use console::{ConsoleCommand, HELP as CONSOLE_HELP};
+pub use console::{ConsoleCommand, HELP as CONSOLE_HELP, event_json, event_words};
 pub use control::{SimControl, SimEvent};
 pub use fault::Fault;
 pub use script::{
@@ -59,6 +59,12 @@ pub struct TerminalArgs {
     /// Answer to numeric-input prompts nobody answers: "cancel" or digits.
     #[arg(long, value_name = "cancel|DIGITS")]
     pub default_input: Option<DefaultInput>,
+    /// Do not show events as they happen (connections, messages, NAKs, faults).
+    #[arg(long, conflicts_with = "json")]
+    pub quiet: bool,
+    /// Show events as JSON lines instead of words.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Errors starting or running the simulated terminal.
@@ -178,11 +184,16 @@ pub async fn run(args: TerminalArgs) -> Result<(), TerminalError> {
         (None, Some(link)) => SimTerminal::start_pty_with(link, config, interactive).await?,
         (None, None) => return Err(TerminalError::NoEndpoint),
     };
+    // Subscribed before the address is shown, so the first connection is not missed.
+    let events = sim.control().subscribe();
     if let Some(addr) = sim.addr() {
         println!("ZVT terminal listening on {addr}");
     }
     if let Some(link) = sim.link() {
         println!("ZVT terminal on pty {}", link.display());
+    }
+    if !args.quiet {
+        tokio::spawn(console::print_events(sim.control(), events, args.json));
     }
     if interactive {
         tokio::spawn(console::run(sim.control()));

@@ -175,7 +175,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Ctx<'_, S> {
         loop {
             let got = match tokio::time::timeout_at(deadline, self.link.recv()).await {
                 Ok(r) => r?,
-                Err(_) => return Err(LinkError::NoAck),
+                Err(_) => {
+                    self.control.emit(SimEvent::AckTimeout);
+                    return Err(LinkError::NoAck);
+                }
             };
             match EcrMessage::from_apdu(&got) {
                 Ok(EcrMessage::Ack) => return Ok(()),

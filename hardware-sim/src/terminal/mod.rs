@@ -23,6 +23,7 @@ mod control;
 mod endpoint;
 mod fault;
 mod link;
+mod replay;
 mod script;
 mod session;
 mod state;
@@ -36,6 +37,7 @@ use std::{
 pub use console::{ConsoleCommand, HELP as CONSOLE_HELP, event_json, event_words};
 pub use control::{SimControl, SimEvent};
 pub use fault::Fault;
+pub use replay::Replay;
 pub use script::{
     DefaultInput, Outcome, Rules, ScriptError, SimTerminalConfig, Step, StepOn, TestCard,
 };
@@ -65,6 +67,9 @@ pub struct TerminalArgs {
     /// Show events as JSON lines instead of words.
     #[arg(long)]
     pub json: bool,
+    /// Play the terminal side of a capture recorded by `hardware-sim tap` (TCP only).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["script", "pty", "json"])]
+    pub replay: Option<PathBuf>,
 }
 
 /// Errors starting or running the simulated terminal.
@@ -73,6 +78,9 @@ pub enum TerminalError {
     /// The script is unreadable or invalid.
     #[error(transparent)]
     Script(#[from] ScriptError),
+    /// The capture to replay is unreadable.
+    #[error("cannot replay: {0}")]
+    Replay(String),
     /// Neither `--tcp` nor `--pty` was given.
     #[error("give --tcp ADDR or --pty LINK")]
     NoEndpoint,
@@ -168,6 +176,17 @@ impl Drop for SimTerminal {
 
 /// Runs `hardware-sim terminal` until Ctrl-C or SIGTERM.
 pub async fn run(args: TerminalArgs) -> Result<(), TerminalError> {
+    if let Some(file) = &args.replay {
+        let records = crate::tap::read_capture(file).map_err(TerminalError::Replay)?;
+        let addr = args.tcp.ok_or(TerminalError::NoEndpoint)?;
+        let replay = Replay::start(addr, records, args.quiet).await?;
+        println!(
+            "ZVT terminal listening on {} (replaying {})",
+            replay.addr(),
+            file.display()
+        );
+        return wait_for_stop().await;
+    }
     let mut config = match &args.script {
         Some(path) => SimTerminalConfig::from_file(path)?,
         None => SimTerminalConfig::default(),
@@ -199,11 +218,16 @@ pub async fn run(args: TerminalArgs) -> Result<(), TerminalError> {
         tokio::spawn(console::run(sim.control()));
     }
     // systemd and test harnesses stop with SIGTERM; both signals remove the pty link.
+    wait_for_stop().await?;
+    sim.stop();
+    Ok(())
+}
+
+async fn wait_for_stop() -> Result<(), TerminalError> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r?,
         _ = term.recv() => {}
     }
-    sim.stop();
     Ok(())
 }

@@ -146,6 +146,80 @@ pub fn apdu(bytes: &[u8]) -> String {
     out.trim_end().to_owned()
 }
 
+/// The APDU with every secret the dump hides overwritten in place, so that it still
+/// decodes (for capture files that are replayed): the password becomes `00 00 00`, the
+/// digits of a card number (BMP 22) but the last 4 become the mask nibble `E`, typed text
+/// (3C) becomes `*`, track and chip data and the expiry become `EE…`/`00…`, and data of an
+/// unknown layout becomes zeros. Lengths never change.
+pub fn masked(bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let Some(h) = Header::parse(bytes) else {
+        out.fill(0);
+        return out;
+    };
+    let start = h.header_len.min(bytes.len());
+    let data = &mut out[start..];
+    let (skip_password, skip) = match layout(bytes, h.class, h.instr) {
+        Layout::Plain => return out,
+        Layout::Opaque => {
+            data.fill(0);
+            return out;
+        }
+        Layout::Bmps { skip } => (false, skip),
+        Layout::Password { skip } => (true, skip),
+        Layout::Completion => (false, sw_version_len(data)),
+    };
+    let mut at = 0;
+    if skip_password {
+        let n = data.len().min(3);
+        data[..n].fill(0);
+        at = n;
+    }
+    at = (at + skip).min(data.len());
+    while at < data.len() {
+        let Ok((tag, value, used)) = bmp::parse_one(&data[at..]) else {
+            data[at..].fill(0);
+            break;
+        };
+        let value_len = value.len();
+        let value_at = at + used - value_len;
+        let value = &mut data[value_at..at + used];
+        match tag {
+            0x22 => mask_pan_bcd(value),
+            0x3C => value.fill(b'*'),
+            0x0E => value.fill(0),
+            t if SECRET_TAGS.contains(&t) => value.fill(0xEE),
+            _ => {}
+        }
+        at += used;
+    }
+    out
+}
+
+/// Packed BCD card number: every digit nibble but the last 4 becomes `E`; padding stays.
+fn mask_pan_bcd(value: &mut [u8]) {
+    let digits: Vec<usize> = (0..value.len() * 2)
+        .filter(|&i| nibble(value, i) <= 9)
+        .collect();
+    let keep = digits.len().saturating_sub(4);
+    for &i in &digits[..keep] {
+        let b = &mut value[i / 2];
+        *b = if i.is_multiple_of(2) {
+            (*b & 0x0F) | 0xE0
+        } else {
+            (*b & 0xF0) | 0x0E
+        };
+    }
+}
+
+fn nibble(v: &[u8], i: usize) -> u8 {
+    if i.is_multiple_of(2) {
+        v[i / 2] >> 4
+    } else {
+        v[i / 2] & 0x0F
+    }
+}
+
 /// A redacted dump of bytes written to a serial link: a lone ACK/NAK byte as is, a frame
 /// as `10 02 <redacted APDU> 10 03 [CRC]`, anything else by length.
 pub fn serial(bytes: &[u8]) -> String {
@@ -236,6 +310,30 @@ mod tests {
     }
 
     #[test]
+    fn masked_keeps_layout_and_hides_secrets() {
+        let reg = [0x06, 0x00, 0x06, 0x31, 0x41, 0x59, 0xBA, 0x09, 0x78];
+        assert_eq!(masked(&reg), [0x06, 0x00, 0x06, 0, 0, 0, 0xBA, 0x09, 0x78]);
+        // 04 0F: 27 00, 22 with 4111 1111 1111 1234 (last 4 kept), 23 track, 87.
+        let si = [
+            0x04, 0x0F, 0x14, 0x27, 0x00, 0x22, 0xF0, 0xF8, 0x41, 0x11, 0x11, 0x11, 0x11, 0x11,
+            0x12, 0x34, 0x23, 0xF0, 0xF2, 0x62, 0x80, 0x87, 0x00, 0x01,
+        ];
+        let m = masked(&si);
+        assert_eq!(&m[8..16], &[0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0x12, 0x34]);
+        assert_eq!(&m[19..21], &[0xEE, 0xEE]);
+        assert_eq!(&m[21..], &[0x87, 0x00, 0x01]);
+        let pin = [
+            0x06, 0x0F, 0x08, 0x3C, 0xF0, 0xF0, 0xF4, 0x34, 0x37, 0x31, 0x31,
+        ];
+        assert_eq!(&masked(&pin)[7..], b"****");
+        assert_eq!(
+            masked(&[0x06, 0x93, 0x02, 0x31, 0x41]),
+            [0x06, 0x93, 0x02, 0, 0]
+        );
+        assert_eq!(masked(&[0x80, 0x00, 0x00]), [0x80, 0x00, 0x00]);
+    }
+
+    #[test]
     fn unknown_tail_is_summarised() {
         assert_eq!(
             apdu(&[0x04, 0x0F, 0x03, 0x27, 0x00, 0x77]),
@@ -253,6 +351,7 @@ mod tests {
         fn total_on_any_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
             let _ = apdu(&bytes);
             let _ = serial(&bytes);
+            proptest::prop_assert_eq!(masked(&bytes).len(), bytes.len());
         }
 
         #[test]

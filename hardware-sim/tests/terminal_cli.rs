@@ -256,3 +256,57 @@ async fn live_console_json_and_quiet() {
     let rest: Vec<String> = rx.iter().collect();
     assert!(rest.is_empty(), "{rest:#?}");
 }
+
+#[tokio::test]
+async fn live_console_shows_faults_and_naks_on_serial() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("pt");
+    let script = dir.path().join("nak.toml");
+    std::fs::write(
+        &script,
+        "[[steps]]\non = \"payment\"\noutcome = \"approve\"\nfaults = [\"nak:1\"]\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hardware-sim"))
+        .args(["terminal", "--pty"])
+        .arg(&link)
+        .arg("--script")
+        .arg(&script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let _sim = Sim(child);
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("ZVT terminal on pty"), "{first}");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let cfg = terminal_common::fast(TransportConfig::serial(&link));
+    let mut pt = tokio::time::timeout(Duration::from_secs(10), Terminal::connect(cfg, NoRetry))
+        .await
+        .unwrap()
+        .unwrap();
+    let out = pt
+        .authorize(PaymentRequest::new(Decimal::new(700, 2)), NoEvents)
+        .await
+        .unwrap();
+    assert!(out.is_approved());
+    let mut seen = Vec::new();
+    for want in [
+        "fault injected: Nak(1)",
+        "NAK sent: bad frame from the ECR",
+        "ECR→PT 06 01 Authorization 7.00 EUR",
+        "PT→ECR 04 0F approved, 7.00 EUR",
+    ] {
+        until(&rx, &mut seen, want);
+    }
+}

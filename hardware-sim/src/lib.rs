@@ -6,4 +6,6 @@
 
 pub mod pos;
 pub mod reader;
+pub mod tap;
 pub mod terminal;
+pub mod zvtlog;

@@ -21,6 +21,8 @@ enum Command {
     Terminal(hardware_sim::terminal::TerminalArgs),
     /// A serial card reader or barcode scanner on a pseudo-terminal.
     Reader(hardware_sim::reader::ReaderArgs),
+    /// Sits between a cash register and a ZVT terminal (TCP): forwards, shows, records.
+    Tap(hardware_sim::tap::TapArgs),
 }
 
 #[tokio::main]
@@ -30,6 +32,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Pos(args) => hardware_sim::pos::run(args).await?,
         Command::Terminal(args) => hardware_sim::terminal::run(args).await?,
         Command::Reader(args) => hardware_sim::reader::run(args).await?,
+        Command::Tap(args) => hardware_sim::tap::run(args).await?,
     }
     Ok(())
 }

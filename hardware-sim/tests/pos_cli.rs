@@ -66,8 +66,14 @@ async fn runs_a_seed_file_with_a_script() {
     })
     .await
     .expect("the simulator logs its address");
-    // Keep draining the log so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    // Keep draining the output so the child never blocks on a full pipe; the live lines
+    // are kept for the assertions below.
+    let (tx, mut live) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(Some(l)) = lines.next_line().await {
+            let _ = tx.send(l);
+        }
+    });
 
     let base = format!("http://{addr}");
     let http = pos_support::http();
@@ -93,6 +99,38 @@ async fn runs_a_seed_file_with_a_script() {
     assert_eq!(pos_support::code(&first), Some("FUSION_ERROR"));
     let second: Value = ask().await.unwrap().json().await.unwrap();
     assert_eq!(second["data"]["environment"]["name"], "cli-test");
+    let refused = http
+        .post(format!("{base}/connect/token"))
+        .basic_auth("lane", Some("wrong"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+
+    // The live console told the session in words, in order, without the secret.
+    let mut seen: Vec<String> = Vec::new();
+    let expected = [
+        "POS → token issued to lane",
+        "POS ← environment from lane",
+        "POS fault injected on environment: FusionError",
+        "POS ← environment from lane",
+        "POS → environment: ok",
+        "POS → token refused to lane: wrong credentials",
+    ];
+    let mut next = 0;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while next < expected.len() {
+            let line = live.recv().await.expect("simulator output ended");
+            if line.ends_with(expected[next]) {
+                next += 1;
+            }
+            seen.push(line);
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("missing {:?} in:\n{}", expected.get(next), seen.join("\n")));
+    assert!(!seen.iter().any(|l| l.contains("s3cret-value")));
     child.kill().await.unwrap();
 }
 

@@ -148,3 +148,57 @@ async fn script_drives_the_reader() {
             .is_err()
     );
 }
+
+#[test]
+fn live_console_shows_each_reader_event_in_words() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("msr");
+    let script = dir.path().join("script.txt");
+    std::fs::write(
+        &script,
+        "scan 4006381333931\ngift 6036001234567890\nmember 0004200042\nunplug\nreplug\nquit\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hardware-sim"))
+            .args(["reader", "--pty"])
+            .arg(&link)
+            .arg("--script")
+            .arg(&script)
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        BufReader::new(&out.stdout[..])
+            .lines()
+            .map(Result::unwrap)
+            .collect::<Vec<String>>()
+    };
+    let lines = run(&[]);
+    let words: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split_once(' ').map_or("", |(_, w)| w))
+        .collect();
+    assert_eq!(
+        words,
+        [
+            format!("reader plugged in at {}", link.display()).as_str(),
+            "scan item 4006381333931",
+            "swipe gift card ****7890",
+            "scan member card ****0042",
+            "unplugged: link removed",
+            "plugged in again: link moved to a new pty",
+            "quit",
+        ],
+        "{lines:#?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("60360012")));
+    let json = run(&["--json"]);
+    let first: serde_json::Value = serde_json::from_str(&json[2]).unwrap();
+    assert_eq!(first["event"], "command");
+    assert_eq!(first["text"], "swipe gift card ****7890");
+    assert!(run(&["--quiet"]).is_empty());
+}

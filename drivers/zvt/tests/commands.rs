@@ -140,6 +140,35 @@ fn ecr_encode_rejects_bad_values() {
         ..Default::default()
     });
     assert!(lines.to_apdu().is_err());
+    // 0B and 3B are listed for 06 22 only (zvt.md §5): an 06 01 with them is not built.
+    let traced = EcrCommand::Authorization(PaymentRequest {
+        trace: Some(7),
+        ..PaymentRequest::new(dec!(1))
+    });
+    assert_eq!(
+        traced.to_apdu().unwrap_err(),
+        CodecError::UnexpectedBmp {
+            tag: 0x0B,
+            message: "06 01 Authorization"
+        }
+    );
+    let aid = EcrCommand::Authorization(PaymentRequest {
+        aid: Some([1; 8]),
+        ..PaymentRequest::new(dec!(1))
+    });
+    assert_eq!(
+        aid.to_apdu().unwrap_err(),
+        CodecError::UnexpectedBmp {
+            tag: 0x3B,
+            message: "06 01 Authorization"
+        }
+    );
+    let reservation = EcrCommand::Reservation(PaymentRequest {
+        trace: Some(7),
+        aid: Some([1; 8]),
+        ..PaymentRequest::new(dec!(1))
+    });
+    assert!(reservation.to_apdu().is_ok());
 }
 
 #[rustfmt::skip]
@@ -248,4 +277,61 @@ fn card_data_never_in_debug() {
     assert!(dbg.contains("2222"));
     let a = si.to_apdu().unwrap();
     assert!(!format!("{a:?}").contains("99"));
+}
+
+#[test]
+fn typed_digits_and_password_never_in_debug() {
+    let c = Completion {
+        additional_text: Some("4711".into()),
+        terminal_id: Some(52500001),
+        ..Default::default()
+    };
+    let a = Abort {
+        additional_text: Some("4711".into()),
+        ..Abort::new(0x6C)
+    };
+    let si = StatusInformation {
+        additional_text: Some("4711".into()),
+        expiry: Some(2812),
+        ..Default::default()
+    };
+    for dbg in [
+        format!("{:?}", PtMessage::Completion(c)),
+        format!("{:?}", PtMessage::Abort(a)),
+        format!("{:?}", PtMessage::StatusInformation(Box::new(si))),
+    ] {
+        assert!(!dbg.contains("4711") && !dbg.contains("2812"), "{dbg}");
+        assert!(dbg.contains("4 chars redacted"), "{dbg}");
+    }
+    let commands = [
+        EcrCommand::Registration(Registration {
+            password: 314159,
+            config: 0xBA,
+            currency: Some(EUR),
+            service_byte: None,
+            tlv: vec![],
+        }),
+        EcrCommand::Reversal(Reversal {
+            password: 314159,
+            receipt: 1,
+            tlv: vec![],
+        }),
+        EcrCommand::StatusEnquiry(StatusEnquiry {
+            password: Some(314159),
+            service_byte: Some(1),
+            tlv: vec![],
+        }),
+        EcrCommand::EndOfDay(EndOfDay { password: 314159 }),
+        EcrCommand::RepeatReceipt(RepeatReceipt {
+            password: 314159,
+            service_byte: None,
+        }),
+    ];
+    for cmd in commands {
+        let dbg = format!("{cmd:?}");
+        assert!(
+            !dbg.contains("314159") && dbg.contains("<redacted>"),
+            "{dbg}"
+        );
+    }
 }

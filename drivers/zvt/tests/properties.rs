@@ -188,6 +188,8 @@ proptest! {
         trace in prop::option::of(0u32..1_000_000),
         reserve in any::<bool>(),
     ) {
+        // 0B is listed for 06 22 only (an 06 01 with it does not encode).
+        let trace = if reserve { trace } else { None };
         let req = PaymentRequest {
             currency, payment_type, timeout, additional_text: text, trace,
             ..PaymentRequest::new(Decimal::new(minor as i64, 2))

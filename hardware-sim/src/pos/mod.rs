@@ -228,12 +228,22 @@ impl SimControl {
     /// # Panics
     /// When the address cannot be bound again (another process took the port).
     pub async fn set_online(&self, online: bool) {
+        self.state.live(if online {
+            "POS back online".into()
+        } else {
+            "POS offline: connections refused".into()
+        });
         if let Err(e) = self.server.set_online(online).await {
             panic!(
                 "POS simulator cannot go online again on {}: {e}",
                 self.server.addr()
             );
         }
+    }
+
+    /// The live console's lines from now on: each request, its answer, faults, outages.
+    pub fn live_lines(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.state.live_lines()
     }
 
     /// Whether the simulator accepts connections.
@@ -323,6 +333,38 @@ pub struct PosArgs {
     /// Script of faults and outages to apply (TOML, see [`Script`]).
     #[arg(long)]
     pub script: Option<PathBuf>,
+    /// Do not show requests and answers as they happen.
+    #[arg(long, conflicts_with = "json")]
+    pub quiet: bool,
+    /// Show the live lines as JSON objects.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Prints the live lines (words or JSON) until the simulator stops. Write errors are
+/// ignored: a closed stdout must not stop the simulator.
+async fn print_live(mut lines: tokio::sync::broadcast::Receiver<String>, json: bool) {
+    use std::io::Write;
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let text = match lines.recv().await {
+            Ok(t) => t,
+            Err(RecvError::Lagged(n)) => format!("({n} lines not shown)"),
+            Err(RecvError::Closed) => return,
+        };
+        let line = if json {
+            serde_json::json!({
+                "ts": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "text": text,
+            })
+            .to_string()
+        } else {
+            format!("{} {text}", chrono::Local::now().format("%H:%M:%S%.3f"))
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
 }
 
 /// Runs `hardware-sim pos` until Ctrl-C.
@@ -354,6 +396,9 @@ pub async fn run(args: PosArgs) -> Result<(), PosSimError> {
     };
     let sim = PosSim::start(args.listen, seed).await?;
     let control = sim.control();
+    if !args.quiet {
+        tokio::spawn(print_live(control.live_lines(), args.json));
+    }
     for fault in script.faults {
         control.inject(fault);
     }

@@ -103,10 +103,14 @@ pub(crate) async fn token(
     };
     if !app.state.check_client(&client_id, &secret) {
         tracing::warn!(client = %client_id, "Token request with wrong client credentials.");
+        app.state.live(format!(
+            "POS → token refused to {client_id}: wrong credentials"
+        ));
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
     }
     let access_token = app.state.issue_token(&client_id);
     tracing::info!(client = %client_id, "Access token issued.");
+    app.state.live(format!("POS → token issued to {client_id}"));
     if fault == Some(FaultKind::ApplyThenDrop) {
         return conn.reset().await;
     }

@@ -17,6 +17,8 @@ pub(crate) struct SimState {
     pub faults: FaultTable,
     clock_offset: Mutex<TimeDelta>,
     db: Mutex<Db>,
+    /// The live console's lines (requests, answers, faults, outages), in words.
+    live: tokio::sync::broadcast::Sender<String>,
 }
 
 impl SimState {
@@ -28,7 +30,18 @@ impl SimState {
             faults: FaultTable::default(),
             clock_offset: Mutex::new(TimeDelta::zero()),
             db: Mutex::new(Db::from_seed(seed)),
+            live: tokio::sync::broadcast::channel(1024).0,
         }
+    }
+
+    /// Publishes a live-console line; nobody listening is fine.
+    pub(crate) fn live(&self, line: String) {
+        let _ = self.live.send(line);
+    }
+
+    /// Subscribes to the live-console lines.
+    pub(crate) fn live_lines(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.live.subscribe()
     }
 
     /// The simulated clock: wall clock plus everything `advance_clock` added.

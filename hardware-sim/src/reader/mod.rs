@@ -42,6 +42,45 @@ pub struct ReaderArgs {
     /// Suffix sent after scanned codes.
     #[arg(long, default_value = "")]
     pub scan_suffix: String,
+    /// Do not show what the reader does as it happens.
+    #[arg(long, conflicts_with = "json")]
+    pub quiet: bool,
+    /// Show events as JSON lines instead of words.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The live console: one line per event, in words or as JSON; nothing when quiet.
+struct Live {
+    quiet: bool,
+    json: bool,
+}
+
+impl Live {
+    fn say(&self, event: &str, text: &str) {
+        use std::io::Write;
+        if self.quiet {
+            return;
+        }
+        let line = if self.json {
+            serde_json::json!({
+                "ts": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "event": event,
+                "text": text,
+            })
+            .to_string()
+        } else {
+            format!("{} {text}", chrono::Local::now().format("%H:%M:%S%.3f"))
+        };
+        // A closed stdout must not stop the reader.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+
+    fn command(&self, command: &script::Command) {
+        self.say("command", &script::describe(command));
+    }
 }
 
 /// Errors of `hardware-sim reader`.
@@ -72,12 +111,20 @@ pub async fn run(args: ReaderArgs) -> Result<(), ReaderError> {
         scan_suffix: args.scan_suffix,
         ..SimReaderConfig::default()
     };
+    let live = Live {
+        quiet: args.quiet,
+        json: args.json,
+    };
     let mut reader = SimReader::start(&args.pty, config).await?;
     tracing::info!(link = %args.pty.display(), slave = ?reader.slave_path(), "Reader simulator plugged in.");
+    live.say(
+        "plugged_in",
+        &format!("reader plugged in at {}", args.pty.display()),
+    );
     let mut seed = 0x5EED_u64;
     if let Some(commands) = commands {
         for command in &commands {
-            tracing::info!(?command, "Reader simulator command.");
+            live.command(command);
             if !script::execute(&mut reader, command, &mut seed).await? {
                 return Ok(());
             }
@@ -92,6 +139,7 @@ pub async fn run(args: ReaderArgs) -> Result<(), ReaderError> {
             number += 1;
             match script::parse_line(&line, number) {
                 Ok(Some(command)) => {
+                    live.command(&command);
                     match script::execute(&mut reader, &command, &mut seed).await {
                         Ok(true) => {}
                         Ok(false) => return Ok(()),

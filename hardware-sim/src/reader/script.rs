@@ -125,6 +125,35 @@ pub fn parse_line(text: &str, line: usize) -> Result<Option<Command>, ScriptErro
     Ok(Some(command))
 }
 
+/// `****` and the last 4 characters; `****` alone below 8 characters (a short code would
+/// otherwise be shown whole).
+fn masked(code: &str) -> String {
+    let n = code.chars().count();
+    if n < 8 {
+        return "****".into();
+    }
+    format!("****{}", code.chars().skip(n - 4).collect::<String>())
+}
+
+/// The command in words for the live console. Card numbers, gift codes and member ids are
+/// masked; track data is shown by length only.
+pub fn describe(command: &Command) -> String {
+    match command {
+        Command::Swipe(tracks) => format!("swipe, {} bytes of track data", tracks.len()),
+        Command::Gift(code) => format!("swipe gift card {}", masked(code)),
+        Command::Bank => "swipe the bank test card (the agent must discard it)".into(),
+        Command::Scan(code) => format!("scan item {code}"),
+        Command::Member(id) => format!("scan member card {}", masked(id)),
+        Command::Half(_) => "half a swipe (broken read)".into(),
+        Command::Garbage(n) => format!("{n} garbage bytes"),
+        Command::Raw(bytes) => format!("{} raw bytes", bytes.len()),
+        Command::Unplug => "unplugged: link removed".into(),
+        Command::Replug => "plugged in again: link moved to a new pty".into(),
+        Command::Wait(d) => format!("wait {} ms", d.as_millis()),
+        Command::Quit => "quit".into(),
+    }
+}
+
 /// Parses a whole script, reporting every bad line.
 ///
 /// # Errors
@@ -189,5 +218,19 @@ mod tests {
             errors.iter().map(|e| e.line).collect::<Vec<_>>(),
             vec![1, 2, 3]
         );
+    }
+
+    #[test]
+    fn descriptions_mask_codes() {
+        assert_eq!(
+            describe(&Command::Gift("6036001234567890".into())),
+            "swipe gift card ****7890"
+        );
+        assert_eq!(
+            describe(&Command::Member("AB12".into())),
+            "scan member card ****"
+        );
+        let d = describe(&Command::Swipe(";6036001234567890=4912?".into()));
+        assert!(!d.contains("60360012"), "{d}");
     }
 }

@@ -39,6 +39,16 @@ pub enum SimEvent {
     Fault(String),
     /// A command finished (its control field).
     Done([u8; 2]),
+    /// An APDU crossed the link (for the live console; describe it with
+    /// [`crate::zvtlog::describe`], never print it raw).
+    Apdu(crate::zvtlog::Direction, zvt::Apdu),
+    /// A link NAK: `sent` by the terminal (bad frame from the ECR) or received from the ECR.
+    Nak {
+        /// True when the terminal sent it.
+        sent: bool,
+    },
+    /// The ECR did not acknowledge in time (serial: T3; as master: the ACK time-out).
+    AckTimeout,
 }
 
 /// Shared control of one simulated terminal. Cheap to clone.

@@ -14,7 +14,11 @@ use zvt::{
     },
 };
 
-use super::{control::SimControl, fault::Fault};
+use super::{
+    control::{SimControl, SimEvent},
+    fault::Fault,
+};
+use crate::zvtlog::Direction;
 
 /// How APDUs travel on this link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +142,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PtLink<S> {
     /// Receives the next APDU from the ECR, link-acknowledging it on serial. Stray ACK/NAK
     /// bytes are ignored here.
     pub(crate) async fn recv(&mut self) -> Result<Apdu, LinkError> {
+        let apdu = self.recv_apdu().await?;
+        self.control
+            .emit(SimEvent::Apdu(Direction::EcrToPt, apdu.clone()));
+        Ok(apdu)
+    }
+
+    async fn nak(&mut self) -> Result<(), LinkError> {
+        self.control.emit(SimEvent::Nak { sent: true });
+        self.write_raw(&[NAK]).await
+    }
+
+    async fn recv_apdu(&mut self) -> Result<Apdu, LinkError> {
         loop {
             match self.framing {
                 Framing::Tcp => match self.tcp.decode(&mut self.rx) {
@@ -157,7 +173,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PtLink<S> {
                 Framing::Serial => match self.serial.decode(&mut self.rx) {
                     Ok(Some(SerialItem::Frame(bytes))) => {
                         if self.take_nak() {
-                            self.write_raw(&[NAK]).await?;
+                            self.nak().await?;
                             continue;
                         }
                         self.write_raw(&[ACK]).await?;
@@ -178,7 +194,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PtLink<S> {
                                 Err(_) => {
                                     tracing::warn!("Inter-byte gap exceeded; frame dropped.");
                                     self.serial.reset();
-                                    self.write_raw(&[NAK]).await?;
+                                    self.nak().await?;
                                 }
                             }
                         } else {
@@ -187,7 +203,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PtLink<S> {
                     }
                     Err(error) => {
                         tracing::warn!(%error, "Bad frame; NAK.");
-                        self.write_raw(&[NAK]).await?;
+                        self.nak().await?;
                     }
                 },
             }
@@ -197,6 +213,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PtLink<S> {
     /// Sends one APDU; on serial waits for the ECR's ACK and repeats the frame on NAK or
     /// after T3, at most 3 transmissions.
     pub(crate) async fn send(&mut self, apdu: &Apdu) -> Result<(), LinkError> {
+        self.control
+            .emit(SimEvent::Apdu(Direction::PtToEcr, apdu.clone()));
         let garbage = self.control.lock().link_faults.garbage.take();
         if let Some(g) = garbage {
             tracing::info!(len = g.len(), "Fault: stray bytes before the frame.");
@@ -216,8 +234,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PtLink<S> {
                     self.write_frame(&frame).await?;
                     match self.await_link_ack().await? {
                         Some(true) => return Ok(()),
-                        Some(false) => tracing::debug!(attempt, "NAK; repeating the frame."),
-                        None => tracing::debug!(attempt, "No ACK within T3; repeating."),
+                        Some(false) => {
+                            self.control.emit(SimEvent::Nak { sent: false });
+                            tracing::debug!(attempt, "NAK; repeating the frame.")
+                        }
+                        None => {
+                            self.control.emit(SimEvent::AckTimeout);
+                            tracing::debug!(attempt, "No ACK within T3; repeating.")
+                        }
                     }
                 }
                 Err(LinkError::NoAck)

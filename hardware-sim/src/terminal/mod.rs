@@ -23,6 +23,7 @@ mod control;
 mod endpoint;
 mod fault;
 mod link;
+mod replay;
 mod script;
 mod session;
 mod state;
@@ -33,9 +34,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-pub use console::{ConsoleCommand, HELP as CONSOLE_HELP};
+pub use console::{ConsoleCommand, HELP as CONSOLE_HELP, event_json, event_words};
 pub use control::{SimControl, SimEvent};
 pub use fault::Fault;
+pub use replay::Replay;
 pub use script::{
     DefaultInput, Outcome, Rules, ScriptError, SimTerminalConfig, Step, StepOn, TestCard,
 };
@@ -59,6 +61,15 @@ pub struct TerminalArgs {
     /// Answer to numeric-input prompts nobody answers: "cancel" or digits.
     #[arg(long, value_name = "cancel|DIGITS")]
     pub default_input: Option<DefaultInput>,
+    /// Do not show events as they happen (connections, messages, NAKs, faults).
+    #[arg(long, conflicts_with = "json")]
+    pub quiet: bool,
+    /// Show events as JSON lines instead of words.
+    #[arg(long)]
+    pub json: bool,
+    /// Play the terminal side of a capture recorded by `hardware-sim tap` (TCP only).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["script", "pty", "json"])]
+    pub replay: Option<PathBuf>,
 }
 
 /// Errors starting or running the simulated terminal.
@@ -67,6 +78,9 @@ pub enum TerminalError {
     /// The script is unreadable or invalid.
     #[error(transparent)]
     Script(#[from] ScriptError),
+    /// The capture to replay is unreadable.
+    #[error("cannot replay: {0}")]
+    Replay(String),
     /// Neither `--tcp` nor `--pty` was given.
     #[error("give --tcp ADDR or --pty LINK")]
     NoEndpoint,
@@ -162,6 +176,17 @@ impl Drop for SimTerminal {
 
 /// Runs `hardware-sim terminal` until Ctrl-C or SIGTERM.
 pub async fn run(args: TerminalArgs) -> Result<(), TerminalError> {
+    if let Some(file) = &args.replay {
+        let records = crate::tap::read_capture(file).map_err(TerminalError::Replay)?;
+        let addr = args.tcp.ok_or(TerminalError::NoEndpoint)?;
+        let replay = Replay::start(addr, records, args.quiet).await?;
+        println!(
+            "ZVT terminal listening on {} (replaying {})",
+            replay.addr(),
+            file.display()
+        );
+        return wait_for_stop().await;
+    }
     let mut config = match &args.script {
         Some(path) => SimTerminalConfig::from_file(path)?,
         None => SimTerminalConfig::default(),
@@ -178,21 +203,31 @@ pub async fn run(args: TerminalArgs) -> Result<(), TerminalError> {
         (None, Some(link)) => SimTerminal::start_pty_with(link, config, interactive).await?,
         (None, None) => return Err(TerminalError::NoEndpoint),
     };
+    // Subscribed before the address is shown, so the first connection is not missed.
+    let events = sim.control().subscribe();
     if let Some(addr) = sim.addr() {
         println!("ZVT terminal listening on {addr}");
     }
     if let Some(link) = sim.link() {
         println!("ZVT terminal on pty {}", link.display());
     }
+    if !args.quiet {
+        tokio::spawn(console::print_events(sim.control(), events, args.json));
+    }
     if interactive {
         tokio::spawn(console::run(sim.control()));
     }
     // systemd and test harnesses stop with SIGTERM; both signals remove the pty link.
+    wait_for_stop().await?;
+    sim.stop();
+    Ok(())
+}
+
+async fn wait_for_stop() -> Result<(), TerminalError> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r?,
         _ = term.recv() => {}
     }
-    sim.stop();
     Ok(())
 }

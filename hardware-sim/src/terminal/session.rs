@@ -175,7 +175,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Ctx<'_, S> {
         loop {
             let got = match tokio::time::timeout_at(deadline, self.link.recv()).await {
                 Ok(r) => r?,
-                Err(_) => return Err(LinkError::NoAck),
+                Err(_) => {
+                    self.control.emit(SimEvent::AckTimeout);
+                    return Err(LinkError::NoAck);
+                }
             };
             match EcrMessage::from_apdu(&got) {
                 Ok(EcrMessage::Ack) => return Ok(()),
@@ -227,9 +230,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Ctx<'_, S> {
         self.control.lock().config.terminal_id.parse().ok()
     }
 
+    /// The 06 0F that ends a successful command: only the BMPs zvt.md §5 lists for it
+    /// (19, 29, 49, 06). The result code travels in 04 0F; strict ECRs refuse a 06 0F
+    /// carrying BMP 27 (issue 14 item 7).
     fn success(&self) -> Completion {
         Completion {
-            result_code: Some(0),
             terminal_id: self.terminal_id(),
             currency: Some(command::EUR),
             ..Completion::default()
@@ -341,7 +346,7 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
             let c = Completion {
                 sw_version: Some("HWSIM-PT 1.0".into()),
                 terminal_status: Some(status),
-                terminal_id: cx.terminal_id(),
+                // After 05 01 the completion is version + status (+TLV) only (zvt.md §5).
                 ..Completion::default()
             };
             cx.complete(c).await
@@ -389,6 +394,9 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
             let max = usize::from(n.max_len.unwrap_or(20)).max(min);
             match answer {
                 Some(digits) if (min..=max).contains(&digits.len()) => {
+                    // The digits come back in BMP 3C of the 06 0F, the one field this
+                    // completion adds to 19/29/49/06 (zvt.md §5, 06 E2; the driver's
+                    // `Completion::numeric_input`).
                     let c = Completion {
                         additional_text: Some(digits),
                         ..cx.success()
@@ -517,7 +525,7 @@ fn status_info(e: &JournalEntry, terminal_id: Option<u32>) -> StatusInformation 
         date: Some(date),
         card_number: CardNumber::from_digits(&e.masked_pan).ok(),
         terminal_id,
-        currency: Some(command::EUR),
+        // No BMP 49: zvt.md §5 does not list the currency for 04 0F.
         receipt: Some(e.receipt),
         card_type: Some(e.card_type),
         card_name: Some(e.card_name.clone()),

@@ -44,7 +44,7 @@ fn take_password(data: &[u8]) -> Result<(u32, &[u8]), CodecError> {
 /// Untagged: password (3 BCD), config byte, optional currency (2 BCD). Then `[03]`, `[06]`.
 /// On decode the untagged currency is taken when two or more bytes follow the config byte
 /// and the next byte is not the tag `03` or `06` (EUR's `09 78` is never ambiguous).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Registration {
     /// Terminal password, 6 digits.
     pub password: u32,
@@ -152,6 +152,20 @@ impl PaymentRequest {
     }
 
     fn encode(&self, control: [u8; 2]) -> Result<Apdu, CodecError> {
+        // zvt.md §5 lists 0B and 3B for 06 22 only; an 06 01 carrying them is refused by
+        // strict terminals, so refuse to build one rather than drop them silently.
+        if control == AUTHORIZATION {
+            let unlisted = [
+                (tag::TRACE, self.trace.is_some()),
+                (tag::AID, self.aid.is_some()),
+            ];
+            if let Some((t, _)) = unlisted.iter().find(|(_, set)| *set) {
+                return Err(CodecError::UnexpectedBmp {
+                    tag: *t,
+                    message: "06 01 Authorization",
+                });
+            }
+        }
         let mut w = Writer::default();
         w.amount(Some(self.amount))?
             .bcd(tag::CURRENCY, self.currency.map(u64::from))?
@@ -413,7 +427,7 @@ impl PreAuthReversal {
 }
 
 /// 06 30 Reversal of a payment (PA00P015 13.07 ch. 2.14): password, then BMP 87.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Reversal {
     /// Terminal password, 6 digits.
     pub password: u32,
@@ -466,7 +480,7 @@ impl Reversal {
 /// The password is optional. On decode, the data is first read as BMPs only (03, 06); if
 /// that fails, as password plus BMPs — the same choice EVerest makes by sending the
 /// password only together with a service byte.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct StatusEnquiry {
     /// Terminal password, 6 digits.
     pub password: Option<u32>,
@@ -518,7 +532,7 @@ impl StatusEnquiry {
 
 /// A command whose only content is the password: 06 50 End of Day (PA00P015 13.07
 /// ch. 2.16).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct EndOfDay {
     /// Terminal password, 6 digits.
     pub password: u32,
@@ -554,7 +568,7 @@ impl EndOfDay {
 /// The PT repeats the last transaction's receipt as print lines/blocks and, on the
 /// terminals modelled here, a 04 0F with that transaction's data (27, 04, 0B, 87…), then
 /// 06 0F. The recovery module relies on that 04 0F.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct RepeatReceipt {
     /// Terminal password, 6 digits.
     pub password: u32,
@@ -891,5 +905,63 @@ impl EcrCommand {
             ReadCard::CONTROL => EcrCommand::ReadCard(ReadCard::from_apdu(apdu)?),
             [class, instr] => return Err(CodecError::UnexpectedControl { class, instr }),
         })
+    }
+}
+
+/// `Debug` stand-in for the ZVT password: it never reaches logs (issue 13 item 2).
+struct Password;
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("password", &Password)
+            .field("config", &self.config)
+            .field("currency", &self.currency)
+            .field("service_byte", &self.service_byte)
+            .field("tlv", &self.tlv)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Reversal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reversal")
+            .field("password", &Password)
+            .field("receipt", &self.receipt)
+            .field("tlv", &self.tlv)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for StatusEnquiry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusEnquiry")
+            .field("password", &self.password.map(|_| Password))
+            .field("service_byte", &self.service_byte)
+            .field("tlv", &self.tlv)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for EndOfDay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndOfDay")
+            .field("password", &Password)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RepeatReceipt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RepeatReceipt")
+            .field("password", &Password)
+            .field("service_byte", &self.service_byte)
+            .finish()
     }
 }

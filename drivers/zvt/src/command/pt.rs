@@ -16,7 +16,8 @@ use rust_decimal::Decimal;
 /// a first byte in `F0..=F9`, which no BMP allowed here uses as a tag.
 ///
 /// After 06 E2 the entered digits travel in BMP 3C, see [`Completion::numeric_input`].
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// They may be a gift-card PIN, so `Debug` shows their length only.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Completion {
     /// Untagged software version (after 05 01). Encoding it requires `terminal_status`.
     pub sw_version: Option<String>,
@@ -150,8 +151,9 @@ impl Completion {
 }
 
 /// 06 1E Abort from the PT (PA00P015 13.07 ch. 2.2.10): result code, then optional BMPs
-/// (87 receipt number after 06 23, 3C, 06). Ends the command.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// (87 receipt number after 06 23, 3C, 06). Ends the command. `Debug` shows the length of
+/// the additional text only.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Abort {
     /// Result code, see [`ResultCode`].
     pub result_code: u8,
@@ -307,7 +309,9 @@ impl IntermediateStatus {
 ///
 /// Encoded order: 27, 04, 0B, 37, 0C, 0D, 0E, 17, 19, 22, 23, 24, 2D, 29, 2A, 3B, 3C, 49,
 /// 60, 87, 88, 8A, 8B, 8C, AA, other known BMPs, 06, unparsed rest.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// `Debug` shows the length of the additional text (3C) only.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct StatusInformation {
     /// BMP 27 result code.
     pub result_code: Option<u8>,
@@ -623,5 +627,79 @@ impl PtMessage {
             PtMessage::PrintTextBlock(m) => m.to_apdu(),
             PtMessage::Other(a) => Ok(a.clone()),
         }
+    }
+}
+
+/// `Debug` stand-in for a text that may hold typed digits (BMP 3C).
+struct Redacted<'a>(&'a Option<String>);
+
+impl std::fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(t) => write!(f, "Some(<{} chars redacted>)", t.chars().count()),
+            None => f.write_str("None"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Completion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Completion")
+            .field("sw_version", &self.sw_version)
+            .field("terminal_status", &self.terminal_status)
+            .field("result_code", &self.result_code)
+            .field("status_byte", &self.status_byte)
+            .field("terminal_id", &self.terminal_id)
+            .field("currency", &self.currency)
+            .field("additional_text", &Redacted(&self.additional_text))
+            .field("tlv", &self.tlv)
+            .field("unparsed", &self.unparsed)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Abort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Abort")
+            .field("result_code", &self.result_code)
+            .field("receipt", &self.receipt)
+            .field("additional_text", &Redacted(&self.additional_text))
+            .field("tlv", &self.tlv)
+            .field("unparsed", &self.unparsed)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for StatusInformation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusInformation")
+            .field("result_code", &self.result_code)
+            .field("amount", &self.amount)
+            .field("trace", &self.trace)
+            .field("original_trace", &self.original_trace)
+            .field("time", &self.time)
+            .field("date", &self.date)
+            .field("expiry", &self.expiry.map(|_| "<redacted>"))
+            .field("card_sequence", &self.card_sequence)
+            .field("payment_type", &self.payment_type)
+            .field("card_number", &self.card_number)
+            .field("track2", &self.track2)
+            .field("track3", &self.track3)
+            .field("track1", &self.track1)
+            .field("terminal_id", &self.terminal_id)
+            .field("vu_number", &self.vu_number)
+            .field("aid", &self.aid)
+            .field("additional_text", &Redacted(&self.additional_text))
+            .field("currency", &self.currency)
+            .field("totals", &self.totals)
+            .field("receipt", &self.receipt)
+            .field("turnover", &self.turnover)
+            .field("card_type", &self.card_type)
+            .field("card_name", &self.card_name)
+            .field("card_operator", &self.card_operator)
+            .field("date_full", &self.date_full)
+            .field("other", &self.other)
+            .field("tlv", &self.tlv)
+            .finish_non_exhaustive()
     }
 }

@@ -76,8 +76,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
 
     async fn write(&mut self, bytes: &Bytes) -> io::Result<()> {
         if tracing::enabled!(tracing::Level::TRACE) {
-            // Our own frames carry no card data, so they are dumped raw.
-            tracing::trace!(bytes = %hex(bytes), "TX.");
+            // Our frames carry the ZVT password (06 00, 06 20, 06 30, 06 50): redacted too.
+            let dump = match self.kind {
+                LinkKind::Serial => redact::serial(bytes),
+                LinkKind::Tcp => redact::apdu(bytes),
+            };
+            tracing::trace!(bytes = %dump, "TX.");
         }
         self.link.write_all(bytes).await?;
         self.link.flush().await
@@ -227,14 +231,6 @@ async fn sleep_opt(at: Option<tokio::time::Instant>) {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn log_event(ev: &Event) {
     match ev {
         Event::Intermediate(s) => tracing::debug!(status = s.status, "Intermediate status."),
@@ -245,7 +241,14 @@ fn log_event(ev: &Event) {
             "Status information."
         ),
         Event::PrintLine(_) | Event::PrintTextBlock(_) => tracing::trace!("Print."),
-        Event::Unsolicited(m) => tracing::info!(message = ?m, "Unsolicited message acknowledged."),
+        Event::Unsolicited(m) => {
+            // The control field only: the message may carry card data or typed digits.
+            let control = m
+                .to_apdu()
+                .map(|a| format!("{:02X} {:02X}", a.control()[0], a.control()[1]))
+                .unwrap_or_default();
+            tracing::info!(%control, "Unsolicited message acknowledged.")
+        }
         Event::Undecodable {
             class,
             instr,

@@ -171,6 +171,18 @@ pub(crate) async fn endpoint(
         .and_then(|t| app.state.authenticate(t))
         .map(|c| c.client_id);
     tracing::debug!(?operations, client = ?client_id, ?fault, "GraphQL request.");
+    // Operation names and the caller only: arguments may hold gift codes.
+    let ops = operations.join(", ");
+    app.state.live(format!(
+        "POS ← {ops} from {}",
+        client_id
+            .as_deref()
+            .unwrap_or("a caller without a valid token")
+    ));
+    if let Some(f) = &fault {
+        app.state
+            .live(format!("POS fault injected on {ops}: {f:?}"));
+    }
     let now = app.state.now();
     app.state.db().requests.push(RequestRecord {
         operations,
@@ -198,6 +210,18 @@ pub(crate) async fn endpoint(
         return error_response("NOT_AUTHENTICATED", "No valid access token.");
     };
     let response = app.schema.execute(request.data(caller)).await;
+    app.state.live(match response.errors.first() {
+        None => format!("POS → {ops}: ok"),
+        Some(e) => {
+            let code = e
+                .extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .map(|c| c.to_string().trim_matches('"').to_owned())
+                .unwrap_or_else(|| "error".into());
+            format!("POS → {ops}: {code}")
+        }
+    });
     match fault {
         Some(FaultKind::HttpStatus(s)) => status_response(s),
         Some(FaultKind::ApplyThenDrop) => conn.reset().await,

@@ -151,6 +151,10 @@ impl Metrics {
             describe_counter!("lane_tenders_total", "Tenders by method and result.");
             describe_gauge!("lane_outbox_depth", "Outbox items by state.");
             describe_gauge!(
+                "lane_storage_writable",
+                "1 while the store's writes work, 0 during a full disk or I/O error."
+            );
+            describe_gauge!(
                 "lane_link_online",
                 "1 while the POS link is online, 0 while offline."
             );
@@ -193,6 +197,11 @@ impl Metrics {
         let state = state.to_owned();
         // Outbox depths stay far below 2^53, so the gauge's f64 is exact.
         self.with(|| gauge!("lane_outbox_depth", "state" => state).set(count as f64));
+    }
+
+    /// Sets whether the store's writes work (0 while a full disk or I/O error lasts).
+    pub fn set_storage_ok(&self, ok: bool) {
+        self.with(|| gauge!("lane_storage_writable").set(if ok { 1.0 } else { 0.0 }));
     }
 
     /// Sets the POS link state.

@@ -315,3 +315,134 @@ async fn a_reservation_made_before_a_restart_is_released_with_06_25() {
     assert_eq!(kinds, vec![TxKind::Reservation, TxKind::PreAuthReversal]);
     stop_gracefully(child, notify).await;
 }
+
+/// Mounts a small tmpfs on `dir` (the lane's whole state directory), so that the agent's
+/// store can really run out of space.
+fn mount_small_tmpfs(dir: &std::path::Path) -> TmpfsGuard {
+    let out = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs"])
+        .arg(dir)
+        .output()
+        .expect("mount(8) runs");
+    assert!(
+        out.status.success(),
+        "this test mounts a tmpfs to fill the store's disk and needs root (scripts/test.sh and \
+         CI run as root): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    TmpfsGuard(dir.to_owned())
+}
+
+struct TmpfsGuard(std::path::PathBuf);
+
+impl Drop for TmpfsGuard {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Writes `path` until the file system is full; returns the bytes written.
+fn fill(path: &std::path::Path) -> u64 {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    let mut written = 0;
+    for chunk in [65_536usize, 4096, 512, 1] {
+        let buf = vec![0xA5u8; chunk];
+        while f.write_all(&buf).is_ok() {
+            written += chunk as u64;
+        }
+    }
+    let _ = f.sync_all();
+    written
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_acknowledges_nothing_and_the_lane_resumes_when_space_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let _tmpfs = mount_small_tmpfs(dir.path());
+    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
+        .await
+        .unwrap();
+    let terminal =
+        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
+            .await
+            .unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let config = agent_support::config(
+        dir.path(),
+        &pos,
+        &Lane {
+            token: TOKEN,
+            listen: addr.clone(),
+            request_timeout_ms: 3000,
+            terminal: terminal.addr().unwrap().to_string(),
+            terminal_extra: "",
+            offline: OFFLINE_ENABLED,
+        },
+    );
+    let api = Api::new(&addr, TOKEN);
+    let (child, notify) = start_quiet(&config, dir.path()).await;
+    open(&api, "full-1", "10.00").await;
+    terminal.control().hold_card();
+    let body = json!({"method": "card", "amount": "10.00", "payment_id": "full-1-c"});
+    let paying = {
+        let api = Api::new(&addr, TOKEN);
+        let body = body.clone();
+        tokio::spawn(async move { api.post("/v1/sales/full-1/payments", body).await })
+    };
+    payment_state_becomes(&api, "full-1", "full-1-c", "pending").await;
+
+    // The disk fills up while the customer is at the terminal; then the terminal approves.
+    let filler = dir.path().join("filler");
+    assert!(fill(&filler) > 0);
+    terminal.control().present_card();
+
+    // The approval cannot be journaled: it is not acknowledged, the fault is reported, reads
+    // still answer, and nothing new is taken on.
+    let deadline = tokio::time::Instant::now() + agent_support::WAIT;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let status = loop {
+        let s = api.get("/v1/status").await;
+        if s["storage_error"].is_string() {
+            break s;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no storage fault reported: {s}"
+        );
+        tick.tick().await;
+    };
+    assert!(
+        status["storage_error"].as_str().unwrap().contains("full"),
+        "{status}"
+    );
+    assert_eq!(terminal.control().approved_payments(), 1);
+    let sale = api.get("/v1/sales/full-1").await;
+    assert_eq!(sale["payments"][0]["state"], "pending", "{sale}");
+    assert_eq!(sale["due"], "10.00", "{sale}");
+    let (st, v) = api
+        .post(
+            "/v1/sales",
+            json!({"sale_id": "full-2", "lines": [{"sku": "ITEM-001", "quantity": "1", "unit_price": "1.00"}]}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (503, Some("storage_unavailable")),
+        "{v}"
+    );
+
+    // Space returns: the approval is journaled and the register gets it.
+    std::fs::remove_file(&filler).unwrap();
+    let (st, v) = paying.await.unwrap();
+    assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
+    let status = api.get("/v1/status").await;
+    assert!(status["storage_error"].is_null(), "{status}");
+    let (st, v) = api.post("/v1/sales/full-1/complete", json!({})).await;
+    assert_eq!((st, v["state"].as_str()), (200, Some("completed")), "{v}");
+    assert_eq!(terminal.control().approved_payments(), 1, "charged once");
+    stop_gracefully(child, notify).await;
+}

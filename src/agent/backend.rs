@@ -305,6 +305,10 @@ fn map_error_for(e: EngineError, resource: Resource) -> BackendError {
             code: "pos_outcome_unknown",
             message,
         },
+        EngineError::Store(ref f) if f.is_storage_fault() => BackendError::Unavailable {
+            code,
+            message: "The lane's storage cannot be written (full disk or I/O error); nothing was recorded.".into(),
+        },
         EngineError::Host(_) | EngineError::Store(_) => BackendError::Internal { message },
     }
 }
@@ -562,6 +566,7 @@ impl LaneBackend for AgentBackend {
             offline_budget: budget(&s.offline_budget),
             open_exceptions: s.open_exceptions,
             payments_in_doubt: s.payments_in_doubt,
+            storage_error: s.storage_error,
         })
     }
 

@@ -277,9 +277,7 @@ impl Engine {
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
         let r = r.clone();
         let raised = self
-            .inner
-            .store
-            .write(move |c, _| {
+            .journal_outcome(move |c, _| {
                 requests::finish(c, &r.kind, &r.request_id, state, answer.as_deref())?;
                 if state != RequestState::InDoubt {
                     return Ok(None);

@@ -212,6 +212,7 @@ impl EngineError {
             EngineError::Host(ports::HostError::NotSent(_)) => "pos_unreachable",
             EngineError::Host(ports::HostError::Declined(_)) => "declined",
             EngineError::Host(_) => "pos_error",
+            EngineError::Store(e) if e.is_storage_fault() => "storage_unavailable",
             EngineError::Store(_) => "storage_error",
             EngineError::PaymentInDoubt(_) => "payment_in_doubt",
             EngineError::ShuttingDown => "shutting_down",
@@ -470,6 +471,8 @@ pub struct EngineStatus {
     pub open_exceptions: u64,
     /// Payments whose outcome is unknown (each with an open exception).
     pub payments_in_doubt: u64,
+    /// The store's last write fault (full disk, I/O error) while it lasts; reads still work.
+    pub storage_error: Option<String>,
     /// Creation time (UTC) of the oldest outbox item not yet confirmed, rejected or dropped
     /// (for the "nothing stuck" alert, P2.3).
     pub outbox_oldest_pending: Option<String>,
@@ -569,6 +572,7 @@ impl Engine {
             offline_budget: offline::budget(&policy, &usage, chrono::Utc::now()),
             open_exceptions: open,
             payments_in_doubt: in_doubt,
+            storage_error: self.inner.store.fault(),
             outbox_oldest_pending: oldest,
         })
     }

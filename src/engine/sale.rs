@@ -153,9 +153,7 @@ impl Engine {
         let id = payment_id.to_owned();
         if to == PaymentState::InDoubt {
             let (p, raised) = self
-                .inner
-                .store
-                .write(move |c, _| super::in_doubt::enter(c, &id, upd))
+                .journal_outcome(move |c, _| super::in_doubt::enter(c, &id, upd.clone()))
                 .await?;
             self.payment_event(&p);
             if let Some(eid) = raised {
@@ -169,9 +167,7 @@ impl Engine {
             return Ok(p);
         }
         let p = self
-            .inner
-            .store
-            .write(move |c, _| payments::transition(c, &id, to, upd))
+            .journal_outcome(move |c, _| payments::transition(c, &id, to, upd.clone()))
             .await?;
         self.payment_event(&p);
         Ok(p)

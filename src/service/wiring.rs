@@ -212,18 +212,18 @@ pub async fn wire_with(
         metrics.clone(),
         crate::api::LaneBackend::subscribe_events(&*backend),
     );
-    let state = ApiState::new(backend, loaded.secrets.api_token.clone(), metrics).with_options(
-        ApiOptions {
+    let state = ApiState::new(backend, loaded.secrets.api_token.clone(), metrics.clone())
+        .with_options(ApiOptions {
             max_body_bytes: config.api.max_body_bytes,
             giftcard_edit: config.api.permissions.giftcard_edit,
             giftcard_replace_code: config.api.permissions.giftcard_replace_code,
-        },
-    );
+        });
 
     let heartbeat = service.liveness().register("engine");
     let service = service
         .task(Stage::Engine, "engine", {
             let engine = engine.clone();
+            let storage_metrics = metrics.clone();
             let terminal = Arc::clone(&terminal);
             move |ctx| async move {
                 // Connect early so `status` shows the terminal; failures only report.
@@ -238,7 +238,10 @@ pub async fn wire_with(
                     tokio::select! {
                         () = ctx.stop.cancelled() => break,
                         _ = tick.tick() => {
-                            if engine.status().await.is_ok() {
+                            // Reads work during a storage fault: the agent stays up,
+                            // answers reads and reports the fault.
+                            if let Ok(s) = engine.status().await {
+                                storage_metrics.set_storage_ok(s.storage_error.is_none());
                                 heartbeat.beat();
                             }
                         }

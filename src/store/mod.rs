@@ -142,6 +142,23 @@ pub enum StoreError {
     Closed,
 }
 
+impl StoreError {
+    /// Whether this is a fault of the storage itself (full disk, I/O error, damaged or
+    /// read-only file) rather than of the request: the write may succeed later, once the
+    /// fault is gone, and the agent reports it meanwhile (P1.3).
+    pub fn is_storage_fault(&self) -> bool {
+        use rusqlite::ffi::ErrorCode::*;
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                DiskFull | SystemIoFailure | ReadOnly | CannotOpen | DatabaseCorrupt | NotADatabase
+            ),
+            StoreError::Io(_) => true,
+            _ => false,
+        }
+    }
+}
+
 /// How to open the store.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {

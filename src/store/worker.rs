@@ -1,6 +1,6 @@
 //! The writer thread: owns the `Connection`; async callers send it closures.
 
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 
 use rusqlite::Connection;
@@ -15,6 +15,8 @@ type Job = Box<dyn FnOnce(&mut Db) + Send + 'static>;
 #[derive(Clone)]
 pub struct Store {
     tx: mpsc::Sender<Job>,
+    /// The last storage fault of a write (full disk, I/O error), until a write succeeds.
+    fault: Arc<Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -46,7 +48,10 @@ impl Store {
                 }
             })?;
         ready_rx.await.map_err(|_| StoreError::Closed)??;
-        Ok(Store { tx })
+        Ok(Store {
+            tx,
+            fault: Arc::new(Mutex::new(None)),
+        })
     }
 
     /// Runs `f` on the writer thread with the whole `Db`.
@@ -68,7 +73,28 @@ impl Store {
         &self,
         f: impl FnOnce(&Connection, &Secrets) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.with_db(move |db| db.write(f)).await
+        let res = self.with_db(move |db| db.write(f)).await;
+        let mut fault = self.fault.lock().unwrap_or_else(|e| e.into_inner());
+        match &res {
+            Ok(_) => {
+                if let Some(was) = fault.take() {
+                    tracing::info!(fault = %was, "Store writes work again.");
+                }
+            }
+            Err(e) if e.is_storage_fault() => {
+                if fault.is_none() {
+                    tracing::error!(error = %e, "Store write failed: nothing of it was journaled.");
+                }
+                *fault = Some(e.to_string());
+            }
+            Err(_) => {}
+        }
+        res
+    }
+
+    /// The storage fault of the last failed write, until a write succeeds again.
+    pub fn fault(&self) -> Option<String> {
+        self.fault.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// A read on the writer thread.

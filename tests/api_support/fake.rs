@@ -224,6 +224,7 @@ impl LaneBackend for FakeBackend {
             },
             open_exceptions: 0,
             payments_in_doubt: 0,
+            storage_error: None,
         })
     }
 

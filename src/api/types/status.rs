@@ -112,6 +112,10 @@ pub struct Status {
     /// Payments whose outcome is unknown (each has an open exception).
     #[serde(default)]
     pub payments_in_doubt: u64,
+    /// Why the lane's storage cannot be written (full disk, I/O error), while it lasts;
+    /// null when writes work. Reads still answer; no new movement is acknowledged meanwhile.
+    #[serde(default)]
+    pub storage_error: Option<String>,
 }
 
 /// An outbox item's state.

@@ -26,6 +26,11 @@ use super::{Engine, EngineError, EngineEvent};
 /// The exception kind of a payment in doubt.
 pub const PAYMENT_IN_DOUBT: &str = "payment_in_doubt";
 
+/// The exception kind of a card booking (06 24) or reversal (06 30 / 06 25) whose answer was
+/// lost and that the terminal's evidence does not settle: the sale stays `completing` or
+/// `cancelling` until the evidence (asked again) or an operator says it was done.
+pub const FOLLOW_UP_IN_DOUBT: &str = "terminal_follow_up_in_doubt";
+
 /// An operator's decision on a payment in doubt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -80,10 +85,11 @@ impl Engine {
         }
     }
 
-    /// Closes the open in-doubt exception of a payment that evidence settled.
-    pub(crate) async fn settle_in_doubt_exception(
+    /// Closes the open exceptions of `kind` of a payment that evidence settled.
+    pub(crate) async fn settle_exceptions(
         &self,
         payment_id: &str,
+        kind: &'static str,
         resolution: &'static str,
     ) -> Result<(), EngineError> {
         let pid = payment_id.to_owned();
@@ -92,7 +98,7 @@ impl Engine {
             .store
             .write(move |c, _| {
                 let mut closed = Vec::new();
-                for e in exceptions::open_for_payment(c, &pid, PAYMENT_IN_DOUBT)? {
+                for e in exceptions::open_for_payment(c, &pid, kind)? {
                     closed.push(exceptions::acknowledge(c, e.id, None, Some(resolution))?);
                 }
                 Ok(closed)
@@ -103,8 +109,50 @@ impl Engine {
                 exception_id = e.id,
                 payment_id,
                 resolution,
-                "In-doubt exception settled."
+                "Exception settled by evidence."
             );
+        }
+        Ok(())
+    }
+
+    /// Raises an exception of `kind` for a payment unless one is open already.
+    pub(crate) async fn raise_once(
+        &self,
+        p: &PaymentRecord,
+        kind: &'static str,
+        reason: &str,
+    ) -> Result<(), EngineError> {
+        let (pid, sale, amount, reason_owned) = (
+            p.payment_id.clone(),
+            p.sale_id.clone(),
+            p.amount,
+            reason.to_owned(),
+        );
+        let raised = self
+            .inner
+            .store
+            .write(move |c, _| {
+                if !exceptions::open_for_payment(c, &pid, kind)?.is_empty() {
+                    return Ok(None);
+                }
+                exceptions::raise(
+                    c,
+                    &NewException {
+                        kind: kind.into(),
+                        sale_id: Some(sale),
+                        payment_id: Some(pid),
+                        outbox_id: None,
+                        amount: Some(amount),
+                        code_masked: None,
+                        reason: reason_owned,
+                    },
+                )
+                .map(Some)
+            })
+            .await?;
+        if let Some(id) = raised {
+            self.exception_event(id, kind, reason);
+            self.inner.in_doubt_wake.notify_one();
         }
         Ok(())
     }
@@ -128,6 +176,33 @@ impl Engine {
                     return Err(StoreError::NotFound(format!("open exception {id}")));
                 }
                 let mut moved = None;
+                if e.kind == FOLLOW_UP_IN_DOUBT
+                    && let Some(pid) = &e.payment_id
+                {
+                    let p = payments::get(c, pid)?;
+                    let to = match (resolution, p.state) {
+                        (Some(PaymentResolution::Approved), PaymentState::Capturing) => {
+                            Some(PaymentState::Captured)
+                        }
+                        (Some(PaymentResolution::Approved), PaymentState::Cancelling) => {
+                            Some(PaymentState::Cancelled)
+                        }
+                        (Some(PaymentResolution::NotApproved), _) => {
+                            return Err(StoreError::Conflict(
+                                "a booking or reversal is only ever sent again after the terminal's own evidence says it was not done; retry complete or cancel once the terminal answers"
+                                    .into(),
+                            ));
+                        }
+                        _ => None,
+                    };
+                    if let Some(to) = to {
+                        let upd = PaymentUpdate {
+                            reason: Some("resolved by operator: done at the terminal".into()),
+                            ..Default::default()
+                        };
+                        moved = Some(payments::transition(c, pid, to, upd)?);
+                    }
+                }
                 if e.kind == PAYMENT_IN_DOUBT
                     && let Some(pid) = &e.payment_id
                 {
@@ -207,7 +282,8 @@ impl Engine {
         }
     }
 
-    /// One pass over the card payments in doubt; returns how many remain.
+    /// One pass over the payments in doubt whose tender can ask for evidence; returns how
+    /// many remain.
     async fn evidence_round(&self) -> Result<usize, EngineError> {
         let _guard = self.inner.sale_lock.lock().await;
         let pays = self
@@ -216,9 +292,39 @@ impl Engine {
             .read(|c, _| payments::in_state(c, PaymentState::InDoubt))
             .await?;
         let mut open = 0;
-        for p in pays.iter().filter(|p| p.method == Method::Card) {
-            let p = self.recover_card(p).await?;
-            if p.state == PaymentState::InDoubt {
+        for p in &pays {
+            let t = super::tender::tender(p.method);
+            if t.has_evidence() && t.recover(self, p).await? == PaymentState::InDoubt {
+                open += 1;
+            }
+        }
+        // Sales whose booking or reversal is in doubt resume once the evidence settles it.
+        let stuck = self
+            .inner
+            .store
+            .read(|c, _| {
+                let mut ids = Vec::new();
+                for e in exceptions::list(c, true)? {
+                    if e.kind == FOLLOW_UP_IN_DOUBT
+                        && let Some(s) = e.sale_id
+                        && !ids.contains(&s)
+                    {
+                        ids.push(s);
+                    }
+                }
+                Ok(ids)
+            })
+            .await?;
+        for sale_id in stuck {
+            let (sale, _) = self.load(&sale_id).await?;
+            let res = match sale.state {
+                crate::store::SaleState::Completing => {
+                    self.complete_locked(&sale_id).await.map(|_| ())
+                }
+                crate::store::SaleState::Cancelling => self.cancel_locked(&sale_id).await,
+                _ => Ok(()),
+            };
+            if res.is_err() {
                 open += 1;
             }
         }

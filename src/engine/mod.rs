@@ -55,6 +55,7 @@ pub mod ports;
 pub mod purchase;
 pub mod recovery;
 pub mod sale;
+pub mod tender;
 pub mod terminal;
 #[cfg(test)]
 mod tests;

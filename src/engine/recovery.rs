@@ -14,9 +14,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::payments::{self, Method, PaymentUpdate};
-use crate::store::{OutboxKind, PaymentState, SaleState, outbox, sales};
+use crate::store::payments;
+use crate::store::{PaymentState, SaleState, outbox, sales};
 
+use super::tender::tender;
 use super::{Engine, EngineError, EngineEvent};
 
 /// What recovery did.
@@ -56,51 +57,29 @@ impl Engine {
                 state: i.state,
             });
         }
-        let authorizing = self
+        // Every payment found mid-flight goes through its tender's own recovery.
+        let mid_flight = self
             .inner
             .store
-            .read(|c, _| payments::in_state(c, PaymentState::Authorizing))
+            .read(|c, _| {
+                let mut ps = Vec::new();
+                for state in [
+                    PaymentState::Authorizing,
+                    PaymentState::Capturing,
+                    PaymentState::Cancelling,
+                ] {
+                    ps.extend(payments::in_state(c, state)?);
+                }
+                Ok(ps)
+            })
             .await?;
-        for p in authorizing {
-            let sending = p.pos_trans_id.is_some();
-            match p.method {
-                Method::Card => {
-                    // The journal cannot tell whether the command left: the terminal's
-                    // evidence decides, matched against the journaled intent.
-                    let p = self.recover_card(&p).await?;
-                    if p.state == PaymentState::InDoubt {
-                        rep.payments_in_doubt += 1;
-                    } else {
-                        rep.card_recovered += 1;
-                    }
-                }
-                _ if sending => {
-                    // A re-authorization interrupted: the capture item decides (in doubt).
-                    continue;
-                }
-                _ => {
-                    let upd = PaymentUpdate {
-                        reason: Some("interrupted_authorize".into()),
-                        ..Default::default()
-                    };
-                    self.move_payment(&p.payment_id, PaymentState::InDoubt, upd)
-                        .await?;
-                    rep.payments_in_doubt += 1;
-                }
-            }
-        }
-        for (state, kind) in [
-            (PaymentState::Capturing, OutboxKind::GiftcardCapture),
-            (PaymentState::Cancelling, OutboxKind::GiftcardCancel),
-        ] {
-            let ps = self
-                .inner
-                .store
-                .read(move |c, _| payments::in_state(c, state))
-                .await?;
-            for p in ps.iter().filter(|p| p.method == Method::Giftcard) {
-                self.ensure_item(p, kind).await?;
-                rep.holds_queued += 1;
+        for p in mid_flight {
+            let after = tender(p.method).recover(self, &p).await?;
+            match (p.state, after) {
+                (_, PaymentState::InDoubt) => rep.payments_in_doubt += 1,
+                (PaymentState::Authorizing, PaymentState::Authorizing) => {}
+                (PaymentState::Authorizing, _) => rep.card_recovered += 1,
+                _ => rep.holds_queued += 1,
             }
         }
         let completing = self

@@ -6,6 +6,7 @@ use crate::store::sales::{self, NewSale, SaleRecord};
 use crate::store::{Money, OutboxKind, OutboxState, PaymentState, SaleState};
 
 use super::ports::HostError;
+use super::tender::tender;
 use super::{
     CompleteAnswer, Engine, EngineError, EngineEvent, Fault, OpenSale, PaymentAnswer,
     PaymentRequest, PaymentStatus, PaymentView, PurchaseStatus, SaleView, purchase,
@@ -311,18 +312,7 @@ impl Engine {
         }
         let mut new = new;
         new.amount = req.amount.min(due);
-        match req.method {
-            Method::Giftcard => {
-                if new.code.as_deref().is_none_or(str::is_empty) {
-                    return Err(EngineError::Invalid(
-                        "a gift-card payment needs a code".into(),
-                    ));
-                }
-                self.pay_giftcard(new, req.pin).await
-            }
-            Method::Card => self.pay_card(new).await,
-            Method::Cash => self.pay_cash(new).await,
-        }
+        tender(req.method).start(self, new, req.pin).await
     }
 
     /// Completes a sale (`POST /v1/sales/{id}/complete`): captures every hold, then commits
@@ -384,24 +374,7 @@ impl Engine {
             self.set_sale(sale_id, SaleState::Completing).await?;
         }
         for p in &pays {
-            match (p.method, p.state) {
-                (Method::Giftcard, PaymentState::Authorized) => {
-                    let p = self
-                        .move_payment(
-                            &p.payment_id,
-                            PaymentState::Capturing,
-                            PaymentUpdate::default(),
-                        )
-                        .await?;
-                    self.capture_giftcard(&p).await?;
-                }
-                (Method::Giftcard, PaymentState::Capturing) => {
-                    self.ensure_item(p, OutboxKind::GiftcardCapture).await?
-                }
-                (Method::Card, PaymentState::Authorized) => self.book_card(p).await?,
-                (Method::Card, PaymentState::Capturing) => self.book_card(p).await?,
-                _ => {}
-            }
+            tender(p.method).capture(self, p).await?;
         }
         let (sale, pays) = self.load(sale_id).await?;
         let input = purchase::build(&self.inner.cfg.store_code, &sale, &pays);
@@ -607,50 +580,7 @@ impl Engine {
             }
         }
         for p in &pays {
-            match (p.method, p.state) {
-                (Method::Giftcard, PaymentState::Authorized) => {
-                    let p = self
-                        .move_payment(
-                            &p.payment_id,
-                            PaymentState::Cancelling,
-                            PaymentUpdate::default(),
-                        )
-                        .await?;
-                    self.cancel_giftcard(&p).await?;
-                }
-                (Method::Giftcard, PaymentState::Cancelling) => {
-                    self.ensure_item(p, OutboxKind::GiftcardCancel).await?
-                }
-                (Method::Giftcard, PaymentState::OfflineApproved) => self.drop_offline(p).await?,
-                (
-                    Method::Card,
-                    PaymentState::Approved | PaymentState::Authorized | PaymentState::Cancelling,
-                ) => self.reverse_card(p).await?,
-                (Method::Cash, PaymentState::Approved) => {
-                    let p = self
-                        .move_payment(
-                            &p.payment_id,
-                            PaymentState::Cancelling,
-                            PaymentUpdate::default(),
-                        )
-                        .await?;
-                    self.move_payment(
-                        &p.payment_id,
-                        PaymentState::Cancelled,
-                        PaymentUpdate::default(),
-                    )
-                    .await?;
-                }
-                (Method::Cash, PaymentState::Cancelling) => {
-                    self.move_payment(
-                        &p.payment_id,
-                        PaymentState::Cancelled,
-                        PaymentUpdate::default(),
-                    )
-                    .await?;
-                }
-                _ => {}
-            }
+            tender(p.method).release(self, p).await?;
         }
         self.set_sale(sale_id, SaleState::Cancelled).await?;
         tracing::info!(sale_id, "Sale cancelled.");

@@ -13,6 +13,7 @@ use crate::store::payments::{
     self, NewPayment, PaymentRecord, PaymentUpdate, TerminalMode, TerminalRef,
 };
 
+use super::in_doubt::PAYMENT_IN_DOUBT;
 use super::ports::{Recovered, RecoveryIntent, TerminalError, TerminalOutcome, TerminalRequest};
 use super::{Engine, EngineError, PaymentAnswer};
 
@@ -184,7 +185,7 @@ impl Engine {
             Recovered::Approved(o) => {
                 tracing::info!(payment_id = %p.payment_id, "Lost card payment recovered as approved.");
                 let p = self.card_approved(p, &o).await?;
-                self.settle_in_doubt_exception(&p.payment_id, "evidence: approved")
+                self.settle_exceptions(&p.payment_id, PAYMENT_IN_DOUBT, "evidence: approved")
                     .await?;
                 Ok(p)
             }
@@ -197,7 +198,7 @@ impl Engine {
                 let p = self
                     .move_payment(&p.payment_id, PaymentState::Declined, upd)
                     .await?;
-                self.settle_in_doubt_exception(&p.payment_id, "evidence: not executed")
+                self.settle_exceptions(&p.payment_id, PAYMENT_IN_DOUBT, "evidence: not executed")
                     .await?;
                 Ok(p)
             }
@@ -288,9 +289,10 @@ impl Engine {
             Recovered::Approved(o) => Ok(FollowUp::Done(o)),
             Recovered::NotExecuted(_) => Ok(FollowUp::NotDone),
             Recovered::Unknown(reason) => {
-                Err(EngineError::Terminal(TerminalError::OutcomeUnknown(
-                    format!("{what} for payment {}: {reason}", p.payment_id),
-                )))
+                let reason = format!("{what} for payment {}: {reason}", p.payment_id);
+                self.raise_once(p, super::in_doubt::FOLLOW_UP_IN_DOUBT, &reason)
+                    .await?;
+                Err(EngineError::Terminal(TerminalError::OutcomeUnknown(reason)))
             }
         }
     }
@@ -323,7 +325,12 @@ impl Engine {
             },
         )
         .await?;
-        Ok(())
+        self.settle_exceptions(
+            &p.payment_id,
+            super::in_doubt::FOLLOW_UP_IN_DOUBT,
+            "evidence: done",
+        )
+        .await
     }
 
     /// Reverses an approved card payment (06 30) or releases a reservation (06 25), as the
@@ -341,6 +348,11 @@ impl Engine {
             PaymentUpdate::default(),
         )
         .await?;
-        Ok(())
+        self.settle_exceptions(
+            &p.payment_id,
+            super::in_doubt::FOLLOW_UP_IN_DOUBT,
+            "evidence: done",
+        )
+        .await
     }
 }

@@ -1421,3 +1421,66 @@ async fn without_the_fault_complete_commits_before_it_answers() {
     assert_eq!(e.sale(&sid).await.unwrap().state, SaleState::Completed);
     assert_eq!(e.outbox_list(None).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_booking_whose_answer_is_lost_and_unproven_is_never_sent_twice() {
+    let mut t = MockPaymentTerminal::new();
+    t.expect_last_trace().return_const(Some(109));
+    t.expect_reserve()
+        .times(1)
+        .returning(|_| Ok(approved("12.00", 9)));
+    t.expect_book_total()
+        .times(1)
+        .returning(|_, _| Err(TerminalError::OutcomeUnknown("link lost".into())));
+    // Two recoveries (the lost answer, then the register's retry): neither proves anything.
+    t.expect_recover()
+        .withf(|i| i.amount == m("12") && i.trace_before == Some(109))
+        .times(2)
+        .returning(|_| Ok(Recovered::Unknown("no answer".into())));
+    let h = harness(
+        MockGiftcardHost::new(),
+        MockPurchaseSink::new(),
+        t,
+        policy(),
+    )
+    .await;
+    let e = &h.engine;
+    let sid = sale(e, "12.00").await;
+    e.add_payment(&sid, card_req("C", "12", TerminalMode::Reserve))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let err = e.complete_sale(&sid).await.unwrap_err();
+        assert!(
+            matches!(err, EngineError::Terminal(TerminalError::OutcomeUnknown(_))),
+            "{err:?}"
+        );
+    }
+    assert_eq!(e.sale(&sid).await.unwrap().state, SaleState::Completing);
+    assert_eq!(payment_state(e, "C").await, PaymentState::Capturing);
+    let ex = e.exceptions(true).await.unwrap();
+    assert_eq!(ex.len(), 1, "one exception, not one per attempt: {ex:?}");
+    assert_eq!(ex[0].kind, in_doubt::FOLLOW_UP_IN_DOUBT);
+    // "Not done" is not the operator's to say: only the terminal's evidence re-sends.
+    let refused = e
+        .resolve_exception(
+            ex[0].id,
+            None,
+            Some(in_doubt::PaymentResolution::NotApproved),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(EngineError::InvalidState(_))),
+        "{refused:?}"
+    );
+    e.resolve_exception(
+        ex[0].id,
+        Some("the terminal's journal shows the booking".into()),
+        Some(in_doubt::PaymentResolution::Approved),
+    )
+    .await
+    .unwrap();
+    assert_eq!(payment_state(e, "C").await, PaymentState::Captured);
+    let done = e.complete_sale(&sid).await.unwrap();
+    assert_eq!(done.state, SaleState::Completed);
+}

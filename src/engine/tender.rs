@@ -1,0 +1,224 @@
+//! One tender state machine, implemented per method.
+//!
+//! The engine drives every payment through [`Tender`]: `start` when the register pays,
+//! `capture` when the sale completes, `release` when it is cancelled, and `recover` for a
+//! payment found mid-flight at start-up (or in doubt). Each method keeps its own protocol —
+//! gift cards against the POS (authorize, capture, cancel, or the offline outbox), cards on
+//! the ZVT terminal (authorize or reserve, book total, reversal, evidence-based recovery),
+//! cash — but the sale, the recovery and the in-doubt loop never branch on the method.
+//! New tenders (the POS-driven terminal, refunds) plug in here.
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use crate::store::payments::{Method, NewPayment, PaymentRecord, PaymentUpdate};
+use crate::store::{OutboxKind, PaymentState};
+
+use super::{Engine, EngineError, PaymentAnswer};
+
+/// A payment method's state machine. Every step journals before and after its I/O.
+#[async_trait]
+pub(crate) trait Tender: Send + Sync {
+    /// Takes the payment: the intent is journaled, the host asked, the outcome journaled.
+    async fn start(
+        &self,
+        e: &Engine,
+        new: NewPayment,
+        pin: Option<SecretString>,
+    ) -> Result<PaymentAnswer, EngineError>;
+
+    /// At completion: makes a held payment final (capture, book total). Final payments are
+    /// left as they are.
+    async fn capture(&self, e: &Engine, p: &PaymentRecord) -> Result<(), EngineError>;
+
+    /// At cancel: gives back what the payment holds (cancel, reversal, dropped redemption).
+    async fn release(&self, e: &Engine, p: &PaymentRecord) -> Result<(), EngineError>;
+
+    /// Settles a payment found mid-flight (start-up) or in doubt from the host's evidence;
+    /// returns its state afterwards. Never sends a money movement blind.
+    async fn recover(&self, e: &Engine, p: &PaymentRecord) -> Result<PaymentState, EngineError>;
+
+    /// Whether asking again can settle a payment in doubt (a terminal can repeat its last
+    /// receipt; a gift-card authorization cannot be looked up at the POS).
+    fn has_evidence(&self) -> bool {
+        false
+    }
+}
+
+/// The tender of a method.
+pub(crate) fn tender(method: Method) -> &'static dyn Tender {
+    match method {
+        Method::Giftcard => &GiftcardTender,
+        Method::Card => &CardTender,
+        Method::Cash => &CashTender,
+    }
+}
+
+/// Gift cards against the POS (or the offline outbox).
+struct GiftcardTender;
+
+#[async_trait]
+impl Tender for GiftcardTender {
+    async fn start(
+        &self,
+        e: &Engine,
+        new: NewPayment,
+        pin: Option<SecretString>,
+    ) -> Result<PaymentAnswer, EngineError> {
+        if new.code.as_deref().is_none_or(str::is_empty) {
+            return Err(EngineError::Invalid(
+                "a gift-card payment needs a code".into(),
+            ));
+        }
+        e.pay_giftcard(new, pin).await
+    }
+
+    async fn capture(&self, e: &Engine, p: &PaymentRecord) -> Result<(), EngineError> {
+        match p.state {
+            PaymentState::Authorized => {
+                let p = e
+                    .move_payment(
+                        &p.payment_id,
+                        PaymentState::Capturing,
+                        PaymentUpdate::default(),
+                    )
+                    .await?;
+                e.capture_giftcard(&p).await
+            }
+            PaymentState::Capturing => e.ensure_item(p, OutboxKind::GiftcardCapture).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn release(&self, e: &Engine, p: &PaymentRecord) -> Result<(), EngineError> {
+        match p.state {
+            PaymentState::Authorized => {
+                let p = e
+                    .move_payment(
+                        &p.payment_id,
+                        PaymentState::Cancelling,
+                        PaymentUpdate::default(),
+                    )
+                    .await?;
+                e.cancel_giftcard(&p).await
+            }
+            PaymentState::Cancelling => e.ensure_item(p, OutboxKind::GiftcardCancel).await,
+            PaymentState::OfflineApproved => e.drop_offline(p).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn recover(&self, e: &Engine, p: &PaymentRecord) -> Result<PaymentState, EngineError> {
+        match p.state {
+            // A re-authorization (its capture item decides) or an authorize that cannot be
+            // looked up at the POS (pos-api.md §5.8): in doubt.
+            PaymentState::Authorizing if p.pos_trans_id.is_none() => {
+                let upd = PaymentUpdate {
+                    reason: Some("interrupted_authorize".into()),
+                    ..Default::default()
+                };
+                Ok(e.move_payment(&p.payment_id, PaymentState::InDoubt, upd)
+                    .await?
+                    .state)
+            }
+            PaymentState::Capturing => {
+                e.ensure_item(p, OutboxKind::GiftcardCapture).await?;
+                Ok(p.state)
+            }
+            PaymentState::Cancelling => {
+                e.ensure_item(p, OutboxKind::GiftcardCancel).await?;
+                Ok(p.state)
+            }
+            other => Ok(other),
+        }
+    }
+}
+
+/// Cards on the lane's ZVT terminal.
+struct CardTender;
+
+#[async_trait]
+impl Tender for CardTender {
+    async fn start(
+        &self,
+        e: &Engine,
+        new: NewPayment,
+        _pin: Option<SecretString>,
+    ) -> Result<PaymentAnswer, EngineError> {
+        e.pay_card(new).await
+    }
+
+    async fn capture(&self, e: &Engine, p: &PaymentRecord) -> Result<(), EngineError> {
+        match p.state {
+            PaymentState::Authorized | PaymentState::Capturing => e.book_card(p).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn release(&self, e: &Engine, p: &PaymentRecord) -> Result<(), EngineError> {
+        match p.state {
+            PaymentState::Approved | PaymentState::Authorized | PaymentState::Cancelling => {
+                e.reverse_card(p).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn has_evidence(&self) -> bool {
+        true
+    }
+
+    async fn recover(&self, e: &Engine, p: &PaymentRecord) -> Result<PaymentState, EngineError> {
+        match p.state {
+            // The journal cannot tell whether the command left: the terminal's evidence
+            // decides, matched against the journaled intent.
+            PaymentState::Authorizing | PaymentState::InDoubt => Ok(e.recover_card(p).await?.state),
+            other => Ok(other),
+        }
+    }
+}
+
+/// Cash: approved in the transaction that records it; nothing to capture or recover.
+struct CashTender;
+
+#[async_trait]
+impl Tender for CashTender {
+    async fn start(
+        &self,
+        e: &Engine,
+        new: NewPayment,
+        _pin: Option<SecretString>,
+    ) -> Result<PaymentAnswer, EngineError> {
+        e.pay_cash(new).await
+    }
+
+    async fn capture(&self, _: &Engine, _: &PaymentRecord) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    async fn release(&self, e: &Engine, p: &PaymentRecord) -> Result<(), EngineError> {
+        let p = match p.state {
+            PaymentState::Approved => {
+                e.move_payment(
+                    &p.payment_id,
+                    PaymentState::Cancelling,
+                    PaymentUpdate::default(),
+                )
+                .await?
+            }
+            PaymentState::Cancelling => p.clone(),
+            _ => return Ok(()),
+        };
+        e.move_payment(
+            &p.payment_id,
+            PaymentState::Cancelled,
+            PaymentUpdate::default(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn recover(&self, _: &Engine, p: &PaymentRecord) -> Result<PaymentState, EngineError> {
+        Ok(p.state)
+    }
+}

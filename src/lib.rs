@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod devices;
 pub mod doctor;
+pub mod domain;
 pub mod engine;
 #[cfg(feature = "fault-injection")]
 pub mod fault_injection;

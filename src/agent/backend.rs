@@ -22,15 +22,15 @@ use crate::api::types::{
     SaleDetail, SaleId, SaleLine, SaleState as ApiSaleState, SaleSummary, Source, Status,
 };
 use crate::devices::{DeviceEvent, DeviceRegistry, DeviceState as DevState};
+use crate::domain::payment::{EntryMode, Method, TerminalMode};
+use crate::domain::sale::LineInput;
+use crate::domain::{Money, OutboxState, PaymentState, SaleState};
 use crate::engine::in_doubt::PaymentResolution;
 use crate::engine::ports::{HostError, TerminalError};
 use crate::engine::{
     BalanceSource, Engine, EngineError, EngineEvent, LoadStatus, OpenSale, PaymentAnswer,
     PaymentRequest, PaymentStatus, PaymentView, PurchaseStatus, Resolution, SaleView,
 };
-use crate::store::payments::{EntryMode, Method, TerminalMode};
-use crate::store::sales::LineInput;
-use crate::store::{Money, OutboxState, PaymentState, SaleState};
 
 use super::cashier;
 use super::catalog::Catalog;

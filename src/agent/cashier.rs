@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 
+use crate::domain::Money;
 use crate::engine::{PaymentAnswer, PaymentStatus};
-use crate::store::Money;
 
 use super::terminal::ZvtTerminal;
 

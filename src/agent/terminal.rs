@@ -19,10 +19,10 @@ use zvt::transport::{Endpoint, Error, NoEvents, Terminal, TransportConfig, TxOut
 
 use crate::config::{TerminalConfig, TerminalTransport};
 use crate::devices::{DeviceReporter, DeviceState};
+use crate::domain::Money;
 use crate::engine::ports::{
     PaymentTerminal, Recovered, RecoveryIntent, TerminalError, TerminalOutcome, TerminalRequest,
 };
-use crate::store::Money;
 
 /// The transport settings for the `[terminal]` config section.
 pub fn transport_config(cfg: &TerminalConfig) -> TransportConfig {

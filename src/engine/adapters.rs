@@ -18,7 +18,7 @@ use super::ports::{
     CardSecret, Decline, GiftcardBalance, GiftcardHost, GiftcardTrans, GiftcardTransRequest,
     HostError, PurchaseInput, PurchaseSink, SinkError,
 };
-use crate::store::Money;
+use crate::domain::Money;
 
 /// The POS client seen through the engine's ports.
 #[derive(Clone)]

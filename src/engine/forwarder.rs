@@ -7,10 +7,10 @@
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::{OutboxKind, OutboxState, PaymentState};
 use crate::store::exceptions::{self, NewException};
 use crate::store::outbox::{self, OutboxItem};
 use crate::store::payments::{self, PaymentUpdate};
-use crate::store::{OutboxKind, OutboxState, PaymentState};
 
 use super::ports::{
     CardSecret, Decline, GiftcardTransRequest, HostError, PurchaseInput, SinkError,
@@ -256,7 +256,7 @@ impl Engine {
     async fn gift_success(
         &self,
         item: &OutboxItem,
-        balance: Option<crate::store::Money>,
+        balance: Option<crate::domain::Money>,
     ) -> Result<Step, EngineError> {
         let (id, pid) = (item.id, item.payment_id.clone().unwrap_or_default());
         let kind = item.kind;

@@ -2,10 +2,12 @@
 
 use secrecy::SecretString;
 
+use crate::domain::payment::EntryMode;
+use crate::domain::{Money, OutboxKind, OutboxState, PaymentState};
 use crate::store::exceptions::{self, NewException};
+use crate::store::mask;
 use crate::store::outbox::{self, NewItem};
-use crate::store::payments::{self, EntryMode, NewPayment, PaymentRecord, PaymentUpdate};
-use crate::store::{Money, OutboxKind, OutboxState, PaymentState, mask};
+use crate::store::payments::{self, NewPayment, PaymentRecord, PaymentUpdate};
 
 use super::offline;
 use super::ports::{CardSecret, Decline, GiftcardTransRequest, HostError};

@@ -17,9 +17,11 @@
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::PaymentState;
+use crate::domain::payment::{Method, TerminalMode};
+use crate::store::StoreError;
 use crate::store::exceptions::{self, ExceptionRecord, NewException};
-use crate::store::payments::{self, Method, PaymentRecord, PaymentUpdate, TerminalMode};
-use crate::store::{PaymentState, StoreError};
+use crate::store::payments::{self, PaymentRecord, PaymentUpdate};
 
 use super::{Engine, EngineError, EngineEvent};
 
@@ -318,10 +320,10 @@ impl Engine {
         for sale_id in stuck {
             let (sale, _) = self.load(&sale_id).await?;
             let res = match sale.state {
-                crate::store::SaleState::Completing => {
+                crate::domain::SaleState::Completing => {
                     self.complete_locked(&sale_id).await.map(|_| ())
                 }
-                crate::store::SaleState::Cancelling => self.cancel_locked(&sale_id).await,
+                crate::domain::SaleState::Cancelling => self.cancel_locked(&sale_id).await,
                 _ => Ok(()),
             };
             if res.is_err() {

@@ -10,9 +10,10 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::Money;
 use crate::store::exceptions::{self, NewException};
+use crate::store::mask;
 use crate::store::requests::{self, Claim, NewRequest, RequestRecord, RequestState};
-use crate::store::{Money, mask};
 
 use super::giftcard::card;
 use super::movement::Submitted;

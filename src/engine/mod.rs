@@ -66,11 +66,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, Notify, broadcast};
 
+use crate::domain::payment::{EntryMode, Method, TerminalMode};
+use crate::domain::sale::{LineInput, LineRecord, Totals};
+use crate::domain::{Money, OutboxKind, OutboxState, PaymentState, SaleState};
 use crate::store::exceptions::ExceptionRecord;
 use crate::store::outbox::Counts;
-use crate::store::payments::{EntryMode, Method, PaymentRecord, TerminalMode};
-use crate::store::sales::{LineInput, LineRecord, Totals};
-use crate::store::{Money, OutboxKind, OutboxState, PaymentState, SaleState, Store, StoreError};
+use crate::store::payments::PaymentRecord;
+use crate::store::{Store, StoreError};
 
 pub use link::{Link, LinkState};
 pub use offline::{OfflineBudget, OfflinePolicy, OfflineRefusal, UnknownCard};

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::store::Money;
+use crate::domain::Money;
 use crate::store::exceptions::OfflineUsage;
 
 /// What to do with a card the lane has never seen a balance for.

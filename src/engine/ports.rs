@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::store::Money;
+use crate::domain::Money;
 
 /// Why the POS declined a gift-card request (`VALIDATION` + `ValidationType`, pos-api.md §3).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! Builds the `purchaseAdd` input from a completed sale and its tenders.
 
-use crate::store::Money;
-use crate::store::payments::{Method, PaymentRecord};
+use crate::domain::Money;
+use crate::domain::payment::Method;
+use crate::store::payments::PaymentRecord;
 use crate::store::sales::SaleRecord;
 
 use super::ports::{PurchaseInput, PurchaseLine};

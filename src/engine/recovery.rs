@@ -14,8 +14,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::{PaymentState, SaleState};
 use crate::store::payments;
-use crate::store::{PaymentState, SaleState, outbox, sales};
+use crate::store::{outbox, sales};
 
 use super::tender::tender;
 use super::{Engine, EngineError, EngineEvent};

@@ -1,9 +1,10 @@
 //! Opening, paying, completing and cancelling sales.
 
+use crate::domain::payment::Method;
+use crate::domain::{Money, OutboxKind, OutboxState, PaymentState, SaleState};
 use crate::store::outbox::{self, NewItem};
-use crate::store::payments::{self, Method, NewPayment, PaymentRecord, PaymentUpdate};
+use crate::store::payments::{self, NewPayment, PaymentRecord, PaymentUpdate};
 use crate::store::sales::{self, NewSale, SaleRecord};
-use crate::store::{Money, OutboxKind, OutboxState, PaymentState, SaleState};
 
 use super::ports::HostError;
 use super::tender::tender;

@@ -11,8 +11,9 @@
 use async_trait::async_trait;
 use secrecy::SecretString;
 
-use crate::store::payments::{Method, NewPayment, PaymentRecord, PaymentUpdate};
-use crate::store::{OutboxKind, PaymentState};
+use crate::domain::payment::Method;
+use crate::domain::{OutboxKind, PaymentState};
+use crate::store::payments::{NewPayment, PaymentRecord, PaymentUpdate};
 
 use super::{Engine, EngineError, PaymentAnswer};
 

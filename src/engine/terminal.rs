@@ -8,10 +8,9 @@
 //! the payment is **in doubt** (an exception is raised and the evidence is asked again), and a
 //! booking or reversal stays where it is. Nothing is ever sent twice blind.
 
-use crate::store::PaymentState;
-use crate::store::payments::{
-    self, NewPayment, PaymentRecord, PaymentUpdate, TerminalMode, TerminalRef,
-};
+use crate::domain::PaymentState;
+use crate::domain::payment::{TerminalMode, TerminalRef};
+use crate::store::payments::{self, NewPayment, PaymentRecord, PaymentUpdate};
 
 use super::in_doubt::PAYMENT_IN_DOUBT;
 use super::ports::{Recovered, RecoveryIntent, TerminalError, TerminalOutcome, TerminalRequest};

@@ -7,9 +7,11 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::ports::*;
 use super::*;
-use crate::store::payments::{self, EntryMode, Method, PaymentUpdate, TerminalMode};
-use crate::store::sales::LineInput;
-use crate::store::{Money, OutboxKind, OutboxState, PaymentState, SaleState, StoreOptions, outbox};
+use crate::domain::payment::{EntryMode, Method, TerminalMode};
+use crate::domain::sale::LineInput;
+use crate::domain::{Money, OutboxKind, OutboxState, PaymentState, SaleState};
+use crate::store::payments::{self, PaymentUpdate};
+use crate::store::{StoreOptions, outbox};
 
 fn m(s: &str) -> Money {
     s.parse().unwrap()

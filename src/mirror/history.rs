@@ -10,10 +10,12 @@ use pos_client::Sale;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::domain::payment::Method;
+use crate::domain::{OutboxKind, OutboxState, PaymentState, SaleState};
 use crate::store::outbox::{self, OutboxItem};
-use crate::store::payments::{self, Method, PaymentRecord};
+use crate::store::payments::{self, PaymentRecord};
 use crate::store::sales::{self, SaleRecord};
-use crate::store::{OutboxKind, OutboxState, PaymentState, SaleState, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 use super::source::{SaleFilter, SalesSource, SourceError};
 

@@ -24,11 +24,12 @@ use crate::config::{Config, LoadedConfig, UnknownCardPolicy};
 use crate::devices::{
     DeviceKind, DeviceLocator, DeviceRegistry, ReaderKind, ReaderSpec, SupervisorOptions,
 };
+use crate::domain::Money;
 use crate::engine::adapters::{PosPorts, backoff_factory};
 use crate::engine::{Engine, EngineConfig, EngineEvent, OfflinePolicy, Ports, UnknownCard};
 use crate::metrics::Metrics;
 use crate::mirror::{Mirror, MirrorOptions, mirror_path};
-use crate::store::{Money, Store, StoreOptions};
+use crate::store::{Store, StoreOptions};
 
 use super::{Service, ServiceError, Stage};
 

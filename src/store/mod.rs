@@ -60,7 +60,6 @@
 
 pub mod crypto;
 pub mod exceptions;
-pub mod money;
 pub mod outbox;
 pub mod payments;
 pub mod requests;
@@ -75,8 +74,8 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+pub use crate::domain::Money;
 pub use crypto::{Secrets, mask};
-pub use money::Money;
 pub use states::{OutboxKind, OutboxState, PaymentState, SaleState};
 pub use worker::Store;
 

@@ -1,9 +1,9 @@
-//! Exact money: a `Decimal` stored as TEXT.
+//! Exact money: a `Decimal`, never a float; a decimal string on the wire (and as TEXT in the
+//! store, which maps it in `store::sql`).
 
 use std::fmt;
 use std::str::FromStr;
 
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -89,21 +89,6 @@ impl std::iter::Sum for Money {
     }
 }
 
-impl ToSql for Money {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.0.to_string()))
-    }
-}
-
-impl FromSql for Money {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        let s = value.as_str()?;
-        Decimal::from_str_exact(s)
-            .map(Money)
-            .map_err(|e| FromSqlError::Other(Box::new(e)))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,15 +100,5 @@ mod tests {
         assert_eq!(m, Money(dec!(12.30)));
         assert_eq!(m.to_string(), "12.30");
         assert!("1e3x".parse::<Money>().is_err());
-    }
-
-    #[test]
-    fn round_trips_through_sqlite_text() {
-        let c = rusqlite::Connection::open_in_memory().unwrap();
-        let m = Money(dec!(0.10));
-        let back: Money = c.query_row("SELECT ?1", [m], |r| r.get(0)).unwrap();
-        assert_eq!(back, m);
-        let kind: String = c.query_row("SELECT typeof(?1)", [m], |r| r.get(0)).unwrap();
-        assert_eq!(kind, "text");
     }
 }

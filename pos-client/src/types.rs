@@ -190,7 +190,11 @@ pub struct GiftcardEditRequest {
 
 /// Input of `purchaseAdd`. Never send the same `transaction_id` twice: the server does not
 /// deduplicate.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// This is the lane's one purchase record: the agent builds it at completion, keeps it as
+/// the outbox payload (camelCase JSON, amounts as decimal strings) and sends it as it is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PurchaseRequest {
     /// Unique purchase id (contains the register code).
     pub transaction_id: String,
@@ -213,21 +217,28 @@ pub struct PurchaseRequest {
     /// Lines.
     pub line_items: Vec<PurchaseLine>,
     /// e.g. `WEB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
     /// Loyalty member id (first match).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_id: Option<String>,
     /// e.g. `SI`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_type: Option<String>,
     /// e.g. `CASH`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pay_method: Option<String>,
     /// Register customer id (second match).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<String>,
     /// Customer e-mail (third match).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
 }
 
 /// One line of a purchase.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PurchaseLine {
     /// 1-based line number.
     pub line_number: i64,

@@ -210,40 +210,8 @@ impl GiftcardHost for PosPorts {
 #[async_trait]
 impl PurchaseSink for PosPorts {
     async fn purchase_add(&self, p: &PurchaseInput) -> Result<String, SinkError> {
-        let req = pos_client::PurchaseRequest {
-            transaction_id: p.transaction_id.clone(),
-            store_code: p.store_code.clone(),
-            purchased_on: p.purchased_on.clone(),
-            pay_amount: p.pay_amount.0,
-            sale_discount_amount: p.sale_discount_amount.0,
-            item_discount_amount: p.item_discount_amount.0,
-            sub_total: p.sub_total.0,
-            refund_amount: p.refund_amount.0,
-            tax_amount: p.tax_amount.0,
-            line_items: p
-                .line_items
-                .iter()
-                .map(|l| pos_client::PurchaseLine {
-                    line_number: l.line_number,
-                    sku: l.sku.clone(),
-                    is_refund: l.is_refund,
-                    unit_price: l.unit_price.0,
-                    ext_price: l.ext_price.0,
-                    item_discount_amount: l.item_discount_amount.0,
-                    sale_discount_amount: l.sale_discount_amount.0,
-                    quantity: l.quantity.0,
-                    uom: l.uom.clone(),
-                })
-                .collect(),
-            channel: None,
-            member_id: p.member_id.clone(),
-            order_type: None,
-            pay_method: Some(p.pay_method.clone()),
-            customer_id: None,
-            email: None,
-        };
         self.client
-            .purchase_add(&req)
+            .purchase_add(p)
             .await
             .map(|id| id.0)
             .map_err(|e| sink_error(&e))

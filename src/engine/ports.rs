@@ -154,60 +154,9 @@ pub trait PurchaseSink: Send + Sync {
     async fn purchase_add(&self, purchase: &PurchaseInput) -> Result<String, SinkError>;
 }
 
-/// A line of `purchaseAdd` (`add.lineItems[]`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PurchaseLine {
-    /// 1-based.
-    pub line_number: i64,
-    /// SKU.
-    pub sku: String,
-    /// Always false here (no refunds through the lane).
-    pub is_refund: bool,
-    /// Unit price.
-    pub unit_price: Money,
-    /// Quantity × unit price.
-    pub ext_price: Money,
-    /// Line discount.
-    pub item_discount_amount: Money,
-    /// Share of the sale discount.
-    pub sale_discount_amount: Money,
-    /// Quantity as a decimal string.
-    pub quantity: Money,
-    /// Unit of measure.
-    pub uom: String,
-}
-
-/// The `purchaseAdd(add: …)` input, exactly as the POS wants it (amounts as strings).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PurchaseInput {
-    /// `store-register-sequence`, minted with the sale.
-    pub transaction_id: String,
-    /// Location code.
-    pub store_code: String,
-    /// Local date-time, no offset.
-    pub purchased_on: String,
-    /// What was paid.
-    pub pay_amount: Money,
-    /// Sum of sale-discount shares.
-    pub sale_discount_amount: Money,
-    /// Sum of line discounts.
-    pub item_discount_amount: Money,
-    /// Sum of extended prices.
-    pub sub_total: Money,
-    /// Always zero.
-    pub refund_amount: Money,
-    /// Tax.
-    pub tax_amount: Money,
-    /// Lines.
-    pub line_items: Vec<PurchaseLine>,
-    /// Loyalty member.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub member_id: Option<String>,
-    /// Tender methods, e.g. `"CASH"`, `"GIFTCARD+CARD"`.
-    pub pay_method: String,
-}
+/// The `purchaseAdd(add: …)` input: declared once, by the POS client, and kept as it is in
+/// the outbox payload.
+pub use pos_client::{PurchaseLine, PurchaseRequest as PurchaseInput};
 
 /// What the terminal is asked to do.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -29,12 +29,12 @@ pub fn build(store_code: &str, sale: &SaleRecord, payments: &[PaymentRecord]) ->
         transaction_id: sale.transaction_id.clone(),
         store_code: store_code.to_owned(),
         purchased_on: sale.purchased_on.clone(),
-        pay_amount: sale.totals.total,
-        sale_discount_amount: sale.totals.sale_discount,
-        item_discount_amount: sale.totals.item_discount,
-        sub_total: sale.totals.subtotal,
-        refund_amount: Money::ZERO,
-        tax_amount: sale.totals.tax,
+        pay_amount: sale.totals.total.get(),
+        sale_discount_amount: sale.totals.sale_discount.get(),
+        item_discount_amount: sale.totals.item_discount.get(),
+        sub_total: sale.totals.subtotal.get(),
+        refund_amount: Money::ZERO.get(),
+        tax_amount: sale.totals.tax.get(),
         line_items: sale
             .lines
             .iter()
@@ -42,19 +42,48 @@ pub fn build(store_code: &str, sale: &SaleRecord, payments: &[PaymentRecord]) ->
                 line_number: l.line_no,
                 sku: l.sku.clone(),
                 is_refund: false,
-                unit_price: l.unit_price,
-                ext_price: l.ext_price,
-                item_discount_amount: l.item_discount,
-                sale_discount_amount: l.sale_discount,
-                quantity: l.quantity,
+                unit_price: l.unit_price.get(),
+                ext_price: l.ext_price.get(),
+                item_discount_amount: l.item_discount.get(),
+                sale_discount_amount: l.sale_discount.get(),
+                quantity: l.quantity.get(),
                 uom: l.uom.clone(),
             })
             .collect(),
+        channel: None,
         member_id: sale.member_id.clone(),
-        pay_method: if methods.is_empty() {
+        order_type: None,
+        pay_method: Some(if methods.is_empty() {
             "NONE".into()
         } else {
             methods.join("+")
-        },
+        }),
+        customer_id: None,
+        email: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Outbox payloads written before the record was declared once (by the POS client) still
+    /// read, and a record writes back in the same shape: camelCase, amounts as strings.
+    #[test]
+    fn outbox_payloads_keep_their_shape() {
+        let stored = r#"{"transactionId":"DALLAS-LANE01-7","storeCode":"DALLAS",
+            "purchasedOn":"2026-11-28T10:00:00","payAmount":"4.20","saleDiscountAmount":"0",
+            "itemDiscountAmount":"0","subTotal":"4.20","refundAmount":"0","taxAmount":"0",
+            "lineItems":[{"lineNumber":1,"sku":"ITEM-001","isRefund":false,"unitPrice":"4.20",
+            "extPrice":"4.20","itemDiscountAmount":"0","saleDiscountAmount":"0","quantity":"1",
+            "uom":"EA"}],"payMethod":"CASH"}"#;
+        let p: PurchaseInput = serde_json::from_str(stored).unwrap();
+        assert_eq!(p.pay_amount.to_string(), "4.20");
+        assert_eq!(p.pay_method.as_deref(), Some("CASH"));
+        assert_eq!(p.member_id, None);
+        let back = serde_json::to_value(&p).unwrap();
+        assert_eq!(back["payAmount"], "4.20");
+        assert_eq!(back["lineItems"][0]["unitPrice"], "4.20");
+        assert!(back.get("channel").is_none(), "{back}");
     }
 }

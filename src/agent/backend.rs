@@ -334,7 +334,7 @@ fn outbox_id(id: &str) -> Result<i64, BackendError> {
         .ok_or(BackendError::NotFound(Resource::OutboxItem))
 }
 
-fn api_outbox_item(i: &crate::store::outbox::OutboxItem) -> Result<ApiOutboxItem, BackendError> {
+fn api_outbox_item(i: &crate::domain::outbox::OutboxItem) -> Result<ApiOutboxItem, BackendError> {
     outbox_item(i).ok_or_else(|| internal("outbox item"))
 }
 
@@ -412,7 +412,7 @@ fn load_status(s: LoadStatus) -> ApiLoadStatus {
     }
 }
 
-fn exception_view(e: &crate::store::exceptions::ExceptionRecord) -> ExceptionView {
+fn exception_view(e: &crate::domain::exception::ExceptionRecord) -> ExceptionView {
     ExceptionView {
         id: e.id.to_string(),
         kind: e.kind.clone(),
@@ -516,7 +516,7 @@ fn budget(b: &crate::engine::OfflineBudget) -> ApiBudget {
     }
 }
 
-fn outbox_item(i: &crate::store::outbox::OutboxItem) -> Option<ApiOutboxItem> {
+fn outbox_item(i: &crate::domain::outbox::OutboxItem) -> Option<ApiOutboxItem> {
     Some(ApiOutboxItem {
         id: i.id.to_string(),
         kind: i.kind.to_string(),

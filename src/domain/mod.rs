@@ -3,7 +3,9 @@
 //! with these types; the store persists them (their SQL mapping lives in `store`), and the API
 //! and the POS client translate them at the edges.
 
+pub mod exception;
 pub mod money;
+pub mod outbox;
 pub mod payment;
 pub mod sale;
 pub mod state;

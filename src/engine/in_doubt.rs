@@ -18,9 +18,10 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::PaymentState;
+use crate::domain::exception::ExceptionRecord;
 use crate::domain::payment::{Method, TerminalMode};
 use crate::store::StoreError;
-use crate::store::exceptions::{self, ExceptionRecord, NewException};
+use crate::store::exceptions::{self, NewException};
 use crate::store::payments::{self, PaymentRecord, PaymentUpdate};
 
 use super::{Engine, EngineError, EngineEvent};

@@ -66,10 +66,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, Notify, broadcast};
 
+use crate::domain::exception::ExceptionRecord;
 use crate::domain::payment::{EntryMode, Method, TerminalMode};
 use crate::domain::sale::{LineInput, LineRecord, Totals};
 use crate::domain::{Money, OutboxKind, OutboxState, PaymentState, SaleState};
-use crate::store::exceptions::ExceptionRecord;
 use crate::store::outbox::Counts;
 use crate::store::payments::PaymentRecord;
 use crate::store::{Store, StoreError};

@@ -1,6 +1,6 @@
 //! The long crash run: `cargo run --example crash_soak -- --kills 2000 [--seed N]
-//! [--fault answer-before-commit|resend-in-doubt] [--drop-purchases N] [--acks-only] [--one-cpu]
-//! [--no-card-kills] [--verbose]`.
+//! [--fault answer-before-commit|resend-in-doubt|resend-card] [--drop-purchases N] [--acks-only]
+//! [--one-cpu] [--no-card-kills] [--card-kills-only] [--verbose]`.
 //! Prints the reconciliation (POS ledger and simulated terminal journal: kills, sales, lost,
 //! duplicates, double charges at the terminal, card payments in doubt) and exits non-zero
 //! unless it is clean.
@@ -42,6 +42,7 @@ fn main() -> anyhow::Result<()> {
                 opts.agent_fault = Some(match value()?.as_str() {
                     "answer-before-commit" => "answer-before-commit",
                     "resend-in-doubt" => "resend-in-doubt",
+                    "resend-card" => "resend-card",
                     other => anyhow::bail!("unknown fault {other}"),
                 })
             }
@@ -49,6 +50,7 @@ fn main() -> anyhow::Result<()> {
             "--acks-only" => opts.kill_at_acks_only = true,
             "--one-cpu" => opts.one_cpu = true,
             "--no-card-kills" => opts.card_kills = false,
+            "--card-kills-only" => opts.card_kills_only = true,
             other => anyhow::bail!("unknown argument {other}"),
         }
     }

@@ -138,3 +138,19 @@ async fn control_answer_before_commit_is_reported_as_loss() {
         report.summary()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_resend_card_is_reported_as_double_charge() {
+    // Every kill lands while the customer is at the terminal; the broken build's recovery
+    // sends the payment again instead of asking the terminal what happened.
+    let mut opts = options(kills(100) / 8);
+    opts.agent_fault = Some("resend-card");
+    opts.card_kills_only = true;
+    let report = run(opts).await;
+    assert!(report.kills_during_card > 0, "{}", report.summary());
+    assert!(
+        !report.double_charges.is_empty() && !report.clean(),
+        "the broken build charged nothing twice: the harness cannot see a double charge\n{}",
+        report.summary()
+    );
+}

@@ -88,6 +88,9 @@ pub struct Options {
     pub verbose: bool,
     /// Some kills land while a card command is at the terminal ([`KillPoint::DuringCard`]).
     pub card_kills: bool,
+    /// Every kill lands just after the terminal journaled a card approval (the answer in
+    /// flight: the sharpest probe of a recovery that sends a payment twice).
+    pub card_kills_only: bool,
 }
 
 impl Options {
@@ -106,6 +109,7 @@ impl Options {
             drain_timeout: Duration::from_secs(60),
             verbose: false,
             card_kills: true,
+            card_kills_only: false,
         }
     }
 }
@@ -281,12 +285,14 @@ enum KillPoint {
     Delay(Duration),
     AfterAnswers(u32),
     /// While the customer is at the terminal: the card is held until a card command (06 01 /
-    /// 06 22) arrives, presented `present` after it, and the agent killed `kill` after it.
-    /// Whichever comes first, the terminal approves with the agent alive (the answer may or
-    /// may not be journaled) or while it is gone (only the terminal's evidence knows).
+    /// 06 22) arrives, presented `present` after it, and the agent killed `kill` after it
+    /// (the terminal then aborts or approves, the answer journaled or not), or, with
+    /// `after_approval`, presented at once and the agent killed `kill` after the terminal
+    /// journaled its approval (the answer in flight: only the terminal's evidence knows).
     DuringCard {
         present: Duration,
         kill: Duration,
+        after_approval: bool,
     },
 }
 
@@ -656,6 +662,20 @@ async fn start(cfg: &Path, dir: &Path, notify: &Arc<UnixDatagram>, opts: &Option
     }
 }
 
+/// The next terminal event matching `want` (forever if the terminal is gone; callers bound it).
+async fn next_event(
+    events: &mut tokio::sync::broadcast::Receiver<SimEvent>,
+    want: impl Fn(&SimEvent) -> bool,
+) {
+    loop {
+        match events.recv().await {
+            Ok(e) if want(&e) => return,
+            Err(RecvError::Closed) => std::future::pending::<()>().await,
+            _ => {}
+        }
+    }
+}
+
 /// SIGKILL and reap, bounded.
 async fn kill(mut child: Child) {
     child.kill().unwrap();
@@ -713,11 +733,23 @@ pub async fn run(opts: Options) -> Report {
         let agent = start(&cfg, dir.path(), &notify, &opts).await;
         let point = if opts.kill_at_acks_only {
             KillPoint::AfterAnswers(rng.random_range(1..=3))
+        } else if opts.card_kills_only {
+            KillPoint::DuringCard {
+                present: Duration::ZERO,
+                kill: Duration::from_micros(rng.random_range(0..=500)),
+                after_approval: true,
+            }
         } else if opts.card_kills && rng.random_ratio(1, 4) {
+            let after_approval = rng.random_bool(0.5);
             let mut draw = || Duration::from_micros(rng.random_range(0..=40_000));
             KillPoint::DuringCard {
                 present: draw(),
-                kill: draw(),
+                kill: if after_approval {
+                    Duration::from_micros(rng.random_range(0..=2_000))
+                } else {
+                    draw()
+                },
+                after_approval,
             }
         } else if rng.random_bool(0.5) {
             KillPoint::Delay(Duration::from_micros(
@@ -748,45 +780,62 @@ pub async fn run(opts: Options) -> Report {
                 }
                 kill(child.take().unwrap()).await;
             }
-            KillPoint::DuringCard { present, kill: k } => {
+            KillPoint::DuringCard {
+                present,
+                kill: k,
+                after_approval,
+            } => {
                 let control = terminal.control();
                 let mut events = control.subscribe();
                 control.hold_card();
                 let run = driver.run();
                 tokio::pin!(run);
-                let card_command = async {
-                    loop {
-                        match events.recv().await {
-                            Ok(SimEvent::Command([0x06, 0x01 | 0x22])) => return,
-                            Err(RecvError::Closed) => std::future::pending::<()>().await,
-                            _ => {}
-                        }
-                    }
-                };
+                let card_command = next_event(&mut events, |e| {
+                    matches!(e, SimEvent::Command([0x06, 0x01 | 0x22]))
+                });
                 tokio::select! {
                     _ = &mut run => panic!("the agent went away before it was killed"),
                     _ = card_command => {}
                     _ = tokio::time::sleep(WAIT) => panic!("no card command reached the terminal"),
                 }
-                // Both delays are the experiment (measured from the command), not a wait on
-                // the agent; the driver keeps reading its answers meanwhile.
-                let (first, second) = (present.min(k), present.max(k));
-                tokio::select! {
-                    _ = &mut run => panic!("the agent went away before it was killed"),
-                    _ = tokio::time::sleep(first) => {}
-                }
-                if present <= k {
+                // The delays are the experiment (measured from the command, or from the
+                // terminal journaling its approval), not a wait on the agent; the driver keeps
+                // reading its answers meanwhile.
+                if after_approval {
                     control.present_card();
+                    let journaled =
+                        next_event(&mut events, |e| matches!(e, SimEvent::Transaction(_)));
                     tokio::select! {
                         _ = &mut run => panic!("the agent went away before it was killed"),
-                        _ = tokio::time::sleep(second - first) => {}
+                        _ = journaled => {}
+                        _ = tokio::time::sleep(WAIT) => panic!("the terminal journaled nothing"),
+                    }
+                    if !k.is_zero() {
+                        tokio::select! {
+                            _ = &mut run => panic!("the agent went away before it was killed"),
+                            _ = tokio::time::sleep(k) => {}
+                        }
                     }
                     kill(child.take().unwrap()).await;
                 } else {
-                    kill(child.take().unwrap()).await;
-                    tokio::time::sleep(second - first).await;
-                    control.present_card();
+                    let (first, second) = (present.min(k), present.max(k));
+                    tokio::select! {
+                        _ = &mut run => panic!("the agent went away before it was killed"),
+                        _ = tokio::time::sleep(first) => {}
+                    }
+                    if present <= k {
+                        control.present_card();
+                        tokio::select! {
+                            _ = &mut run => panic!("the agent went away before it was killed"),
+                            _ = tokio::time::sleep(second - first) => {}
+                        }
+                        kill(child.take().unwrap()).await;
+                    } else {
+                        kill(child.take().unwrap()).await;
+                        tokio::time::sleep(second - first).await;
+                    }
                 }
+                control.present_card();
                 report.kills_during_card += 1;
                 let _ = tokio::time::timeout(WAIT, &mut run)
                     .await

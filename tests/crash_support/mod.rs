@@ -169,6 +169,11 @@ pub struct Report {
     pub blocked_in_doubt: usize,
     /// Sales the register saw cancelled.
     pub cancelled: usize,
+    /// Card sales (not in doubt) left open, completing or cancelling at the end: the
+    /// register gave up on them (a refused step, a sale it no longer finishes). Reported.
+    pub card_unsettled: Vec<String>,
+    /// Card sales blocked by another payment of theirs in doubt (a gift card).
+    pub card_blocked_by_other: usize,
     /// Approved terminal charges not reversed at the end (`charges()`), and approved 06 01.
     pub terminal_charges: usize,
     pub terminal_payments: usize,
@@ -204,7 +209,7 @@ impl Report {
             "seed={} kills={} (after ack {}, during card {}) sales={} acknowledged={} recorded={} in_doubt={} \
              lost={} (card {}) duplicates={} double_charges_at_terminal={} card_payments={} \
              reservations={} card_charged={} card_reversed={} card_payments_in_doubt={} \
-             blocked_payment_in_doubt={} cancelled={} terminal_charges={} terminal_06_01={} \
+             blocked_payment_in_doubt={} cancelled={} card_unsettled={} card_blocked_by_gift_in_doubt={} terminal_charges={} terminal_06_01={} \
              resent={} recorded_unacknowledged={} double_captures={} \
              balance_mismatches={} capture_mismatches={} open_authorizations={} outbox_pending={} outbox_in_doubt={} wall={:.1}s",
             self.seed,
@@ -226,6 +231,8 @@ impl Report {
             self.card_in_doubt,
             self.blocked_in_doubt,
             self.cancelled,
+            self.card_unsettled.len(),
+            self.card_blocked_by_other,
             self.terminal_charges,
             self.terminal_payments,
             self.resent.len(),
@@ -285,7 +292,7 @@ enum KillPoint {
     Delay(Duration),
     AfterAnswers(u32),
     /// While the customer is at the terminal: the card is held until a card command (06 01 /
-    /// 06 22) arrives, presented `present` after it, and the agent killed `kill` after it
+    /// 06 22; or a book total 06 24 or reversal 06 25 / 06 30, which need no card) arrives, presented `present` after it, and the agent killed `kill` after it
     /// (the terminal then aborts or approves, the answer journaled or not), or, with
     /// `after_approval`, presented at once and the agent killed `kill` after the terminal
     /// journaled its approval (the answer in flight: only the terminal's evidence knows).
@@ -790,8 +797,12 @@ pub async fn run(opts: Options) -> Report {
                 control.hold_card();
                 let run = driver.run();
                 tokio::pin!(run);
+                // Payment, reservation, book total, pre-auth reversal, reversal.
                 let card_command = next_event(&mut events, |e| {
-                    matches!(e, SimEvent::Command([0x06, 0x01 | 0x22]))
+                    matches!(
+                        e,
+                        SimEvent::Command([0x06, 0x01 | 0x22 | 0x24 | 0x25 | 0x30])
+                    )
                 });
                 tokio::select! {
                     _ = &mut run => panic!("the agent went away before it was killed"),
@@ -926,6 +937,12 @@ pub async fn run(opts: Options) -> Report {
     report.wall = began.elapsed();
     pos.shutdown().await;
     eprintln!("crash harness: {}", report.summary());
+    if !report.card_unsettled.is_empty() {
+        eprintln!(
+            "crash harness: card sales unsettled {:?}",
+            report.card_unsettled
+        );
+    }
     if !report.clean() {
         eprintln!(
             "crash harness: lost {:?}\ncard lost {:?}\ndouble charges {:?}\nduplicates {:?}\nresent {:?}\ndouble captures {:?}\nbalances {:?}\ncaptures {:?}",
@@ -1202,8 +1219,18 @@ async fn reconcile_cards(report: &mut Report, book: &Book, dir: &Path, journal: 
                     }
                 }
             }
-            // Open, completing or cancelling (abandoned by the register): nothing to settle.
-            _ => {}
+            // Blocked by another payment in doubt (a gift-card authorization cut by a kill):
+            // the card stays as it is until an operator settles the other payment.
+            _ if pays.iter().any(|p| p.state == PaymentState::InDoubt) => {
+                report.card_blocked_by_other += 1;
+            }
+            // Open, completing or cancelling (the register gave up on it): reported.
+            (other, _) => report.card_unsettled.push(format!(
+                "{id}: sale {other:?}, card {state:?}, terminal {:?}",
+                mine.iter()
+                    .map(|e| (e.kind, e.receipt, e.reversed, e.closed))
+                    .collect::<Vec<_>>()
+            )),
         }
     }
     for id in &book.cancelled {

@@ -165,6 +165,8 @@ pub struct Report {
     pub card_reversed: usize,
     /// Card payments in doubt in the agent's journal at the end (counted, not failures).
     pub card_in_doubt: usize,
+    /// Of those, the ones the terminal did charge (what an operator resolves as approved).
+    pub card_in_doubt_charged: usize,
     /// Sales whose `complete` or `cancel` answered 409 `payment_in_doubt` (expected).
     pub blocked_in_doubt: usize,
     /// Sales the register saw cancelled.
@@ -208,7 +210,7 @@ impl Report {
         format!(
             "seed={} kills={} (after ack {}, during card {}) sales={} acknowledged={} recorded={} in_doubt={} \
              lost={} (card {}) duplicates={} double_charges_at_terminal={} card_payments={} \
-             reservations={} card_charged={} card_reversed={} card_payments_in_doubt={} \
+             reservations={} card_charged={} card_reversed={} card_payments_in_doubt={} (charged {}) \
              blocked_payment_in_doubt={} cancelled={} card_unsettled={} card_blocked_by_gift_in_doubt={} terminal_charges={} terminal_06_01={} \
              resent={} recorded_unacknowledged={} double_captures={} \
              balance_mismatches={} capture_mismatches={} open_authorizations={} outbox_pending={} outbox_in_doubt={} wall={:.1}s",
@@ -229,6 +231,7 @@ impl Report {
             self.card_charged,
             self.card_reversed,
             self.card_in_doubt,
+            self.card_in_doubt_charged,
             self.blocked_in_doubt,
             self.cancelled,
             self.card_unsettled.len(),
@@ -1143,6 +1146,9 @@ async fn reconcile_cards(report: &mut Report, book: &Book, dir: &Path, journal: 
         }
         if state == Some(PaymentState::InDoubt) {
             report.card_in_doubt += 1;
+            if !mine.is_empty() {
+                report.card_in_doubt_charged += 1;
+            }
             continue;
         }
         // (An acknowledged sale that is not completed is already counted lost.)

@@ -167,6 +167,8 @@ pub struct Report {
     pub card_in_doubt: usize,
     /// Of those, the ones the terminal did charge (what an operator resolves as approved).
     pub card_in_doubt_charged: usize,
+    /// Each card payment in doubt: why, and what the terminal has for its amount.
+    pub card_in_doubt_details: Vec<String>,
     /// Sales whose `complete` or `cancel` answered 409 `payment_in_doubt` (expected).
     pub blocked_in_doubt: usize,
     /// Sales the register saw cancelled.
@@ -940,6 +942,12 @@ pub async fn run(opts: Options) -> Report {
     report.wall = began.elapsed();
     pos.shutdown().await;
     eprintln!("crash harness: {}", report.summary());
+    if !report.card_in_doubt_details.is_empty() {
+        eprintln!(
+            "crash harness: card payments in doubt {:?}",
+            report.card_in_doubt_details
+        );
+    }
     if !report.card_unsettled.is_empty() {
         eprintln!(
             "crash harness: card sales unsettled {:?}",
@@ -1149,6 +1157,15 @@ async fn reconcile_cards(report: &mut Report, book: &Book, dir: &Path, journal: 
             if !mine.is_empty() {
                 report.card_in_doubt_charged += 1;
             }
+            report.card_in_doubt_details.push(format!(
+                "{id}: {:?} trace_before {:?} reason {:?}, terminal {:?}",
+                plan,
+                card.and_then(|p| p.trace_before),
+                card.and_then(|p| p.reason.clone()),
+                mine.iter()
+                    .map(|e| (e.kind, e.receipt, e.trace))
+                    .collect::<Vec<_>>()
+            ));
             continue;
         }
         // (An acknowledged sale that is not completed is already counted lost.)

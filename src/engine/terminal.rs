@@ -363,14 +363,24 @@ impl Engine {
     pub(crate) async fn reverse_card(&self, p: &PaymentRecord) -> Result<(), EngineError> {
         let t = std::sync::Arc::clone(&self.inner.ports.terminal);
         let reservation = p.terminal_mode == Some(TerminalMode::Reserve);
-        self.follow_up(p, PaymentState::Cancelling, "reversal", async move |r| {
-            t.reverse(r, reservation).await
-        })
-        .await?;
+        let o = self
+            .follow_up(p, PaymentState::Cancelling, "reversal", async move |r| {
+                t.reverse(r, reservation).await
+            })
+            .await?;
+        // The reversal's trace is the terminal's latest transaction: after a restart it is the
+        // `trace_before` of the next card payment (`payments::last_trace`). Without it a lost
+        // payment of the same amount would be matched to this reversal and taken as approved.
         self.move_payment(
             &p.payment_id,
             PaymentState::Cancelled,
-            PaymentUpdate::default(),
+            PaymentUpdate {
+                terminal: Some(TerminalRef {
+                    trace_no: o.trace_no.or(p.terminal.trace_no),
+                    ..p.terminal.clone()
+                }),
+                ..Default::default()
+            },
         )
         .await?;
         Ok(())

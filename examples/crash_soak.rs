@@ -1,6 +1,9 @@
 //! The long crash run: `cargo run --example crash_soak -- --kills 2000 [--seed N]
-//! [--fault answer-before-commit|resend-in-doubt] [--drop-purchases N] [--acks-only] [--one-cpu] [--verbose]`.
-//! Prints the reconciliation and exits non-zero unless it is clean.
+//! [--fault answer-before-commit|resend-in-doubt|resend-card] [--drop-purchases N] [--acks-only]
+//! [--one-cpu] [--no-card-kills] [--card-kills-only] [--verbose]`.
+//! Prints the reconciliation (POS ledger and simulated terminal journal: kills, sales, lost,
+//! duplicates, double charges at the terminal, card payments in doubt) and exits non-zero
+//! unless it is clean.
 //!
 //! It runs `target/debug/lane-agent`, which `cargo run --example` does not build: build it
 //! first with `cargo build -p lane-agent --bin lane-agent` (add `--features fault-injection`
@@ -39,12 +42,15 @@ fn main() -> anyhow::Result<()> {
                 opts.agent_fault = Some(match value()?.as_str() {
                     "answer-before-commit" => "answer-before-commit",
                     "resend-in-doubt" => "resend-in-doubt",
+                    "resend-card" => "resend-card",
                     other => anyhow::bail!("unknown fault {other}"),
                 })
             }
             "--verbose" => opts.verbose = true,
             "--acks-only" => opts.kill_at_acks_only = true,
             "--one-cpu" => opts.one_cpu = true,
+            "--no-card-kills" => opts.card_kills = false,
+            "--card-kills-only" => opts.card_kills_only = true,
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
@@ -59,6 +65,8 @@ fn main() -> anyhow::Result<()> {
         ("double captures", &report.double_captures),
         ("balance mismatches", &report.balance_mismatches),
         ("capture mismatches", &report.capture_mismatches),
+        ("card lost", &report.card_lost),
+        ("double charges at the terminal", &report.double_charges),
     ] {
         if !list.is_empty() {
             println!("{what}: {list:?}");

@@ -9,7 +9,8 @@ use crate::engine::Fault;
 /// The environment variable the harness sets on the agent's process.
 pub const ENV: &str = "LANE_AGENT_FAULT";
 
-/// The fault named by `LANE_AGENT_FAULT` (`answer-before-commit` or `resend-in-doubt`).
+/// The fault named by `LANE_AGENT_FAULT` (`answer-before-commit`, `resend-in-doubt` or
+/// `resend-card`).
 ///
 /// # Panics
 /// On any other non-empty value: a control run with a misspelt switch must not silently
@@ -28,6 +29,7 @@ fn parse(value: &str) -> Option<Option<Fault>> {
         "" => Some(None),
         "answer-before-commit" => Some(Some(Fault::AnswerBeforeCommit)),
         "resend-in-doubt" => Some(Some(Fault::ResendInDoubt)),
+        "resend-card" => Some(Some(Fault::ResendCard)),
         _ => None,
     }
 }
@@ -43,6 +45,7 @@ mod tests {
             Some(Some(Fault::AnswerBeforeCommit))
         );
         assert_eq!(parse("resend-in-doubt"), Some(Some(Fault::ResendInDoubt)));
+        assert_eq!(parse("resend-card"), Some(Some(Fault::ResendCard)));
         assert_eq!(parse(""), Some(None));
         assert_eq!(parse("resend"), None);
     }

@@ -1,6 +1,8 @@
-//! Crash test (reliability.md T1.1 / T2.1, issue 5): the agent binary SIGKILLed at random
-//! points while a register sells through its API, restarted on the same store each time, then
-//! drained and reconciled with the POS stand-in's ledger. Plus the two negative controls that
+//! Crash test (reliability.md T1.1 / T2.1, issues 5 and 10): the agent binary SIGKILLed at
+//! random points (some while a card command is at the terminal) while a register sells
+//! through its API with gift-card, cash and ZVT card tenders (payments and reservations),
+//! restarted on the same store each time, then drained and reconciled with the POS
+//! stand-in's ledger and the simulated terminal's journal. Plus the two negative controls that
 //! prove the harness can fail. `CRASH_KILLS` and `CRASH_SEED` override the defaults; the long
 //! run is `cargo run --example crash_soak -- --kills 2000`.
 
@@ -65,6 +67,31 @@ async fn random_kills_lose_nothing_and_duplicate_nothing() {
         "{}",
         report.summary()
     );
+    // Card tenders against the simulated terminal's journal: every card tender of a
+    // completed sale charged once (a reservation booked once), no payment charged twice, no
+    // cancelled sale left charged. Payments in doubt are counted in the summary.
+    assert!(
+        report.card_lost.is_empty(),
+        "card lost: {:?}\n{}",
+        report.card_lost,
+        report.summary()
+    );
+    assert!(
+        report.double_charges.is_empty(),
+        "double charges: {:?}\n{}",
+        report.double_charges,
+        report.summary()
+    );
+    assert!(
+        report.card_payments > 0 && report.reservations > 0 && report.card_charged > 0,
+        "the stream exercised no card tender: {}",
+        report.summary()
+    );
+    assert!(
+        report.kills_during_card > 0 && report.card_reversed > 0,
+        "no kill at the terminal or no reversal: {}",
+        report.summary()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,6 +135,22 @@ async fn control_answer_before_commit_is_reported_as_loss() {
     assert!(
         !report.lost.is_empty() && !report.clean(),
         "the broken build lost nothing: the harness cannot see a lost sale\n{}",
+        report.summary()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_resend_card_is_reported_as_double_charge() {
+    // Every kill lands while the customer is at the terminal; the broken build's recovery
+    // sends the payment again instead of asking the terminal what happened.
+    let mut opts = options(kills(100) / 8);
+    opts.agent_fault = Some("resend-card");
+    opts.card_kills_only = true;
+    let report = run(opts).await;
+    assert!(report.kills_during_card > 0, "{}", report.summary());
+    assert!(
+        !report.double_charges.is_empty() && !report.clean(),
+        "the broken build charged nothing twice: the harness cannot see a double charge\n{}",
         report.summary()
     );
 }

@@ -104,6 +104,9 @@ pub enum Fault {
     AnswerBeforeCommit,
     /// The forwarder treats an in-doubt purchase as "not sent" and sends it again.
     ResendInDoubt,
+    /// Recovery sends a card payment whose answer was lost to the terminal again, blind,
+    /// instead of asking for the terminal's evidence: a double charge.
+    ResendCard,
 }
 
 /// Engine settings.

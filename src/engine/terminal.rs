@@ -170,6 +170,11 @@ impl Engine {
         &self,
         p: &PaymentRecord,
     ) -> Result<PaymentRecord, EngineError> {
+        if self.inner.cfg.fault == Some(super::Fault::ResendCard)
+            && p.state == PaymentState::Authorizing
+        {
+            return self.resend_card_blind(p).await;
+        }
         let verdict = match self.inner.ports.terminal.recover(&intent(p)).await {
             Ok(Recovered::Approved(o)) => match o.receipt_no {
                 Some(r) if self.receipt_used(r, &p.payment_id).await? => Recovered::Unknown(
@@ -212,6 +217,33 @@ impl Engine {
                     ..Default::default()
                 };
                 self.move_payment(&p.payment_id, PaymentState::InDoubt, upd)
+                    .await
+            }
+        }
+    }
+
+    /// Negative control only ([`super::Fault::ResendCard`]): the broken recovery the crash
+    /// harness must catch, sending the payment again as if the first never left.
+    async fn resend_card_blind(&self, p: &PaymentRecord) -> Result<PaymentRecord, EngineError> {
+        tracing::warn!(payment_id = %p.payment_id, "Fault injection: card payment sent again blind.");
+        let req = TerminalRequest {
+            amount: p.amount,
+            reference: p.ref_no.clone(),
+        };
+        let t = &self.inner.ports.terminal;
+        let res = if p.terminal_mode == Some(TerminalMode::Reserve) {
+            t.reserve(&req).await
+        } else {
+            t.authorize(&req).await
+        };
+        match res {
+            Ok(o) if o.approved => self.card_approved(p, &o).await,
+            _ => {
+                let upd = PaymentUpdate {
+                    reason: Some("fault injection: resend failed".into()),
+                    ..Default::default()
+                };
+                self.move_payment(&p.payment_id, PaymentState::Declined, upd)
                     .await
             }
         }
@@ -337,14 +369,24 @@ impl Engine {
     pub(crate) async fn reverse_card(&self, p: &PaymentRecord) -> Result<(), EngineError> {
         let t = std::sync::Arc::clone(&self.inner.ports.terminal);
         let reservation = p.terminal_mode == Some(TerminalMode::Reserve);
-        self.follow_up(p, PaymentState::Cancelling, "reversal", async move |r| {
-            t.reverse(r, reservation).await
-        })
-        .await?;
+        let o = self
+            .follow_up(p, PaymentState::Cancelling, "reversal", async move |r| {
+                t.reverse(r, reservation).await
+            })
+            .await?;
+        // The reversal's trace is the terminal's latest transaction: after a restart it is the
+        // `trace_before` of the next card payment (`payments::last_trace`). Without it a lost
+        // payment of the same amount would be matched to this reversal and taken as approved.
         self.move_payment(
             &p.payment_id,
             PaymentState::Cancelled,
-            PaymentUpdate::default(),
+            PaymentUpdate {
+                terminal: Some(TerminalRef {
+                    trace_no: o.trace_no.or(p.terminal.trace_no),
+                    ..p.terminal.clone()
+                }),
+                ..Default::default()
+            },
         )
         .await?;
         self.settle_exceptions(

@@ -3,6 +3,16 @@
 //! the local HTTP API, SIGKILL at random points, restarts on the same store, a final drain, and
 //! a reconciliation of the stand-in's ledger with the journal.
 //!
+//! The stream mixes gift-card, cash and ZVT card tenders (payments 06 01 and reservations
+//! 06 22, booked with 06 24 at completion); some card sales are cancelled by the register, so
+//! their charges must be reversed (06 30) or released (06 25). After the drain the simulated
+//! terminal's journal is reconciled with the agent's: every card tender of a completed sale is
+//! charged exactly once, nothing is charged twice for one payment or booked twice, a
+//! cancelled sale keeps no charge, and payments the agent left in doubt (the terminal's
+//! evidence could not settle them after a restart; 409 `payment_in_doubt` on the sale) are
+//! counted, not failed. Each card sale asks for an amount no other sale asks for, which is
+//! how a terminal transaction (which carries no payment id) is tied to its payment.
+//!
 //! Kill points come from a seeded RNG (the seed is printed and reported): either a random delay
 //! after READY, or right after the n-th HTTP answer (which puts kills just after acknowledged
 //! completions, the window a commit-after-answer bug leaves open). The random delays are the
@@ -28,14 +38,16 @@ use hardware_sim::pos::{
     CodeType, Fault as PosFault, FaultKind, FaultTarget, PosSim, Seed, SeedGiftcard,
     SeedGiftcardCode, TransStatus, TransType,
 };
-use hardware_sim::terminal::{SimTerminal, SimTerminalConfig};
+use hardware_sim::terminal::{JournalEntry, SimEvent, SimTerminal, SimTerminalConfig, TxKind};
+use lane_agent::store::payments::{Method, PaymentRecord};
 use lane_agent::store::{
-    OutboxKind, OutboxState, SaleState, Store, StoreOptions, outbox, payments, sales,
+    OutboxKind, OutboxState, PaymentState, SaleState, Store, StoreOptions, outbox, payments, sales,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
 
 /// Bound on every single wait (READY, one HTTP answer, an exit).
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -74,6 +86,11 @@ pub struct Options {
     pub drain_timeout: Duration,
     /// Print one line per epoch.
     pub verbose: bool,
+    /// Some kills land while a card command is at the terminal ([`KillPoint::DuringCard`]).
+    pub card_kills: bool,
+    /// Every kill lands just after the terminal journaled a card approval (the answer in
+    /// flight: the sharpest probe of a recovery that sends a payment twice).
+    pub card_kills_only: bool,
 }
 
 impl Options {
@@ -91,6 +108,8 @@ impl Options {
             agent_bin: PathBuf::new(),
             drain_timeout: Duration::from_secs(60),
             verbose: false,
+            card_kills: true,
+            card_kills_only: false,
         }
     }
 }
@@ -110,6 +129,8 @@ pub struct Report {
     pub kills: usize,
     /// Kills that landed right after a `complete` answer.
     pub kills_after_ack: usize,
+    /// Kills while a card command was at the terminal.
+    pub kills_during_card: usize,
     pub sales_started: usize,
     /// Sales whose `complete` got a 2xx answer.
     pub acknowledged: usize,
@@ -135,6 +156,38 @@ pub struct Report {
     pub capture_mismatches: Vec<String>,
     /// Gift-card authorizations neither captured nor cancelled at the end (holds).
     pub open_authorizations: usize,
+    /// Sales planned with a card payment (06 01) / a card reservation (06 22).
+    pub card_payments: usize,
+    pub reservations: usize,
+    /// Card tenders charged once at the terminal for completed sales (reservations booked).
+    pub card_charged: usize,
+    /// Card charges of cancelled sales reversed (06 30) or released (06 25).
+    pub card_reversed: usize,
+    /// Card payments in doubt in the agent's journal at the end (counted, not failures).
+    pub card_in_doubt: usize,
+    /// Of those, the ones the terminal did charge (what an operator resolves as approved).
+    pub card_in_doubt_charged: usize,
+    /// Each card payment in doubt: why, and what the terminal has for its amount.
+    pub card_in_doubt_details: Vec<String>,
+    /// Sales whose `complete` or `cancel` answered 409 `payment_in_doubt` (expected).
+    pub blocked_in_doubt: usize,
+    /// Sales the register saw cancelled.
+    pub cancelled: usize,
+    /// Card sales (not in doubt) left open, completing or cancelling at the end: the
+    /// register gave up on them (a refused step, a sale it no longer finishes). Reported.
+    pub card_unsettled: Vec<String>,
+    /// Card sales blocked by another payment of theirs in doubt (a gift card).
+    pub card_blocked_by_other: usize,
+    /// Approved terminal charges not reversed at the end (`charges()`), and approved 06 01.
+    pub terminal_charges: usize,
+    pub terminal_payments: usize,
+    /// Card tenders of completed sales without exactly one approved terminal charge (and
+    /// one booking for a reservation): LOST card money.
+    pub card_lost: Vec<String>,
+    /// Two approved charges for one payment, a reservation booked twice, a charge nobody
+    /// journaled, a cancelled sale's charge not reversed, a charge the agent journaled as not
+    /// taken: the customer paid twice (or for nothing).
+    pub double_charges: Vec<String>,
     /// Outbox counts after the drain.
     pub outbox_pending: u64,
     pub outbox_in_doubt: u64,
@@ -150,23 +203,43 @@ impl Report {
             && self.double_captures.is_empty()
             && self.balance_mismatches.is_empty()
             && self.capture_mismatches.is_empty()
+            && self.card_lost.is_empty()
+            && self.double_charges.is_empty()
     }
 
     /// One-line summary.
     pub fn summary(&self) -> String {
         format!(
-            "seed={} kills={} (after ack {}) sales={} acknowledged={} recorded={} in_doubt={} \
-             lost={} duplicates={} resent={} recorded_unacknowledged={} double_captures={} \
+            "seed={} kills={} (after ack {}, during card {}) sales={} acknowledged={} recorded={} in_doubt={} \
+             lost={} (card {}) duplicates={} double_charges_at_terminal={} card_payments={} \
+             reservations={} card_charged={} card_reversed={} card_payments_in_doubt={} (charged {}) \
+             blocked_payment_in_doubt={} cancelled={} card_unsettled={} card_blocked_by_gift_in_doubt={} terminal_charges={} terminal_06_01={} \
+             resent={} recorded_unacknowledged={} double_captures={} \
              balance_mismatches={} capture_mismatches={} open_authorizations={} outbox_pending={} outbox_in_doubt={} wall={:.1}s",
             self.seed,
             self.kills,
             self.kills_after_ack,
+            self.kills_during_card,
             self.sales_started,
             self.acknowledged,
             self.recorded,
             self.in_doubt,
-            self.lost.len(),
+            self.lost.len() + self.card_lost.len(),
+            self.card_lost.len(),
             self.duplicates.len(),
+            self.double_charges.len(),
+            self.card_payments,
+            self.reservations,
+            self.card_charged,
+            self.card_reversed,
+            self.card_in_doubt,
+            self.card_in_doubt_charged,
+            self.blocked_in_doubt,
+            self.cancelled,
+            self.card_unsettled.len(),
+            self.card_blocked_by_other,
+            self.terminal_charges,
+            self.terminal_payments,
             self.resent.len(),
             self.recorded_unacknowledged,
             self.double_captures.len(),
@@ -189,6 +262,17 @@ struct Plan {
     gift: Option<(usize, Decimal)>,
     /// What the register was shown approved on the gift card, once answered.
     gift_shown: Option<Decimal>,
+    /// Card part, paid first.
+    card: Option<CardPlan>,
+    /// The register cancels the sale once paid instead of completing it.
+    cancel: bool,
+}
+
+/// A card tender: an amount unique to the sale (the terminal's journal is matched by it).
+#[derive(Debug, Clone, Copy)]
+pub struct CardPlan {
+    amount: Decimal,
+    reserve: bool,
 }
 
 #[derive(Debug, Default)]
@@ -199,11 +283,29 @@ struct Book {
     /// The sale an epoch was in when it was killed, retried in the next epoch.
     interrupted: Option<Plan>,
     next: usize,
+    /// Every sale planned with a card tender.
+    cards: BTreeMap<String, CardPlan>,
+    /// Sales whose card tender the register was shown approved.
+    card_shown: BTreeSet<String>,
+    /// Sales the register saw cancelled.
+    cancelled: BTreeSet<String>,
+    /// Sales whose `complete`/`cancel` answered 409 `payment_in_doubt`.
+    blocked: BTreeSet<String>,
 }
 
 enum KillPoint {
     Delay(Duration),
     AfterAnswers(u32),
+    /// While the customer is at the terminal: the card is held until a card command (06 01 /
+    /// 06 22; or a book total 06 24 or reversal 06 25 / 06 30, which need no card) arrives, presented `present` after it, and the agent killed `kill` after it
+    /// (the terminal then aborts or approves, the answer journaled or not), or, with
+    /// `after_approval`, presented at once and the agent killed `kill` after the terminal
+    /// journaled its approval (the answer in flight: only the terminal's evidence knows).
+    DuringCard {
+        present: Duration,
+        kill: Duration,
+        after_approval: bool,
+    },
 }
 
 struct Api {
@@ -277,7 +379,7 @@ impl Driver<'_> {
         let n = self.book.next;
         self.book.next += 1;
         self.book.started += 1;
-        let lines = (0..self.rng.random_range(1..=2))
+        let mut lines = (0..self.rng.random_range(1..=2))
             .map(|_| {
                 (
                     Decimal::from(self.rng.random_range(1..=3)),
@@ -285,6 +387,22 @@ impl Driver<'_> {
                 )
             })
             .collect::<Vec<_>>();
+        // Half the sales pay part by card (a third of those as a reservation): a line of the
+        // card's amount, unique to the sale, so the terminal's journal can be matched to it.
+        let card = match self.rng.random_range(0..6) {
+            0 | 1 => Some(false),
+            2 => Some(true),
+            _ => None,
+        }
+        .map(|reserve| CardPlan {
+            amount: Decimal::new(5_000 + n as i64, 2),
+            reserve,
+        });
+        if let Some(c) = card {
+            lines.push((Decimal::ONE, c.amount));
+            self.book.cards.insert(format!("crash-{n}"), c);
+        }
+        let cancel = card.is_some() && self.rng.random_range(0..5) == 0;
         let total: Decimal = lines.iter().map(|(q, p)| q * p).sum();
         let gift = match self.rng.random_range(0..3) {
             0 => None,
@@ -301,6 +419,8 @@ impl Driver<'_> {
             lines,
             gift,
             gift_shown: None,
+            card,
+            cancel,
         }
     }
 
@@ -333,17 +453,39 @@ impl Driver<'_> {
         if st != 201 && st != 200 {
             return Ok(()); // A sale the agent refuses now (e.g. settled by recovery): dropped.
         }
-        if sale["state"] == "completed" {
-            // Committed before the kill, answer lost: the register asks again.
-            return self.complete(&id).await;
-        }
-        if sale["state"] != "open" {
-            return Ok(());
+        match sale["state"].as_str() {
+            // Committed (or begun) before the kill, answer lost: the register asks again.
+            Some("completed" | "completing") if !plan.cancel => return self.complete(&id).await,
+            Some("cancelled" | "cancelling") if plan.cancel => return self.cancel(&id).await,
+            Some("open") => {}
+            _ => return Ok(()),
         }
         // Amounts come from the plan, not from the agent's current `due`, so a replay after a
         // kill sends byte-identical payments (the API answers a repeated payment_id with its
         // first answer).
         let mut due: Decimal = plan.lines.iter().map(|(q, p)| q * p).sum();
+        if let Some(card) = plan.card {
+            let mut body = json!({"method": "card", "amount": card.amount.to_string(), "payment_id": format!("{id}-k")});
+            if card.reserve {
+                body["reserve"] = json!(true);
+            }
+            let (st, v) = self.post(&format!("/v1/sales/{id}/payments"), body).await?;
+            match v["status"].as_str() {
+                Some("approved") if st < 300 => {
+                    self.book.card_shown.insert(id.clone());
+                    due -= v["approved_amount"]
+                        .as_str()
+                        .and_then(|d| d.parse::<Decimal>().ok())
+                        .unwrap_or_default();
+                }
+                // The answer died with an earlier agent and the terminal's evidence cannot
+                // settle it: the sale is blocked (409 on complete and cancel) until an
+                // operator decides. The register moves on.
+                Some("in_doubt") => return Ok(()),
+                // Declined, refused or still running: the register gives up on the sale.
+                _ => return self.cancel(&id).await,
+            }
+        }
         let mut shown = Decimal::ZERO;
         if let Some((card, amount)) = plan.gift {
             let (st, v) = self
@@ -372,13 +514,31 @@ impl Driver<'_> {
                 )
                 .await?;
             if st >= 300 || v["status"] != "approved" {
-                let _ = self
-                    .post(&format!("/v1/sales/{id}/cancel"), json!({}))
-                    .await?;
-                return Ok(());
+                return self.cancel(&id).await;
             }
         }
+        if plan.cancel {
+            return self.cancel(&id).await;
+        }
         self.complete(&id).await
+    }
+
+    /// 409 `payment_in_doubt` is an expected answer to `complete` and `cancel`.
+    fn note_blocked(&mut self, id: &str, st: u16, v: &Value) {
+        if st == 409 && v["error"]["code"] == "payment_in_doubt" {
+            self.book.blocked.insert(id.to_owned());
+        }
+    }
+
+    async fn cancel(&mut self, id: &str) -> Result<(), Stop> {
+        let (st, v) = self
+            .post(&format!("/v1/sales/{id}/cancel"), json!({}))
+            .await?;
+        if (200..300).contains(&st) && v["state"] == "cancelled" {
+            self.book.cancelled.insert(id.to_owned());
+        }
+        self.note_blocked(id, st, &v);
+        Ok(())
     }
 
     async fn complete(&mut self, id: &str) -> Result<(), Stop> {
@@ -393,6 +553,7 @@ impl Driver<'_> {
                 .unwrap_or(Decimal::ZERO);
             self.book.acknowledged.insert(id.to_owned(), gift);
         }
+        self.note_blocked(id, st, &v);
         Ok(())
     }
 }
@@ -513,6 +674,20 @@ async fn start(cfg: &Path, dir: &Path, notify: &Arc<UnixDatagram>, opts: &Option
     }
 }
 
+/// The next terminal event matching `want` (forever if the terminal is gone; callers bound it).
+async fn next_event(
+    events: &mut tokio::sync::broadcast::Receiver<SimEvent>,
+    want: impl Fn(&SimEvent) -> bool,
+) {
+    loop {
+        match events.recv().await {
+            Ok(e) if want(&e) => return,
+            Err(RecvError::Closed) => std::future::pending::<()>().await,
+            _ => {}
+        }
+    }
+}
+
 /// SIGKILL and reap, bounded.
 async fn kill(mut child: Child) {
     child.kill().unwrap();
@@ -570,6 +745,24 @@ pub async fn run(opts: Options) -> Report {
         let agent = start(&cfg, dir.path(), &notify, &opts).await;
         let point = if opts.kill_at_acks_only {
             KillPoint::AfterAnswers(rng.random_range(1..=3))
+        } else if opts.card_kills_only {
+            KillPoint::DuringCard {
+                present: Duration::ZERO,
+                kill: Duration::from_micros(rng.random_range(0..=500)),
+                after_approval: true,
+            }
+        } else if opts.card_kills && rng.random_ratio(1, 4) {
+            let after_approval = rng.random_bool(0.5);
+            let mut draw = || Duration::from_micros(rng.random_range(0..=40_000));
+            KillPoint::DuringCard {
+                present: draw(),
+                kill: if after_approval {
+                    Duration::from_micros(rng.random_range(0..=2_000))
+                } else {
+                    draw()
+                },
+                after_approval,
+            }
         } else if rng.random_bool(0.5) {
             KillPoint::Delay(Duration::from_micros(
                 rng.random_range(0..=opts.max_delay.as_micros() as u64),
@@ -584,7 +777,7 @@ pub async fn run(opts: Options) -> Report {
             answers: 0,
             limit: match point {
                 KillPoint::AfterAnswers(n) => Some(n),
-                KillPoint::Delay(_) => None,
+                KillPoint::Delay(_) | KillPoint::DuringCard { .. } => None,
             },
             acks_only: opts.kill_at_acks_only,
         };
@@ -598,6 +791,71 @@ pub async fn run(opts: Options) -> Report {
                     report.kills_after_ack += 1;
                 }
                 kill(child.take().unwrap()).await;
+            }
+            KillPoint::DuringCard {
+                present,
+                kill: k,
+                after_approval,
+            } => {
+                let control = terminal.control();
+                let mut events = control.subscribe();
+                control.hold_card();
+                let run = driver.run();
+                tokio::pin!(run);
+                // Payment, reservation, book total, pre-auth reversal, reversal.
+                let card_command = next_event(&mut events, |e| {
+                    matches!(
+                        e,
+                        SimEvent::Command([0x06, 0x01 | 0x22 | 0x24 | 0x25 | 0x30])
+                    )
+                });
+                tokio::select! {
+                    _ = &mut run => panic!("the agent went away before it was killed"),
+                    _ = card_command => {}
+                    _ = tokio::time::sleep(WAIT) => panic!("no card command reached the terminal"),
+                }
+                // The delays are the experiment (measured from the command, or from the
+                // terminal journaling its approval), not a wait on the agent; the driver keeps
+                // reading its answers meanwhile.
+                if after_approval {
+                    control.present_card();
+                    let journaled =
+                        next_event(&mut events, |e| matches!(e, SimEvent::Transaction(_)));
+                    tokio::select! {
+                        _ = &mut run => panic!("the agent went away before it was killed"),
+                        _ = journaled => {}
+                        _ = tokio::time::sleep(WAIT) => panic!("the terminal journaled nothing"),
+                    }
+                    if !k.is_zero() {
+                        tokio::select! {
+                            _ = &mut run => panic!("the agent went away before it was killed"),
+                            _ = tokio::time::sleep(k) => {}
+                        }
+                    }
+                    kill(child.take().unwrap()).await;
+                } else {
+                    let (first, second) = (present.min(k), present.max(k));
+                    tokio::select! {
+                        _ = &mut run => panic!("the agent went away before it was killed"),
+                        _ = tokio::time::sleep(first) => {}
+                    }
+                    if present <= k {
+                        control.present_card();
+                        tokio::select! {
+                            _ = &mut run => panic!("the agent went away before it was killed"),
+                            _ = tokio::time::sleep(second - first) => {}
+                        }
+                        kill(child.take().unwrap()).await;
+                    } else {
+                        kill(child.take().unwrap()).await;
+                        tokio::time::sleep(second - first).await;
+                    }
+                }
+                control.present_card();
+                report.kills_during_card += 1;
+                let _ = tokio::time::timeout(WAIT, &mut run)
+                    .await
+                    .expect("a request outlived the agent");
             }
             KillPoint::Delay(d) => {
                 let run = driver.run();
@@ -672,13 +930,36 @@ pub async fn run(opts: Options) -> Report {
         );
     }
     reconcile(&mut report, &book, dir.path(), &pos).await;
+    reconcile_cards(
+        &mut report,
+        &book,
+        dir.path(),
+        &terminal.control().journal(),
+    )
+    .await;
+    report.terminal_charges = terminal.control().charges().len();
+    report.terminal_payments = terminal.control().approved_payments();
     report.wall = began.elapsed();
     pos.shutdown().await;
     eprintln!("crash harness: {}", report.summary());
+    if !report.card_in_doubt_details.is_empty() {
+        eprintln!(
+            "crash harness: card payments in doubt {:?}",
+            report.card_in_doubt_details
+        );
+    }
+    if !report.card_unsettled.is_empty() {
+        eprintln!(
+            "crash harness: card sales unsettled {:?}",
+            report.card_unsettled
+        );
+    }
     if !report.clean() {
         eprintln!(
-            "crash harness: lost {:?}\nduplicates {:?}\nresent {:?}\ndouble captures {:?}\nbalances {:?}\ncaptures {:?}",
+            "crash harness: lost {:?}\ncard lost {:?}\ndouble charges {:?}\nduplicates {:?}\nresent {:?}\ndouble captures {:?}\nbalances {:?}\ncaptures {:?}",
             report.lost,
+            report.card_lost,
+            report.double_charges,
             report.duplicates,
             report.resent,
             report.double_captures,
@@ -794,6 +1075,201 @@ async fn reconcile(report: &mut Report, book: &Book, dir: &Path, pos: &PosSim) {
             report.balance_mismatches.push(format!(
                 "{card}: ledger {:?} expected {expected}",
                 ledger.balance(card)
+            ));
+        }
+    }
+}
+
+/// Approved transactions of `kinds` that refer to receipt `r`.
+fn referring<'a>(
+    journal: &'a [JournalEntry],
+    r: u16,
+    kinds: &'a [TxKind],
+) -> impl Iterator<Item = &'a JournalEntry> + 'a {
+    journal
+        .iter()
+        .filter(move |e| e.approved() && e.refers_to == Some(r) && kinds.contains(&e.kind))
+}
+
+/// Reconciles the simulated terminal's journal with the agent's (see the module comment).
+async fn reconcile_cards(report: &mut Report, book: &Book, dir: &Path, journal: &[JournalEntry]) {
+    report.cancelled = book.cancelled.len();
+    report.blocked_in_doubt = book.blocked.len();
+    report.reservations = book.cards.values().filter(|c| c.reserve).count();
+    report.card_payments = book.cards.len() - report.reservations;
+    let by_amount: BTreeMap<Decimal, &str> = book
+        .cards
+        .iter()
+        .map(|(id, c)| (c.amount, id.as_str()))
+        .collect();
+    // sale_id → its approved charges (06 01 / 06 22), by the amount only that sale asked for.
+    let mut charges: BTreeMap<&str, Vec<&JournalEntry>> = BTreeMap::new();
+    for e in journal
+        .iter()
+        .filter(|e| e.approved() && matches!(e.kind, TxKind::Payment | TxKind::Reservation))
+    {
+        match by_amount.get(&e.requested) {
+            Some(id) => charges.entry(id).or_default().push(e),
+            None => report.double_charges.push(format!(
+                "a {:?} of {} (receipt {}) no sale asked for",
+                e.kind, e.requested, e.receipt
+            )),
+        }
+    }
+    let store = Store::open(StoreOptions::new(dir.join("agent.db")))
+        .await
+        .unwrap();
+    let ids: Vec<String> = book.cards.keys().cloned().collect();
+    let rows = store
+        .read(move |c, _| {
+            let mut out = Vec::new();
+            for id in ids {
+                let sale = sales::find(c, &id)?.map(|s| s.state);
+                out.push((id.clone(), sale, payments::for_sale(c, &id)?));
+            }
+            Ok(out)
+        })
+        .await
+        .unwrap();
+    for (id, sale, pays) in rows {
+        let plan = book.cards[&id];
+        let card: Option<&PaymentRecord> = pays.iter().find(|p| p.method == Method::Card);
+        let state = card.map(|p| p.state);
+        let mine = charges.get(id.as_str()).cloned().unwrap_or_default();
+        if mine.len() > 1 {
+            report.double_charges.push(format!(
+                "{id}: {} approved charges for one payment: {:?}",
+                mine.len(),
+                mine.iter().map(|e| (e.kind, e.receipt)).collect::<Vec<_>>()
+            ));
+        }
+        for e in &mine {
+            let booked = referring(journal, e.receipt, &[TxKind::BookTotal]).count();
+            if booked > 1 {
+                report.double_charges.push(format!(
+                    "{id}: reservation {} booked {booked} times",
+                    e.receipt
+                ));
+            }
+        }
+        if state == Some(PaymentState::InDoubt) {
+            report.card_in_doubt += 1;
+            if !mine.is_empty() {
+                report.card_in_doubt_charged += 1;
+            }
+            report.card_in_doubt_details.push(format!(
+                "{id}: {:?} trace_before {:?} reason {:?}, terminal {:?}",
+                plan,
+                card.and_then(|p| p.trace_before),
+                card.and_then(|p| p.reason.clone()),
+                mine.iter()
+                    .map(|e| (e.kind, e.receipt, e.trace))
+                    .collect::<Vec<_>>()
+            ));
+            continue;
+        }
+        // (An acknowledged sale that is not completed is already counted lost.)
+        let acknowledged = book.acknowledged.contains_key(&id);
+        match (sale, state) {
+            (Some(SaleState::Completed), Some(PaymentState::Approved | PaymentState::Captured)) => {
+                // Exactly one live charge: a payment not reversed, or a reservation not
+                // released and booked exactly once (the journal then holds the booking's
+                // receipt).
+                let released = |e: &JournalEntry| {
+                    referring(journal, e.receipt, &[TxKind::PreAuthReversal]).count() > 0
+                };
+                let live: Vec<&&JournalEntry> = mine
+                    .iter()
+                    .filter(|e| !e.reversed && !released(e))
+                    .collect();
+                let bookings: Vec<&JournalEntry> = live
+                    .iter()
+                    .flat_map(|e| referring(journal, e.receipt, &[TxKind::BookTotal]))
+                    .filter(|b| !b.reversed)
+                    .collect();
+                let booked = bookings.len();
+                let receipt = match (plan.reserve, live.as_slice(), bookings.as_slice()) {
+                    (false, [e], _) => Some(u32::from(e.receipt)),
+                    (true, [_], [b]) => Some(u32::from(b.receipt)),
+                    _ => None,
+                };
+                let receipt_ok =
+                    receipt.is_some() && card.and_then(|p| p.terminal.receipt_no) == receipt;
+                if !receipt_ok {
+                    report.card_lost.push(format!(
+                        "{id}: {:?} {:?} journal receipt {:?}, terminal {:?}, bookings {booked}",
+                        state,
+                        plan,
+                        card.and_then(|p| p.terminal.receipt_no),
+                        mine.iter()
+                            .map(|e| (e.kind, e.receipt, e.reversed))
+                            .collect::<Vec<_>>()
+                    ));
+                } else {
+                    report.card_charged += 1;
+                }
+            }
+            (Some(SaleState::Completed), other) => {
+                if book.card_shown.contains(&id) && acknowledged {
+                    report
+                        .card_lost
+                        .push(format!("{id}: shown approved, journal says {other:?}"));
+                }
+                if !mine.is_empty() {
+                    report.double_charges.push(format!(
+                        "{id}: charged at the terminal, journal says {other:?}"
+                    ));
+                }
+            }
+            (Some(SaleState::Cancelled), _) => {
+                // Every charge voided, by the command its kind needs, and never booked.
+                let void = if plan.reserve {
+                    TxKind::PreAuthReversal
+                } else {
+                    TxKind::Reversal
+                };
+                for e in &mine {
+                    let voided = referring(journal, e.receipt, &[void]).count() == 1;
+                    let booked = referring(journal, e.receipt, &[TxKind::BookTotal]).count();
+                    let gone = if plan.reserve { e.closed } else { e.reversed };
+                    if voided && gone && booked == 0 {
+                        report.card_reversed += 1;
+                    } else {
+                        report.double_charges.push(format!(
+                            "{id}: cancelled, but {:?} receipt {} voided={voided} by {void:?}, booked {booked} ({state:?})",
+                            e.kind, e.receipt
+                        ));
+                    }
+                }
+            }
+            // Blocked by another payment in doubt (a gift-card authorization cut by a kill):
+            // the card stays as it is until an operator settles the other payment.
+            _ if pays.iter().any(|p| p.state == PaymentState::InDoubt) => {
+                report.card_blocked_by_other += 1;
+            }
+            // Open, completing or cancelling (the register gave up on it): reported.
+            (other, _) => report.card_unsettled.push(format!(
+                "{id}: sale {other:?}, card {state:?}, terminal {:?}",
+                mine.iter()
+                    .map(|e| (e.kind, e.receipt, e.reversed, e.closed))
+                    .collect::<Vec<_>>()
+            )),
+        }
+    }
+    for id in &book.cancelled {
+        if !book.cards.contains_key(id) {
+            continue;
+        }
+        let state = store
+            .read({
+                let id = id.clone();
+                move |c, _| Ok(sales::find(c, &id)?.map(|s| s.state))
+            })
+            .await
+            .unwrap();
+        if state != Some(SaleState::Cancelled) {
+            report.double_charges.push(format!(
+                "{id}: the register saw it cancelled; journal says {state:?}"
             ));
         }
     }

@@ -136,11 +136,10 @@ impl Secrets {
     }
 }
 
-/// Masks a code to its last four characters: `****1234`.
+/// Masks a code to its last four characters (`****1234`); below eight characters `****`
+/// only. The agent's one masking rule, [`cardreader::mask_last4`].
 pub fn mask(code: &str) -> String {
-    let chars: Vec<char> = code.chars().collect();
-    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
-    format!("****{tail}")
+    cardreader::mask_last4(code)
 }
 
 #[cfg(test)]
@@ -164,10 +163,40 @@ mod tests {
         assert!(Secrets::load_or_create(&p).is_err());
     }
 
+    proptest::proptest! {
+        // Issue 13 item 3: one masking rule everywhere (store, API types, cashier display,
+        // reader driver, POS client): below 8 characters `****`, else `****` + the last 4.
+        #[test]
+        fn every_mask_in_the_agent_is_the_same_rule(code in "\\PC{0,24}") {
+            let m = mask(&code);
+            proptest::prop_assert_eq!(&m, &cardreader::mask_last4(&code));
+            proptest::prop_assert_eq!(&m, &pos_client::mask_last4(&code));
+            proptest::prop_assert_eq!(&m, &crate::api::types::mask_last4(&code));
+            proptest::prop_assert_eq!(&m, &crate::agent::cashier::masked(&code));
+            let typed = crate::api::types::MaskedCode::from_full(&code);
+            proptest::prop_assert_eq!(m.as_str(), typed.as_str());
+            let n = code.chars().count();
+            if n < 8 {
+                proptest::prop_assert_eq!(m.as_str(), "****");
+            } else {
+                let tail: String = code.chars().skip(n - 4).collect();
+                proptest::prop_assert_eq!(m, format!("****{tail}"));
+            }
+        }
+
+        #[test]
+        fn a_mask_never_shows_a_whole_code(code in "[A-Za-z0-9-]{1,24}") {
+            let m = mask(&code);
+            proptest::prop_assert!(!m.contains(code.as_str()));
+            proptest::prop_assert_eq!(m.chars().count(), if code.len() < 8 { 4 } else { 8 });
+        }
+    }
+
     #[test]
     fn masks_to_last_four() {
         assert_eq!(mask("6001234567890"), "****7890");
-        assert_eq!(mask("12"), "****12");
+        assert_eq!(mask("12"), "****");
+        assert_eq!(mask("AB12"), "****");
         assert_eq!(
             format!("{:?}", Secrets::from_bytes(&[1u8; 64]).unwrap()),
             "Secrets([redacted])"

@@ -212,6 +212,8 @@ pub async fn wire_with(
         metrics.clone(),
         crate::api::LaneBackend::subscribe_events(&*backend),
     );
+    // Codes keyed at the register meet the readers' bank-card rule before anything else.
+    crate::api::validate::set_code_screen(classifier(config)?);
     let state = ApiState::new(backend, loaded.secrets.api_token.clone(), metrics).with_options(
         ApiOptions {
             max_body_bytes: config.api.max_body_bytes,
@@ -268,6 +270,24 @@ pub async fn wire_with(
             let engine = engine.clone();
             move |ctx| async move {
                 engine.run_forwarder(ctx.stop.clone()).await;
+                Ok(())
+            }
+        })
+        .task(Stage::Forwarder, "housekeeping", {
+            let engine = engine.clone();
+            move |ctx| async move {
+                let store = engine.store().clone();
+                let sweep = move || {
+                    let engine = engine.clone();
+                    async move {
+                        engine
+                            .cancel_stale_open_sales(super::housekeeping::STALE_SALE_AGE)
+                            .await
+                            .map(|done| done.len())
+                            .map_err(|e| e.to_string())
+                    }
+                };
+                super::housekeeping::run(store, Default::default(), sweep, ctx.stop.clone()).await;
                 Ok(())
             }
         })

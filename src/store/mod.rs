@@ -191,6 +191,8 @@ impl Db {
             conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Erased codes (`code_sealed = NULL`) must not linger in free space: zero freed cells.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         let db = Db { conn, secrets };
         let report = db.pragmas()?;
         if !mode.eq_ignore_ascii_case("wal") || !report.journal_mode.eq_ignore_ascii_case("wal") {
@@ -215,6 +217,16 @@ impl Db {
                 name: "foreign_keys",
                 expected: "1".into(),
                 actual: fk.to_string(),
+            });
+        }
+        let secure: i64 = db
+            .conn
+            .pragma_query_value(None, "secure_delete", |r| r.get(0))?;
+        if secure != 1 {
+            return Err(StoreError::PragmaMismatch {
+                name: "secure_delete",
+                expected: "1".into(),
+                actual: secure.to_string(),
             });
         }
         let check: String = db.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;

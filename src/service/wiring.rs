@@ -79,6 +79,25 @@ fn shared_backoff() -> Result<Backoff, ServiceError> {
     .map_err(|e| ServiceError::unavailable("building the retry policy", e))
 }
 
+/// Name of the systemd credential that may carry the code key (`LoadCredential=code-key:…`).
+pub const CODE_KEY_CREDENTIAL: &str = "code-key";
+
+/// The store, with its code key from the systemd credential `code-key` when the unit passes
+/// one, otherwise from `<db>.key` beside the database.
+fn store_options(path: &std::path::Path) -> StoreOptions {
+    let opts = StoreOptions::new(path.to_path_buf());
+    match std::env::var_os("CREDENTIALS_DIRECTORY") {
+        Some(dir)
+            if std::path::Path::new(&dir)
+                .join(CODE_KEY_CREDENTIAL)
+                .exists() =>
+        {
+            opts.with_key_file(std::path::Path::new(&dir).join(CODE_KEY_CREDENTIAL))
+        }
+        _ => opts,
+    }
+}
+
 fn classifier(config: &Config) -> Result<cardreader::Classifier, ServiceError> {
     cardreader::Classifier::new(cardreader::ClassifierConfig {
         gift_prefixes: config.giftcard.prefixes.clone(),
@@ -136,7 +155,7 @@ pub async fn wire_with(
     let config = &loaded.config;
 
     // Store first: nothing may act before the journal is open and its PRAGMAs are right.
-    let store = Store::open(StoreOptions::new(config.store.path.clone()))
+    let store = Store::open(store_options(&config.store.path))
         .await
         .map_err(|e| ServiceError::storage("opening the store", e))?;
     let mirror = Mirror::open(MirrorOptions::new(mirror_path(&config.store.path)))

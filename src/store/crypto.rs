@@ -38,13 +38,22 @@ impl Secrets {
         PathBuf::from(p)
     }
 
-    /// Loads the key file, creating it (mode 0600, fsynced) when absent.
+    /// Loads the key file, creating it (mode 0600) when absent.
     ///
     /// A key file with group/other permission bits or the wrong length is refused, because a
     /// leaked or truncated key silently breaks the confidentiality of stored codes.
     pub fn load_or_create(path: &Path) -> Result<Secrets, StoreError> {
+        match Self::load(path)? {
+            Some(s) => Ok(s),
+            None => Self::create(path),
+        }
+    }
+
+    /// Loads the key file; `None` when it does not exist.
+    pub fn load(path: &Path) -> Result<Option<Secrets>, StoreError> {
         match fs::read(path) {
             Ok(bytes) => {
+                let bytes = zeroize::Zeroizing::new(bytes);
                 let mode = fs::metadata(path)?.permissions().mode();
                 if mode & 0o077 != 0 {
                     return Err(StoreError::KeyFile(format!(
@@ -53,28 +62,46 @@ impl Secrets {
                         mode & 0o777
                     )));
                 }
-                Self::from_bytes(&bytes)
+                Self::from_bytes(&bytes).map(Some)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut key = [0u8; KEY_LEN];
-                rand::rng().fill_bytes(&mut key);
-                let mut f = OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(path)?;
-                f.write_all(&key)?;
-                f.sync_all()?;
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    fs::File::open(dir)?.sync_all()?;
-                }
-                Self::from_bytes(&key)
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
 
-    fn from_bytes(bytes: &[u8]) -> Result<Secrets, StoreError> {
+    /// Creates a new key file atomically: written to a private temporary file in the same
+    /// directory, fsynced, renamed into place, and the directory fsynced, so a crash leaves
+    /// either no key or the whole key, never a truncated one.
+    pub fn create(path: &Path) -> Result<Secrets, StoreError> {
+        let mut key = zeroize::Zeroizing::new([0u8; KEY_LEN]);
+        rand::rng().fill_bytes(&mut key[..]);
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".tmp{}", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        let written = (|| -> std::io::Result<()> {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(&key[..])?;
+            f.sync_all()?;
+            fs::rename(&tmp, path)?;
+            fs::File::open(dir)?.sync_all()
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(e.into());
+        }
+        Self::from_bytes(&key[..])
+    }
+
+    /// Key material from bytes (a systemd credential, tests); must be 64 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Secrets, StoreError> {
         if bytes.len() != KEY_LEN {
             return Err(StoreError::KeyFile(format!(
                 "key file must hold {KEY_LEN} bytes"

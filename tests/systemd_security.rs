@@ -87,6 +87,16 @@ fn the_unit_has_the_contract_settings() {
     let example = include_str!("../config/lane-agent.toml");
     assert!(example.contains("/run/credentials/lane-agent.service/pos-client-secret"));
     assert!(example.contains("/run/credentials/lane-agent.service/api-token"));
+    // Issue 13 item 7: the ZVT password is a credential too, not a conffile value.
+    assert!(values("LoadCredential").contains(&"zvt-password:/etc/lane-agent/zvt-password"));
+    assert!(
+        example.contains("password_file = \"/run/credentials/lane-agent.service/zvt-password\"")
+    );
+    assert!(
+        !example
+            .lines()
+            .any(|l| l.trim_start().starts_with("password ="))
+    );
 }
 
 #[test]

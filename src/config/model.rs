@@ -33,6 +33,9 @@ pub struct Config {
     pub offline: OfflineConfig,
     /// `[giftcard]`.
     pub giftcard: GiftcardConfig,
+    /// `[terminal] password_file`: where [`super::load`] read `terminal.password` from. `None`
+    /// when the deprecated inline `password` was used.
+    pub terminal_password_file: Option<PathBuf>,
 }
 
 /// `[lane]`.

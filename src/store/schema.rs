@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The migration steps; step `i` moves the file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V_JOURNAL_EPOCH];
 
 /// Highest schema version this build knows.
 pub fn latest() -> i64 {
@@ -113,6 +113,17 @@ CREATE TABLE exceptions (
     created_at       TEXT NOT NULL,
     acknowledged_at  TEXT
 ) STRICT;
+"#;
+
+/// Issue 13 item 11: a rebuilt database must not mint the `transactionId`s / `refNo`s of the
+/// one it replaced (the POS deduplicates neither). A new journal starts at a random epoch
+/// times [`super::sales::EPOCH_SPAN`], persisted as the counter's start; `journal_id`
+/// prints it as its own segment. A journal that already has numbers keeps them (not a
+/// rebuild). Append-only: the lead renumbers migrations at merge.
+const V_JOURNAL_EPOCH: &str = r#"
+INSERT INTO journal_seq(name, value)
+    SELECT 'journal', (1 + abs(random() % 999999999)) * 100000000
+    WHERE NOT EXISTS (SELECT 1 FROM journal_seq WHERE name = 'journal');
 "#;
 
 /// Brings the file up to [`latest`]; refuses a newer file.

@@ -77,7 +77,7 @@ use rusqlite::{Connection, OptionalExtension};
 pub use crypto::{Secrets, mask};
 pub use money::Money;
 pub use states::{OutboxKind, OutboxState, PaymentState, SaleState};
-pub use worker::Store;
+pub use worker::{Store, lock_path};
 
 /// Everything the store can fail with. Messages never contain card data.
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +136,9 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("bad stored data: {0}")]
     Data(String),
+    /// Another process (normally the running service) holds the store's lock file.
+    #[error("the store is in use by another process (it holds {})", .0.display())]
+    Locked(PathBuf),
     /// The store's thread has stopped.
     #[error("store is closed")]
     Closed,

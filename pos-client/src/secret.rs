@@ -50,6 +50,15 @@ impl From<String> for GiftCode {
     }
 }
 
+// Holding the code is holding the money: wipe it when it goes.
+impl Drop for GiftCode {
+    fn drop(&mut self) {
+        secrecy::zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl secrecy::zeroize::ZeroizeOnDrop for GiftCode {}
+
 impl fmt::Debug for GiftCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "GiftCode({})", self.masked())

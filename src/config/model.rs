@@ -144,6 +144,9 @@ pub enum TerminalTransport {
 #[derive(Clone)]
 pub struct TerminalPassword(SecretString);
 
+// The inner `SecretString` wipes itself on drop.
+impl secrecy::zeroize::ZeroizeOnDrop for TerminalPassword {}
+
 impl TerminalPassword {
     pub(crate) fn new(digits: String) -> Self {
         Self(SecretString::from(digits))

@@ -20,9 +20,20 @@ const KEY_LEN: usize = 64;
 ///
 /// `Debug` never prints key material.
 pub struct Secrets {
-    aead: XChaCha20Poly1305,
+    // Raw key bytes, wiped on drop; the cipher is built per call (cheap) because the
+    // chacha20poly1305 build here has no zeroize feature for a long-lived cipher state.
+    aead_key: [u8; 32],
     mac_key: [u8; 32],
 }
+
+impl Drop for Secrets {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.aead_key);
+        zeroize::Zeroize::zeroize(&mut self.mac_key);
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for Secrets {}
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -107,11 +118,15 @@ impl Secrets {
                 "key file must hold {KEY_LEN} bytes"
             )));
         }
-        let aead = XChaCha20Poly1305::new_from_slice(&bytes[..32])
-            .map_err(|_| StoreError::KeyFile("bad key length".into()))?;
+        let mut aead_key = [0u8; 32];
+        aead_key.copy_from_slice(&bytes[..32]);
         let mut mac_key = [0u8; 32];
         mac_key.copy_from_slice(&bytes[32..]);
-        Ok(Secrets { aead, mac_key })
+        Ok(Secrets { aead_key, mac_key })
+    }
+
+    fn aead(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new(&self.aead_key.into())
     }
 
     /// A keyed hash (HMAC-SHA256, hex) of a secret: stable per lane, useless without the key.
@@ -128,7 +143,7 @@ impl Secrets {
         let mut nonce = [0u8; 24];
         rand::rng().fill_bytes(&mut nonce);
         let ct = self
-            .aead
+            .aead()
             .encrypt(
                 &XNonce::from(nonce),
                 Payload {
@@ -150,7 +165,7 @@ impl Secrets {
         let mut nonce = [0u8; 24];
         nonce.copy_from_slice(&sealed[..24]);
         let pt = self
-            .aead
+            .aead()
             .decrypt(
                 &XNonce::from(nonce),
                 Payload {

@@ -31,6 +31,22 @@ impl GiftCardCode {
     }
 }
 
+impl Drop for GiftCardCode {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for GiftCardCode {}
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for Pin {}
+
 impl fmt::Debug for GiftCardCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "GiftCardCode({})", mask_last4(&self.0))

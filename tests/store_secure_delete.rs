@@ -58,25 +58,31 @@ fn an_erased_code_is_in_neither_the_database_nor_the_wal() {
                 purchased_on: "2026-12-04T12:00:00".into(),
             },
         )?;
-        payments::insert(
-            c,
-            s,
-            "DALLAS",
-            "LANE01",
-            &NewPayment {
-                payment_id: "P1".into(),
-                sale_id: "S1".into(),
-                method: Method::Giftcard,
-                requested_amount: m("5.00"),
-                amount: m("5.00"),
-                code: Some(CODE.into()),
-                entry_mode: None,
-                terminal_mode: None,
-                pin_given: false,
-            },
-        )
+        // Neighbours on the same page, so the erased cell's bytes would stay in its free
+        // space rather than vanish with a rewritten page.
+        for id in ["P0", "P1", "P2", "P3"] {
+            payments::insert(
+                c,
+                s,
+                "DALLAS",
+                "LANE01",
+                &NewPayment {
+                    payment_id: id.into(),
+                    sale_id: "S1".into(),
+                    method: Method::Giftcard,
+                    requested_amount: m("1.00"),
+                    amount: m("1.00"),
+                    code: Some(format!("{CODE}-{id}")),
+                    entry_mode: None,
+                    terminal_mode: None,
+                    pin_given: false,
+                },
+            )?;
+        }
+        Ok(())
     })
     .unwrap();
+    db.checkpoint().unwrap();
     let sealed: Vec<u8> = db
         .conn
         .query_row(
@@ -100,6 +106,16 @@ fn an_erased_code_is_in_neither_the_database_nor_the_wal() {
     let hits = files_holding(dir.path(), needle);
     assert!(hits.is_empty(), "sealed code still in {hits:?}");
     assert!(files_holding(dir.path(), CODE.as_bytes()).is_empty());
+    // The neighbours' codes are still sealed (only P1 was erased).
+    let left: i64 = db
+        .conn
+        .query_row(
+            "SELECT COUNT(*) FROM payments WHERE code_sealed IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 3);
     drop(db);
     let hits = files_holding(dir.path(), needle);
     assert!(hits.is_empty(), "sealed code in {hits:?} after close");

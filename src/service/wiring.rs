@@ -242,6 +242,7 @@ pub async fn wire_with(
     );
 
     let heartbeat = service.liveness().register("engine");
+    let forwarder_heartbeat = service.liveness().register("forwarder");
     let service = service
         .task(Stage::Engine, "engine", {
             let engine = engine.clone();
@@ -287,8 +288,14 @@ pub async fn wire_with(
         })
         .task(Stage::Forwarder, "forwarder", {
             let engine = engine.clone();
+            // Beats between items and while idle, never during one: a forwarder stuck on an
+            // item withholds the watchdog ping.
+            let heartbeat = forwarder_heartbeat;
             move |ctx| async move {
-                engine.run_forwarder(ctx.stop.clone()).await;
+                let every = heartbeat.interval();
+                engine
+                    .run_forwarder_beating(ctx.stop.clone(), &|| heartbeat.beat(), every)
+                    .await;
                 Ok(())
             }
         })

@@ -46,14 +46,14 @@ grep -q 'systemd-sysusers lane-agent.conf' "$out/control/postinst" || fail "post
 grep -q '^Depends:.*systemd' "$out/control/control" || fail "no dependency on systemd"
 
 # The packaged binary runs and the packaged example config parses (its secrets are
-# systemd credentials, so only those two problems may remain).
+# systemd credentials, so only those three problems may remain).
 dpkg-deb -x "$deb" "$out/root"
 "$out/root/usr/bin/lane-agent" --version
 set +e
 report=$("$out/root/usr/bin/lane-agent" check-config --json --config "$out/root/etc/lane-agent/lane-agent.toml")
 set -e
 paths=$(echo "$report" | grep -o '"path": "[^"/]*"' | sort -u | tr '\n' ' ')
-[ "$paths" = '"path": "api.token_file" "path": "pos.client_secret_file" ' ] \
+[ "$paths" = '"path": "api.token_file" "path": "pos.client_secret_file" "path": "terminal.password_file" ' ] \
     || fail "unexpected problems in the packaged config: $paths"
 
 echo "check-deb: contents OK"

@@ -18,3 +18,4 @@ pub mod mirror;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+mod zeroize_guard;

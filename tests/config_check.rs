@@ -28,6 +28,11 @@ impl Fixture {
                 "/run/credentials/lane-agent.service/api-token",
                 token.to_str().unwrap(),
             )
+            // These tests edit the inline password; the credential file has its own tests.
+            .replace(
+                "password_file = \"/run/credentials/lane-agent.service/zvt-password\"",
+                "password = \"000000\"",
+            )
             .replace(
                 "/var/lib/lane-agent/agent.db",
                 dir.path().join("agent.db").to_str().unwrap(),

@@ -12,12 +12,15 @@ const EXAMPLE: &str = include_str!("../config/lane-agent.toml");
 const CONFIG_PATH: &str = "/etc/lane-agent/lane-agent.toml";
 const SECRET: &str = "/run/credentials/lane-agent.service/pos-client-secret";
 const TOKEN: &str = "/run/credentials/lane-agent.service/api-token";
+const ZVT: &str = "/run/credentials/lane-agent.service/zvt-password";
+const ZVT_LINE: &str = "password_file = \"/run/credentials/lane-agent.service/zvt-password\"";
 
 fn source(text: &str) -> MemorySource {
     MemorySource::new()
         .with_file(CONFIG_PATH, text)
         .with_file(SECRET, "SENTINEL-client\n")
         .with_file(TOKEN, "0123456789abcdef0123\n")
+        .with_file(ZVT, "024680\n")
 }
 
 fn problems(text: &str) -> Vec<(String, String)> {
@@ -173,16 +176,8 @@ fn each_broken_value_is_reported_at_its_key() {
             "terminal.address",
         ),
         ("# baud = 9600", "baud = 9600", "terminal.baud"),
-        (
-            "password = \"000000\"",
-            "password = \"12345\"",
-            "terminal.password",
-        ),
-        (
-            "password = \"000000\"",
-            "password = \"12345a\"",
-            "terminal.password",
-        ),
+        (ZVT_LINE, "password = \"12345\"", "terminal.password"),
+        (ZVT_LINE, "password = \"12345a\"", "terminal.password"),
         ("t4_ms = 180000", "t4_ms = 4000", "terminal.t4_ms"),
         (
             "kind = \"serial-msr\"",
@@ -301,7 +296,7 @@ fn every_problem_is_reported_at_once() {
             "listen = \"10.0.0.5:7311\"",
             1,
         )
-        .replacen("password = \"000000\"", "password = \"1\"", 1)
+        .replacen(ZVT_LINE, "password = \"1\"", 1)
         .replacen(
             "max_total_amount = \"500.00\"",
             "max_total_amount = \"0\"",
@@ -551,4 +546,49 @@ fn giftcard_code_replacement_is_granted_only_explicitly() {
     let loaded = config::load(&source(&text), Path::new(CONFIG_PATH)).expect("valid");
     assert!(loaded.config.api.permissions.giftcard_replace_code);
     assert!(loaded.config.api.permissions.giftcard_edit);
+}
+
+/// Issue 13 item 7: the ZVT password comes from a private file (or credential); the inline
+/// key still works with a warning; both at once, neither, or a bad file are named.
+#[test]
+fn the_terminal_password_comes_from_a_private_file() {
+    let loaded = config::load(&source(EXAMPLE), Path::new(CONFIG_PATH)).expect("valid");
+    assert_eq!(loaded.config.terminal.password.bcd(), [0x02, 0x46, 0x80]);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert!(!format!("{loaded:?}").contains("024680"));
+
+    let inline = edit(ZVT_LINE, "password = \"135790\"");
+    let loaded = config::load(&source(&inline), Path::new(CONFIG_PATH)).expect("valid");
+    assert_eq!(loaded.config.terminal.password.bcd(), [0x13, 0x57, 0x90]);
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.path == "terminal.password"),
+        "{:?}",
+        loaded.warnings
+    );
+
+    let both = edit(ZVT_LINE, &format!("{ZVT_LINE}\npassword = \"135790\""));
+    assert!(paths(&both).contains(&"terminal.password_file".to_owned()));
+    let neither = edit(ZVT_LINE, "");
+    assert!(paths(&neither).contains(&"terminal.password_file".to_owned()));
+
+    let bad = MemorySource::new()
+        .with_file(CONFIG_PATH, EXAMPLE)
+        .with_file(SECRET, "SENTINEL-client\n")
+        .with_file(TOKEN, "0123456789abcdef0123\n")
+        .with_file(ZVT, "12ab56\n");
+    match config::load(&bad, Path::new(CONFIG_PATH)) {
+        Err(ConfigError::Invalid { problems, .. }) => {
+            assert!(problems.iter().any(|p| p.path == "terminal.password_file"));
+            assert!(problems.iter().all(|p| !p.message.contains("12ab56")));
+        }
+        other => panic!("accepted a bad password file: {:?}", other.map(|_| ())),
+    }
+    let missing = MemorySource::new()
+        .with_file(CONFIG_PATH, EXAMPLE)
+        .with_file(SECRET, "SENTINEL-client\n")
+        .with_file(TOKEN, "0123456789abcdef0123\n");
+    assert!(config::load(&missing, Path::new(CONFIG_PATH)).is_err());
 }

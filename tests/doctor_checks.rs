@@ -58,6 +58,11 @@ impl Setup {
                 "/run/credentials/lane-agent.service/api-token",
                 token_file.to_str().unwrap(),
             )
+            // These tests edit the inline password; the credential file has its own tests.
+            .replace(
+                "password_file = \"/run/credentials/lane-agent.service/zvt-password\"",
+                "password = \"000000\"",
+            )
             .replace("/var/lib/lane-agent/agent.db", db.to_str().unwrap())
             .replace("127.0.0.1:20007", &terminal.addr().unwrap().to_string())
             .replace("/dev/lane/msr", reader_link.to_str().unwrap());

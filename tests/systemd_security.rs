@@ -87,6 +87,16 @@ fn the_unit_has_the_contract_settings() {
     let example = include_str!("../config/lane-agent.toml");
     assert!(example.contains("/run/credentials/lane-agent.service/pos-client-secret"));
     assert!(example.contains("/run/credentials/lane-agent.service/api-token"));
+    // Issue 13 item 7: the ZVT password is a credential too, not a conffile value.
+    assert!(values("LoadCredential").contains(&"zvt-password:/etc/lane-agent/zvt-password"));
+    assert!(
+        example.contains("password_file = \"/run/credentials/lane-agent.service/zvt-password\"")
+    );
+    assert!(
+        !example
+            .lines()
+            .any(|l| l.trim_start().starts_with("password ="))
+    );
 }
 
 #[test]
@@ -156,4 +166,27 @@ fn a_weakened_unit_fails_the_gate() {
     let out = check_script(Some(&unit));
     assert!(!out.status.success(), "a weakened unit passed the gate");
     assert!(exposure(&out) > 2.0);
+}
+
+/// Issue 13 item 13: installing the package applies the udev rule to readers already plugged
+/// in, keyboard-wedge readers (`input`) as well as serial devices (`tty`).
+#[test]
+fn postinst_triggers_udev_for_serial_and_wedge_readers() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("debian/postinst");
+    let syntax = Command::new("sh").arg("-n").arg(&script).output().unwrap();
+    assert!(syntax.status.success(), "{syntax:?}");
+    let text = std::fs::read_to_string(&script).unwrap();
+    let triggers: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("udevadm trigger"))
+        .collect();
+    for subsystem in ["tty", "input"] {
+        assert!(
+            triggers.iter().any(|l| l
+                .split_whitespace()
+                .any(|w| w == format!("--subsystem-match={subsystem}"))),
+            "no udevadm trigger for {subsystem}: {triggers:?}"
+        );
+    }
 }

@@ -170,6 +170,20 @@ impl Auth {
         let meta = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(discovery_error)?;
+        // Discovery names where the client secret goes: it gets the same rule as the
+        // configured URLs (https, or plain http to loopback only), so a provider document
+        // cannot send the secret across the network in clear.
+        if let Some(endpoint) = meta.token_endpoint() {
+            let mut problems = Vec::new();
+            crate::config::check_url(
+                "token_endpoint (from discovery)",
+                endpoint.as_str(),
+                &mut problems,
+            );
+            if !problems.is_empty() {
+                return Err(PosError::Config(problems.join("; ")));
+            }
+        }
         Ok(CoreClient::from_provider_metadata(
             meta,
             ClientId::new(self.client_id.clone()),

@@ -116,7 +116,7 @@ impl PosConfig {
 
 /// HTTPS everywhere, except plain HTTP to a loopback address (tests, a local stand-in):
 /// gift-card codes and PINs must never cross a network in clear text (P3.5).
-fn check_url(key: &str, value: &str, problems: &mut Vec<String>) {
+pub(crate) fn check_url(key: &str, value: &str, problems: &mut Vec<String>) {
     let url = match Url::parse(value) {
         Ok(u) => u,
         Err(e) => {

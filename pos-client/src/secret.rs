@@ -4,10 +4,12 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
-/// Masks a secret to its last four characters, e.g. `****1234`. Short values are fully masked.
+/// Masks a secret to its last four characters, e.g. `****1234`. Values below eight
+/// characters are fully masked (`****`): their last four would give too much away. The same
+/// rule as `cardreader::mask_last4` (the agent's tests check they agree on every input).
 pub fn mask_last4(value: &str) -> String {
     let chars: Vec<char> = value.chars().collect();
-    if chars.len() <= 4 {
+    if chars.len() < 8 {
         return "****".to_owned();
     }
     let tail: String = chars[chars.len() - 4..].iter().collect();
@@ -47,6 +49,15 @@ impl From<String> for GiftCode {
         GiftCode(s)
     }
 }
+
+// Holding the code is holding the money: wipe it when it goes.
+impl Drop for GiftCode {
+    fn drop(&mut self) {
+        secrecy::zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl secrecy::zeroize::ZeroizeOnDrop for GiftCode {}
 
 impl fmt::Debug for GiftCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

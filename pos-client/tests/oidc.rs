@@ -189,3 +189,64 @@ async fn secret_goes_to_the_token_endpoint_only() {
     }
     assert!(format!("{client:?}").find(SECRET).is_none());
 }
+
+/// A wiremock IdP + GraphQL API whose discovery document names `token_endpoint`.
+async fn idp_naming(token_endpoint: impl Fn(&str) -> String) -> MockServer {
+    let idp = capture_api().await;
+    let base = idp.uri();
+    Mock::given(method("GET"))
+        .and(path("/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "issuer": base,
+            "authorization_endpoint": format!("{base}/auth"),
+            "token_endpoint": token_endpoint(&base),
+            "jwks_uri": format!("{base}/jwks"),
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        })))
+        .mount(&idp)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/jwks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"keys": []})))
+        .mount(&idp)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "tok-1", "token_type": "Bearer", "expires_in": 300
+        })))
+        .mount(&idp)
+        .await;
+    idp
+}
+
+/// Issue 13 item 6: discovery may not send the client secret over plain http to another
+/// host; the same document with a loopback http endpoint works (the control).
+#[tokio::test]
+async fn a_plain_http_token_endpoint_beyond_loopback_is_refused() {
+    let idp = idp_naming(|_| "http://idp.example.com/token".to_owned()).await;
+    let client = PosClient::new(config(&idp.uri(), &format!("{}/graphql", idp.uri()))).unwrap();
+    let err = client.environment().await.unwrap_err();
+    assert!(
+        matches!(err, PosError::Config(ref m) if m.contains("token_endpoint") && m.contains("loopback")),
+        "{err:?}"
+    );
+    let reqs = idp.received_requests().await.unwrap();
+    assert!(
+        reqs.iter().all(|r| r.method.as_str() == "GET"),
+        "only discovery was fetched: {:?}",
+        reqs.iter()
+            .map(|r| r.url.path().to_owned())
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        reqs.iter()
+            .all(|r| !String::from_utf8_lossy(&r.body).contains(SECRET))
+    );
+
+    let idp = idp_naming(|base| format!("{base}/token")).await;
+    let client = PosClient::new(config(&idp.uri(), &format!("{}/graphql", idp.uri()))).unwrap();
+    client.environment().await.unwrap();
+}

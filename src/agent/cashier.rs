@@ -89,15 +89,10 @@ pub fn decline_text(reason: Option<&str>) -> &'static str {
     }
 }
 
-/// The last four characters of a code behind asterisks; a code of four characters or fewer
-/// shows none of them.
+/// The last four characters of a code behind asterisks; a code below eight characters shows
+/// none of them (the agent's one rule, [`cardreader::mask_last4`]).
 pub fn masked(code: &str) -> String {
-    let n = code.chars().count();
-    if n <= 4 {
-        return "****".to_owned();
-    }
-    let tail: String = code.chars().skip(n - 4).collect();
-    format!("****{tail}")
+    cardreader::mask_last4(code)
 }
 
 /// Shows `lines` on the terminal without holding up the caller: the display runs in its own
@@ -174,7 +169,8 @@ mod tests {
     fn short_codes_are_not_shown_at_all() {
         assert_eq!(masked("1234"), "****");
         assert_eq!(masked(""), "****");
-        assert_eq!(masked("ABCDE"), "****BCDE");
+        assert_eq!(masked("ABCDE"), "****");
+        assert_eq!(masked("ABCDEFGH"), "****EFGH");
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! Input rules checked before the backend is called, so that bad input changes nothing.
 
+use std::sync::{Arc, LazyLock, RwLock};
+
+use cardreader::{Classifier, ClassifierConfig};
 use rust_decimal::Decimal;
 use rust_decimal::dec;
 
@@ -101,19 +104,47 @@ fn uom(field: &str, s: &str) -> Result<(), ApiError> {
     }
 }
 
-/// A gift-card code: 4 to 128 characters from `A-Z a-z 0-9 -`.
+// The readers' classifier, so that a code keyed at the register meets the same bank-card
+// rule (configured gift prefixes, BIN ranges, Luhn) as a swiped one. Process-wide because
+// every route validates through the free functions below; the service sets it at start.
+static SCREEN: LazyLock<RwLock<Arc<Classifier>>> = LazyLock::new(|| {
+    RwLock::new(Arc::new(
+        Classifier::new(ClassifierConfig::default()).expect("the default rules are valid"),
+    ))
+});
+
+/// Makes every route screen codes with `classifier` (the service passes the readers' rules,
+/// so the configured gift prefixes win over BIN ranges as they do for reads).
+pub fn set_code_screen(classifier: Classifier) {
+    let mut screen = SCREEN.write().unwrap_or_else(|e| e.into_inner());
+    *screen = Arc::new(classifier);
+}
+
+/// 422 `bank_card_not_accepted` when `code` is a payment-card number. Checked before anything
+/// is stored, sent or logged; the answer never holds the number.
+pub fn not_a_bank_card(field: &str, code: &str) -> Result<(), ApiError> {
+    let screen = Arc::clone(&SCREEN.read().unwrap_or_else(|e| e.into_inner()));
+    if screen.is_payment_card_number(code) {
+        return Err(ApiError::invalid(
+            "bank_card_not_accepted",
+            format!("`{field}` is a bank card number; take bank cards on the terminal."),
+        ));
+    }
+    Ok(())
+}
+
+/// A gift-card code: 4 to 128 characters from `A-Z a-z 0-9 -`, not a bank card number.
 pub fn code(code: &GiftCardCode) -> Result<(), ApiError> {
     let s = code.expose();
     let ok =
         (4..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
+    if !ok {
+        return Err(ApiError::invalid(
             "invalid_code",
             "`code` must be 4 to 128 letters, digits or dashes.",
-        ))
+        ));
     }
+    not_a_bank_card("code", s)
 }
 
 fn pin(pin: &Pin) -> Result<(), ApiError> {
@@ -223,6 +254,7 @@ pub fn replace_code(req: &GiftCardReplaceCodeRequest) -> Result<(), ApiError> {
             "`new_code` must be 4 to 64 letters, digits or dashes.",
         ));
     }
+    not_a_bank_card("new_code", c)?;
     if let Some(p) = &req.new_pin {
         pin(p)
             .map_err(|_| ApiError::invalid("invalid_pin", "`new_pin` must be 3 to 12 digits."))?;
@@ -331,17 +363,17 @@ mod tests {
         let check = |b: &str| {
             replace_code(&parse_json::<GiftCardReplaceCodeRequest>(b.as_bytes()).unwrap())
         };
-        assert!(check(r#"{"card_id":"GC1","new_code":"6006490000001234"}"#).is_ok());
+        assert!(check(r#"{"card_id":"GC1","new_code":"6006490000001235"}"#).is_ok());
         assert!(
-            check(r#"{"card_id":"GC1","new_code":"6006490000001234","new_pin":"4711"}"#).is_ok()
+            check(r#"{"card_id":"GC1","new_code":"6006490000001235","new_pin":"4711"}"#).is_ok()
         );
         let code = |b: &str| check(b).unwrap_err().code;
         assert_eq!(
-            code(r#"{"card_id":"","new_code":"6006490000001234"}"#),
+            code(r#"{"card_id":"","new_code":"6006490000001235"}"#),
             "invalid_card_id"
         );
         assert_eq!(
-            code(r#"{"card_id":"G 1","new_code":"6006490000001234"}"#),
+            code(r#"{"card_id":"G 1","new_code":"6006490000001235"}"#),
             "invalid_card_id"
         );
         assert_eq!(
@@ -353,11 +385,33 @@ mod tests {
             "invalid_code"
         );
         assert_eq!(
-            code(r#"{"card_id":"GC1","new_code":"6006490000001234","new_pin":"12x4"}"#),
+            code(r#"{"card_id":"GC1","new_code":"6006490000001235","new_pin":"12x4"}"#),
             "invalid_pin"
         );
-        let e = check(r#"{"card_id":"GC1","new_code":"6006490000001234!"}"#).unwrap_err();
-        assert!(!e.message.contains("6006490000001234"));
+        let e = check(r#"{"card_id":"GC1","new_code":"6006490000001235!"}"#).unwrap_err();
+        assert!(!e.message.contains("6006490000001235"));
+    }
+
+    #[test]
+    fn bank_card_numbers_are_refused_with_their_own_code() {
+        for body in [
+            r#"{"method":"giftcard","amount":"1","code":"4931735702461002"}"#,
+            r#"{"method":"giftcard","amount":"1","code":"4931-7357-0246-1002"}"#,
+        ] {
+            let e = pay(body).unwrap_err();
+            assert_eq!(e.code, "bank_card_not_accepted");
+            assert!(!e.message.contains("4931"), "{}", e.message);
+        }
+        let e = replace_code(
+            &parse_json::<GiftCardReplaceCodeRequest>(
+                br#"{"card_id":"GC1","new_code":"4111111111111111"}"#,
+            )
+            .unwrap(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "bank_card_not_accepted");
+        // Luhn fails: an ordinary code.
+        assert!(pay(r#"{"method":"giftcard","amount":"1","code":"4931735702461003"}"#).is_ok());
     }
 
     #[test]

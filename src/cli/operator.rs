@@ -2,8 +2,10 @@
 //!
 //! When the agent runs, these talk to its local API (token from `api.token_file`), because
 //! the store has one writer: `show`, `hold`, `resolve` and `flush` use the operator routes
-//! under `/v1/outbox`. When it does not run (nothing listens on `api.listen`), they open the
-//! store directly through the engine.
+//! under `/v1/outbox`. When nothing listens on `api.listen`, they open the store directly
+//! through the engine, but only after taking the store's lock file (`<db>.lock`), which the
+//! running service holds: an agent whose API does not answer (restarting, paused) makes them
+//! refuse instead of becoming a second writer.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -73,9 +75,18 @@ pub(super) async fn target(loaded: &LoadedConfig) -> anyhow::Result<Target> {
             config.store.path.display()
         );
     }
-    let store = Store::open(StoreOptions::new(config.store.path.clone()))
-        .await
-        .map_err(|e| crate::service::ServiceError::storage("opening the store", e))?;
+    // The service holds the store's lock while it runs: if its API did not answer (a
+    // restart, a paused process), refuse rather than become a second writer.
+    let store = match Store::open(StoreOptions::new(config.store.path.clone())).await {
+        Ok(store) => store,
+        Err(crate::store::StoreError::Locked(lock)) => bail!(
+            "the agent holds the store ({}) but its API at {} did not answer; \
+             refusing to open the live database, try again when the agent is up",
+            lock.display(),
+            config.api.listen
+        ),
+        Err(e) => return Err(crate::service::ServiceError::storage("opening the store", e).into()),
+    };
     let client = pos_client::PosClient::new(pos_config(loaded))
         .map_err(|e| crate::service::ServiceError::unavailable("building the POS client", e))?;
     let pos = PosPorts::new(client, Some(pos_client::CodeType::Physical));

@@ -19,6 +19,8 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
+use secrecy::ExposeSecret;
+
 pub use model::*;
 pub use parse::parse;
 pub use problem::{ConfigError, ConfigProblem, Location};
@@ -74,6 +76,11 @@ pub fn load(source: &dyn ConfigSource, path: &Path) -> Result<LoadedConfig, Conf
             raw.api.as_ref().and_then(|a| a.token_file.clone()),
             MIN_API_TOKEN_LEN,
         ),
+        (
+            "terminal.password_file",
+            raw.terminal.as_ref().and_then(|t| t.password_file.clone()),
+            6,
+        ),
     ];
     // Validate the well-formed sections too, so one run shows everything; a section
     // that failed to parse would only add a misleading "is required" here.
@@ -87,6 +94,12 @@ pub fn load(source: &dyn ConfigSource, path: &Path) -> Result<LoadedConfig, Conf
             problems.extend(p.into_iter().filter(|p| !in_failed(&p.path)));
         })
         .and_then(|config| if shape_ok { Ok(config) } else { Err(()) });
+    let mut validated = validated;
+    if let Ok(config) = &mut validated
+        && let Err(p) = load_terminal_password(config, source)
+    {
+        problems.push(p);
+    }
     let secrets = match &validated {
         Ok(config) => Secrets::load(config, source).map_err(|mut p| problems.append(&mut p)),
         Err(()) => {
@@ -101,7 +114,7 @@ pub fn load(source: &dyn ConfigSource, path: &Path) -> Result<LoadedConfig, Conf
         }
     };
     match (validated, secrets) {
-        (Ok(config), Ok(secrets)) => Ok(LoadedConfig {
+        (Ok(config), Ok(secrets)) if problems.is_empty() => Ok(LoadedConfig {
             path: path.to_owned(),
             warnings: config.warnings(),
             config,
@@ -120,6 +133,27 @@ pub fn load(source: &dyn ConfigSource, path: &Path) -> Result<LoadedConfig, Conf
             Err(invalid(problems))
         }
     }
+}
+
+/// Reads `terminal.password_file` into `config.terminal.password`: private, six digits.
+fn load_terminal_password(
+    config: &mut Config,
+    source: &dyn ConfigSource,
+) -> Result<(), ConfigProblem> {
+    let Some(path) = config.terminal_password_file.clone() else {
+        return Ok(());
+    };
+    let secret = read_secret(source, "terminal.password_file", &path, 6)?;
+    let digits = secret.expose_secret();
+    if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        // Never echo the value: it is a credential.
+        return Err(ConfigProblem::new(
+            "terminal.password_file",
+            format!("{} must hold exactly 6 digits", path.display()),
+        ));
+    }
+    config.terminal.password = model::TerminalPassword::new(digits.to_owned());
+    Ok(())
 }
 
 /// [`load`] from the real file system.

@@ -33,6 +33,9 @@ pub struct Config {
     pub offline: OfflineConfig,
     /// `[giftcard]`.
     pub giftcard: GiftcardConfig,
+    /// `[terminal] password_file`: where [`super::load`] read `terminal.password` from. `None`
+    /// when the deprecated inline `password` was used.
+    pub terminal_password_file: Option<PathBuf>,
 }
 
 /// `[lane]`.
@@ -140,6 +143,9 @@ pub enum TerminalTransport {
 /// The terminal password: six digits, redacted in `Debug`.
 #[derive(Clone)]
 pub struct TerminalPassword(SecretString);
+
+// The inner `SecretString` wipes itself on drop.
+impl secrecy::zeroize::ZeroizeOnDrop for TerminalPassword {}
 
 impl TerminalPassword {
     pub(crate) fn new(digits: String) -> Self {

@@ -105,8 +105,10 @@ pub struct RawTerminal {
     pub device: Option<String>,
     /// Serial speed.
     pub baud: Option<u32>,
-    /// Six-digit terminal password.
+    /// Six-digit terminal password (deprecated: it sits in the world-readable conffile).
     pub password: Option<String>,
+    /// A private file (or systemd credential) holding the six-digit terminal password.
+    pub password_file: Option<String>,
     /// ZVT T3: wait for ACK/NAK after a frame.
     pub t3_ms: Option<u64>,
     /// ZVT T4: wait for the final answer, restarted on every intermediate message.

@@ -32,7 +32,8 @@ impl Config {
         let pos = pos(&mut c, raw.pos);
         let api = api(&mut c, raw.api);
         let store = store(&mut c, raw.store);
-        let terminal = terminal(&mut c, raw.terminal);
+        let mut terminal_password_file = None;
+        let terminal = terminal(&mut c, raw.terminal, &mut terminal_password_file);
         let readers = readers(&mut c, raw.reader);
         let offline = offline(&mut c, raw.offline);
         let giftcard = giftcard(&mut c, raw.giftcard);
@@ -54,6 +55,7 @@ impl Config {
                 readers,
                 offline,
                 giftcard,
+                terminal_password_file,
             }),
             _ => Err(c.problems),
         }
@@ -62,6 +64,13 @@ impl Config {
     /// Settings that are valid but that an operator should know about.
     pub fn warnings(&self) -> Vec<ConfigProblem> {
         let mut w = Vec::new();
+        if self.terminal_password_file.is_none() {
+            w.push(ConfigProblem::new(
+                "terminal.password",
+                "the terminal password sits in the config file, which others may read; move it \
+                 to a private file or credential and name it in terminal.password_file",
+            ));
+        }
         if !self.api.listen.ip().is_loopback() {
             w.push(ConfigProblem::new(
                 "api.listen",
@@ -346,7 +355,11 @@ fn baud(c: &mut Checker, path: &str, value: Option<u32>) -> Option<u32> {
     Some(baud)
 }
 
-fn terminal(c: &mut Checker, raw: Option<RawTerminal>) -> Option<TerminalConfig> {
+fn terminal(
+    c: &mut Checker,
+    raw: Option<RawTerminal>,
+    password_file: &mut Option<PathBuf>,
+) -> Option<TerminalConfig> {
     let raw = c.section("terminal", raw);
     let protocol_ok = match c.required("terminal.protocol", raw.protocol) {
         Some(p) if p == "zvt" => true,
@@ -401,15 +414,38 @@ fn terminal(c: &mut Checker, raw: Option<RawTerminal>) -> Option<TerminalConfig>
         }
         None => None,
     };
-    let password = c.required("terminal.password", raw.password).and_then(|p| {
-        if p.len() == 6 && p.bytes().all(|b| b.is_ascii_digit()) {
-            Some(TerminalPassword::new(p))
-        } else {
-            // Never echo the value: it is a credential.
-            c.problem("terminal.password", "must be exactly 6 digits");
+    let password = match (raw.password, raw.password_file) {
+        (Some(_), Some(_)) => {
+            c.problem(
+                "terminal.password_file",
+                "give either terminal.password_file or the deprecated terminal.password, not both",
+            );
             None
         }
-    });
+        (None, Some(file)) => {
+            *password_file = c.absolute_path("terminal.password_file", Some(file));
+            // Filled in by `config::load` from the file; never used as it is.
+            password_file
+                .is_some()
+                .then(|| TerminalPassword::new(String::new()))
+        }
+        (Some(p), None) => {
+            if p.len() == 6 && p.bytes().all(|b| b.is_ascii_digit()) {
+                Some(TerminalPassword::new(p))
+            } else {
+                // Never echo the value: it is a credential.
+                c.problem("terminal.password", "must be exactly 6 digits");
+                None
+            }
+        }
+        (None, None) => {
+            c.problem(
+                "terminal.password_file",
+                "is required (a private file holding the six-digit terminal password)",
+            );
+            None
+        }
+    };
     let t3 = c.millis("terminal.t3_ms", raw.t3_ms, DEFAULT_T3_MS, 60_000);
     let t4 = c.millis("terminal.t4_ms", raw.t4_ms, DEFAULT_T4_MS, 600_000);
     if let (Some(t3), Some(t4)) = (t3, t4)

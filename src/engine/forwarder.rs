@@ -37,11 +37,25 @@ impl Engine {
     /// Drains the outbox until `shutdown`. Waits on wake-ups (new item, link back, flush)
     /// instead of polling.
     pub async fn run_forwarder(&self, shutdown: CancellationToken) {
+        self.run_forwarder_beating(shutdown, &|| {}, std::time::Duration::from_secs(3600))
+            .await;
+    }
+
+    /// [`Engine::run_forwarder`] that calls `beat` between items and every `every` while it
+    /// waits, never while an item is in flight: a forwarder stuck on one item stops beating,
+    /// so the service withholds the watchdog ping (issue 13 item 9).
+    pub async fn run_forwarder_beating(
+        &self,
+        shutdown: CancellationToken,
+        beat: &(dyn Fn() + Send + Sync),
+        every: std::time::Duration,
+    ) {
         let mut delays = (self.inner.cfg.forward_backoff)();
         loop {
             if shutdown.is_cancelled() {
                 return;
             }
+            beat();
             let wait = match self.forward_once().await {
                 Ok(Step::Done(..)) => {
                     delays = (self.inner.cfg.forward_backoff)();
@@ -58,16 +72,22 @@ impl Engine {
                     Some(delays.next().unwrap_or(std::time::Duration::from_secs(60)))
                 }
             };
-            match wait {
-                None => tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = self.inner.wake.notified() => {}
-                },
-                Some(d) => tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = self.inner.wake.notified() => { delays = (self.inner.cfg.forward_backoff)(); }
-                    _ = tokio::time::sleep(d) => {}
-                },
+            let until = wait.map(|d| tokio::time::Instant::now() + d);
+            loop {
+                let next_beat = tokio::time::sleep(every);
+                match until {
+                    None => tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = self.inner.wake.notified() => break,
+                        _ = next_beat => beat(),
+                    },
+                    Some(at) => tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = self.inner.wake.notified() => { delays = (self.inner.cfg.forward_backoff)(); break; }
+                        _ = tokio::time::sleep_until(at) => break,
+                        _ = next_beat => beat(),
+                    },
+                }
             }
         }
     }

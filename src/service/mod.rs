@@ -15,6 +15,7 @@
 //! shorter than the unit's `TimeoutStopSec` (20 s).
 
 mod error;
+pub mod housekeeping;
 mod liveness;
 mod notify;
 pub mod wiring;

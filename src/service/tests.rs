@@ -51,7 +51,8 @@ fn loaded() -> LoadedConfig {
         .with_file(
             "/run/credentials/lane-agent.service/api-token",
             "0123456789abcdef",
-        );
+        )
+        .with_file("/run/credentials/lane-agent.service/zvt-password", "000000");
     config::load(&src, "/c.toml".as_ref()).expect("valid")
 }
 

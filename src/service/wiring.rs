@@ -80,6 +80,25 @@ fn shared_backoff() -> Result<Backoff, ServiceError> {
     .map_err(|e| ServiceError::unavailable("building the retry policy", e))
 }
 
+/// Name of the systemd credential that may carry the code key (`LoadCredential=code-key:…`).
+pub const CODE_KEY_CREDENTIAL: &str = "code-key";
+
+/// The store, with its code key from the systemd credential `code-key` when the unit passes
+/// one, otherwise from `<db>.key` beside the database.
+fn store_options(path: &std::path::Path) -> StoreOptions {
+    let opts = StoreOptions::new(path.to_path_buf());
+    match std::env::var_os("CREDENTIALS_DIRECTORY") {
+        Some(dir)
+            if std::path::Path::new(&dir)
+                .join(CODE_KEY_CREDENTIAL)
+                .exists() =>
+        {
+            opts.with_key_file(std::path::Path::new(&dir).join(CODE_KEY_CREDENTIAL))
+        }
+        _ => opts,
+    }
+}
+
 fn classifier(config: &Config) -> Result<cardreader::Classifier, ServiceError> {
     cardreader::Classifier::new(cardreader::ClassifierConfig {
         gift_prefixes: config.giftcard.prefixes.clone(),
@@ -137,7 +156,7 @@ pub async fn wire_with(
     let config = &loaded.config;
 
     // Store first: nothing may act before the journal is open and its PRAGMAs are right.
-    let store = Store::open(StoreOptions::new(config.store.path.clone()))
+    let store = Store::open(store_options(&config.store.path))
         .await
         .map_err(|e| ServiceError::storage("opening the store", e))?;
     let mirror = Mirror::open(MirrorOptions::new(mirror_path(&config.store.path)))
@@ -213,6 +232,8 @@ pub async fn wire_with(
         metrics.clone(),
         crate::api::LaneBackend::subscribe_events(&*backend),
     );
+    // Codes keyed at the register meet the readers' bank-card rule before anything else.
+    crate::api::validate::set_code_screen(classifier(config)?);
     let state = ApiState::new(backend, loaded.secrets.api_token.clone(), metrics.clone())
         .with_options(ApiOptions {
             max_body_bytes: config.api.max_body_bytes,
@@ -221,6 +242,7 @@ pub async fn wire_with(
         });
 
     let heartbeat = service.liveness().register("engine");
+    let forwarder_heartbeat = service.liveness().register("forwarder");
     let service = service
         .task(Stage::Engine, "engine", {
             let engine = engine.clone();
@@ -280,8 +302,32 @@ pub async fn wire_with(
         })
         .task(Stage::Forwarder, "forwarder", {
             let engine = engine.clone();
+            // Beats between items and while idle, never during one: a forwarder stuck on an
+            // item withholds the watchdog ping.
+            let heartbeat = forwarder_heartbeat;
             move |ctx| async move {
-                engine.run_forwarder(ctx.stop.clone()).await;
+                let every = heartbeat.interval();
+                engine
+                    .run_forwarder_beating(ctx.stop.clone(), &|| heartbeat.beat(), every)
+                    .await;
+                Ok(())
+            }
+        })
+        .task(Stage::Forwarder, "housekeeping", {
+            let engine = engine.clone();
+            move |ctx| async move {
+                let store = engine.store().clone();
+                let sweep = move || {
+                    let engine = engine.clone();
+                    async move {
+                        engine
+                            .cancel_stale_open_sales(super::housekeeping::STALE_SALE_AGE)
+                            .await
+                            .map(|done| done.len())
+                            .map_err(|e| e.to_string())
+                    }
+                };
+                super::housekeeping::run(store, Default::default(), sweep, ctx.stop.clone()).await;
                 Ok(())
             }
         })

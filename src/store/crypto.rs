@@ -20,9 +20,20 @@ const KEY_LEN: usize = 64;
 ///
 /// `Debug` never prints key material.
 pub struct Secrets {
-    aead: XChaCha20Poly1305,
+    // Raw key bytes, wiped on drop; the cipher is built per call (cheap) because the
+    // chacha20poly1305 build here has no zeroize feature for a long-lived cipher state.
+    aead_key: [u8; 32],
     mac_key: [u8; 32],
 }
+
+impl Drop for Secrets {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.aead_key);
+        zeroize::Zeroize::zeroize(&mut self.mac_key);
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for Secrets {}
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38,13 +49,22 @@ impl Secrets {
         PathBuf::from(p)
     }
 
-    /// Loads the key file, creating it (mode 0600, fsynced) when absent.
+    /// Loads the key file, creating it (mode 0600) when absent.
     ///
     /// A key file with group/other permission bits or the wrong length is refused, because a
     /// leaked or truncated key silently breaks the confidentiality of stored codes.
     pub fn load_or_create(path: &Path) -> Result<Secrets, StoreError> {
+        match Self::load(path)? {
+            Some(s) => Ok(s),
+            None => Self::create(path),
+        }
+    }
+
+    /// Loads the key file; `None` when it does not exist.
+    pub fn load(path: &Path) -> Result<Option<Secrets>, StoreError> {
         match fs::read(path) {
             Ok(bytes) => {
+                let bytes = zeroize::Zeroizing::new(bytes);
                 let mode = fs::metadata(path)?.permissions().mode();
                 if mode & 0o077 != 0 {
                     return Err(StoreError::KeyFile(format!(
@@ -53,38 +73,60 @@ impl Secrets {
                         mode & 0o777
                     )));
                 }
-                Self::from_bytes(&bytes)
+                Self::from_bytes(&bytes).map(Some)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut key = [0u8; KEY_LEN];
-                rand::rng().fill_bytes(&mut key);
-                let mut f = OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(path)?;
-                f.write_all(&key)?;
-                f.sync_all()?;
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    fs::File::open(dir)?.sync_all()?;
-                }
-                Self::from_bytes(&key)
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
 
-    fn from_bytes(bytes: &[u8]) -> Result<Secrets, StoreError> {
+    /// Creates a new key file atomically: written to a private temporary file in the same
+    /// directory, fsynced, renamed into place, and the directory fsynced, so a crash leaves
+    /// either no key or the whole key, never a truncated one.
+    pub fn create(path: &Path) -> Result<Secrets, StoreError> {
+        let mut key = zeroize::Zeroizing::new([0u8; KEY_LEN]);
+        rand::rng().fill_bytes(&mut key[..]);
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".tmp{}", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        let written = (|| -> std::io::Result<()> {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(&key[..])?;
+            f.sync_all()?;
+            fs::rename(&tmp, path)?;
+            fs::File::open(dir)?.sync_all()
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(e.into());
+        }
+        Self::from_bytes(&key[..])
+    }
+
+    /// Key material from bytes (a systemd credential, tests); must be 64 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Secrets, StoreError> {
         if bytes.len() != KEY_LEN {
             return Err(StoreError::KeyFile(format!(
                 "key file must hold {KEY_LEN} bytes"
             )));
         }
-        let aead = XChaCha20Poly1305::new_from_slice(&bytes[..32])
-            .map_err(|_| StoreError::KeyFile("bad key length".into()))?;
+        let mut aead_key = [0u8; 32];
+        aead_key.copy_from_slice(&bytes[..32]);
         let mut mac_key = [0u8; 32];
         mac_key.copy_from_slice(&bytes[32..]);
-        Ok(Secrets { aead, mac_key })
+        Ok(Secrets { aead_key, mac_key })
+    }
+
+    fn aead(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new(&self.aead_key.into())
     }
 
     /// A keyed hash (HMAC-SHA256, hex) of a secret: stable per lane, useless without the key.
@@ -101,7 +143,7 @@ impl Secrets {
         let mut nonce = [0u8; 24];
         rand::rng().fill_bytes(&mut nonce);
         let ct = self
-            .aead
+            .aead()
             .encrypt(
                 &XNonce::from(nonce),
                 Payload {
@@ -123,7 +165,7 @@ impl Secrets {
         let mut nonce = [0u8; 24];
         nonce.copy_from_slice(&sealed[..24]);
         let pt = self
-            .aead
+            .aead()
             .decrypt(
                 &XNonce::from(nonce),
                 Payload {
@@ -136,11 +178,10 @@ impl Secrets {
     }
 }
 
-/// Masks a code to its last four characters: `****1234`.
+/// Masks a code to its last four characters (`****1234`); below eight characters `****`
+/// only. The agent's one masking rule, [`cardreader::mask_last4`].
 pub fn mask(code: &str) -> String {
-    let chars: Vec<char> = code.chars().collect();
-    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
-    format!("****{tail}")
+    cardreader::mask_last4(code)
 }
 
 #[cfg(test)]
@@ -164,10 +205,40 @@ mod tests {
         assert!(Secrets::load_or_create(&p).is_err());
     }
 
+    proptest::proptest! {
+        // Issue 13 item 3: one masking rule everywhere (store, API types, cashier display,
+        // reader driver, POS client): below 8 characters `****`, else `****` + the last 4.
+        #[test]
+        fn every_mask_in_the_agent_is_the_same_rule(code in "\\PC{0,24}") {
+            let m = mask(&code);
+            proptest::prop_assert_eq!(&m, &cardreader::mask_last4(&code));
+            proptest::prop_assert_eq!(&m, &pos_client::mask_last4(&code));
+            proptest::prop_assert_eq!(&m, &crate::api::types::mask_last4(&code));
+            proptest::prop_assert_eq!(&m, &crate::agent::cashier::masked(&code));
+            let typed = crate::api::types::MaskedCode::from_full(&code);
+            proptest::prop_assert_eq!(m.as_str(), typed.as_str());
+            let n = code.chars().count();
+            if n < 8 {
+                proptest::prop_assert_eq!(m.as_str(), "****");
+            } else {
+                let tail: String = code.chars().skip(n - 4).collect();
+                proptest::prop_assert_eq!(m, format!("****{tail}"));
+            }
+        }
+
+        #[test]
+        fn a_mask_never_shows_a_whole_code(code in "[A-Za-z0-9-]{1,24}") {
+            let m = mask(&code);
+            proptest::prop_assert!(!m.contains(code.as_str()));
+            proptest::prop_assert_eq!(m.chars().count(), if code.len() < 8 { 4 } else { 8 });
+        }
+    }
+
     #[test]
     fn masks_to_last_four() {
         assert_eq!(mask("6001234567890"), "****7890");
-        assert_eq!(mask("12"), "****12");
+        assert_eq!(mask("12"), "****");
+        assert_eq!(mask("AB12"), "****");
         assert_eq!(
             format!("{:?}", Secrets::from_bytes(&[1u8; 64]).unwrap()),
             "Secrets([redacted])"

@@ -72,12 +72,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 pub use crate::domain::Money;
 pub use crypto::{Secrets, mask};
 pub use states::{OutboxKind, OutboxState, PaymentState, SaleState};
-pub use worker::Store;
+pub use worker::{Store, lock_path};
 
 /// Everything the store can fail with. Messages never contain card data.
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +136,9 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("bad stored data: {0}")]
     Data(String),
+    /// Another process (normally the running service) holds the store's lock file.
+    #[error("the store is in use by another process (it holds {})", .0.display())]
+    Locked(PathBuf),
     /// The store's thread has stopped.
     #[error("store is closed")]
     Closed,
@@ -165,6 +168,9 @@ pub struct StoreOptions {
     pub path: PathBuf,
     /// `busy_timeout`; at least 5 s in production.
     pub busy_timeout: Duration,
+    /// The code key from elsewhere than `<db>.key` (a systemd credential). It must exist:
+    /// a key given this way is never created.
+    pub key_file: Option<PathBuf>,
 }
 
 impl StoreOptions {
@@ -173,7 +179,14 @@ impl StoreOptions {
         StoreOptions {
             path: path.into(),
             busy_timeout: Duration::from_secs(5),
+            key_file: None,
         }
+    }
+
+    /// Takes the code key from `path` (e.g. `$CREDENTIALS_DIRECTORY/code-key`).
+    pub fn with_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.key_file = Some(path.into());
+        self
     }
 }
 
@@ -201,13 +214,15 @@ pub struct PragmaReport {
 impl Db {
     /// Opens (creating if needed) the database and its key file, checks and migrates it.
     pub fn open(opts: &StoreOptions) -> Result<Db, StoreError> {
-        let secrets = Arc::new(Secrets::load_or_create(&Secrets::key_path(&opts.path))?);
         let conn = Connection::open(&opts.path)?;
+        let secrets = Arc::new(load_key(&conn, opts)?);
         conn.busy_timeout(opts.busy_timeout)?;
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Erased codes (`code_sealed = NULL`) must not linger in free space: zero freed cells.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         let db = Db { conn, secrets };
         let report = db.pragmas()?;
         if !mode.eq_ignore_ascii_case("wal") || !report.journal_mode.eq_ignore_ascii_case("wal") {
@@ -232,6 +247,16 @@ impl Db {
                 name: "foreign_keys",
                 expected: "1".into(),
                 actual: fk.to_string(),
+            });
+        }
+        let secure: i64 = db
+            .conn
+            .pragma_query_value(None, "secure_delete", |r| r.get(0))?;
+        if secure != 1 {
+            return Err(StoreError::PragmaMismatch {
+                name: "secure_delete",
+                expected: "1".into(),
+                actual: secure.to_string(),
             });
         }
         let check: String = db.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
@@ -288,6 +313,61 @@ impl Db {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
+}
+
+/// The code key for `conn`'s database. A missing key is created only beside the database
+/// and only while no payment holds a sealed code; a missing or wrong key with sealed codes
+/// refuses the open (a new key would make those redemptions fail forever).
+fn load_key(conn: &Connection, opts: &StoreOptions) -> Result<Secrets, StoreError> {
+    let path = opts
+        .key_file
+        .clone()
+        .unwrap_or_else(|| Secrets::key_path(&opts.path));
+    let has_payments: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'payments')",
+        [],
+        |r| r.get(0),
+    )?;
+    let sample: Option<(String, Vec<u8>)> = if has_payments {
+        conn.query_row(
+            "SELECT payment_id, code_sealed FROM payments WHERE code_sealed IS NOT NULL LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+    } else {
+        None
+    };
+    let secrets = match (Secrets::load(&path)?, &sample) {
+        (Some(s), _) => s,
+        (None, Some(_)) => {
+            return Err(StoreError::KeyFile(format!(
+                "{} is missing but the database holds sealed gift-card codes; restore that \
+                 key (a new one could never open them)",
+                path.display()
+            )));
+        }
+        (None, None) if opts.key_file.is_some() => {
+            return Err(StoreError::KeyFile(format!(
+                "{} (the configured key) does not exist",
+                path.display()
+            )));
+        }
+        (None, None) => Secrets::create(&path)?,
+    };
+    if let Some((payment_id, sealed)) = sample
+        && secrets
+            .open(&payment_id, &sealed)
+            .map(zeroize::Zeroizing::new)
+            .is_err()
+    {
+        return Err(StoreError::KeyFile(format!(
+            "{} does not open the sealed gift-card codes in this database (wrong key); \
+             restore the key that sealed them",
+            path.display()
+        )));
+    }
+    Ok(secrets)
 }
 
 /// Now, UTC, RFC 3339 with milliseconds (journal timestamps).

@@ -57,9 +57,20 @@ pub fn next_seq(c: &Connection, name: &str) -> Result<i64, StoreError> {
     )?)
 }
 
-/// The POS id for a journal sequence number: store, register and sequence.
+/// Numbers one journal epoch can hold; a sequence number is `epoch * EPOCH_SPAN + n`.
+pub const EPOCH_SPAN: i64 = 100_000_000;
+
+/// The POS id for a journal sequence number: store, register, the journal's epoch (random
+/// per database, so a rebuilt database never repeats an id) and the number within it, e.g.
+/// `DALLAS-LANE01-482913077-00000001` (at most 32 + 16 + 9 + 8 + 3 characters). A journal
+/// from before epochs (epoch 0) keeps the old form `DALLAS-LANE01-00000001`.
 pub fn journal_id(store_code: &str, register_code: &str, seq: i64) -> String {
-    format!("{store_code}-{register_code}-{seq:08}")
+    let (epoch, n) = (seq / EPOCH_SPAN, seq % EPOCH_SPAN);
+    if epoch == 0 {
+        format!("{store_code}-{register_code}-{n:08}")
+    } else {
+        format!("{store_code}-{register_code}-{epoch}-{n:08}")
+    }
 }
 
 /// Result of an idempotent insert.

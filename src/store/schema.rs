@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The migration steps; step `i` moves the file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Highest schema version this build knows.
 pub fn latest() -> i64 {
@@ -137,6 +137,17 @@ CREATE TABLE requests (
     PRIMARY KEY (kind, request_id)
 ) STRICT;
 CREATE INDEX requests_by_state ON requests(state);
+"#;
+
+/// Issue 13 item 11: a rebuilt database must not mint the `transactionId`s / `refNo`s of the
+/// one it replaced (the POS deduplicates neither). A new journal starts at a random epoch
+/// times [`super::sales::EPOCH_SPAN`], persisted as the counter's start; `journal_id`
+/// prints it as its own segment. A journal that already has numbers keeps them (not a
+/// rebuild).
+const V3: &str = r#"
+INSERT INTO journal_seq(name, value)
+    SELECT 'journal', (1 + abs(random() % 999999999)) * 100000000
+    WHERE NOT EXISTS (SELECT 1 FROM journal_seq WHERE name = 'journal');
 "#;
 
 /// Brings the file up to [`latest`]; refuses a newer file.

@@ -33,6 +33,14 @@ impl Store {
         thread::Builder::new()
             .name("lane-store".into())
             .spawn(move || {
+                // Held for the life of this thread: one `Store` per database at a time.
+                let _lock = match lock_store(&opts.path) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
                 let mut db = match Db::open(&opts) {
                     Ok(db) => {
                         let _ = ready_tx.send(Ok(()));
@@ -113,5 +121,43 @@ impl Store {
     /// The pragmas as read back now.
     pub async fn pragmas(&self) -> Result<PragmaReport, StoreError> {
         self.with_db(|db| db.pragmas()).await
+    }
+}
+
+/// How long opening a store waits for another holder of its lock to let go.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The lock file for a database: `<db>.lock`.
+pub fn lock_path(db: &std::path::Path) -> std::path::PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(".lock");
+    p.into()
+}
+
+/// Takes the exclusive lock (flock) on `<db>.lock` that the writer of a store holds, so a
+/// second writer (the operator CLI while the service runs) is refused instead of opening
+/// the live database. The kernel drops the lock when the process dies.
+fn lock_store(db: &std::path::Path) -> Result<std::fs::File, StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = lock_path(db);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)?;
+    // A `Store` just dropped in this process releases the lock when its thread ends, a
+    // moment later: wait that long, not for a writer that stays.
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => return Err(StoreError::Locked(path)),
+            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
     }
 }

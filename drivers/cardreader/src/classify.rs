@@ -301,11 +301,58 @@ impl Classifier {
         ClassifiedRead::Unknown { source }
     }
 
+    /// Whether a code keyed at the register (not read by a reader) is a payment-card number,
+    /// by the same rule as reads: a configured gift prefix wins, otherwise any 13–19 digit,
+    /// Luhn-valid run in a BIN range (spaces and dashes between digits ignored) is a PAN.
+    /// Nothing of `code` is kept.
+    #[must_use]
+    pub fn is_payment_card_number(&self, code: &str) -> bool {
+        if self
+            .gift_prefixes
+            .iter()
+            .any(|p| code.starts_with(p.as_str()))
+        {
+            return false;
+        }
+        let joined: Zeroizing<String> =
+            Zeroizing::new(code.chars().filter(|ch| !matches!(ch, ' ' | '-')).collect());
+        joined
+            .split(|ch: char| !ch.is_ascii_digit())
+            .any(|run| is_payment_pan(run, &self.bin_ranges))
+    }
+
     fn gift_code(&self, candidate: &Candidate<'_>) -> Option<GiftCardCode> {
         let code = match &self.gift_pattern {
             Some(pattern) => pattern.captures(candidate.data)?.name("code")?.as_str(),
             None => candidate.number,
         };
         (!code.is_empty()).then(|| GiftCardCode::new(code.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyed_bank_card_numbers_are_payment_cards_unless_a_gift_prefix_wins() {
+        let plain = Classifier::new(ClassifierConfig::default()).unwrap();
+        assert!(plain.is_payment_card_number("4931735702461002"));
+        assert!(plain.is_payment_card_number("4931-7357-0246-1002"));
+        assert!(plain.is_payment_card_number("4931 7357 0246 1002"));
+        assert!(
+            !plain.is_payment_card_number("4931735702461003"),
+            "Luhn fails"
+        );
+        assert!(!plain.is_payment_card_number("9931735702461002"), "no BIN");
+        assert!(!plain.is_payment_card_number("AB12"));
+        assert!(plain.is_payment_card_number("6006491000000002"));
+        let store = Classifier::new(ClassifierConfig {
+            gift_prefixes: vec!["600649".into()],
+            ..ClassifierConfig::default()
+        })
+        .unwrap();
+        assert!(!store.is_payment_card_number("6006491000000002"));
+        assert!(store.is_payment_card_number("4931735702461002"));
     }
 }

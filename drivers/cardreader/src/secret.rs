@@ -69,6 +69,8 @@ impl Drop for TrackData {
     }
 }
 
+impl zeroize::ZeroizeOnDrop for TrackData {}
+
 impl From<&[u8]> for TrackData {
     fn from(bytes: &[u8]) -> Self {
         Self(bytes.to_vec())
@@ -125,6 +127,8 @@ macro_rules! masked_secret {
                 self.0.zeroize();
             }
         }
+
+        impl zeroize::ZeroizeOnDrop for $name {}
 
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

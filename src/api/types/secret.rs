@@ -5,15 +5,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Masks all but the last four characters; codes shorter than eight show nothing.
-pub fn mask_last4(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    if chars.len() < 8 {
-        return "****".to_owned();
-    }
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("****{tail}")
-}
+/// Masks all but the last four characters; codes shorter than eight show nothing. The
+/// agent's one masking rule, [`cardreader::mask_last4`].
+pub use cardreader::mask_last4;
 
 /// A full gift-card code as sent by the register. Only [`GiftCardCode::expose`] reveals it.
 #[derive(Clone, PartialEq, Eq, Hash, Deserialize)]
@@ -36,6 +30,22 @@ impl GiftCardCode {
         MaskedCode(mask_last4(&self.0))
     }
 }
+
+impl Drop for GiftCardCode {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for GiftCardCode {}
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for Pin {}
 
 impl fmt::Debug for GiftCardCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,0 +1,23 @@
+//! Compile-time proof that every secret type wipes its memory when dropped (issue 13 item
+//! 12): removing `ZeroizeOnDrop` from one of them stops the build here.
+
+use zeroize::ZeroizeOnDrop;
+
+const fn wipes_on_drop<T: ZeroizeOnDrop + ?Sized>() {}
+
+const _: () = {
+    // Register input: full gift-card codes and PINs.
+    wipes_on_drop::<crate::api::types::GiftCardCode>();
+    wipes_on_drop::<crate::api::types::Pin>();
+    // The code key and HMAC key bytes.
+    wipes_on_drop::<crate::store::Secrets>();
+    // The ZVT password and the POS/API secrets.
+    wipes_on_drop::<crate::config::TerminalPassword>();
+    wipes_on_drop::<secrecy::SecretString>();
+    // Codes on their way to the POS.
+    wipes_on_drop::<pos_client::GiftCode>();
+    // Reader data: tracks, scanned codes, member ids.
+    wipes_on_drop::<cardreader::TrackData>();
+    wipes_on_drop::<cardreader::GiftCardCode>();
+    wipes_on_drop::<cardreader::MemberId>();
+};

@@ -34,7 +34,11 @@ struct LaneUnderTest {
 }
 
 async fn lane() -> LaneUnderTest {
-    let dir = tempfile::tempdir().unwrap();
+    lane_in(tempfile::tempdir().unwrap()).await
+}
+
+/// A lane whose state (config, secrets, store) lives in `dir`.
+async fn lane_in(dir: tempfile::TempDir) -> LaneUnderTest {
     let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
         .await
         .unwrap();
@@ -363,27 +367,14 @@ fn fill(path: &std::path::Path) -> u64 {
 async fn a_full_disk_acknowledges_nothing_and_the_lane_resumes_when_space_returns() {
     let dir = tempfile::tempdir().unwrap();
     let _tmpfs = mount_small_tmpfs(dir.path());
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
-        .await
-        .unwrap();
-    let terminal =
-        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
-            .await
-            .unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let config = agent_support::config(
-        dir.path(),
-        &pos,
-        &Lane {
-            token: TOKEN,
-            listen: addr.clone(),
-            request_timeout_ms: 3000,
-            terminal: terminal.addr().unwrap().to_string(),
-            terminal_extra: "",
-            offline: OFFLINE_ENABLED,
-        },
-    );
-    let api = Api::new(&addr, TOKEN);
+    let LaneUnderTest {
+        dir,
+        pos: _pos,
+        terminal,
+        config,
+        api,
+        addr,
+    } = lane_in(dir).await;
     let (child, notify) = start_quiet(&config, dir.path()).await;
     open(&api, "full-1", "10.00").await;
     terminal.control().hold_card();

@@ -18,7 +18,7 @@ use std::time::Duration;
 use agent_support::{
     Api, Lane, OFFLINE_ENABLED, cli, free_port, json_of, start_quiet, stop_gracefully,
 };
-use hardware_sim::pos::{PosSim, Seed};
+use hardware_sim::pos::{Fault, FaultKind, FaultTarget, PosSim, Seed, TransType};
 use hardware_sim::terminal::{SimTerminal, SimTerminalConfig, TxKind};
 use serde_json::{Value, json};
 
@@ -150,6 +150,48 @@ async fn a_register_that_hangs_up_does_not_lose_the_approval() {
         l.terminal.control().journal()
     );
     let (st, v) = l.api.post("/v1/sales/hang-1/complete", json!({})).await;
+    assert_eq!((st, v["state"].as_str()), (200, Some("completed")), "{v}");
+    stop_gracefully(child, notify).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_register_that_hangs_up_on_a_slow_pos_does_not_lose_the_gift_card_hold() {
+    let l = lane().await;
+    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    open(&l.api, "slow-1", "7.50").await;
+    // The authorization takes 2.5 s at the POS (within the agent's 3 s request timeout).
+    l.pos.control().inject(Fault {
+        target: FaultTarget::Operation("giftcardTransAdd".into()),
+        kind: FaultKind::Latency(Duration::from_millis(2500)),
+        times: Some(1),
+    });
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let body = json!({"method": "giftcard", "amount": "7.50", "code": "6006491000000001",
+        "payment_id": "slow-1-g"});
+    let gave_up = impatient
+        .post(format!("http://{}/v1/sales/slow-1/payments", l.addr))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the register timed out: {gave_up:?}");
+    // The retry waits on the same movement and gets the hold it made.
+    let (st, v) = l.api.post("/v1/sales/slow-1/payments", body).await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
+    assert_eq!(v["due"], "0.00", "{v}");
+    let holds: Vec<_> = l
+        .pos
+        .control()
+        .ledger()
+        .giftcard_transactions
+        .into_iter()
+        .filter(|t| t.trans_type == TransType::Use)
+        .collect();
+    assert_eq!(holds.len(), 1, "one authorization at the POS: {holds:?}");
+    let (st, v) = l.api.post("/v1/sales/slow-1/complete", json!({})).await;
     assert_eq!((st, v["state"].as_str()), (200, Some("completed")), "{v}");
     stop_gracefully(child, notify).await;
 }

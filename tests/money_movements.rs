@@ -8,7 +8,10 @@
 //!   cannot settle is **in doubt** after the restart — never declined — with an exception
 //!   open, `complete`/`cancel` refused with 409 `payment_in_doubt`, until an operator
 //!   resolves it through the CLI;
-//! - a reservation made before a restart is released with 06 25 (its mode is journaled).
+//! - a reservation made before a restart is released with 06 25 (its mode is journaled);
+//! - a payment lost after a restart is never matched to the agent's own reversal;
+//! - a full disk acknowledges nothing, shows in `/v1/status` and `/metrics`, and the lane
+//!   resumes when space returns.
 
 mod agent_support;
 
@@ -98,6 +101,33 @@ async fn payment_state_becomes(api: &Api, sale_id: &str, payment_id: &str, state
             "payment {payment_id} never reached {state}: {sale}"
         );
         rx_interval.tick().await;
+    }
+}
+
+/// Waits (bounded) until the agent's `/metrics` shows `line` (the service refreshes its
+/// gauges on its heartbeat).
+async fn metric_becomes(api: &Api, line: &str) {
+    let deadline = tokio::time::Instant::now() + agent_support::WAIT;
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        let text = api
+            .http
+            .get(format!("{}/metrics", api.base))
+            .bearer_auth(api.token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.lines().any(|l| l == line) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/metrics never showed {line:?}:\n{text}"
+        );
+        tick.tick().await;
     }
 }
 
@@ -455,6 +485,7 @@ async fn a_full_disk_acknowledges_nothing_and_the_lane_resumes_when_space_return
     assert_eq!(terminal.control().approved_payments(), 1);
     let sale = api.get("/v1/sales/full-1").await;
     assert_eq!(sale["payments"][0]["state"], "pending", "{sale}");
+    metric_becomes(&api, "lane_storage_writable 0").await;
     assert_eq!(sale["due"], "10.00", "{sale}");
     let (st, v) = api
         .post(
@@ -474,8 +505,75 @@ async fn a_full_disk_acknowledges_nothing_and_the_lane_resumes_when_space_return
     assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
     let status = api.get("/v1/status").await;
     assert!(status["storage_error"].is_null(), "{status}");
+    metric_becomes(&api, "lane_storage_writable 1").await;
     let (st, v) = api.post("/v1/sales/full-1/complete", json!({})).await;
     assert_eq!((st, v["state"].as_str()), (200, Some("completed")), "{v}");
     assert_eq!(terminal.control().approved_payments(), 1, "charged once");
+    stop_gracefully(child, notify).await;
+}
+
+/// Found by the crash harness: a reversal the agent made must count as the terminal's last
+/// transaction in the evidence the next card payment journals. Otherwise a payment lost with
+/// the agent after a restart is matched against a reversal of the same amount and taken as
+/// approved, although the terminal never ran it (the customer paid nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_lost_after_a_restart_is_not_matched_to_a_reversal_of_the_same_amount() {
+    let l = lane().await;
+    // A card payment, then the customer changes their mind: 06 01 then 06 30.
+    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    open(&l.api, "rev-a", "10.00").await;
+    let (st, v) = l
+        .api
+        .post(
+            "/v1/sales/rev-a/payments",
+            json!({"method": "card", "amount": "10.00", "payment_id": "rev-a-c"}),
+        )
+        .await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
+    let (st, v) = l.api.post("/v1/sales/rev-a/cancel", json!({})).await;
+    assert_eq!((st, v["state"].as_str()), (200, Some("cancelled")), "{v}");
+    stop_gracefully(child, notify).await;
+
+    // After a restart, the next card payment of the same amount dies with the agent while the
+    // customer has no card out: the terminal never runs it.
+    std::fs::remove_file(l.dir.path().join("notify.sock")).unwrap();
+    let (mut child, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    open(&l.api, "rev-b", "10.00").await;
+    l.terminal.control().hold_card();
+    let paying = {
+        let api = Api::new(&l.addr, TOKEN);
+        tokio::spawn(async move {
+            let _ = api
+                .http
+                .post(format!("{}/v1/sales/rev-b/payments", api.base))
+                .bearer_auth(api.token)
+                .json(&json!({"method": "card", "amount": "10.00", "payment_id": "rev-b-c"}))
+                .send()
+                .await;
+        })
+    };
+    payment_state_becomes(&l.api, "rev-b", "rev-b-c", "pending").await;
+    kill(&mut child);
+    paying.await.unwrap();
+
+    std::fs::remove_file(l.dir.path().join("notify.sock")).unwrap();
+    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    // Positive evidence (the terminal's last transaction is the one journaled before ours):
+    // declined, the amount still due. Approved would be a sale paid with money never taken.
+    let sale = payment_state_becomes(&l.api, "rev-b", "rev-b-c", "declined").await;
+    assert_eq!(sale["due"], "10.00", "{sale}");
+    l.terminal.control().present_card();
+    let kinds: Vec<TxKind> = l
+        .terminal
+        .control()
+        .journal()
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![TxKind::Payment, TxKind::Reversal],
+        "the second payment never ran"
+    );
     stop_gracefully(child, notify).await;
 }

@@ -279,7 +279,6 @@ fn map_error_for(e: EngineError, resource: Resource) -> BackendError {
         | EngineError::SaleCancelled(_)
         | EngineError::SaleCompleted(_)
         | EngineError::NothingDue(_)
-        | EngineError::InProgress(_)
         | EngineError::PaymentInDoubt(_) => BackendError::Conflict { code, message },
         EngineError::ShuttingDown => BackendError::Unavailable { code, message },
         EngineError::Invalid(_) => BackendError::Invalid { code, message },
@@ -914,7 +913,7 @@ mod tests {
             (EngineError::SaleCancelled("s".into()), "sale_cancelled"),
             (EngineError::SaleCompleted("s".into()), "sale_completed"),
             (EngineError::NothingDue("s".into()), "nothing_due"),
-            (EngineError::InProgress("p".into()), "payment_in_progress"),
+            (EngineError::PaymentInDoubt("p".into()), "payment_in_doubt"),
             (EngineError::Invalid("x".into()), "invalid_request"),
             (
                 EngineError::Terminal(TerminalError::NotSent("down".into())),

@@ -22,8 +22,15 @@
 //!   within the [`OfflinePolicy`] caps, checked in the same transaction that records it; the
 //!   redemption is forwarded later as an immediate USE with its `refNo`. A decline after
 //!   forwarding is an exception until acknowledged.
-//! * **Terminal** ([`terminal`]): authorization or reservation + book total, reversal on
-//!   cancel, recovery of a lost answer from the terminal's evidence; cash is a tender too.
+//! * **Tenders** ([`tender`]): one state machine per method (start, capture, release,
+//!   recover) that the sale, start-up recovery and the in-doubt loop drive; the card tender
+//!   ([`terminal`]) authorizes or reserves, books the total, reverses on cancel, and settles a
+//!   lost answer from the terminal's evidence; cash is a tender too.
+//! * **Movements** ([`movement`]): every money movement runs on an engine-owned task under
+//!   its idempotency key; the handler only submits and waits. Gift-card loads ([`load`]) are
+//!   journaled in `requests`.
+//! * **In doubt** ([`in_doubt`]): an exception in the same commit, 409 on the sale until the
+//!   evidence or an operator settles it.
 //! * **Completion** ([`sale`]): captures, then one transaction completes the sale and puts
 //!   its `purchaseAdd` into the outbox.
 //! * **Forwarder** ([`forwarder`]): NEW → SENDING → CONFIRMED | REJECTED | IN_DOUBT; an
@@ -149,7 +156,7 @@ pub struct Ports {
 }
 
 /// Engine failures as the API maps them: `NotFound` 404; `Conflict`, `InvalidState`, `Due`,
-/// `SaleCancelled`, `SaleCompleted`, `NothingDue`, `InProgress` 409; `Invalid` 400/422; the
+/// `SaleCancelled`, `SaleCompleted`, `NothingDue`, `PaymentInDoubt` 409; `Invalid` 400/422; the
 /// rest 5xx (`Host(NotSent)` 503). [`EngineError::code`] gives the error code.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -180,9 +187,6 @@ pub enum EngineError {
     /// Bad input (nothing changed).
     #[error("invalid request: {0}")]
     Invalid(String),
-    /// A payment with this id is still being processed.
-    #[error("payment {0} is in progress")]
-    InProgress(String),
     /// The terminal failed in a way that leaves the sale to retry.
     #[error(transparent)]
     Terminal(#[from] ports::TerminalError),
@@ -213,7 +217,6 @@ impl EngineError {
             EngineError::SaleCompleted(_) => "sale_completed",
             EngineError::NothingDue(_) => "nothing_due",
             EngineError::Invalid(_) => "invalid_request",
-            EngineError::InProgress(_) => "payment_in_progress",
             EngineError::Terminal(_) => "terminal_error",
             EngineError::Host(ports::HostError::NotSent(_)) => "pos_unreachable",
             EngineError::Host(ports::HostError::Declined(_)) => "declined",

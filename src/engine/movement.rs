@@ -91,11 +91,6 @@ impl Movements {
             .contains_key(key)
     }
 
-    /// How many movements run now.
-    pub(crate) fn count(&self) -> usize {
-        self.tracker.len()
-    }
-
     /// Refuses new movements and waits up to `grace` for the running ones. Returns how many
     /// were still running at the end (left to start-up recovery).
     pub(crate) async fn drain(&self, grace: Duration) -> usize {
@@ -188,10 +183,5 @@ impl Engine {
             );
         }
         left
-    }
-
-    /// How many money movements run now.
-    pub fn movements_running(&self) -> usize {
-        self.inner.movements.count()
     }
 }

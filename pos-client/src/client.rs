@@ -12,6 +12,7 @@ use crate::error::PosError;
 use crate::ops;
 use crate::pager::SincePager;
 use crate::secret::{GiftCode, Redactor};
+use crate::terminal::{TerminalPayment, TerminalPaymentOutcome, TerminalPaymentStartRequest};
 use crate::transport::{Http, TransportError};
 use crate::types::*;
 
@@ -51,6 +52,16 @@ const fn mutation(name: &'static str, declines: bool) -> OpMeta {
         field: name,
         mutation: true,
         declines,
+    }
+}
+
+/// The four terminal-payment mutations share the root field `terminalPayment`.
+const fn terminal_op(name: &'static str) -> OpMeta {
+    OpMeta {
+        name,
+        field: "terminalPayment",
+        mutation: true,
+        declines: false,
     }
 }
 
@@ -561,6 +572,95 @@ impl PosClient {
             .await?;
         let r = d.purchase_add.ok_or_else(|| convert::null_field(&op))?;
         Ok(PurchaseId(r.id))
+    }
+
+    /// `terminalPayment.start`. The POS does NOT deduplicate `refNo`: on `OutcomeUnknown`
+    /// look the payment up by `refNo` ([`PosClient::terminal_payments_by_ref`]), never start
+    /// again while the first attempt may run.
+    pub async fn terminal_payment_start(
+        &self,
+        r: &TerminalPaymentStartRequest,
+    ) -> Result<TerminalPaymentOutcome, PosError> {
+        let op = terminal_op("terminalPayment.start");
+        let vars = ops::terminal_payment_start::Variables {
+            payment: crate::terminal::start_input(r),
+        };
+        let d = self
+            .run::<ops::TerminalPaymentStart>(op, vars, &Redactor::default())
+            .await?;
+        crate::terminal::start_out(d, &op)
+    }
+
+    /// `terminalPayment.continue` after a continuation's `waitMs` (same token: idempotent).
+    pub async fn terminal_payment_continue(
+        &self,
+        token: &str,
+    ) -> Result<TerminalPaymentOutcome, PosError> {
+        let op = terminal_op("terminalPayment.continue");
+        let vars = ops::terminal_payment_continue::Variables {
+            continuation: ops::terminal_payment_continue::TerminalPaymentContinueInput {
+                token: token.to_owned(),
+            },
+        };
+        let d = self
+            .run::<ops::TerminalPaymentContinue>(op, vars, &Redactor::default())
+            .await?;
+        crate::terminal::continue_out(d, &op)
+    }
+
+    /// `terminalPayment.capture` of an AUTHORIZED payment (`amount` None: the approved
+    /// amount). Idempotent on a CAPTURED payment.
+    pub async fn terminal_payment_capture(
+        &self,
+        id: &str,
+        amount: Option<rust_decimal::Decimal>,
+    ) -> Result<TerminalPaymentOutcome, PosError> {
+        let op = terminal_op("terminalPayment.capture");
+        let vars = ops::terminal_payment_capture::Variables {
+            capture: ops::terminal_payment_capture::TerminalPaymentCaptureInput {
+                id: id.to_owned(),
+                amount: amount.map(Into::into),
+            },
+        };
+        let d = self
+            .run::<ops::TerminalPaymentCapture>(op, vars, &Redactor::default())
+            .await?;
+        crate::terminal::capture_out(d, &op)
+    }
+
+    /// `terminalPayment.void`. Idempotent on a VOIDED payment.
+    pub async fn terminal_payment_void(
+        &self,
+        id: &str,
+    ) -> Result<TerminalPaymentOutcome, PosError> {
+        let op = terminal_op("terminalPayment.void");
+        let vars = ops::terminal_payment_void::Variables {
+            void: ops::terminal_payment_void::TerminalPaymentVoidInput { id: id.to_owned() },
+        };
+        let d = self
+            .run::<ops::TerminalPaymentVoid>(op, vars, &Redactor::default())
+            .await?;
+        crate::terminal::void_out(d, &op)
+    }
+
+    /// `terminalPayments(refNo:, id:)`: an empty list after a lost `start` answer means the
+    /// POS never accepted it.
+    pub async fn terminal_payments(
+        &self,
+        ref_no: Option<&str>,
+        id: Option<&str>,
+    ) -> Result<Vec<TerminalPayment>, PosError> {
+        let op = query("terminalPayments", "terminalPayments");
+        let vars = ops::terminal_payments::Variables {
+            ref_no: ref_no.map(str::to_owned),
+            id: id.map(str::to_owned),
+            skip: None,
+            first: None,
+        };
+        let d = self
+            .run::<ops::TerminalPayments>(op, vars, &Redactor::default())
+            .await?;
+        crate::terminal::lookup_out(d, &op)
     }
 
     /// Since-pager over `item`, resuming at `since` (a stored `until`; `None` = from the start).

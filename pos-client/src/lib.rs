@@ -42,6 +42,7 @@ mod error;
 mod ops;
 mod pager;
 mod secret;
+mod terminal;
 mod transport;
 pub mod types;
 mod wire;
@@ -52,4 +53,8 @@ pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, PosConfig}
 pub use error::{DeclineReason, ErrorClass, PosError};
 pub use pager::{SincePage, SincePager};
 pub use secret::{GiftCode, mask_last4};
+pub use terminal::{
+    TerminalContinuation, TerminalErrorCode, TerminalPayment, TerminalPaymentOutcome,
+    TerminalPaymentStartRequest, TerminalPaymentStatus, TerminalPaymentType,
+};
 pub use types::*;

@@ -179,3 +179,48 @@ pub struct GiftcardTransCapture;
     variables_derives = "Debug"
 )]
 pub struct PurchaseAdd;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "schema/pos-schema.graphql",
+    query_path = "graphql/terminal_payment_start.graphql",
+    response_derives = "Debug",
+    variables_derives = "Debug"
+)]
+pub struct TerminalPaymentStart;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "schema/pos-schema.graphql",
+    query_path = "graphql/terminal_payment_continue.graphql",
+    response_derives = "Debug",
+    variables_derives = "Debug"
+)]
+pub struct TerminalPaymentContinue;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "schema/pos-schema.graphql",
+    query_path = "graphql/terminal_payment_capture.graphql",
+    response_derives = "Debug",
+    variables_derives = "Debug"
+)]
+pub struct TerminalPaymentCapture;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "schema/pos-schema.graphql",
+    query_path = "graphql/terminal_payment_void.graphql",
+    response_derives = "Debug",
+    variables_derives = "Debug"
+)]
+pub struct TerminalPaymentVoid;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "schema/pos-schema.graphql",
+    query_path = "graphql/terminal_payments.graphql",
+    response_derives = "Debug",
+    variables_derives = "Debug"
+)]
+pub struct TerminalPayments;

@@ -10,6 +10,8 @@
 //! | `POST /_sim/clock/advance` | `{"secs": N}` | advances the clock, runs the Delay Period task |
 //! | `POST /_sim/items` | a [`SeedItem`](super::SeedItem) | inserts or changes an item |
 //! | `POST /_sim/outage` | `{"secs": N}` | refuses connections for N seconds |
+//! | `POST /_sim/terminals/steps` | a [`TerminalStep`](super::TerminalStep) | queues the next cardholder action |
+//! | `POST /_sim/terminals/online` | `{"terminal": ID, "online": bool}` | processor terminal on/off line |
 
 use std::time::Duration;
 
@@ -57,6 +59,34 @@ pub(crate) async fn advance_clock(State(app): State<App>, Json(by): Json<Secs>) 
 pub(crate) async fn upsert_item(State(app): State<App>, Json(item): Json<SeedItem>) -> Response {
     app.state.db().upsert_item(item);
     StatusCode::NO_CONTENT.into_response()
+}
+
+pub(crate) async fn terminal_step(
+    State(app): State<App>,
+    Json(step): Json<super::terminals::TerminalStep>,
+) -> Response {
+    if app.state.db().terminals.push_step(step) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TerminalOnline {
+    terminal: String,
+    online: bool,
+}
+
+pub(crate) async fn terminal_online(
+    State(app): State<App>,
+    Json(t): Json<TerminalOnline>,
+) -> Response {
+    if app.state.db().terminals.set_online(&t.terminal, t.online) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
 }
 
 pub(crate) async fn outage(State(app): State<App>, Json(period): Json<Secs>) -> Response {

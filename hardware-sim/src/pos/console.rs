@@ -8,7 +8,10 @@
 //! clear                           disarm every fault
 //! offline | online                refuse connections / serve again
 //! advance <secs>                  advance the clock (runs the Delay Period task)
-//! ledger                          purchases, gift-card transactions and balances
+//! ledger                          purchases, gift-card and terminal transactions, balances
+//! terminal <id> <approve|decline REASON…|partial AMOUNT|busy|offline|cancel|timeout> [delay=MS]
+//!                                 what the cardholder does with the next payment there
+//! terminal <id> online|down       processor terminal reachable or not (TERMINAL_OFFLINE)
 //! help | quit
 //! ```
 
@@ -31,6 +34,10 @@ pub enum Command {
     Advance(Duration),
     /// `ledger`: print what was recorded.
     Ledger,
+    /// `terminal ID OUTCOME`: the next cardholder action on a processor terminal.
+    TerminalStep(super::terminals::TerminalStep),
+    /// `terminal ID online|down`.
+    TerminalOnline(String, bool),
     /// `help`.
     Help,
     /// `quit`.
@@ -38,7 +45,7 @@ pub enum Command {
 }
 
 /// One-line usage.
-pub const HELP: &str = "commands: fault <any|token|OPERATION> <refuse|fusion|noauth|drop|http=STATUS|latency=MS> [times] | faults | clear | offline | online | advance SECS | ledger | help | quit";
+pub const HELP: &str = "commands: fault <any|token|OPERATION> <refuse|fusion|noauth|drop|http=STATUS|latency=MS> [times] | faults | clear | offline | online | advance SECS | ledger | terminal ID <approve|decline REASON|partial AMOUNT|busy|offline|cancel|timeout> [delay=MS] | terminal ID online|down | help | quit";
 
 /// Parses one line; the error says what is wrong.
 pub fn parse(line: &str) -> Result<Command, String> {
@@ -74,10 +81,49 @@ pub fn parse(line: &str) -> Result<Command, String> {
             .map(|s| Command::Advance(Duration::from_secs(s)))
             .map_err(|_| format!("seconds must be a number: {secs}")),
         ["ledger"] => Ok(Command::Ledger),
+        ["terminal", id, "online"] => Ok(Command::TerminalOnline((*id).to_owned(), true)),
+        ["terminal", id, "down"] => Ok(Command::TerminalOnline((*id).to_owned(), false)),
+        ["terminal", id, rest @ ..] => terminal_step(id, rest),
         ["help"] | ["?"] => Ok(Command::Help),
         ["quit"] | ["exit"] => Ok(Command::Quit),
         _ => Err(format!("unknown command; {HELP}")),
     }
+}
+
+fn terminal_step(id: &str, words: &[&str]) -> Result<Command, String> {
+    use super::terminals::{TerminalOutcome, TerminalStep};
+    let (delay_ms, words) = match words.split_last() {
+        Some((last, rest)) if last.starts_with("delay=") => (
+            Some(
+                last["delay=".len()..]
+                    .parse::<u64>()
+                    .map_err(|_| format!("not a number in {last}"))?,
+            ),
+            rest,
+        ),
+        _ => (None, words),
+    };
+    let outcome = match words {
+        ["approve"] => TerminalOutcome::Approve,
+        ["decline", reason @ ..] if !reason.is_empty() => TerminalOutcome::Decline {
+            reason: reason.join(" "),
+        },
+        ["partial", amount] => TerminalOutcome::Partial {
+            amount: amount
+                .parse()
+                .map_err(|_| format!("not an amount: {amount}"))?,
+        },
+        ["busy"] => TerminalOutcome::Busy,
+        ["offline"] => TerminalOutcome::Offline,
+        ["cancel"] => TerminalOutcome::Cancel,
+        ["timeout"] => TerminalOutcome::Timeout,
+        _ => return Err(format!("unknown terminal outcome; {HELP}")),
+    };
+    Ok(Command::TerminalStep(TerminalStep {
+        terminal: id.to_owned(),
+        outcome,
+        delay_ms,
+    }))
 }
 
 fn parse_kind(word: &str) -> Result<FaultKind, String> {
@@ -167,5 +213,62 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod terminal_tests {
+    use super::*;
+    use crate::pos::terminals::{TerminalOutcome, TerminalStep};
+
+    #[test]
+    fn terminal_commands_parse() {
+        assert_eq!(
+            parse("terminal FORTIS-T-0042 decline Insufficient funds delay=500"),
+            Ok(Command::TerminalStep(TerminalStep {
+                terminal: "FORTIS-T-0042".into(),
+                outcome: TerminalOutcome::Decline {
+                    reason: "Insufficient funds".into()
+                },
+                delay_ms: Some(500),
+            }))
+        );
+        assert_eq!(
+            parse("terminal T partial 4.00"),
+            Ok(Command::TerminalStep(TerminalStep {
+                terminal: "T".into(),
+                outcome: TerminalOutcome::Partial {
+                    amount: "4.00".parse().unwrap()
+                },
+                delay_ms: None,
+            }))
+        );
+        assert_eq!(
+            parse("terminal T down"),
+            Ok(Command::TerminalOnline("T".into(), false))
+        );
+        assert!(parse("terminal T partial x").is_err());
+        assert!(parse("terminal T decline").is_err());
+    }
+
+    #[test]
+    fn scripts_queue_terminal_steps() {
+        let s = crate::pos::Script::from_toml_str(
+            r#"
+[[terminal_step]]
+terminal = "FORTIS-T-0042"
+outcome = "partial"
+amount = "4.00"
+
+[[terminal_step]]
+terminal = "FORTIS-T-0042"
+outcome = "cancel"
+delay_ms = 2000
+"#,
+        )
+        .unwrap();
+        assert_eq!(s.terminal_steps.len(), 2);
+        assert_eq!(s.terminal_steps[1].outcome, TerminalOutcome::Cancel);
+        assert_eq!(s.terminal_steps[1].delay_ms, Some(2000));
     }
 }

@@ -75,6 +75,7 @@ pub(crate) struct SerialLotRow {
 
 /// The whole in-memory POS.
 pub(crate) struct Db {
+    pub terminals: super::terminals::TerminalBook,
     pub clients: HashMap<String, SeedClient>,
     pub tokens: HashMap<String, TokenInfo>,
     pub customers: Vec<SeedCustomer>,
@@ -101,6 +102,7 @@ pub(crate) struct Db {
 impl Db {
     pub(crate) fn from_seed(seed: &Seed) -> Db {
         let mut db = Db {
+            terminals: super::terminals::TerminalBook::from_seed(&seed.terminals),
             clients: seed
                 .clients
                 .iter()
@@ -267,6 +269,7 @@ impl Db {
                 .collect(),
             requests: self.requests.clone(),
             token_requests: self.token_requests,
+            terminal_payments: self.terminals.payments.clone(),
         }
     }
 }

@@ -177,6 +177,9 @@ pub struct Script {
     /// Periods with the listener down.
     #[serde(default, rename = "outage")]
     pub outages: Vec<Outage>,
+    /// What the cardholders do at the processor terminals, in order per terminal.
+    #[serde(default, rename = "terminal_step")]
+    pub terminal_steps: Vec<super::terminals::TerminalStep>,
 }
 
 /// A period during which the simulator refuses connections.

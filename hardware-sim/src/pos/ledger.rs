@@ -135,9 +135,31 @@ pub struct Ledger {
     pub requests: Vec<RequestRecord>,
     /// Token endpoint calls (successful or not).
     pub token_requests: u64,
+    /// Every terminal payment, in creation order (`start` accepted it).
+    #[serde(default)]
+    pub terminal_payments: Vec<super::terminals::TerminalPaymentRecord>,
 }
 
 impl Ledger {
+    /// The terminal payments started with this `refNo` (more than one means a second start).
+    pub fn terminal_payments_with(
+        &self,
+        ref_no: &str,
+    ) -> Vec<&super::terminals::TerminalPaymentRecord> {
+        self.terminal_payments
+            .iter()
+            .filter(|p| p.ref_no == ref_no)
+            .collect()
+    }
+
+    /// How many requests ran this operation (root field, or `terminalPayment.start` …).
+    pub fn requests_for(&self, operation: &str) -> usize {
+        self.requests
+            .iter()
+            .filter(|r| r.operations.iter().any(|o| o == operation))
+            .count()
+    }
+
     /// The purchases recorded with this `transactionId` (more than one means a duplicate).
     pub fn purchases_with(&self, transaction_id: &str) -> Vec<&PurchaseRecord> {
         self.purchases

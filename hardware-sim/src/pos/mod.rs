@@ -70,6 +70,7 @@ mod paging;
 mod seed;
 mod server;
 mod state;
+mod terminals;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -91,6 +92,9 @@ pub use seed::{
     SeedGiftcard, SeedGiftcardCode, SeedItem, SeedItemWarehouse, SeedLocation, SeedProduct,
     SeedProductBanner, SeedProductGroup, SeedProductNotice, SeedProductSection,
     SeedProductSortOption, SeedSale, SeedSerialLot, generated_item, mask,
+};
+pub use terminals::{
+    SeedTerminal, TerminalOutcome, TerminalPaymentRecord, TerminalStep, TpError, TpStatus, TpType,
 };
 
 use server::{App, ServerCtl};
@@ -268,6 +272,26 @@ impl SimControl {
         self.state.db().ledger()
     }
 
+    /// Queues what the cardholder does with the next payment on a terminal; `false` when
+    /// the seed has no such terminal.
+    pub fn terminal_step(&self, step: TerminalStep) -> bool {
+        self.state.live(format!(
+            "terminal {} next: {:?}",
+            step.terminal, step.outcome
+        ));
+        self.state.db().terminals.push_step(step)
+    }
+
+    /// Takes a processor terminal on or off line (`TERMINAL_OFFLINE` while off).
+    pub fn set_terminal_online(&self, terminal: &str, online: bool) -> bool {
+        self.state.db().terminals.set_online(terminal, online)
+    }
+
+    /// Expires every continuation token issued so far.
+    pub fn expire_terminal_tokens(&self) {
+        self.state.db().terminals.expire_tokens();
+    }
+
     /// How many token requests arrived.
     pub fn token_requests(&self) -> u64 {
         self.state.db().token_requests
@@ -308,6 +332,8 @@ fn router(app: App) -> Router {
         .route("/_sim/clock/advance", post(admin::advance_clock))
         .route("/_sim/items", post(admin::upsert_item))
         .route("/_sim/outage", post(admin::outage))
+        .route("/_sim/terminals/steps", post(admin::terminal_step))
+        .route("/_sim/terminals/online", post(admin::terminal_online))
         .with_state(app)
 }
 
@@ -402,6 +428,11 @@ pub async fn run(args: PosArgs) -> Result<(), PosSimError> {
     for fault in script.faults {
         control.inject(fault);
     }
+    for step in script.terminal_steps {
+        if !control.terminal_step(step.clone()) {
+            tracing::warn!(terminal = %step.terminal, "Script names a terminal the seed lacks.");
+        }
+    }
     for outage in script.outages {
         let control = control.clone();
         tokio::spawn(async move {
@@ -475,6 +506,19 @@ async fn run_command(control: &SimControl, line: &str) -> bool {
                     t.id, t.giftcard_id, t.trans_type, t.amount, t.status, t.balance
                 );
             }
+            for t in &ledger.terminal_payments {
+                println!(
+                    "terminal payment {} terminal={} refNo={} {:?} {:?} {} of {} captured={:?}",
+                    t.id,
+                    t.terminal_id,
+                    t.ref_no,
+                    t.trans_type,
+                    t.status,
+                    t.approved_amount,
+                    t.amount,
+                    t.captured_amount
+                );
+            }
             for (card, balance) in &ledger.balances {
                 println!("card {card} balance {balance}");
             }
@@ -483,6 +527,16 @@ async fn run_command(control: &SimControl, line: &str) -> bool {
                 ledger.requests.len(),
                 ledger.token_requests
             );
+        }
+        Ok(console::Command::TerminalStep(step)) => {
+            if !control.terminal_step(step) {
+                println!("no such terminal in the seed");
+            }
+        }
+        Ok(console::Command::TerminalOnline(id, online)) => {
+            if !control.set_terminal_online(&id, online) {
+                println!("no such terminal in the seed");
+            }
         }
         Ok(console::Command::Help) => println!("{}", console::HELP),
         Ok(console::Command::Quit) => return false,

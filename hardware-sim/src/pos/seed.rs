@@ -108,6 +108,9 @@ pub struct Seed {
     /// Register sales.
     #[serde(default, rename = "sale")]
     pub sales: Vec<SeedSale>,
+    /// Processor terminals behind `terminalPayment`, one per lane.
+    #[serde(default, rename = "terminal")]
+    pub terminals: Vec<super::terminals::SeedTerminal>,
 }
 
 fn default_token_ttl() -> u64 {
@@ -535,6 +538,18 @@ impl Seed {
         for sale in &self.sales {
             if !sale_ids.insert(sale.id.as_str()) {
                 problems.push(format!("sale {} appears twice", sale.id));
+            }
+        }
+        let mut terminal_ids = HashSet::new();
+        for t in &self.terminals {
+            if t.id.is_empty() || !terminal_ids.insert(t.id.as_str()) {
+                problems.push(format!("terminal {:?} is empty or appears twice", t.id));
+            }
+            if !locations.contains(t.store_code.as_str()) {
+                problems.push(format!(
+                    "terminal {} names unknown location {}",
+                    t.id, t.store_code
+                ));
             }
         }
         if problems.is_empty() {

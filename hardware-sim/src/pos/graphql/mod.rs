@@ -3,6 +3,7 @@
 mod catalog;
 mod giftcards;
 mod purchases;
+mod terminal;
 mod types;
 
 use std::sync::Arc;
@@ -24,12 +25,20 @@ use super::state::SimState;
 /// Root query type (`Query` in the SDL).
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(catalog::CatalogQuery, giftcards::GiftcardQuery);
+pub struct QueryRoot(
+    catalog::CatalogQuery,
+    giftcards::GiftcardQuery,
+    terminal::TerminalQuery,
+);
 
 /// Root mutation type (`Mutation` in the SDL).
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(giftcards::GiftcardMutation, purchases::PurchaseMutation);
+pub struct MutationRoot(
+    giftcards::GiftcardMutation,
+    purchases::PurchaseMutation,
+    terminal::TerminalMutation,
+);
 
 /// The executable schema.
 pub(crate) type PosSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -63,7 +72,9 @@ pub(super) fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
     ctx.data_unchecked::<Caller>()
 }
 
-/// Root field names of the operation the request selects.
+/// Root field names of the operation the request selects; for `terminalPayment` also
+/// `terminalPayment.start` (…`.continue`, `.capture`, `.void`), so faults can hit one of the
+/// four mutations.
 fn root_fields(request: &async_graphql::Request) -> Vec<String> {
     let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
         return Vec::new();
@@ -85,8 +96,26 @@ fn root_fields(request: &async_graphql::Request) -> Vec<String> {
             .items
             .iter()
             .filter_map(|sel| match &sel.node {
-                Selection::Field(f) => Some(f.node.name.node.to_string()),
+                Selection::Field(f) => Some(f),
                 _ => None,
+            })
+            .flat_map(|f| {
+                let name = f.node.name.node.to_string();
+                let nested: Vec<String> = if name == "terminalPayment" {
+                    f.node
+                        .selection_set
+                        .node
+                        .items
+                        .iter()
+                        .filter_map(|s| match &s.node {
+                            Selection::Field(g) => Some(format!("{name}.{}", g.node.name.node)),
+                            _ => None,
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                std::iter::once(name).chain(nested)
             })
             .collect()
     })

@@ -254,6 +254,17 @@ fn api_event(e: EngineEvent) -> Option<ApiEvent> {
             kind,
             reason,
         },
+        EngineEvent::PaymentProgress {
+            sale_id,
+            payment_id,
+            amount,
+            state,
+        } => ApiEvent::PaymentProgress {
+            sale_id: SaleId::parse(&sale_id)?,
+            payment_id: PaymentId::parse(&payment_id)?,
+            amount: amount.get(),
+            state,
+        },
     })
 }
 

@@ -28,6 +28,9 @@ use crate::engine::ports::{
 pub fn transport_config(cfg: &TerminalConfig) -> TransportConfig {
     let mut t = match &cfg.transport {
         TerminalTransport::Tcp { address } => TransportConfig::tcp(address.clone()),
+        // A pos lane builds no ZVT client (service wiring, doctor); should one be built
+        // anyway, it points at the discard port and never reaches a terminal.
+        TerminalTransport::Pos { .. } => TransportConfig::tcp("127.0.0.1:9".to_owned()),
         TerminalTransport::Serial { device, baud } => {
             let mut t = TransportConfig::serial(device.clone());
             t.endpoint = Endpoint::Serial {

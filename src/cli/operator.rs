@@ -90,6 +90,7 @@ pub(super) async fn target(loaded: &LoadedConfig) -> anyhow::Result<Target> {
     let client = pos_client::PosClient::new(pos_config(loaded))
         .map_err(|e| crate::service::ServiceError::unavailable("building the POS client", e))?;
     let pos = PosPorts::new(client, Some(pos_client::CodeType::Physical));
+    let pos_host = pos.clone();
     // Built but never used by these commands; it connects only on first use.
     let terminal = ZvtTerminal::new(transport_config(&config.terminal), None)?;
     let quick = simple_backoff(Duration::from_millis(200), Duration::from_secs(2));
@@ -113,6 +114,13 @@ pub(super) async fn target(loaded: &LoadedConfig) -> anyhow::Result<Target> {
             fault: None,
         },
     );
+    // `outbox flush` may meet a terminal capture/void item on a pos lane.
+    if let Some(terminal_id) = config.terminal.transport.pos_terminal_id() {
+        engine.set_pos_terminal(crate::engine::pos_terminal::PosTerminalLane {
+            host: Arc::new(pos_host),
+            terminal_id: terminal_id.to_owned(),
+        });
+    }
     Ok(Target::Store { engine })
 }
 

@@ -110,7 +110,8 @@ pub struct StoreConfig {
     pub path: PathBuf,
 }
 
-/// `[terminal]` (protocol is always ZVT).
+/// `[terminal]`: a ZVT terminal on the lane's line, or (`protocol = "pos"`) a processor
+/// terminal the POS drives ([`TerminalTransport::Pos`]; the ZVT settings are then unused).
 #[derive(Debug, Clone)]
 pub struct TerminalConfig {
     /// How the terminal is reached.
@@ -138,6 +139,22 @@ pub enum TerminalTransport {
         /// Line speed.
         baud: u32,
     },
+    /// `protocol = "pos"`: no terminal on the lane's line; card payments go through the
+    /// POS's `terminalPayment` to the processor terminal with this id.
+    Pos {
+        /// The processor's terminal id (Fortis `terminal_id`), at most 64 characters.
+        terminal_id: String,
+    },
+}
+
+impl TerminalTransport {
+    /// The processor terminal id of a `protocol = "pos"` lane.
+    pub fn pos_terminal_id(&self) -> Option<&str> {
+        match self {
+            TerminalTransport::Pos { terminal_id } => Some(terminal_id),
+            _ => None,
+        }
+    }
 }
 
 /// The terminal password: six digits, redacted in `Debug`.

@@ -95,8 +95,10 @@ pub struct RawStore {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTerminal {
-    /// Must be `"zvt"`.
+    /// `"zvt"` (a terminal on the lane's line) or `"pos"` (a processor terminal the POS drives).
     pub protocol: Option<String>,
+    /// `pos`: the processor's terminal id for this lane (Fortis `terminal_id`).
+    pub terminal_id: Option<String>,
     /// `"tcp"` or `"serial"`.
     pub transport: Option<String>,
     /// `host:port` for tcp.

@@ -64,7 +64,9 @@ impl Config {
     /// Settings that are valid but that an operator should know about.
     pub fn warnings(&self) -> Vec<ConfigProblem> {
         let mut w = Vec::new();
-        if self.terminal_password_file.is_none() {
+        if self.terminal_password_file.is_none()
+            && self.terminal.transport.pos_terminal_id().is_none()
+        {
             w.push(ConfigProblem::new(
                 "terminal.password",
                 "the terminal password sits in the config file, which others may read; move it \
@@ -361,14 +363,24 @@ fn terminal(
     password_file: &mut Option<PathBuf>,
 ) -> Option<TerminalConfig> {
     let raw = c.section("terminal", raw);
-    let protocol_ok = match c.required("terminal.protocol", raw.protocol) {
+    let protocol_ok = match c.required("terminal.protocol", raw.protocol.clone()) {
         Some(p) if p == "zvt" => true,
+        Some(p) if p == "pos" => return pos_terminal(c, raw),
         Some(p) => {
-            c.problem("terminal.protocol", format!("must be \"zvt\", got {p:?}"));
+            c.problem(
+                "terminal.protocol",
+                format!("must be \"zvt\" or \"pos\", got {p:?}"),
+            );
             false
         }
         None => false,
     };
+    if raw.terminal_id.is_some() {
+        c.problem(
+            "terminal.terminal_id",
+            "is only used with protocol = \"pos\"",
+        );
+    }
     let transport = match c.required("terminal.transport", raw.transport).as_deref() {
         Some("tcp") => {
             for (key, set) in [
@@ -459,6 +471,42 @@ fn terminal(
         password: password?,
         t3: t3?,
         t4: t4?,
+    })
+}
+
+/// `protocol = "pos"`: only `terminal_id`; the ZVT keys have no meaning there.
+fn pos_terminal(c: &mut Checker, raw: RawTerminal) -> Option<TerminalConfig> {
+    for (key, set) in [
+        ("transport", raw.transport.is_some()),
+        ("address", raw.address.is_some()),
+        ("device", raw.device.is_some()),
+        ("baud", raw.baud.is_some()),
+        ("password", raw.password.is_some()),
+        ("password_file", raw.password_file.is_some()),
+        ("t3_ms", raw.t3_ms.is_some()),
+        ("t4_ms", raw.t4_ms.is_some()),
+    ] {
+        if set {
+            c.problem(
+                &format!("terminal.{key}"),
+                "is only used with protocol = \"zvt\"",
+            );
+        }
+    }
+    let id = c.non_empty("terminal.terminal_id", raw.terminal_id)?;
+    if id.chars().count() > 64 || id.chars().any(char::is_control) {
+        c.problem(
+            "terminal.terminal_id",
+            "must be at most 64 printable characters",
+        );
+        return None;
+    }
+    Some(TerminalConfig {
+        transport: TerminalTransport::Pos { terminal_id: id },
+        // Unused on a pos lane: nothing is sent to a ZVT terminal.
+        password: TerminalPassword::new(String::new()),
+        t3: Duration::from_millis(DEFAULT_T3_MS),
+        t4: Duration::from_millis(DEFAULT_T4_MS),
     })
 }
 

@@ -271,6 +271,16 @@ pub(super) async fn devices(report: &mut DoctorReport, cfg: &Config) {
 
 async fn terminal(report: &mut DoctorReport, cfg: &Config) {
     match &cfg.terminal.transport {
+        TerminalTransport::Pos { terminal_id } => {
+            report.pass(
+                "terminal",
+                "protocol",
+                format!(
+                    "pos: cards on processor terminal {terminal_id} through the POS (no ZVT terminal on this lane; the POS checks cover it)"
+                ),
+            );
+            return;
+        }
         TerminalTransport::Tcp { address } => {
             let connect = tokio::time::timeout(
                 CONNECT_TIMEOUT,

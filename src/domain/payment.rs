@@ -75,6 +75,29 @@ pub enum TerminalMode {
     Authorize,
     /// A reservation, booked with the final total at completion.
     Reserve,
+    /// A processor terminal the POS drives (`terminalPayment`): AUTHORIZE at payment time,
+    /// captured at completion, voided at cancel (lanes with `terminal.protocol = "pos"`).
+    Pos,
+}
+
+impl TerminalMode {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TerminalMode::Authorize => "authorize",
+            TerminalMode::Reserve => "reserve",
+            TerminalMode::Pos => "pos",
+        }
+    }
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "authorize" => Some(TerminalMode::Authorize),
+            "reserve" => Some(TerminalMode::Reserve),
+            "pos" => Some(TerminalMode::Pos),
+            _ => None,
+        }
+    }
 }
 
 /// Terminal facts journaled for a card payment (never a full PAN).

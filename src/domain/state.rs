@@ -107,6 +107,10 @@ state_enum!(
         GiftcardCapture = "giftcard_capture",
         /// `giftcardTransCapture` with `cancel`: idempotent.
         GiftcardCancel = "giftcard_cancel",
+        /// `terminalPayment.capture`: idempotent (a CAPTURED payment is returned unchanged).
+        TerminalCapture = "terminal_capture",
+        /// `terminalPayment.void`: idempotent.
+        TerminalVoid = "terminal_void",
     }
 );
 
@@ -115,7 +119,10 @@ impl OutboxKind {
     pub fn is_idempotent(self) -> bool {
         matches!(
             self,
-            OutboxKind::GiftcardCapture | OutboxKind::GiftcardCancel
+            OutboxKind::GiftcardCapture
+                | OutboxKind::GiftcardCancel
+                | OutboxKind::TerminalCapture
+                | OutboxKind::TerminalVoid
         )
     }
 }

@@ -300,3 +300,118 @@ mod tests {
         assert_eq!(delays[2], std::time::Duration::from_millis(40));
     }
 }
+
+/// Maps a POS error of a terminal-payment call: a missing permission stays visible as
+/// such (the register is told plainly), a lost answer is `OutcomeUnknown`.
+pub fn terminal_host_error(e: &PosError) -> HostError {
+    match e.class() {
+        ErrorClass::NotSent | ErrorClass::Configuration => HostError::NotSent(e.to_string()),
+        ErrorClass::Transient | ErrorClass::OutcomeUnknown => {
+            HostError::OutcomeUnknown(e.to_string())
+        }
+        _ if matches!(e, PosError::NotAuthorized { .. }) => HostError::NotAuthorized(e.to_string()),
+        _ => HostError::Other(e.to_string()),
+    }
+}
+
+#[async_trait]
+impl super::pos_terminal::TerminalPaymentHost for PosPorts {
+    async fn start(
+        &self,
+        req: &pos_client::TerminalPaymentStartRequest,
+    ) -> Result<pos_client::TerminalPaymentOutcome, HostError> {
+        self.client
+            .terminal_payment_start(req)
+            .await
+            .map_err(|e| terminal_host_error(&e))
+    }
+
+    async fn continue_payment(
+        &self,
+        token: &str,
+    ) -> Result<pos_client::TerminalPaymentOutcome, HostError> {
+        self.client
+            .terminal_payment_continue(token)
+            .await
+            .map_err(|e| terminal_host_error(&e))
+    }
+
+    async fn capture(
+        &self,
+        id: &str,
+        amount: Option<Money>,
+    ) -> Result<pos_client::TerminalPaymentOutcome, HostError> {
+        self.client
+            .terminal_payment_capture(id, amount.map(|m| m.0))
+            .await
+            .map_err(|e| terminal_host_error(&e))
+    }
+
+    async fn void(&self, id: &str) -> Result<pos_client::TerminalPaymentOutcome, HostError> {
+        self.client
+            .terminal_payment_void(id)
+            .await
+            .map_err(|e| terminal_host_error(&e))
+    }
+
+    async fn lookup(&self, ref_no: &str) -> Result<Vec<pos_client::TerminalPayment>, HostError> {
+        self.client
+            .terminal_payments(Some(ref_no), None)
+            .await
+            .map_err(|e| terminal_host_error(&e))
+    }
+}
+
+/// The terminal port of a lane with `terminal.protocol = "pos"`: there is no ZVT terminal,
+/// so nothing is ever sent to one (no display, no PIN prompt); every command is refused as
+/// not sent.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoZvtTerminal;
+
+const NO_ZVT: &str = "this lane has no ZVT terminal (terminal.protocol = \"pos\")";
+
+#[async_trait]
+impl super::ports::PaymentTerminal for NoZvtTerminal {
+    async fn authorize(
+        &self,
+        _: &super::ports::TerminalRequest,
+    ) -> Result<super::ports::TerminalOutcome, super::ports::TerminalError> {
+        Err(super::ports::TerminalError::NotSent(NO_ZVT.into()))
+    }
+    async fn reserve(
+        &self,
+        _: &super::ports::TerminalRequest,
+    ) -> Result<super::ports::TerminalOutcome, super::ports::TerminalError> {
+        Err(super::ports::TerminalError::NotSent(NO_ZVT.into()))
+    }
+    async fn book_total(
+        &self,
+        _: u32,
+        _: Money,
+    ) -> Result<super::ports::TerminalOutcome, super::ports::TerminalError> {
+        Err(super::ports::TerminalError::NotSent(NO_ZVT.into()))
+    }
+    async fn reverse(
+        &self,
+        _: u32,
+        _: bool,
+    ) -> Result<super::ports::TerminalOutcome, super::ports::TerminalError> {
+        Err(super::ports::TerminalError::NotSent(NO_ZVT.into()))
+    }
+    async fn last_trace(&self) -> Option<u32> {
+        None
+    }
+    async fn recover(
+        &self,
+        _: &super::ports::RecoveryIntent,
+    ) -> Result<super::ports::Recovered, super::ports::TerminalError> {
+        Err(super::ports::TerminalError::NotSent(NO_ZVT.into()))
+    }
+    async fn numeric_input(
+        &self,
+        _: &str,
+        _: u8,
+    ) -> Result<Option<secrecy::SecretString>, super::ports::TerminalError> {
+        Err(super::ports::TerminalError::NotSent(NO_ZVT.into()))
+    }
+}

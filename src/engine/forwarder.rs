@@ -107,6 +107,9 @@ impl Engine {
             OutboxKind::GiftcardRedeem => self.send_redeem(item).await,
             OutboxKind::GiftcardCapture => self.send_capture(item).await,
             OutboxKind::GiftcardCancel => self.send_cancel(item).await,
+            OutboxKind::TerminalCapture | OutboxKind::TerminalVoid => {
+                self.send_terminal_item(item).await
+            }
         }
     }
 
@@ -610,9 +613,10 @@ impl Engine {
                         if let Some(pid) = &item.payment_id {
                             let p = payments::get(c, pid)?;
                             let to = match (item.kind, p.state) {
-                                (OutboxKind::GiftcardCancel, PaymentState::Cancelling) => {
-                                    Some(PaymentState::Cancelled)
-                                }
+                                (
+                                    OutboxKind::GiftcardCancel | OutboxKind::TerminalVoid,
+                                    PaymentState::Cancelling,
+                                ) => Some(PaymentState::Cancelled),
                                 (_, PaymentState::OfflineApproved | PaymentState::Capturing) => {
                                     Some(PaymentState::Captured)
                                 }

@@ -165,7 +165,10 @@ impl Engine {
         }
     }
 
-    async fn insert_payment(&self, new: &NewPayment) -> Result<PaymentRecord, EngineError> {
+    pub(crate) async fn insert_payment(
+        &self,
+        new: &NewPayment,
+    ) -> Result<PaymentRecord, EngineError> {
         let (sc, rc) = (
             self.inner.cfg.store_code.clone(),
             self.inner.cfg.register_code.clone(),

@@ -59,6 +59,7 @@ pub mod load;
 pub mod movement;
 pub mod offline;
 pub mod ports;
+pub mod pos_terminal;
 pub mod purchase;
 pub mod recovery;
 pub mod sale;
@@ -287,6 +288,18 @@ pub enum EngineEvent {
         /// Reason.
         reason: String,
     },
+    /// A card payment on a POS-driven terminal moved on while the customer is at it
+    /// (`waiting_for_card`, `approved`, `declined`, `cancelled`).
+    PaymentProgress {
+        /// Sale.
+        sale_id: String,
+        /// Payment.
+        payment_id: String,
+        /// Amount asked, or approved once approved.
+        amount: Money,
+        /// What the cashier should know.
+        state: String,
+    },
 }
 
 /// `POST /v1/sales` body.
@@ -511,6 +524,8 @@ pub(crate) struct Inner {
     pub(crate) movements: movement::Movements,
     /// Wakes the in-doubt evidence loop (a payment went in doubt).
     pub(crate) in_doubt_wake: Notify,
+    /// The processor terminal behind the POS, on lanes with `terminal.protocol = "pos"`.
+    pub(crate) pos_terminal: std::sync::OnceLock<pos_terminal::PosTerminalLane>,
 }
 
 /// The engine. Cheap to clone.
@@ -536,6 +551,7 @@ impl Engine {
                 wake: Notify::new(),
                 movements: movement::Movements::default(),
                 in_doubt_wake: Notify::new(),
+                pos_terminal: std::sync::OnceLock::new(),
             }),
         }
     }

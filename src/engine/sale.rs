@@ -280,7 +280,14 @@ impl Engine {
             amount: req.amount,
             code,
             entry_mode: (req.method == Method::Giftcard).then_some(req.entry_mode),
-            terminal_mode: (req.method == Method::Card).then_some(req.terminal_mode),
+            // A lane whose card terminal the POS drives takes every card that way.
+            terminal_mode: (req.method == Method::Card).then_some(
+                if self.pos_terminal().is_some() {
+                    crate::domain::payment::TerminalMode::Pos
+                } else {
+                    req.terminal_mode
+                },
+            ),
             pin_given: req.pin.is_some(),
             trace_before: None,
         };

@@ -11,7 +11,7 @@
 use async_trait::async_trait;
 use secrecy::SecretString;
 
-use crate::domain::payment::Method;
+use crate::domain::payment::{Method, TerminalMode};
 use crate::domain::{OutboxKind, PaymentState};
 use crate::store::payments::{NewPayment, PaymentRecord, PaymentUpdate};
 
@@ -135,8 +135,14 @@ impl Tender for GiftcardTender {
     }
 }
 
-/// Cards on the lane's ZVT terminal.
+/// Cards on the lane's ZVT terminal, or — on a lane with `terminal.protocol = "pos"` — on
+/// the processor terminal the POS drives ([`PosTerminalTender`]); the payment's journaled
+/// terminal mode decides, so recovery follows the protocol the payment was taken with.
 struct CardTender;
+
+fn via_pos(mode: Option<TerminalMode>) -> bool {
+    mode == Some(TerminalMode::Pos)
+}
 
 #[async_trait]
 impl Tender for CardTender {
@@ -144,12 +150,18 @@ impl Tender for CardTender {
         &self,
         e: &Engine,
         new: NewPayment,
-        _pin: Option<SecretString>,
+        pin: Option<SecretString>,
     ) -> Result<PaymentAnswer, EngineError> {
+        if via_pos(new.terminal_mode) {
+            return PosTerminalTender.start(e, new, pin).await;
+        }
         e.pay_card(new).await
     }
 
     async fn capture(&self, e: &Engine, p: &PaymentRecord) -> Result<(), EngineError> {
+        if via_pos(p.terminal_mode) {
+            return PosTerminalTender.capture(e, p).await;
+        }
         match p.state {
             PaymentState::Authorized | PaymentState::Capturing => e.book_card(p).await,
             _ => Ok(()),
@@ -157,6 +169,9 @@ impl Tender for CardTender {
     }
 
     async fn release(&self, e: &Engine, p: &PaymentRecord) -> Result<(), EngineError> {
+        if via_pos(p.terminal_mode) {
+            return PosTerminalTender.release(e, p).await;
+        }
         match p.state {
             PaymentState::Approved | PaymentState::Authorized | PaymentState::Cancelling => {
                 e.reverse_card(p).await
@@ -170,10 +185,62 @@ impl Tender for CardTender {
     }
 
     async fn recover(&self, e: &Engine, p: &PaymentRecord) -> Result<PaymentState, EngineError> {
+        if via_pos(p.terminal_mode) {
+            return PosTerminalTender.recover(e, p).await;
+        }
         match p.state {
             // The journal cannot tell whether the command left: the terminal's evidence
             // decides, matched against the journaled intent.
             PaymentState::Authorizing | PaymentState::InDoubt => Ok(e.recover_card(p).await?.state),
+            other => Ok(other),
+        }
+    }
+}
+
+/// Cards on a processor terminal the POS drives (`terminalPayment`, see
+/// [`super::pos_terminal`]): AUTHORIZE at payment time, capture at completion, void at
+/// cancel; a payment found mid-flight resumes from its journaled token or the lookup.
+struct PosTerminalTender;
+
+#[async_trait]
+impl Tender for PosTerminalTender {
+    async fn start(
+        &self,
+        e: &Engine,
+        new: NewPayment,
+        _pin: Option<SecretString>,
+    ) -> Result<PaymentAnswer, EngineError> {
+        e.pay_pos_terminal(new).await
+    }
+
+    async fn capture(&self, e: &Engine, p: &PaymentRecord) -> Result<(), EngineError> {
+        e.capture_pos_terminal(p).await
+    }
+
+    async fn release(&self, e: &Engine, p: &PaymentRecord) -> Result<(), EngineError> {
+        e.void_pos_terminal(p).await
+    }
+
+    fn has_evidence(&self) -> bool {
+        true
+    }
+
+    async fn recover(&self, e: &Engine, p: &PaymentRecord) -> Result<PaymentState, EngineError> {
+        match p.state {
+            // Resumed on an engine-owned movement: the customer may still be at the
+            // terminal, and start-up or the in-doubt loop must not wait for them.
+            PaymentState::Authorizing | PaymentState::InDoubt => {
+                e.spawn_resume_pos_terminal(&p.payment_id);
+                Ok(p.state)
+            }
+            PaymentState::Capturing => {
+                e.ensure_item(p, OutboxKind::TerminalCapture).await?;
+                Ok(p.state)
+            }
+            PaymentState::Cancelling => {
+                e.ensure_item(p, OutboxKind::TerminalVoid).await?;
+                Ok(p.state)
+            }
             other => Ok(other),
         }
     }

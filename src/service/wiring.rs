@@ -177,13 +177,29 @@ pub async fn wire_with(
         )
         .map_err(|e| ServiceError::unavailable("starting the card readers", e))?,
     );
-    let reporter = devices
-        .register_external("terminal", DeviceKind::Terminal)
-        .map_err(|e| ServiceError::unavailable("registering the terminal", e))?;
-    let terminal = Arc::new(
-        ZvtTerminal::new(transport_config(&config.terminal), Some(reporter))
-            .map_err(|e| ServiceError::unavailable("configuring the terminal", e))?,
-    );
+    // A lane with `terminal.protocol = "pos"` has no ZVT terminal: cards go through the
+    // POS's terminalPayment, and nothing is shown on or sent to a ZVT display.
+    let pos_terminal_id = config
+        .terminal
+        .transport
+        .pos_terminal_id()
+        .map(str::to_owned);
+    let zvt = match &pos_terminal_id {
+        Some(_) => None,
+        None => {
+            let reporter = devices
+                .register_external("terminal", DeviceKind::Terminal)
+                .map_err(|e| ServiceError::unavailable("registering the terminal", e))?;
+            Some(Arc::new(
+                ZvtTerminal::new(transport_config(&config.terminal), Some(reporter))
+                    .map_err(|e| ServiceError::unavailable("configuring the terminal", e))?,
+            ))
+        }
+    };
+    let terminal: Arc<dyn crate::engine::PaymentTerminal> = match &zvt {
+        Some(t) => t.clone(),
+        None => Arc::new(crate::engine::adapters::NoZvtTerminal),
+    };
 
     let backoff = match options.backoff {
         Some(b) => b,
@@ -193,8 +209,8 @@ pub async fn wire_with(
         store,
         Ports {
             giftcards: Arc::new(pos.clone()),
-            purchases: Arc::new(pos),
-            terminal: terminal.clone(),
+            purchases: Arc::new(pos.clone()),
+            terminal,
         },
         EngineConfig {
             store_code: config.lane.store_code.clone(),
@@ -209,6 +225,12 @@ pub async fn wire_with(
             fault: None,
         },
     );
+    if let Some(terminal_id) = pos_terminal_id {
+        engine.set_pos_terminal(crate::engine::pos_terminal::PosTerminalLane {
+            host: Arc::new(pos),
+            terminal_id,
+        });
+    }
     // Recovery before READY: the register must not see a sale whose state is still being
     // settled from the last run.
     let report = engine
@@ -223,10 +245,11 @@ pub async fn wire_with(
         config.lane.warehouse_code.clone(),
     )
     .with_code_replacement(config.api.permissions.giftcard_replace_code);
-    let backend = Arc::new(
-        AgentBackend::new(engine.clone(), Some(Arc::clone(&devices)), Some(catalog))
-            .with_cashier_display(Arc::clone(&terminal)),
-    );
+    let backend = AgentBackend::new(engine.clone(), Some(Arc::clone(&devices)), Some(catalog));
+    let backend = Arc::new(match &zvt {
+        Some(t) => backend.with_cashier_display(Arc::clone(t)),
+        None => backend,
+    });
     let metrics = Metrics::new();
     let _gauges = api::follow_events(
         metrics.clone(),
@@ -247,12 +270,14 @@ pub async fn wire_with(
         .task(Stage::Engine, "engine", {
             let engine = engine.clone();
             let storage_metrics = metrics.clone();
-            let terminal = Arc::clone(&terminal);
+            let zvt = zvt.clone();
             move |ctx| async move {
                 // Connect early so `status` shows the terminal; failures only report.
-                tokio::select! {
-                    () = terminal.warm_up() => {}
-                    () = ctx.stop.cancelled() => {}
+                if let Some(terminal) = &zvt {
+                    tokio::select! {
+                        () = terminal.warm_up() => {}
+                        () = ctx.stop.cancelled() => {}
+                    }
                 }
                 // The beat follows a real round-trip through the store's writer thread, so
                 // a wedged engine or store withholds the watchdog ping.
@@ -274,7 +299,9 @@ pub async fn wire_with(
                 // reach a journaled state (or are left to start-up recovery) before the
                 // terminal link closes.
                 engine.drain_movements(MOVEMENT_DRAIN_GRACE).await;
-                terminal.close().await;
+                if let Some(terminal) = zvt {
+                    terminal.close().await;
+                }
                 Ok(())
             }
         })
@@ -287,9 +314,13 @@ pub async fn wire_with(
         })
         .task(Stage::Engine, "cashier-display", {
             let engine = engine.clone();
-            let terminal = Arc::clone(&terminal);
+            let zvt = zvt.clone();
             move |ctx| async move {
-                cashier_display(engine, terminal, ctx.stop).await;
+                match zvt {
+                    Some(terminal) => cashier_display(engine, terminal, ctx.stop).await,
+                    // No display on a pos lane; a task that ends reads as a failure.
+                    None => ctx.stop.cancelled().await,
+                }
                 Ok(())
             }
         })

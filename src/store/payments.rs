@@ -141,9 +141,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<PaymentRecord> {
         pos_trans_id: r.get(11)?,
         balance: r.get(12)?,
         terminal_mode: match tmode.as_deref() {
-            Some("authorize") => Some(TerminalMode::Authorize),
-            Some("reserve") => Some(TerminalMode::Reserve),
-            Some(o) => return Err(bad(13, o.to_owned())),
+            Some(m) => Some(TerminalMode::parse(m).ok_or_else(|| bad(13, m.to_owned()))?),
             None => None,
         },
         terminal: TerminalRef {
@@ -240,10 +238,7 @@ pub fn insert(
             hash,
             sealed,
             new.entry_mode.map(EntryMode::as_str),
-            new.terminal_mode.map(|m| match m {
-                TerminalMode::Authorize => "authorize",
-                TerminalMode::Reserve => "reserve",
-            }),
+            new.terminal_mode.map(TerminalMode::as_str),
             now,
             new.trace_before
         ],
@@ -360,6 +355,31 @@ pub fn receipt_used_by_other(
         |r| r.get(0),
     )?;
     Ok(n > 0)
+}
+
+/// Journals the continuation token of a POS-driven terminal payment as it arrives (the
+/// resume point after a restart).
+pub fn set_continuation(
+    c: &Connection,
+    payment_id: &str,
+    token: Option<&str>,
+) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE payments SET continuation = ?2, updated_at = ?3 WHERE payment_id = ?1",
+        params![payment_id, token, now_utc()],
+    )?;
+    Ok(())
+}
+
+/// The journaled continuation token of a POS-driven terminal payment, if any.
+pub fn continuation(c: &Connection, payment_id: &str) -> Result<Option<String>, StoreError> {
+    Ok(c.query_row(
+        "SELECT continuation FROM payments WHERE payment_id = ?1",
+        [payment_id],
+        |r| r.get::<_, Option<String>>(0),
+    )
+    .optional()?
+    .flatten())
 }
 
 /// Counts payments in a state.

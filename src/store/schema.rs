@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The migration steps; step `i` moves the file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4_TERMINAL_CONTINUATION];
 
 /// Highest schema version this build knows.
 pub fn latest() -> i64 {
@@ -148,6 +148,13 @@ const V3: &str = r#"
 INSERT INTO journal_seq(name, value)
     SELECT 'journal', (1 + abs(random() % 999999999)) * 100000000
     WHERE NOT EXISTS (SELECT 1 FROM journal_seq WHERE name = 'journal');
+"#;
+
+/// Issue 11: a POS-driven terminal payment journals each continuation token as it arrives,
+/// so a restart mid-payment resumes with `continue` instead of starting again (the POS does
+/// not deduplicate `refNo`). (Numbered after V3 on its branch; renumber at merge if needed.)
+const V4_TERMINAL_CONTINUATION: &str = r#"
+ALTER TABLE payments ADD COLUMN continuation TEXT;
 "#;
 
 /// Brings the file up to [`latest`]; refuses a newer file.

@@ -254,6 +254,18 @@ pub enum ApiEvent {
         /// Why, without card data.
         reason: String,
     },
+    /// A card payment on a POS-driven terminal while the customer is at it.
+    PaymentProgress {
+        /// The sale.
+        sale_id: SaleId,
+        /// The payment.
+        payment_id: PaymentId,
+        /// The amount asked (the approved amount once approved).
+        #[serde(with = "dec")]
+        amount: Decimal,
+        /// `waiting_for_card`, `approved`, `declined` or `cancelled`.
+        state: String,
+    },
 }
 
 impl ApiEvent {
@@ -266,6 +278,7 @@ impl ApiEvent {
             Self::Payment { .. } => "payment",
             Self::Outbox { .. } => "outbox",
             Self::Exception { .. } => "exception",
+            Self::PaymentProgress { .. } => "payment_progress",
         }
     }
 }

@@ -1,0 +1,557 @@
+//! US lanes (issue 11): card payments on the processor terminal the POS drives
+//! (`terminal.protocol = "pos"`, `terminalPayment`), through the real binary over HTTP against
+//! `hardware-sim pos` with its simulated processor terminals. No ZVT terminal exists here.
+//!
+//! Approve (with SSE `payment_progress`), partial approval split with a gift card, declines
+//! with the processor's reason, cancel at the terminal, a busy terminal, the POS offline
+//! (refused at once), a lost `start` answer (one payment at the POS, the register gets the
+//! real outcome), SIGKILL between `start` and the final `continue` (resumed after the
+//! restart, one payment), a lost `capture` answer (captured once, before the purchase), a
+//! cancelled sale (voided), and a POS client without the permission (a plain reason).
+
+mod agent_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use agent_support::{Api, OFFLINE_ENABLED, free_port, private, start_quiet};
+use hardware_sim::pos::{
+    Fault, FaultKind, FaultTarget, PosSim, Seed, TerminalOutcome, TerminalStep, TpStatus,
+};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "pos-terminal-token-0123456789abcd";
+const TERMINAL: &str = "FORTIS-T-0042";
+
+struct UsLane {
+    dir: tempfile::TempDir,
+    pos: PosSim,
+    config: PathBuf,
+    api: Api,
+}
+
+/// Writes a lane config whose `[terminal]` is `protocol = "pos"` with the seed's terminal.
+fn pos_config(dir: &Path, pos: &PosSim, listen: &str) -> PathBuf {
+    let secret = private(
+        dir,
+        "pos-client-secret",
+        "lane-agent-sim-secret-0123456789\n",
+    );
+    let token = private(dir, "api-token", &format!("{TOKEN}\n"));
+    let text = format!(
+        r#"[lane]
+store_code = "DALLAS"
+register_code = "LANE01"
+[pos]
+graphql_url = "{}"
+issuer_url = "{}"
+client_id = "lane-agent"
+client_secret_file = "{}"
+request_timeout_ms = 3000
+[api]
+listen = "{listen}"
+token_file = "{}"
+[store]
+path = "{}"
+[terminal]
+protocol = "pos"
+terminal_id = "{TERMINAL}"
+[offline]
+{OFFLINE_ENABLED}"#,
+        pos.graphql_url(),
+        pos.issuer_url(),
+        secret.display(),
+        token.display(),
+        dir.join("agent.db").display(),
+    );
+    let path = dir.join("lane-agent.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn us_lane_with(seed: Seed) -> UsLane {
+    let dir = tempfile::tempdir().unwrap();
+    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), seed)
+        .await
+        .unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let config = pos_config(dir.path(), &pos, &addr);
+    let api = Api::new(&addr, TOKEN);
+    UsLane {
+        dir,
+        pos,
+        config,
+        api,
+    }
+}
+
+async fn us_lane() -> UsLane {
+    us_lane_with(Seed::example()).await
+}
+
+fn step(outcome: TerminalOutcome, delay_ms: u64) -> TerminalStep {
+    TerminalStep {
+        terminal: TERMINAL.into(),
+        outcome,
+        delay_ms: Some(delay_ms),
+    }
+}
+
+async fn open(api: &Api, sale_id: &str, price: &str) {
+    let (st, v) = api
+        .post(
+            "/v1/sales",
+            json!({"sale_id": sale_id, "lines": [{"sku": "1000001", "quantity": "1", "unit_price": price}]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+}
+
+async fn pay_card(api: &Api, sale_id: &str, payment_id: &str, amount: &str) -> (u16, Value) {
+    api.post(
+        &format!("/v1/sales/{sale_id}/payments"),
+        json!({"method": "card", "amount": amount, "payment_id": payment_id}),
+    )
+    .await
+}
+
+fn kill(child: &mut Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Waits (bounded) until the sale shows `payment_id` in `state`.
+async fn payment_state_becomes(api: &Api, sale_id: &str, payment_id: &str, state: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + agent_support::WAIT;
+    let mut tick = tokio::time::interval(Duration::from_millis(25));
+    loop {
+        let sale = api.get(&format!("/v1/sales/{sale_id}")).await;
+        let found = sale["payments"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["payment_id"] == payment_id))
+            .map(|p| p["state"].clone());
+        if found.as_ref().and_then(Value::as_str) == Some(state) {
+            return sale;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "payment {payment_id} never reached {state}: {sale}"
+        );
+        tick.tick().await;
+    }
+}
+
+/// Waits (bounded) until the simulator's ledger satisfies `ok`.
+async fn ledger_until(
+    pos: &PosSim,
+    what: &str,
+    ok: impl Fn(&hardware_sim::pos::Ledger) -> bool,
+) -> hardware_sim::pos::Ledger {
+    let deadline = tokio::time::Instant::now() + agent_support::WAIT;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    loop {
+        let l = pos.control().ledger();
+        if ok(&l) {
+            return l;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}: {l:?}");
+        tick.tick().await;
+    }
+}
+
+/// Reads SSE frames until one named `name` whose data satisfies `ok` arrives.
+async fn sse_until(
+    resp: &mut reqwest::Response,
+    buf: &mut String,
+    name: &str,
+    ok: impl Fn(&Value) -> bool,
+) -> Value {
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let Some(event) = frame.lines().find_map(|l| l.strip_prefix("event: ")) else {
+                continue;
+            };
+            let data: String = frame
+                .lines()
+                .filter_map(|l| l.strip_prefix("data: "))
+                .collect();
+            let v: Value = serde_json::from_str(&data).unwrap();
+            if event == name && ok(&v) {
+                return v;
+            }
+        }
+        let chunk = tokio::time::timeout(agent_support::WAIT, resp.chunk())
+            .await
+            .expect("an event within the wait")
+            .unwrap()
+            .expect("stream open");
+        buf.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_is_authorized_at_the_terminal_captured_at_completion_with_progress_events() {
+    let l = us_lane().await;
+    let (mut agent, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let mut events = l
+        .api
+        .http
+        .get(format!("{}/v1/events", l.api.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let mut buf = String::new();
+    l.pos
+        .control()
+        .terminal_step(step(TerminalOutcome::Approve, 400));
+    open(&l.api, "us-1", "20.00").await;
+    let (st, v) = pay_card(&l.api, "us-1", "us-1-card", "20.00").await;
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(v["status"], "approved", "{v}");
+    assert_eq!(v["approved_amount"], "20.00");
+    assert_eq!(v["due"], "0.00");
+    let waiting = sse_until(&mut events, &mut buf, "payment_progress", |_| true).await;
+    assert_eq!(waiting["state"], "waiting_for_card");
+    assert_eq!(waiting["sale_id"], "us-1");
+    assert_eq!(waiting["amount"], "20.00");
+    let approved = sse_until(&mut events, &mut buf, "payment_progress", |v| {
+        v["state"] != "waiting_for_card"
+    })
+    .await;
+    assert_eq!(approved["state"], "approved");
+
+    let ledger = l.pos.control().ledger();
+    assert_eq!(ledger.terminal_payments.len(), 1);
+    let tp = &ledger.terminal_payments[0];
+    assert_eq!(tp.status, TpStatus::Authorized);
+    assert_eq!(
+        tp.transaction_id
+            .as_deref()
+            .map(|t| t.starts_with("DALLAS-LANE01")),
+        Some(true)
+    );
+    // The cardholder took a while: the agent waited on continuations, never started twice.
+    assert_eq!(ledger.requests_for("terminalPayment.start"), 1);
+    assert!(ledger.requests_for("terminalPayment.continue") >= 1);
+
+    let (st, done) = l.api.post("/v1/sales/us-1/complete", json!({})).await;
+    assert_eq!(
+        (st, done["state"].as_str()),
+        (200, Some("completed")),
+        "{done}"
+    );
+    let ledger = ledger_until(&l.pos, "purchase recorded", |l| l.purchases.len() == 1).await;
+    let tp = &ledger.terminal_payments[0];
+    assert_eq!((tp.status, tp.captures), (TpStatus::Captured, 1));
+    assert_eq!(tp.captured_amount, Some("20.00".parse().unwrap()));
+    kill(&mut agent);
+    drop(notify);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_approval_leaves_the_rest_due_for_a_gift_card() {
+    let l = us_lane().await;
+    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    l.pos.control().terminal_step(step(
+        TerminalOutcome::Partial {
+            amount: "12.00".parse().unwrap(),
+        },
+        0,
+    ));
+    open(&l.api, "us-split", "30.00").await;
+    let (st, v) = pay_card(&l.api, "us-split", "us-split-card", "30.00").await;
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(
+        (
+            v["status"].as_str(),
+            v["approved_amount"].as_str(),
+            v["due"].as_str()
+        ),
+        (Some("approved"), Some("12.00"), Some("18.00")),
+        "{v}"
+    );
+    let (st, g) = l
+        .api
+        .post(
+            "/v1/sales/us-split/payments",
+            json!({"method": "giftcard", "amount": "18.00", "code": "6006491000000001", "payment_id": "us-split-gift"}),
+        )
+        .await;
+    assert_eq!(
+        (st, g["status"].as_str(), g["due"].as_str()),
+        (201, Some("approved"), Some("0.00")),
+        "{g}"
+    );
+    let (st, done) = l.api.post("/v1/sales/us-split/complete", json!({})).await;
+    assert_eq!(st, 200, "{done}");
+    let ledger = ledger_until(&l.pos, "purchase recorded", |l| l.purchases.len() == 1).await;
+    assert_eq!(
+        ledger.terminal_payments[0].captured_amount,
+        Some("12.00".parse().unwrap())
+    );
+    assert_eq!(ledger.purchases[0].pay_amount, "30.00".parse().unwrap());
+    kill(&mut agent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declines_cancels_and_a_busy_terminal_answer_declined_with_a_plain_reason() {
+    let l = us_lane().await;
+    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let c = l.pos.control();
+    c.terminal_step(step(
+        TerminalOutcome::Decline {
+            reason: "Insufficient funds".into(),
+        },
+        100,
+    ));
+    c.terminal_step(step(TerminalOutcome::Cancel, 100));
+    c.terminal_step(step(TerminalOutcome::Busy, 0));
+    c.terminal_step(step(TerminalOutcome::Timeout, 100));
+    open(&l.api, "us-d", "15.00").await;
+    for (pid, reason) in [
+        ("us-d-1", "declined: Insufficient funds"),
+        ("us-d-2", "cancelled_at_terminal"),
+        ("us-d-3", "terminal_busy"),
+        ("us-d-4", "terminal_timed_out"),
+    ] {
+        let (st, v) = pay_card(&l.api, "us-d", pid, "15.00").await;
+        assert_eq!(st, 201, "{v}");
+        assert_eq!(
+            (
+                v["status"].as_str(),
+                v["reason"].as_str(),
+                v["due"].as_str()
+            ),
+            (Some("declined"), Some(reason), Some("15.00")),
+            "{pid}: {v}"
+        );
+    }
+    // Busy started nothing; the decline, cancel and timeout left one record each, nothing
+    // charged.
+    let ledger = c.ledger();
+    let statuses: Vec<TpStatus> = ledger.terminal_payments.iter().map(|p| p.status).collect();
+    assert_eq!(
+        statuses,
+        vec![TpStatus::Declined, TpStatus::Failed, TpStatus::Failed]
+    );
+    // The sale can still be paid by another card.
+    c.terminal_step(step(TerminalOutcome::Approve, 0));
+    let (_, v) = pay_card(&l.api, "us-d", "us-d-5", "15.00").await;
+    assert_eq!(v["status"], "approved", "{v}");
+    kill(&mut agent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_pos_down_a_card_is_refused_at_once() {
+    let l = us_lane().await;
+    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    open(&l.api, "us-off", "9.00").await;
+    l.pos.control().set_online(false).await;
+    let t0 = Instant::now();
+    let (st, v) = pay_card(&l.api, "us-off", "us-off-1", "9.00").await;
+    let took = t0.elapsed();
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(
+        (v["status"].as_str(), v["reason"].as_str()),
+        (Some("declined"), Some("link_offline")),
+        "{v}"
+    );
+    assert!(took < Duration::from_secs(2), "refused after {took:?}");
+    // Once the link is known down, the next card is refused without a call.
+    let t0 = Instant::now();
+    let (_, v) = pay_card(&l.api, "us-off", "us-off-2", "9.00").await;
+    assert_eq!(v["reason"], "link_offline", "{v}");
+    assert!(t0.elapsed() < Duration::from_millis(500));
+    l.pos.control().set_online(true).await;
+    assert!(l.pos.control().ledger().terminal_payments.is_empty());
+    kill(&mut agent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_start_answer_is_looked_up_and_the_register_gets_the_real_outcome() {
+    let l = us_lane().await;
+    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let c = l.pos.control();
+    c.terminal_step(step(TerminalOutcome::Approve, 300));
+    c.inject(Fault {
+        target: FaultTarget::Operation("terminalPayment.start".into()),
+        kind: FaultKind::ApplyThenDrop,
+        times: Some(1),
+    });
+    open(&l.api, "us-lost", "11.00").await;
+    let (st, v) = pay_card(&l.api, "us-lost", "us-lost-1", "11.00").await;
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(
+        (v["status"].as_str(), v["approved_amount"].as_str()),
+        (Some("approved"), Some("11.00")),
+        "{v}"
+    );
+    let ledger = c.ledger();
+    assert_eq!(
+        ledger.terminal_payments.len(),
+        1,
+        "exactly one payment at the POS"
+    );
+    assert_eq!(
+        ledger.requests_for("terminalPayment.start"),
+        1,
+        "never started again"
+    );
+    assert!(
+        ledger.requests_for("terminalPayments") >= 1,
+        "looked up by refNo"
+    );
+    assert_eq!(ledger.terminal_payments[0].status, TpStatus::Authorized);
+    kill(&mut agent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_cut_by_sigkill_mid_terminal_resumes_after_restart_once() {
+    let l = us_lane().await;
+    let (mut agent, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let c = l.pos.control();
+    // The cardholder takes long enough for the kill to land between start and the end.
+    c.terminal_step(step(TerminalOutcome::Approve, 2500));
+    open(&l.api, "us-kill", "14.00").await;
+    let api2 = Api::new(l.api.base.trim_start_matches("http://"), TOKEN);
+    let first = tokio::spawn(async move {
+        api2.http
+            .post(format!("{}/v1/sales/us-kill/payments", api2.base))
+            .bearer_auth(TOKEN)
+            .json(&json!({"method": "card", "amount": "14.00", "payment_id": "us-kill-1"}))
+            .send()
+            .await
+            .is_ok()
+    });
+    // A continue has been asked: the token was journaled before it.
+    ledger_until(&l.pos, "a continue", |l| {
+        l.requests_for("terminalPayment.continue") >= 1
+    })
+    .await;
+    kill(&mut agent);
+    let _ = first.await;
+    drop(notify);
+    std::fs::remove_file(l.dir.path().join("notify.sock")).unwrap();
+    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let sale = payment_state_becomes(&l.api, "us-kill", "us-kill-1", "approved").await;
+    assert_eq!(sale["due"], "0.00", "{sale}");
+    // The register's retry with the same id gets the approval.
+    let (st, v) = pay_card(&l.api, "us-kill", "us-kill-1", "14.00").await;
+    assert!(st == 200 || st == 201, "{st} {v}");
+    assert_eq!(v["status"], "approved", "{v}");
+    let ledger = c.ledger();
+    assert_eq!(ledger.terminal_payments.len(), 1, "one payment at the POS");
+    assert_eq!(ledger.requests_for("terminalPayment.start"), 1);
+    kill(&mut agent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_capture_answer_is_captured_once_before_the_purchase() {
+    let l = us_lane().await;
+    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let c = l.pos.control();
+    c.terminal_step(step(TerminalOutcome::Approve, 0));
+    open(&l.api, "us-cap", "8.00").await;
+    let (_, v) = pay_card(&l.api, "us-cap", "us-cap-1", "8.00").await;
+    assert_eq!(v["status"], "approved", "{v}");
+    c.inject(Fault {
+        target: FaultTarget::Operation("terminalPayment.capture".into()),
+        kind: FaultKind::ApplyThenDrop,
+        times: Some(1),
+    });
+    let (st, done) = l.api.post("/v1/sales/us-cap/complete", json!({})).await;
+    assert_eq!(
+        (st, done["state"].as_str()),
+        (200, Some("completed")),
+        "{done}"
+    );
+    payment_state_becomes(&l.api, "us-cap", "us-cap-1", "captured").await;
+    let ledger = ledger_until(&l.pos, "purchase recorded", |l| l.purchases.len() == 1).await;
+    let tp = &ledger.terminal_payments[0];
+    assert_eq!((tp.status, tp.captures), (TpStatus::Captured, 1));
+    assert!(
+        ledger.requests_for("terminalPayment.capture") >= 2,
+        "sent again from the outbox"
+    );
+    // The capture went out before the purchase.
+    let first_purchase = ledger
+        .requests
+        .iter()
+        .position(|r| r.operations.iter().any(|o| o == "purchaseAdd"))
+        .unwrap();
+    let last_capture = ledger
+        .requests
+        .iter()
+        .rposition(|r| r.operations.iter().any(|o| o == "terminalPayment.capture"))
+        .unwrap();
+    assert!(last_capture < first_purchase);
+    kill(&mut agent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_sale_voids_its_terminal_payment() {
+    let l = us_lane().await;
+    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    l.pos
+        .control()
+        .terminal_step(step(TerminalOutcome::Approve, 0));
+    open(&l.api, "us-void", "6.00").await;
+    let (_, v) = pay_card(&l.api, "us-void", "us-void-1", "6.00").await;
+    assert_eq!(v["status"], "approved", "{v}");
+    let (st, s) = l.api.post("/v1/sales/us-void/cancel", json!({})).await;
+    assert_eq!((st, s["state"].as_str()), (200, Some("cancelled")), "{s}");
+    let ledger = l.pos.control().ledger();
+    let tp = &ledger.terminal_payments[0];
+    assert_eq!((tp.status, tp.voids), (TpStatus::Voided, 1));
+    assert_eq!(tp.captures, 0);
+    payment_state_becomes(&l.api, "us-void", "us-void-1", "cancelled").await;
+    kill(&mut agent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pos_client_without_the_permission_gets_a_clear_reason() {
+    let mut seed = Seed::example();
+    for c in &mut seed.clients {
+        if c.id == "lane-agent" {
+            c.permissions.retain(|p| p != "MakeSaleTerminalPayment");
+        }
+    }
+    let l = us_lane_with(seed).await;
+    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    open(&l.api, "us-perm", "5.00").await;
+    let (st, v) = pay_card(&l.api, "us-perm", "us-perm-1", "5.00").await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("declined")), "{v}");
+    let reason = v["reason"].as_str().unwrap();
+    assert!(reason.contains("MakeSaleTerminalPayment"), "{reason}");
+    assert!(l.pos.control().ledger().terminal_payments.is_empty());
+    kill(&mut agent);
+}
+
+#[tokio::test]
+async fn check_config_accepts_a_pos_lane_and_names_what_does_not_belong() {
+    let l = us_lane().await;
+    let ok = agent_support::cli(&l.config, &["check-config"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let text = std::fs::read_to_string(&l.config).unwrap();
+    let bad = text.replace(
+        &format!("terminal_id = \"{TERMINAL}\"\n"),
+        "address = \"127.0.0.1:20007\"\n",
+    );
+    std::fs::write(&l.config, bad).unwrap();
+    let out = agent_support::cli(&l.config, &["check-config"]);
+    assert_eq!(out.status.code(), Some(64));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("terminal.terminal_id"), "{all}");
+    assert!(all.contains("terminal.address"), "{all}");
+}

@@ -555,3 +555,21 @@ async fn check_config_accepts_a_pos_lane_and_names_what_does_not_belong() {
     assert!(all.contains("terminal.terminal_id"), "{all}");
     assert!(all.contains("terminal.address"), "{all}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_the_terminal_payment_shapes_and_names_the_recovery() {
+    let l = us_lane().await;
+    let config = l.config.clone();
+    let out = tokio::task::spawn_blocking(move || agent_support::cli(&config, &["doctor"]))
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("PASS  schema    terminal payments: start, continue and capture fit"),
+        "{text}"
+    );
+    assert!(text.contains("terminalPayments(refNo:)"), "{text}");
+    assert!(text.contains("voids its card authorization"), "{text}");
+    assert!(text.contains("terminal  protocol: pos"), "{text}");
+}

@@ -17,6 +17,7 @@
 mod local;
 mod pos;
 pub mod schema;
+pub mod terminal_payments;
 
 use std::io::{self, Write};
 use std::path::Path;

@@ -154,15 +154,19 @@ pub(super) async fn checks(
         .await
     {
         Ok(data) => match schema::check_introspection(&data) {
-            Ok(mismatches) if mismatches.is_empty() => report.pass(
-                "schema",
-                "operations",
-                format!(
-                    "all {} operation documents are valid against the live schema",
-                    OPERATIONS.len()
-                ),
-            ),
+            Ok(mismatches) if mismatches.is_empty() => {
+                terminal_payment_checks(report, cfg, &data);
+                report.pass(
+                    "schema",
+                    "operations",
+                    format!(
+                        "all {} operation documents are valid against the live schema",
+                        OPERATIONS.len()
+                    ),
+                )
+            }
             Ok(mismatches) => {
+                terminal_payment_checks(report, cfg, &data);
                 for m in &mismatches {
                     report.fail(EXIT_OTHER, "schema", "mismatch", m.clone());
                 }
@@ -501,4 +505,36 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = c.source();
     }
     s
+}
+
+/// On a lane with `terminal.protocol = "pos"`: the terminal-payment shapes, each mismatch
+/// named, and which recovery the server allows.
+fn terminal_payment_checks(report: &mut DoctorReport, cfg: &Config, data: &Json) {
+    let Some(terminal_id) = cfg.terminal.transport.pos_terminal_id() else {
+        return;
+    };
+    match super::terminal_payments::check_terminal_payments(data) {
+        Ok(s) => {
+            for m in &s.mismatches {
+                report.fail(EXIT_OTHER, "schema", "terminal payments", m.clone());
+            }
+            if s.payments {
+                report.pass(
+                    "schema",
+                    "terminal payments",
+                    format!(
+                        "start, continue and capture fit: cards on {terminal_id} through the POS"
+                    ),
+                );
+            }
+            for (ok, text) in s.recovery() {
+                if ok {
+                    report.pass("schema", "terminal recovery", text);
+                } else {
+                    report.warn("schema", "terminal recovery", text);
+                }
+            }
+        }
+        Err(e) => report.fail(EXIT_OTHER, "schema", "terminal payments", e),
+    }
 }

@@ -573,3 +573,53 @@ async fn doctor_checks_the_terminal_payment_shapes_and_names_the_recovery() {
     assert!(text.contains("voids its card authorization"), "{text}");
     assert!(text.contains("terminal  protocol: pos"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_start_that_cannot_be_looked_up_is_in_doubt_until_the_lookup_answers() {
+    let l = us_lane().await;
+    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let c = l.pos.control();
+    c.terminal_step(step(TerminalOutcome::Approve, 0));
+    c.inject(Fault {
+        target: FaultTarget::Operation("terminalPayment.start".into()),
+        kind: FaultKind::ApplyThenDrop,
+        times: Some(1),
+    });
+    c.inject(Fault {
+        target: FaultTarget::Operation("terminalPayments".into()),
+        kind: FaultKind::HttpStatus(503),
+        times: None,
+    });
+    open(&l.api, "us-doubt", "13.00").await;
+    let (st, v) = pay_card(&l.api, "us-doubt", "us-doubt-1", "13.00").await;
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(
+        (v["status"].as_str(), v["due"].as_str()),
+        (Some("in_doubt"), Some("13.00")),
+        "{v}"
+    );
+    let (st, e) = l.api.post("/v1/sales/us-doubt/complete", json!({})).await;
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (409, Some("payment_in_doubt")),
+        "{e}"
+    );
+    let open_exc = l.api.get("/v1/exceptions").await;
+    assert!(
+        open_exc.to_string().contains("payment_in_doubt"),
+        "{open_exc}"
+    );
+    // The lookup answers again: the evidence loop settles it, nothing started twice.
+    c.clear_faults();
+    payment_state_becomes(&l.api, "us-doubt", "us-doubt-1", "approved").await;
+    let ledger = c.ledger();
+    assert_eq!(ledger.terminal_payments.len(), 1);
+    assert_eq!(ledger.requests_for("terminalPayment.start"), 1);
+    let (st, done) = l.api.post("/v1/sales/us-doubt/complete", json!({})).await;
+    assert_eq!(
+        (st, done["state"].as_str()),
+        (200, Some("completed")),
+        "{done}"
+    );
+    kill(&mut agent);
+}

@@ -43,7 +43,7 @@ pub const LINK_OFFLINE: &str = "link_offline";
 
 /// How often a lost `continue` / lookup is asked again before the payment goes in doubt
 /// (the in-doubt loop keeps asking after that).
-const ASK_ATTEMPTS: usize = 8;
+const ASK_ATTEMPTS: usize = 5;
 
 /// The POS's terminal payments, as the engine needs them.
 #[cfg_attr(test, mockall::automock)]
@@ -343,7 +343,7 @@ impl Engine {
                     self.note_host_error(&e);
                     last = e.to_string();
                     let wait = delays.next().unwrap_or(Duration::from_secs(5));
-                    tokio::time::sleep(wait.min(Duration::from_secs(5))).await;
+                    tokio::time::sleep(wait.min(Duration::from_secs(2))).await;
                 }
                 Err(e) => return Err(e.to_string()),
             }

@@ -623,3 +623,27 @@ async fn a_lost_start_that_cannot_be_looked_up_is_in_doubt_until_the_lookup_answ
     );
     kill(&mut agent);
 }
+
+#[test]
+fn the_us_demo_day_reconciles() {
+    let out = std::process::Command::new(agent_support::agent_bin())
+        .args(["demo", "--terminal", "pos"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "reason partial_approval",
+        "reason cancelled_at_terminal",
+        "Voided",
+        "lost: 0; duplicates: 0",
+        "(2 captured, 1 voided, 0 captured twice)",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing:\n{text}");
+    }
+}

@@ -18,7 +18,13 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         .thread_name("lane-agent-demo")
         .build()?;
     let mut stdout = std::io::stdout();
-    let report = runtime.block_on(crate::demo::run(args.keep_running, &mut stdout));
+    let report = runtime.block_on(async {
+        if args.terminal == "pos" {
+            crate::demo::us_lane::run(args.keep_running, &mut stdout).await
+        } else {
+            crate::demo::run(args.keep_running, &mut stdout).await
+        }
+    });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     let report = report?;
     if report.lost > 0 || report.duplicates > 0 {

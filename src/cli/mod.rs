@@ -119,6 +119,10 @@ pub struct DemoArgs {
     /// Leave the API and simulators running after the scripted day.
     #[arg(long)]
     pub keep_running: bool,
+    /// The lane's card terminal: `zvt` (the European lane, the default) or `pos` (a US
+    /// lane: cards on a processor terminal driven through the POS).
+    #[arg(long, value_parser = ["zvt", "pos"], default_value = "zvt")]
+    pub terminal: String,
 }
 
 /// `lane-agent status`.

@@ -16,6 +16,7 @@
 //! is bounded, so the demo ends (or fails with a reason) instead of hanging.
 
 mod day;
+pub mod us_lane;
 
 use std::fs;
 use std::io::Write;

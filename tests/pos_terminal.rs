@@ -647,3 +647,230 @@ fn the_us_demo_day_reconciles() {
         assert!(text.contains(needle), "{needle:?} missing:\n{text}");
     }
 }
+
+/// The register's side of the SIGKILL run: every step idempotent by its ids, replayed
+/// after a restart until the agent answers it.
+struct Register {
+    next: usize,
+    attempt: usize,
+    completed: Vec<String>,
+    cancelled: Vec<String>,
+}
+
+impl Register {
+    fn sale(&self) -> String {
+        format!("k-{}", self.next)
+    }
+
+    /// Runs sales until the agent goes away (or `until` sales are done).
+    async fn run(&mut self, api: &Api, until: usize) {
+        while self.next < until {
+            if self.one(api).await.is_none() {
+                return;
+            }
+        }
+    }
+
+    async fn one(&mut self, api: &Api) -> Option<()> {
+        let sale = self.sale();
+        // A unique price per sale; every fourth sale is cancelled after it is paid.
+        let price = format!("{}.{:02}", 5 + self.next, self.next % 100);
+        let r = api
+            .http
+            .post(format!("{}/v1/sales", api.base))
+            .bearer_auth(TOKEN)
+            .json(&json!({"sale_id": sale, "lines": [{"sku": "1000001", "quantity": "1", "unit_price": price}]}))
+            .send()
+            .await
+            .ok()?;
+        assert!(r.status().is_success(), "open {sale}: {}", r.status());
+        loop {
+            let pid = format!("{sale}-card-{}", self.attempt);
+            let r = api
+                .http
+                .post(format!("{}/v1/sales/{sale}/payments", api.base))
+                .bearer_auth(TOKEN)
+                .json(&json!({"method": "card", "amount": price, "payment_id": pid}))
+                .send()
+                .await
+                .ok()?;
+            let status = r.status().as_u16();
+            let v: Value = r.json().await.ok()?;
+            match v["status"].as_str() {
+                Some("approved") => break,
+                // Nothing charged (e.g. killed before the start left): a new attempt.
+                Some("declined") => self.attempt += 1,
+                Some("pending" | "in_doubt") => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                _ if v["error"]["code"] == "nothing_due" => break,
+                _ => panic!("pay {sale}: {status} {v}"),
+            }
+        }
+        let cancel = self.next % 4 == 3;
+        let path = if cancel { "cancel" } else { "complete" };
+        loop {
+            let r = api
+                .http
+                .post(format!("{}/v1/sales/{sale}/{path}", api.base))
+                .bearer_auth(TOKEN)
+                .json(&json!({}))
+                .send()
+                .await
+                .ok()?;
+            let status = r.status().as_u16();
+            let v: Value = r.json().await.ok()?;
+            match (status, v["state"].as_str()) {
+                (200, Some("completed" | "cancelled")) => break,
+                // The payment is still being settled (in doubt, or at the terminal).
+                (409, _) | (200, Some("completing" | "cancelling")) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                _ => panic!("{path} {sale}: {status} {v}"),
+            }
+        }
+        if cancel {
+            self.cancelled.push(sale);
+        } else {
+            self.completed.push(sale);
+        }
+        self.next += 1;
+        self.attempt = 0;
+        Some(())
+    }
+}
+
+/// A small SIGKILL harness for the POS-terminal tender: the agent is killed at random
+/// points (many while a customer is at the terminal: the seed's cardholder takes 300 ms)
+/// and restarted; the register replays its idempotent steps. Then the POS ledger is
+/// reconciled: every `refNo` started once, every completed sale one purchase and one
+/// captured payment (captured once), every cancelled sale nothing held or captured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_points_loses_nothing_and_charges_once() {
+    // `POS_CRASH_KILLS=200` for a longer soak.
+    let kills: usize = std::env::var("POS_CRASH_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12);
+    let l = us_lane().await;
+    let mut rng: u64 = std::env::var("CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    println!("CRASH_SEED={rng}");
+    let mut next_rand = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut reg = Register {
+        next: 0,
+        attempt: 0,
+        completed: Vec::new(),
+        cancelled: Vec::new(),
+    };
+    for kill_no in 0..=kills {
+        let sock = l.dir.path().join("notify.sock");
+        let _ = std::fs::remove_file(&sock);
+        let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+        if kill_no == kills {
+            // The last run is not killed: it finishes the interrupted sale and drains.
+            reg.run(&l.api, reg.next + 2).await;
+            let n = reg.completed.len();
+            ledger_until(&l.pos, "every completed sale recorded", |l| {
+                l.purchases.len() >= n
+            })
+            .await;
+            kill(&mut agent);
+            break;
+        }
+        let delay = Duration::from_millis(next_rand() % 1500);
+        tokio::select! {
+            () = reg.run(&l.api, usize::MAX) => unreachable!("the register runs until the kill"),
+            () = tokio::time::sleep(delay) => {}
+        }
+        kill(&mut agent);
+    }
+
+    let ledger = l.pos.control().ledger();
+    let mut refs: Vec<&str> = ledger
+        .terminal_payments
+        .iter()
+        .map(|p| p.ref_no.as_str())
+        .collect();
+    refs.sort_unstable();
+    let before = refs.len();
+    refs.dedup();
+    assert_eq!(refs.len(), before, "a refNo was started twice");
+    assert!(
+        ledger.terminal_payments.iter().all(|p| p.captures <= 1),
+        "a double capture"
+    );
+    let tid = |sale: &str| {
+        let api = &l.api;
+        let sale = sale.to_owned();
+        async move {
+            api.get(&format!("/v1/sales/{sale}")).await["transaction_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let sid = l.dir.path().join("notify.sock");
+    let _ = std::fs::remove_file(&sid);
+    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    for sale in &reg.completed {
+        let t = tid(sale).await;
+        assert_eq!(ledger.purchases_with(&t).len(), 1, "{sale}: purchases");
+        let pays: Vec<_> = ledger
+            .terminal_payments
+            .iter()
+            .filter(|p| p.transaction_id.as_deref() == Some(t.as_str()))
+            .collect();
+        let captured = pays
+            .iter()
+            .filter(|p| p.status == TpStatus::Captured)
+            .count();
+        assert_eq!(captured, 1, "{sale}: captured payments {pays:?}");
+        assert!(
+            pays.iter().all(|p| p.status != TpStatus::Authorized),
+            "{sale}: a hold left behind {pays:?}"
+        );
+    }
+    for sale in &reg.cancelled {
+        let t = tid(sale).await;
+        assert!(
+            ledger.purchases_with(&t).is_empty(),
+            "{sale}: purchase of a cancelled sale"
+        );
+        let held: Vec<_> = ledger
+            .terminal_payments
+            .iter()
+            .filter(|p| p.transaction_id.as_deref() == Some(t.as_str()))
+            .filter(|p| {
+                matches!(
+                    p.status,
+                    TpStatus::Authorized | TpStatus::Captured | TpStatus::Approved
+                )
+            })
+            .collect();
+        assert!(held.is_empty(), "{sale}: still charged {held:?}");
+    }
+    println!(
+        "kills {kills}, sales completed {}, cancelled {}, terminal payments {}, lost 0, duplicate starts 0, double captures 0",
+        reg.completed.len(),
+        reg.cancelled.len(),
+        ledger.terminal_payments.len()
+    );
+    assert!(
+        reg.completed.len() + reg.cancelled.len() >= 3,
+        "too few sales to mean anything"
+    );
+    kill(&mut agent);
+}

@@ -233,7 +233,16 @@ impl Engine {
             }
             None => Step::Lookup,
         };
-        self.drive(p, step).await
+        let p = self.drive(p, step).await?;
+        // The register cancelled the sale while this payment was still at the terminal
+        // (its cancel answered 409 and left the sale `cancelling`): give the hold back now.
+        let (sale, _) = self.load(&p.sale_id).await?;
+        if sale.state == crate::domain::SaleState::Cancelling
+            && matches!(p.state, PaymentState::Authorized | PaymentState::Approved)
+        {
+            self.void_pos_terminal(&p).await?;
+        }
+        Ok(p)
     }
 
     /// Runs [`Engine::resume_pos_terminal`] on an engine-owned movement under the payment's

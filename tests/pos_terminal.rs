@@ -703,7 +703,14 @@ impl Register {
                 Some("pending" | "in_doubt") => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                _ if v["error"]["code"] == "nothing_due" => break,
+                // Paid (and perhaps completed or cancelled) before the kill cut the answer.
+                _ if matches!(
+                    v["error"]["code"].as_str(),
+                    Some("nothing_due" | "sale_completed" | "sale_cancelled")
+                ) =>
+                {
+                    break;
+                }
                 _ => panic!("pay {sale}: {status} {v}"),
             }
         }

@@ -909,3 +909,38 @@ async fn sigkill_at_random_points_loses_nothing_and_charges_once() {
     );
     kill(&mut agent);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_continue_and_void_answers_are_asked_again_never_doubled() {
+    let l = us_lane().await;
+    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let c = l.pos.control();
+    c.terminal_step(step(TerminalOutcome::Approve, 300));
+    c.inject(Fault {
+        target: FaultTarget::Operation("terminalPayment.continue".into()),
+        kind: FaultKind::ApplyThenDrop,
+        times: Some(1),
+    });
+    open(&l.api, "us-lc", "7.00").await;
+    let (_, v) = pay_card(&l.api, "us-lc", "us-lc-1", "7.00").await;
+    assert_eq!(v["status"], "approved", "{v}");
+    let ledger = c.ledger();
+    assert_eq!(ledger.terminal_payments.len(), 1);
+    assert_eq!(ledger.requests_for("terminalPayment.start"), 1);
+    assert!(ledger.requests_for("terminalPayment.continue") >= 2);
+
+    c.inject(Fault {
+        target: FaultTarget::Operation("terminalPayment.void".into()),
+        kind: FaultKind::ApplyThenDrop,
+        times: Some(1),
+    });
+    let (st, s) = l.api.post("/v1/sales/us-lc/cancel", json!({})).await;
+    assert_eq!((st, s["state"].as_str()), (200, Some("cancelled")), "{s}");
+    // The void item of the outbox asks again; the POS answers the VOIDED payment unchanged.
+    payment_state_becomes(&l.api, "us-lc", "us-lc-1", "cancelled").await;
+    let ledger = c.ledger();
+    let tp = &ledger.terminal_payments[0];
+    assert_eq!((tp.status, tp.voids), (TpStatus::Voided, 1));
+    assert!(ledger.requests_for("terminalPayment.void") >= 2);
+    kill(&mut agent);
+}

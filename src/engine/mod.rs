@@ -60,6 +60,8 @@ pub mod movement;
 pub mod offline;
 pub mod ports;
 pub mod pos_terminal;
+#[cfg(test)]
+mod pos_terminal_tests;
 pub mod purchase;
 pub mod recovery;
 pub mod sale;

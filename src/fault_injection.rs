@@ -30,6 +30,7 @@ fn parse(value: &str) -> Option<Option<Fault>> {
         "answer-before-commit" => Some(Some(Fault::AnswerBeforeCommit)),
         "resend-in-doubt" => Some(Some(Fault::ResendInDoubt)),
         "resend-card" => Some(Some(Fault::ResendCard)),
+        "resend-pos-start" => Some(Some(Fault::ResendPosStart)),
         _ => None,
     }
 }

@@ -944,3 +944,99 @@ async fn lost_continue_and_void_answers_are_asked_again_never_doubled() {
     assert!(ledger.requests_for("terminalPayment.void") >= 2);
     kill(&mut agent);
 }
+
+/// `start_quiet` with `LANE_AGENT_FAULT` set (fault-injection test builds only).
+async fn start_with_fault(
+    config: &Path,
+    dir: &Path,
+    fault: &str,
+) -> (Child, std::os::unix::net::UnixDatagram) {
+    let notify_path = dir.join("notify.sock");
+    let _ = std::fs::remove_file(&notify_path);
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    let child = std::process::Command::new(agent_support::agent_bin())
+        .args(["run", "--config"])
+        .arg(config)
+        .env("NOTIFY_SOCKET", &notify_path)
+        .env("LANE_AGENT_FAULT", fault)
+        .env_remove("WATCHDOG_USEC")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let notify = tokio::task::spawn_blocking(move || {
+        agent_support::expect(&notify, "READY=1");
+        notify
+    })
+    .await
+    .unwrap();
+    (child, notify)
+}
+
+/// The negative control of the SIGKILL checks: a build whose recovery starts a payment
+/// found mid-flight again (`LANE_AGENT_FAULT=resend-pos-start`) is caught as a second
+/// payment under one refNo — the check the harness above relies on can fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_a_recovery_that_starts_again_is_caught_as_a_second_payment() {
+    let l = us_lane().await;
+    let (mut agent, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let c = l.pos.control();
+    c.terminal_step(step(TerminalOutcome::Approve, 2500));
+    open(&l.api, "us-ctl", "14.00").await;
+    let api2 = Api::new(l.api.base.trim_start_matches("http://"), TOKEN);
+    let first = tokio::spawn(async move {
+        api2.http
+            .post(format!("{}/v1/sales/us-ctl/payments", api2.base))
+            .bearer_auth(TOKEN)
+            .json(&json!({"method": "card", "amount": "14.00", "payment_id": "us-ctl-1"}))
+            .send()
+            .await
+            .is_ok()
+    });
+    ledger_until(&l.pos, "a continue", |l| {
+        l.requests_for("terminalPayment.continue") >= 1
+    })
+    .await;
+    kill(&mut agent);
+    let _ = first.await;
+    drop(notify);
+    let (mut agent, _notify) = start_with_fault(&l.config, l.dir.path(), "resend-pos-start").await;
+    ledger_until(&l.pos, "the blind second start", |l| {
+        l.requests_for("terminalPayment.start") >= 2
+    })
+    .await;
+    // The blind start either made a second payment under the refNo, or met the terminal
+    // busy with the first one and was taken as declined while the first goes on to hold
+    // the customer's money: both are what the SIGKILL checks call a duplicate start or a
+    // hold left behind.
+    let deadline = tokio::time::Instant::now() + agent_support::WAIT;
+    let mut tick = tokio::time::interval(Duration::from_millis(25));
+    let (ref_no, state) = loop {
+        let sale = l.api.get("/v1/sales/us-ctl").await;
+        let p = &sale["payments"][0];
+        let state = p["state"].as_str().unwrap_or("").to_owned();
+        if state == "declined" || state == "approved" {
+            break (p["ref_no"].as_str().unwrap().to_owned(), state);
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{sale}");
+        tick.tick().await;
+    };
+    let ledger = ledger_until(&l.pos, "the first payment ends", |l| {
+        l.terminal_payments
+            .iter()
+            .all(|p| p.status != TpStatus::Pending)
+    })
+    .await;
+    let same_ref = ledger.terminal_payments_with(&ref_no).len();
+    let orphan_hold = state == "declined"
+        && ledger
+            .terminal_payments
+            .iter()
+            .any(|p| p.status == TpStatus::Authorized);
+    assert!(
+        same_ref == 2 || orphan_hold,
+        "the control went unseen: {same_ref} payments under {ref_no}, agent says {state}"
+    );
+    kill(&mut agent);
+}

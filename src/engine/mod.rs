@@ -117,6 +117,9 @@ pub enum Fault {
     /// Recovery sends a card payment whose answer was lost to the terminal again, blind,
     /// instead of asking for the terminal's evidence: a double charge.
     ResendCard,
+    /// Recovery starts a POS-terminal payment found mid-flight again, blind (same refNo),
+    /// instead of resuming its journaled token or looking it up: a second payment.
+    ResendPosStart,
 }
 
 /// Engine settings.

@@ -224,6 +224,29 @@ impl Engine {
             return Ok(p);
         }
         tracing::info!(payment_id = %p.payment_id, ref_no = %p.ref_no, with_token = token.is_some(), "Resuming a terminal payment.");
+        let token = if self.inner.cfg.fault == Some(super::Fault::ResendPosStart) {
+            // Negative control only: start again, blind, as a naive recovery would.
+            let (sale, _) = self.load(&p.sale_id).await?;
+            let host = self.pos_host()?;
+            let terminal_id = self
+                .pos_terminal()
+                .map(|l| l.terminal_id.clone())
+                .unwrap_or_default();
+            let req = TerminalPaymentStartRequest {
+                terminal_id,
+                store_code: self.inner.cfg.store_code.clone(),
+                trans_type: TerminalPaymentType::Authorize,
+                amount: p.amount.0,
+                ref_no: p.ref_no.clone(),
+                transaction_id: Some(sale.transaction_id),
+                original_id: None,
+            };
+            let first = host.start(&req).await.map_err(EngineError::Host)?;
+            let p = self.drive(p, Step::Outcome(first)).await?;
+            return Ok(p);
+        } else {
+            token
+        };
         let step = match token {
             Some(token) => {
                 Step::Outcome(TerminalPaymentOutcome::Continuation(TerminalContinuation {

@@ -31,7 +31,10 @@ pub(crate) struct Secs {
 }
 
 pub(crate) async fn ledger(State(app): State<App>) -> Response {
-    Json(app.state.db().ledger()).into_response()
+    let now = app.state.now();
+    let mut db = app.state.db();
+    db.terminals.settle_due(now);
+    Json(db.ledger()).into_response()
 }
 
 pub(crate) async fn list_faults(State(app): State<App>) -> Response {

@@ -267,9 +267,13 @@ impl SimControl {
         self.state.now()
     }
 
-    /// A snapshot of everything recorded.
+    /// A snapshot of everything recorded (terminal payments whose cardholder is done are
+    /// settled first, as the processor would have).
     pub fn ledger(&self) -> Ledger {
-        self.state.db().ledger()
+        let now = self.state.now();
+        let mut db = self.state.db();
+        db.terminals.settle_due(now);
+        db.ledger()
     }
 
     /// Queues what the cardholder does with the next payment on a terminal; `false` when

@@ -497,6 +497,17 @@ impl TerminalBook {
         }
     }
 
+    /// Settles every payment whose cardholder is done: the processor finishes a payment
+    /// whether or not anyone asks (the lookup and the ledger show its end state).
+    pub(crate) fn settle_due(&mut self, now: DateTime<Utc>) {
+        for i in 0..self.payments.len() {
+            let p = &self.payments[i];
+            if p.status == TpStatus::Pending && p.ready_at.is_some_and(|r| r <= now) {
+                let _ = self.advance(i, now);
+            }
+        }
+    }
+
     /// `terminalPayments(refNo:, id:)`.
     pub(crate) fn find(
         &self,

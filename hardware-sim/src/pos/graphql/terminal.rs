@@ -279,7 +279,9 @@ impl TerminalQuery {
     ) -> Result<Option<TpResults>> {
         require_for(caller(ctx), None)?;
         let st = state(ctx);
-        let db = st.db();
+        let now = st.now();
+        let mut db = st.db();
+        db.terminals.settle_due(now);
         let found = db.terminals.find(ref_no.as_deref(), id.as_deref());
         let views: Vec<Payment> = found
             .into_iter()

@@ -396,10 +396,10 @@ async fn cashier_display(
         } else {
             vec!["OFFLINE", &count]
         };
-        match tokio::time::timeout(Duration::from_secs(5), terminal.display(&lines)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::debug!(error = %e, "Cashier display not updated."),
-            Err(_) => tracing::debug!("Cashier display timed out."),
+        // Not cut short by a timeout of ours: a display dropped midway would leave half an
+        // answer on the link for the next payment (the transport's T3/T4 bound it).
+        if let Err(e) = terminal.display(&lines).await {
+            tracing::debug!(error = %e, "Cashier display not updated.");
         }
     }
 }

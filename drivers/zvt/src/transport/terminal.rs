@@ -103,6 +103,10 @@ pub struct Terminal {
     abort: AbortHandle,
     last_trace: Option<u32>,
     lost: Option<(Option<u32>, Option<u16>)>,
+    /// The command whose exchange is running; still set when the next command starts means
+    /// the caller dropped that exchange midway (a timeout around it), leaving half a frame
+    /// on the link.
+    in_exchange: Option<&'static str>,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -128,6 +132,7 @@ impl Terminal {
             abort: AbortHandle::default(),
             last_trace: None,
             lost: None,
+            in_exchange: None,
         })
     }
 
@@ -199,6 +204,15 @@ impl Terminal {
 
     /// Makes sure the link is open and registered, reconnecting along the policy.
     async fn ensure_ready(&mut self) -> Result<(), Error> {
+        if let Some(command) = self.in_exchange.take() {
+            // Bytes of the dropped exchange may still arrive and would be read as the answer
+            // to the next command: only a fresh link and registration are a known state.
+            tracing::warn!(
+                command,
+                "The previous terminal command was abandoned midway; resetting the link."
+            );
+            self.mark_down(format!("{command} abandoned midway"));
+        }
         if self.conn.is_some() && self.registered {
             return Ok(());
         }
@@ -271,7 +285,9 @@ impl Terminal {
             return Err(Error::Unavailable("no link".into()));
         };
         let abort = self.abort.arm();
+        self.in_exchange = Some(name(cmd));
         let r = conn.run(cmd, &mut sink, &abort).await;
+        self.in_exchange = None;
         self.abort.disarm();
         match r {
             Ok(reply) => Ok(reply),

@@ -104,8 +104,8 @@ async fn payment_state_becomes(api: &Api, sale_id: &str, payment_id: &str, state
     }
 }
 
-/// Waits (bounded) until the agent's `/metrics` shows `line` (the service refreshes its
-/// gauges on its heartbeat).
+/// Waits (bounded) until the agent's `/metrics` shows `line` (counters move when the
+/// engine's work ends, which may be after the register's answer).
 async fn metric_becomes(api: &Api, line: &str) {
     let deadline = tokio::time::Instant::now() + agent_support::WAIT;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -574,6 +574,110 @@ async fn a_payment_lost_after_a_restart_is_not_matched_to_a_reversal_of_the_same
         kinds,
         vec![TxKind::Payment, TxKind::Reversal],
         "the second payment never ran"
+    );
+    stop_gracefully(child, notify).await;
+}
+
+/// `/metrics` of the running service after a scripted day: sales and tenders counted by the
+/// engine, POS call latency per operation, and the status gauges (outbox, devices with the
+/// reader, in doubt, offline budget) read at the scrape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_follow_a_scripted_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
+        .await
+        .unwrap();
+    let terminal =
+        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
+            .await
+            .unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let msr = dir.path().join("no-msr-here");
+    let reader = format!(
+        "[[reader]]\nname = \"msr\"\nkind = \"serial-msr\"\ndevice = \"{}\"\n",
+        msr.display()
+    );
+    let config = agent_support::config(
+        dir.path(),
+        &pos,
+        &Lane {
+            token: TOKEN,
+            listen: addr.clone(),
+            request_timeout_ms: 3000,
+            terminal: terminal.addr().unwrap().to_string(),
+            terminal_extra: &reader,
+            offline: OFFLINE_ENABLED,
+        },
+    );
+    let api = Api::new(&addr, TOKEN);
+    let (child, notify) = start_quiet(&config, dir.path()).await;
+
+    // A split tender, completed.
+    open(&api, "day-1", "20.00").await;
+    let (st, v) = api
+        .post(
+            "/v1/sales/day-1/payments",
+            json!({"method": "giftcard", "amount": "5.00", "code": "6006491000000001", "payment_id": "day-1-g"}),
+        )
+        .await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
+    let (st, v) = api
+        .post(
+            "/v1/sales/day-1/payments",
+            json!({"method": "card", "amount": "15.00", "payment_id": "day-1-c"}),
+        )
+        .await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
+    let (st, v) = api.post("/v1/sales/day-1/complete", json!({})).await;
+    assert_eq!(st, 200, "{v}");
+    // A declined card, then the sale cancelled.
+    open(&api, "day-2", "10.00").await;
+    terminal
+        .control()
+        .set_next_outcome(hardware_sim::terminal::Outcome::Decline { code: 0x05 });
+    let (st, v) = api
+        .post(
+            "/v1/sales/day-2/payments",
+            json!({"method": "card", "amount": "10.00", "payment_id": "day-2-c"}),
+        )
+        .await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("declined")), "{v}");
+    let (st, v) = api.post("/v1/sales/day-2/cancel", json!({})).await;
+    assert_eq!(st, 200, "{v}");
+
+    for line in [
+        r#"lane_sales_total{outcome="opened"} 2"#,
+        r#"lane_sales_total{outcome="completed"} 1"#,
+        r#"lane_sales_total{outcome="cancelled"} 1"#,
+        r#"lane_tenders_total{method="giftcard",result="approved"} 1"#,
+        r#"lane_tenders_total{method="card",result="approved"} 1"#,
+        r#"lane_tenders_total{method="card",result="declined"} 1"#,
+        // The purchase reached the POS: nothing waits in the outbox.
+        r#"lane_pos_call_duration_seconds_count{operation="purchaseAdd"} 1"#,
+        r#"lane_outbox_depth{state="pending"} 0"#,
+        r#"lane_payments_in_doubt 0"#,
+        r#"lane_exceptions_open 0"#,
+        r#"lane_link_online 1"#,
+        r#"lane_device_state{device="terminal",state="ready"} 1"#,
+        r#"lane_device_state{device="msr",state="disconnected"} 1"#,
+        r#"lane_offline_budget_remaining_count 100"#,
+        r#"lane_offline_budget_remaining_amount 500"#,
+    ] {
+        metric_becomes(&api, line).await;
+    }
+    let text = api
+        .http
+        .get(format!("{}/metrics", api.base))
+        .bearer_auth(api.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(r#"lane_pos_call_duration_seconds_bucket{operation="giftcardTransAdd""#),
+        "{text}"
     );
     stop_gracefully(child, notify).await;
 }

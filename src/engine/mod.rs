@@ -511,6 +511,8 @@ pub(crate) struct Inner {
     pub(crate) movements: movement::Movements,
     /// Wakes the in-doubt evidence loop (a payment went in doubt).
     pub(crate) in_doubt_wake: Notify,
+    /// Counters of the running service; absent in tools and tests that build an engine.
+    pub(crate) metrics: std::sync::OnceLock<crate::metrics::Metrics>,
 }
 
 /// The engine. Cheap to clone.
@@ -536,7 +538,20 @@ impl Engine {
                 wake: Notify::new(),
                 movements: movement::Movements::default(),
                 in_doubt_wake: Notify::new(),
+                metrics: std::sync::OnceLock::new(),
             }),
+        }
+    }
+
+    /// Counts sales and tenders into `metrics` from now on (the service's `/metrics`).
+    /// Only the first call takes effect.
+    pub fn attach_metrics(&self, metrics: crate::metrics::Metrics) {
+        let _ = self.inner.metrics.set(metrics);
+    }
+
+    pub(crate) fn count(&self, f: impl FnOnce(&crate::metrics::Metrics)) {
+        if let Some(m) = self.inner.metrics.get() {
+            f(m);
         }
     }
 

@@ -12,6 +12,7 @@ use super::{
     CompleteAnswer, Engine, EngineError, EngineEvent, Fault, OpenSale, PaymentAnswer,
     PaymentRequest, PaymentStatus, PaymentView, PurchaseStatus, SaleView, purchase,
 };
+use crate::metrics::{SaleOutcome, TenderMethod, TenderResult};
 
 /// How long the [`Fault::AnswerBeforeCommit`] build waits, after acknowledging a completion,
 /// before it starts writing it: wide enough that a kill right after the answer lands inside.
@@ -94,6 +95,7 @@ impl Engine {
             .await?;
         if let sales::Inserted::New(s) = &ins {
             tracing::info!(sale_id = %s.sale_id, transaction_id = %s.transaction_id, total = %s.totals.total, "Sale opened.");
+            self.count(|m| m.record_sale(SaleOutcome::Opened));
             self.emit(EngineEvent::Sale {
                 sale_id: s.sale_id.clone(),
                 state: s.state,
@@ -313,7 +315,10 @@ impl Engine {
         }
         let mut new = new;
         new.amount = req.amount.min(due);
-        tender(req.method).start(self, new, req.pin).await
+        let (method, asked) = (req.method, new.amount);
+        let answer = tender(method).start(self, new, req.pin).await;
+        self.count(|m| m.record_tender(tender_method(method), tender_result(&answer, asked)));
+        answer
     }
 
     /// Completes a sale (`POST /v1/sales/{id}/complete`): captures every hold, then commits
@@ -401,6 +406,7 @@ impl Engine {
             })
             .await?;
         tracing::info!(sale_id, outbox_id, "Sale completed; purchase queued.");
+        self.count(|m| m.record_sale(SaleOutcome::Completed));
         self.emit(EngineEvent::Sale {
             sale_id: sale_id.to_owned(),
             state: SaleState::Completed,
@@ -585,6 +591,7 @@ impl Engine {
         }
         self.set_sale(sale_id, SaleState::Cancelled).await?;
         tracing::info!(sale_id, "Sale cancelled.");
+        self.count(|m| m.record_sale(SaleOutcome::Cancelled));
         Ok(())
     }
 
@@ -630,5 +637,29 @@ impl Engine {
             HostError::Declined(_) => self.link_up(),
             _ => {}
         }
+    }
+}
+
+fn tender_method(m: Method) -> TenderMethod {
+    match m {
+        Method::Giftcard => TenderMethod::GiftCard,
+        Method::Card => TenderMethod::Card,
+        Method::Cash => TenderMethod::Cash,
+    }
+}
+
+/// A tender's result as `lane_tenders_total` counts it; `asked` is the amount tendered.
+fn tender_result(answer: &Result<PaymentAnswer, EngineError>, asked: Money) -> TenderResult {
+    match answer {
+        Ok(a) => match a.status {
+            PaymentStatus::Approved if a.approved_amount < asked => TenderResult::PartiallyApproved,
+            PaymentStatus::Approved => TenderResult::Approved,
+            PaymentStatus::OfflineApproved => TenderResult::OfflineApproved,
+            PaymentStatus::Declined => TenderResult::Declined,
+            // A tender's start returns once settled or in doubt; `pending` is only a waiting
+            // register's view of a movement still running.
+            PaymentStatus::InDoubt | PaymentStatus::Pending => TenderResult::InDoubt,
+        },
+        Err(_) => TenderResult::Failed,
     }
 }

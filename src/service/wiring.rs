@@ -166,6 +166,11 @@ pub async fn wire_with(
     // POS client: building it does no I/O, so an unreachable POS does not stop the start.
     let client = PosClient::new(pos_config(&loaded))
         .map_err(|e| ServiceError::unavailable("building the POS client", e))?;
+    let metrics = Metrics::new();
+    client.observe_calls({
+        let metrics = metrics.clone();
+        Arc::new(move |operation, elapsed| metrics.observe_pos_call(operation, elapsed))
+    });
     let pos = PosPorts::new(client.clone(), Some(CodeType::Physical));
 
     // Devices: the readers are supervised; the terminal reports through its driver.
@@ -227,7 +232,7 @@ pub async fn wire_with(
         AgentBackend::new(engine.clone(), Some(Arc::clone(&devices)), Some(catalog))
             .with_cashier_display(Arc::clone(&terminal)),
     );
-    let metrics = Metrics::new();
+    engine.attach_metrics(metrics.clone());
     let _gauges = api::follow_events(
         metrics.clone(),
         crate::api::LaneBackend::subscribe_events(&*backend),

@@ -19,7 +19,7 @@ use crate::api::types::{
     OutboxFlushed, OutboxItem as ApiOutboxItem, OutboxList, OutboxResolution,
     OutboxState as ApiOutboxState, PaymentId, PaymentMethod, PaymentRecord, PaymentResult,
     PaymentState as ApiPaymentState, PaymentStatus as ApiPaymentStatus, Product, PurchaseState,
-    SaleDetail, SaleId, SaleLine, SaleState as ApiSaleState, SaleSummary, Source, Status,
+    SaleDetail, SaleId, SaleLine, SaleState as ApiSaleState, SaleSummary, ScanKind, Source, Status,
 };
 use crate::devices::{DeviceEvent, DeviceRegistry, DeviceState as DevState};
 use crate::domain::payment::{EntryMode, Method, TerminalMode};
@@ -31,6 +31,7 @@ use crate::engine::{
     BalanceSource, Engine, EngineError, EngineEvent, LoadStatus, OpenSale, PaymentAnswer,
     PaymentRequest, PaymentStatus, PaymentView, PurchaseStatus, Resolution, SaleView,
 };
+use cardreader::ClassifiedRead;
 
 use super::cashier;
 use super::catalog::Catalog;
@@ -80,6 +81,7 @@ impl AgentBackend {
         let swiped = tokio::sync::watch::Sender::new(0);
         if let Some(d) = &devices {
             spawn_device_bridge(
+                engine.clone(),
                 d.subscribe(),
                 events.clone(),
                 Arc::clone(&swipe),
@@ -174,7 +176,34 @@ fn spawn_engine_bridge(mut rx: broadcast::Receiver<EngineEvent>, tx: broadcast::
     });
 }
 
+/// The `scan` event of an item barcode or a member card. A member card also joins the open
+/// sale, on its own task: the sale lock may be held by a payment at the terminal, and the
+/// swipes behind this one must not wait for it (a failure is logged; the register still
+/// sees the scan and can open or attach with it).
+fn scan_event(engine: &Engine, reader: String, read: &ClassifiedRead) -> Option<ApiEvent> {
+    let (kind, value) = match read {
+        ClassifiedRead::ItemCode { code } => (ScanKind::Item, code.clone()),
+        ClassifiedRead::MemberCard { id, .. } => {
+            let member = id.expose_secret().to_owned();
+            let (engine, id) = (engine.clone(), member.clone());
+            tokio::spawn(async move {
+                if let Err(e) = engine.attach_member(&id).await {
+                    tracing::warn!(error = %e, "Member card not attached to the open sale.");
+                }
+            });
+            (ScanKind::Member, member)
+        }
+        _ => return None,
+    };
+    Some(ApiEvent::Scan {
+        reader,
+        kind,
+        value,
+    })
+}
+
 fn spawn_device_bridge(
+    engine: Engine,
     mut rx: broadcast::Receiver<DeviceEvent>,
     tx: broadcast::Sender<ApiEvent>,
     swipe: Arc<Mutex<Option<Swipe>>>,
@@ -183,14 +212,17 @@ fn spawn_device_bridge(
     tokio::spawn(async move {
         loop {
             match rx.recv().await {
-                Ok(DeviceEvent::StateChanged { name, state }) => {
+                Ok(DeviceEvent::StateChanged { name, kind, state }) => {
                     let _ = tx.send(ApiEvent::Device {
                         name,
-                        kind: "reader".into(),
+                        kind: kind.as_str().to_owned(),
                         state: device_state(state),
                     });
                 }
-                Ok(DeviceEvent::Read { read, .. }) => {
+                Ok(DeviceEvent::Read { name, read }) => {
+                    if let Some(scan) = scan_event(&engine, name, &read) {
+                        let _ = tx.send(scan);
+                    }
                     if let cardreader::ClassifiedRead::GiftCard { code, .. } = read {
                         *swipe
                             .lock()

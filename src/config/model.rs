@@ -33,6 +33,8 @@ pub struct Config {
     pub offline: OfflineConfig,
     /// `[giftcard]`.
     pub giftcard: GiftcardConfig,
+    /// `[member]`.
+    pub member: MemberConfig,
     /// `[terminal] password_file`: where [`super::load`] read `terminal.password` from. `None`
     /// when the deprecated inline `password` was used.
     pub terminal_password_file: Option<PathBuf>,
@@ -241,6 +243,14 @@ pub enum UnknownCardPolicy {
         /// Cap per tender, at most `max_transaction_amount`.
         max_amount: Decimal,
     },
+}
+
+/// `[member]`: how a reader's input is recognised as a member card (its `scan` event, and
+/// the open sale's `member_id`). No pattern: member cards are not recognised.
+#[derive(Debug, Clone, Default)]
+pub struct MemberConfig {
+    /// A regex whose named group `id` (or whole match) is the member id.
+    pub pattern: Option<Regex>,
 }
 
 /// `[giftcard]`: how reader or register input is recognised as a gift card.

@@ -13,7 +13,7 @@ use super::problem::ConfigProblem;
 use super::raw::RawConfig;
 
 const SECTIONS: &[&str] = &[
-    "lane", "pos", "api", "store", "terminal", "reader", "offline", "giftcard",
+    "lane", "pos", "api", "store", "terminal", "reader", "offline", "giftcard", "member",
 ];
 
 /// Parses the text of a config file, collecting every syntax and shape problem.
@@ -68,6 +68,7 @@ pub(super) fn parse_lenient(text: &str) -> Result<Lenient, Vec<ConfigProblem>> {
             "terminal" => section(text, name, value).map(|v| raw.terminal = Some(v)),
             "offline" => section(text, name, value).map(|v| raw.offline = Some(v)),
             "giftcard" => section(text, name, value).map(|v| raw.giftcard = Some(v)),
+            "member" => section(text, name, value).map(|v| raw.member = Some(v)),
             "reader" => readers(text, value).map(|v| raw.reader = v),
             other => Err(vec![
                 ConfigProblem::new(

@@ -27,6 +27,8 @@ pub struct RawConfig {
     pub offline: Option<RawOffline>,
     /// `[giftcard]`: how reader input is recognised as a gift card.
     pub giftcard: Option<RawGiftcard>,
+    /// `[member]`: how reader input is recognised as a member card.
+    pub member: Option<RawMember>,
 }
 
 /// `[lane]`.
@@ -147,6 +149,14 @@ pub struct RawOffline {
     pub unknown_card: Option<String>,
     /// Cap for unknown cards when `unknown_card = "limit"`.
     pub unknown_card_max_amount: Option<String>,
+}
+
+/// `[member]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMember {
+    /// Regex recognising a member card; its named group `id` (or the whole match) is the id.
+    pub pattern: Option<String>,
 }
 
 /// `[giftcard]`.

@@ -37,6 +37,8 @@ impl Config {
         let readers = readers(&mut c, raw.reader);
         let offline = offline(&mut c, raw.offline);
         let giftcard = giftcard(&mut c, raw.giftcard);
+        // Its problems are in `c`; a bad pattern fails the whole config below.
+        let member = member(&mut c, raw.member);
         match (lane, pos, api, store, terminal, offline, giftcard) {
             (
                 Some(lane),
@@ -55,6 +57,7 @@ impl Config {
                 readers,
                 offline,
                 giftcard,
+                member,
                 terminal_password_file,
             }),
             _ => Err(c.problems),
@@ -621,6 +624,19 @@ fn offline(c: &mut Checker, raw: Option<RawOffline>) -> Option<OfflineConfig> {
         max_age: age?,
         unknown_card: unknown_card?,
     })
+}
+
+fn member(c: &mut Checker, raw: Option<RawMember>) -> MemberConfig {
+    let pattern = raw
+        .and_then(|r| r.pattern)
+        .and_then(|src| match Regex::new(&src) {
+            Ok(re) => Some(re),
+            Err(e) => {
+                c.problem("member.pattern", format!("is not a valid regex: {e}"));
+                None
+            }
+        });
+    MemberConfig { pattern }
 }
 
 fn giftcard(c: &mut Checker, raw: Option<RawGiftcard>) -> Option<GiftcardConfig> {

@@ -56,6 +56,7 @@ pub mod giftcard;
 pub mod in_doubt;
 pub mod link;
 pub mod load;
+mod member;
 pub mod movement;
 pub mod offline;
 pub mod ports;

@@ -107,6 +107,11 @@ fn classifier(config: &Config) -> Result<cardreader::Classifier, ServiceError> {
             .pattern
             .as_ref()
             .map(|r| r.as_str().to_owned()),
+        member_pattern: config
+            .member
+            .pattern
+            .as_ref()
+            .map(|r| r.as_str().to_owned()),
         ..Default::default()
     })
     .map_err(|e| ServiceError::unavailable("building the card classifier", e))

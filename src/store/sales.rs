@@ -233,6 +233,26 @@ pub fn set_state(c: &Connection, sale_id: &str, to: SaleState) -> Result<SaleSta
     Ok(from)
 }
 
+/// Gives the newest open sale without a member `member_id` (a member card read at the lane
+/// while the register has a sale open); returns that sale's id, or `None` if there is none.
+pub fn attach_member(c: &Connection, member_id: &str) -> Result<Option<String>, StoreError> {
+    let sale: Option<String> = c
+        .query_row(
+            "SELECT sale_id FROM sales WHERE state = ?1 AND member_id IS NULL
+             ORDER BY seq DESC LIMIT 1",
+            [SaleState::Open],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = &sale {
+        c.execute(
+            "UPDATE sales SET member_id = ?2, updated_at = ?3 WHERE sale_id = ?1",
+            params![id, member_id, now_utc()],
+        )?;
+    }
+    Ok(sale)
+}
+
 /// Ids of sales in one of `states`, oldest first (recovery).
 pub fn ids_in_states(c: &Connection, states: &[SaleState]) -> Result<Vec<String>, StoreError> {
     let mut st = c.prepare("SELECT sale_id FROM sales WHERE state = ?1 ORDER BY seq")?;

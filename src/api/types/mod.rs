@@ -32,7 +32,7 @@ pub use sales::{
 pub use secret::{GiftCardCode, MaskedCode, MaskedName, Pin, mask_last4};
 pub use status::{
     ApiEvent, DeviceState, DeviceStatus, LinkState, OfflineBudget, OutboxCounts, OutboxFlushed,
-    OutboxItem, OutboxList, OutboxResolution, OutboxResolveRequest, OutboxState, Status,
+    OutboxItem, OutboxList, OutboxResolution, OutboxResolveRequest, OutboxState, ScanKind, Status,
 };
 
 /// Where an answer came from.

@@ -621,6 +621,15 @@ async fn metrics_follow_a_scripted_day() {
         )
         .await;
     assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
+    // One POS call for the gift card: the authorization, whose answer carries the balance.
+    let ledger = pos.control().ledger();
+    assert_eq!(
+        (
+            ledger.request_count("giftcardTransAdd"),
+            ledger.request_count("giftcard")
+        ),
+        (1, 0)
+    );
     let (st, v) = api
         .post(
             "/v1/sales/day-1/payments",

@@ -323,6 +323,34 @@ fn every_problem_is_reported_at_once() {
 }
 
 #[test]
+fn a_key_of_the_wrong_type_does_not_hide_the_other_keys_of_its_section() {
+    let text = EXAMPLE
+        .replacen("request_timeout_ms = 10000", "request_timeout_ms = -5", 1)
+        .replacen(
+            "graphql_url = \"https://pos.example.com/api/graphql\"",
+            "graphql_url = \"not a url\"",
+            1,
+        )
+        .replacen(
+            SECRET,
+            "/run/credentials/lane-agent.service/missing-secret",
+            1,
+        );
+    let found = paths(&text);
+    for expected in [
+        "pos.request_timeout_ms",
+        "pos.graphql_url",
+        "pos.client_secret_file",
+    ] {
+        assert!(
+            found.iter().any(|p| p == expected),
+            "missing {expected} in {found:?}"
+        );
+    }
+    assert_eq!(found.len(), 3, "nothing else, once each: {found:?}");
+}
+
+#[test]
 fn shape_problems_in_several_sections_are_all_reported_with_lines() {
     let text = EXAMPLE
         .replacen("store_code = \"DALLAS\"", "store_code = 7", 1)

@@ -690,3 +690,66 @@ async fn metrics_follow_a_scripted_day() {
     );
     stop_gracefully(child, notify).await;
 }
+
+/// A lane without a reader takes a code-less gift card from the payment terminal (Read Card
+/// 06 C0), classified by the readers' rules: a bank card is refused and nothing is paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lane_without_a_reader_reads_the_gift_card_on_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
+        .await
+        .unwrap();
+    let terminal =
+        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
+            .await
+            .unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let config = agent_support::config(
+        dir.path(),
+        &pos,
+        &Lane {
+            token: TOKEN,
+            listen: addr.clone(),
+            request_timeout_ms: 3000,
+            terminal: terminal.addr().unwrap().to_string(),
+            terminal_extra: "[giftcard]\nprefixes = [\"600649\"]\n",
+            offline: OFFLINE_ENABLED,
+        },
+    );
+    let api = Api::new(&addr, TOKEN);
+    let (child, notify) = start_quiet(&config, dir.path()).await;
+    open(&api, "read-1", "5.00").await;
+
+    // A bank card at the terminal: refused, its data dropped, nothing paid.
+    terminal.control().present_track("4111111111111111=2512");
+    let (st, v) = api
+        .post(
+            "/v1/sales/read-1/payments",
+            json!({"method": "giftcard", "amount": "5.00", "payment_id": "read-1-bank"}),
+        )
+        .await;
+    assert_eq!((st, v["error"]["code"].as_str()), (422, Some("bank_card")), "{v}");
+    assert!(!v.to_string().contains("4111111111111111"), "{v}");
+    let sale = api.get("/v1/sales/read-1").await;
+    assert_eq!(sale["due"], "5.00", "{sale}");
+
+    // The store's gift card: read on the terminal and authorized at the POS.
+    terminal.control().present_track("6006491000000001=4912");
+    let (st, v) = api
+        .post(
+            "/v1/sales/read-1/payments",
+            json!({"method": "giftcard", "amount": "5.00", "payment_id": "read-1-g"}),
+        )
+        .await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
+    let sale = api.get("/v1/sales/read-1").await;
+    assert_eq!(sale["payments"][0]["code"], "****0001", "{sale}");
+    let reads = terminal
+        .control()
+        .journal()
+        .iter()
+        .filter(|e| e.kind == TxKind::Payment)
+        .count();
+    assert_eq!(reads, 0, "a card read is not a payment at the terminal");
+    stop_gracefully(child, notify).await;
+}

@@ -133,8 +133,11 @@ impl AgentBackend {
                 _ => None,
             }
         };
-        if self.devices.is_none() {
+        let Some(devices) = &self.devices else {
             return Err(no_reader());
+        };
+        if !devices.has_readers() {
+            return self.terminal_read_code(devices).await;
         }
         // Subscribed before looking, so a swipe stored after the look still wakes us.
         let mut rx = self.swiped.subscribe();
@@ -147,6 +150,36 @@ impl AgentBackend {
                 Ok(Ok(())) => {}
                 Err(_) | Ok(Err(_)) => return Err(no_reader()),
             }
+        }
+    }
+
+    /// A lane without a reader reads a code-less gift card on the payment terminal (Read
+    /// Card 06 C0), classified by the readers' rules: a bank card is refused and its data
+    /// dropped.
+    async fn terminal_read_code(
+        &self,
+        devices: &DeviceRegistry,
+    ) -> Result<SecretString, BackendError> {
+        let Some(terminal) = &self.cashier_display else {
+            return Err(no_reader());
+        };
+        let timeout_s = u8::try_from(self.read_timeout.as_secs()).unwrap_or(u8::MAX);
+        let track = terminal
+            .read_card(timeout_s)
+            .await
+            .map_err(|e| map_error(EngineError::Terminal(e)))?
+            .ok_or_else(no_reader)?;
+        match devices.classify_track2(track.expose_secret()) {
+            Some(ClassifiedRead::GiftCard { code, .. }) => {
+                tracing::info!(code = %code.masked(), "Gift card read on the terminal.");
+                Ok(SecretString::from(code.expose_secret().to_owned()))
+            }
+            Some(ClassifiedRead::PaymentCard { .. }) => Err(BackendError::Invalid {
+                code: "bank_card",
+                message: "A bank card was presented for a gift-card payment; pay by card instead."
+                    .into(),
+            }),
+            _ => Err(no_reader()),
         }
     }
 }

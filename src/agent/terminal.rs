@@ -112,6 +112,20 @@ impl ZvtTerminal {
         res.map_err(|e| map_error(&e))
     }
 
+    /// Read Card (06 C0): waits up to `timeout_s` seconds for the customer to present a card
+    /// and returns its track 2 (secret; classify it, never log it). `None` when no card came
+    /// or the customer cancelled.
+    ///
+    /// # Errors
+    /// [`TerminalError`] when the terminal is not reached.
+    pub async fn read_card(&self, timeout_s: u8) -> Result<Option<SecretString>, TerminalError> {
+        let mut s = self.state.lock().await;
+        let res = s.client.read_card(timeout_s).await;
+        self.report(&res);
+        let card = res.map_err(|e| map_error(&e))?;
+        Ok(card.and_then(|c| c.expose_track2().map(|t| SecretString::from(t.to_owned()))))
+    }
+
     /// Closes the link (at shutdown, after the payment in flight has finished).
     pub async fn close(&self) {
         self.state.lock().await.client.disconnect();

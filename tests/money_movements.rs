@@ -728,7 +728,11 @@ async fn a_lane_without_a_reader_reads_the_gift_card_on_the_terminal() {
             json!({"method": "giftcard", "amount": "5.00", "payment_id": "read-1-bank"}),
         )
         .await;
-    assert_eq!((st, v["error"]["code"].as_str()), (422, Some("bank_card")), "{v}");
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (422, Some("bank_card")),
+        "{v}"
+    );
     assert!(!v.to_string().contains("4111111111111111"), "{v}");
     let sale = api.get("/v1/sales/read-1").await;
     assert_eq!(sale["due"], "5.00", "{sale}");

@@ -253,6 +253,8 @@ pub async fn wire_with(
 
     let heartbeat = service.liveness().register("engine");
     let forwarder_heartbeat = service.liveness().register("forwarder");
+    let api_heartbeat = service.liveness().register("api");
+    let devices_heartbeat = service.liveness().register("devices");
     let service = service
         .task(Stage::Engine, "engine", {
             let engine = engine.clone();
@@ -351,15 +353,22 @@ pub async fn wire_with(
         .task(Stage::Devices, "devices", {
             let devices = Arc::clone(&devices);
             move |ctx| async move {
-                ctx.stop.cancelled().await;
+                super::probes::devices(Arc::clone(&devices), devices_heartbeat, ctx.stop.clone())
+                    .await;
                 devices.shutdown(DEVICE_CLOSE_GRACE).await;
                 Ok(())
             }
         })
         .api(move |listener, ctx| async move {
-            api::serve(listener, state, ctx.stop.cancelled_owned())
-                .await
-                .map_err(Into::into)
+            // The API's beat is a real request to its own listener.
+            let probe = listener.local_addr().ok().map(|addr| {
+                tokio::spawn(super::probes::api(addr, api_heartbeat, ctx.stop.clone()))
+            });
+            let served = api::serve(listener, state, ctx.stop.cancelled_owned()).await;
+            if let Some(probe) = probe {
+                probe.abort();
+            }
+            served.map_err(Into::into)
         });
     Ok(service)
 }

@@ -104,7 +104,7 @@ async fn malformed_sales_are_refused_before_the_backend() {
         (line("1000000", "1.00"), 422, "invalid_quantity"),
         (line("many", "1.00"), 422, "invalid_quantity"),
         (line("1", "-1.00"), 422, "invalid_amount"),
-        (line("1", "1.005"), 422, "invalid_amount"),
+        (line("1", "1.005"), 400, "amount_precision"),
         (line("1", "100000.01"), 422, "invalid_amount"),
         (line("1", "1e3"), 422, "invalid_amount"),
         (

@@ -21,7 +21,8 @@ use crate::config::{TerminalConfig, TerminalTransport};
 use crate::devices::{DeviceReporter, DeviceState};
 use crate::domain::Money;
 use crate::engine::ports::{
-    PaymentTerminal, Recovered, RecoveryIntent, TerminalError, TerminalOutcome, TerminalRequest,
+    EndOfDayTotals, PaymentTerminal, Recovered, RecoveryIntent, TerminalError, TerminalOutcome,
+    TerminalRequest,
 };
 
 /// The transport settings for the `[terminal]` config section.
@@ -47,6 +48,7 @@ pub fn transport_config(cfg: &TerminalConfig) -> TransportConfig {
         .collect();
     t.t3 = cfg.t3;
     t.t4 = cfg.t4;
+    t.currency = cfg.currency;
     t
 }
 
@@ -191,6 +193,52 @@ fn outcome(o: &TxOutcome, asked: Money) -> TerminalOutcome {
         masked_pan: o.card_number.as_ref().map(|c| c.masked()),
         card_name: o.card_name.clone(),
         result_text,
+        receipt_lines: o.receipt_lines.clone(),
+    }
+}
+
+/// BMP 60 individual totals as the simulated terminal and ecrterm lay them out: first and
+/// last receipt number (2 BCD each), then per card family a count (1 byte binary) and a
+/// turnover (6 BCD). Returns the receipt range and the summed count; `None` for a layout
+/// that does not fit.
+fn individual_totals(raw: &[u8]) -> Option<(u16, u16, u32)> {
+    let (range, families) = (raw.get(..4)?, raw.get(4..)?);
+    if families.len() % 7 != 0 {
+        return None;
+    }
+    let bcd = |b: &[u8]| zvt::apdu::bcd::decode_u64(b, "receipt").ok();
+    let from = u16::try_from(bcd(&range[..2])?).ok()?;
+    let to = u16::try_from(bcd(&range[2..])?).ok()?;
+    let count = families.chunks(7).map(|f| u32::from(f[0])).sum();
+    Some((from, to, count))
+}
+
+fn end_of_day_totals(r: &zvt::transport::EndOfDayReport, currency: u16) -> EndOfDayTotals {
+    let parsed = r.totals.as_deref().and_then(individual_totals);
+    let (ok, reason) = match r.result {
+        TxResult::Approved => (true, None),
+        TxResult::Declined { code } => (
+            false,
+            Some(format!(
+                "end of day aborted by terminal (result code {code:#04x})"
+            )),
+        ),
+        TxResult::Refused { code } => (
+            false,
+            Some(format!(
+                "end of day refused by terminal (result code {code:#04x})"
+            )),
+        ),
+    };
+    EndOfDayTotals {
+        ok,
+        currency: zvt::apdu::currency::label(currency),
+        total: r.total.map(Money::from),
+        count: parsed.map(|p| p.2),
+        receipt_from: parsed.map(|p| p.0),
+        receipt_to: parsed.map(|p| p.1),
+        reason,
+        receipt_lines: r.receipt_lines.clone(),
     }
 }
 
@@ -262,6 +310,7 @@ impl PaymentTerminal for ZvtTerminal {
                 masked_pan: None,
                 card_name: None,
                 result_text: None,
+                receipt_lines: Vec::new(),
             }),
             Verdict::NotExecuted { reason } => Recovered::NotExecuted(reason.into()),
             Verdict::Unknown { reason } => Recovered::Unknown(reason.into()),
@@ -277,6 +326,32 @@ impl PaymentTerminal for ZvtTerminal {
         let res = s.client.numeric_input(&[prompt], 1, max_len.max(1)).await;
         self.report(&res);
         Ok(res.map_err(|e| map_error(&e))?.map(SecretString::from))
+    }
+
+    async fn refund(&self, req: &TerminalRequest) -> Result<TerminalOutcome, TerminalError> {
+        let mut s = self.state.lock().await;
+        let res = s.client.refund(req.amount.get(), NoEvents).await;
+        self.report(&res);
+        let o = res.map_err(|e| map_error(&e))?;
+        Ok(outcome(&o, req.amount))
+    }
+
+    fn supports_end_of_day(&self) -> bool {
+        true
+    }
+
+    async fn end_of_day(&self, wait: bool) -> Result<EndOfDayTotals, TerminalError> {
+        let mut s = if wait {
+            self.state.lock().await
+        } else {
+            self.state.try_lock().map_err(|_| {
+                TerminalError::NotSent("the terminal is busy with another command".into())
+            })?
+        };
+        let res = s.client.end_of_day(NoEvents).await;
+        self.report(&res);
+        let r = res.map_err(|e| map_error(&e))?;
+        Ok(end_of_day_totals(&r, s.client.config().currency))
     }
 }
 
@@ -307,6 +382,17 @@ mod tests {
     }
 
     #[test]
+    fn individual_totals_sum_the_card_families() {
+        // Receipts 1–5, girocard 2 × 92.00, Visa 1 × 10.00.
+        let raw = [
+            0x00, 0x01, 0x00, 0x05, 2, 0, 0, 0, 0, 0x92, 0, 1, 0, 0, 0, 0, 0x10, 0,
+        ];
+        assert_eq!(individual_totals(&raw), Some((1, 5, 3)));
+        assert_eq!(individual_totals(&raw[..6]), None);
+        assert_eq!(individual_totals(&[]), None);
+    }
+
+    #[test]
     fn receipt_numbers_beyond_zvt_range_are_refused() {
         assert_eq!(receipt16(42).unwrap(), 42);
         assert!(receipt16(70_000).is_err());
@@ -322,10 +408,13 @@ mod tests {
             password: crate::config::TerminalPassword::new("012345".into()),
             t3: Duration::from_millis(1500),
             t4: Duration::from_secs(60),
+            currency: zvt::command::USD,
+            end_of_day_at: None,
         };
         let t = transport_config(&cfg);
         assert_eq!(t.password, "012345");
         assert_eq!(t.t3, Duration::from_millis(1500));
+        assert_eq!(t.currency, 840);
         assert!(matches!(t.endpoint, Endpoint::Serial { baud: 19200, .. }));
     }
 }

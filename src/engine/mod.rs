@@ -51,6 +51,7 @@
 //! ```
 
 pub mod adapters;
+pub mod end_of_day;
 pub mod forwarder;
 pub mod giftcard;
 pub mod in_doubt;

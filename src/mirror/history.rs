@@ -66,6 +66,8 @@ pub struct JournalDay {
     pub payments: Vec<PaymentRecord>,
     /// Their outbox items.
     pub outbox: Vec<OutboxItem>,
+    /// The terminal's end-of-day runs journaled on the day (oldest first).
+    pub end_of_day: Vec<crate::store::end_of_day::EndOfDayRecord>,
 }
 
 /// Read-only access to a day of the journal.
@@ -101,7 +103,47 @@ pub fn journal_day_on(c: &rusqlite::Connection, day: NaiveDate) -> Result<Journa
         .filter(|i| i.sale_id.as_deref().is_some_and(|s| ids.contains(s)))
         .collect();
     out.outbox = items;
+    let (from, to) = local_day_bounds(day);
+    out.end_of_day = crate::store::end_of_day::between(c, &from, &to)?;
     Ok(out)
+}
+
+/// The UTC bounds `[from, to)` of a local day, in the journal's timestamp format.
+fn local_day_bounds(day: NaiveDate) -> (String, String) {
+    use chrono::TimeZone;
+    let at = |d: NaiveDate| {
+        let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+        chrono::Local
+            .from_local_datetime(&midnight)
+            .earliest()
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_else(|| midnight.and_utc())
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    (at(day), at(day.succ_opt().unwrap_or(day)))
+}
+
+/// The terminal's end-of-day totals beside the journal's card tenders of the day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TerminalTotals {
+    /// When the (last successful, else last) end of day of the day ran (UTC).
+    pub at: String,
+    /// `ok` or `failed`.
+    pub status: String,
+    /// The terminal's total turnover.
+    pub total: Option<Decimal>,
+    /// The terminal's transaction count.
+    pub count: Option<u32>,
+    /// The journal's card tenders of the day.
+    pub journal_card_total: Decimal,
+    /// Their number.
+    pub journal_card_count: u64,
+    /// Terminal total minus journal card total, when the terminal sent a total.
+    pub difference: Option<Decimal>,
+    /// True when the terminal's total (and count, when sent) differ from the journal's.
+    pub mismatch: bool,
+    /// Why the end of day failed.
+    pub reason: Option<String>,
 }
 
 /// Reads through the journal's public queries, on the store's thread, without writing.
@@ -150,6 +192,9 @@ pub struct ReconciliationReport {
     pub declined_after_forward_amount: Decimal,
     /// Outbox items the POS rejected for good, by id.
     pub outbox_rejected: Vec<i64>,
+    /// The terminal's end of day of the day beside the journal's card totals; `None` when
+    /// no end of day ran that day.
+    pub terminal: Option<TerminalTotals>,
 }
 
 fn method_name(m: Method) -> String {
@@ -207,6 +252,30 @@ impl ReconciliationReport {
                 OutboxState::Rejected => r.outbox_rejected.push(i.id),
                 _ => {}
             }
+        }
+        let eod = j
+            .end_of_day
+            .iter()
+            .rev()
+            .find(|e| e.status == "ok")
+            .or(j.end_of_day.last());
+        if let Some(e) = eod {
+            let card = r.tenders.get("card").cloned().unwrap_or_default();
+            let total = e.total.map(|t| t.get());
+            let difference = total.map(|t| t - card.amount);
+            let count_differs = e.count.is_some_and(|n| u64::from(n) != card.count);
+            r.terminal = Some(TerminalTotals {
+                at: e.at.clone(),
+                status: e.status.clone(),
+                total,
+                count: e.count,
+                journal_card_total: card.amount,
+                journal_card_count: card.count,
+                difference,
+                mismatch: e.status == "ok"
+                    && (difference.is_some_and(|d| !d.is_zero()) || count_differs),
+                reason: e.reason.clone(),
+            });
         }
         r
     }

@@ -335,7 +335,7 @@ mod tests {
         );
         assert_eq!(
             code(r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"1.001"}]}"#),
-            "invalid_amount"
+            "amount_precision"
         );
         assert_eq!(
             code(r#"{"lines":[{"sku":"","quantity":"1","unit_price":"1"}]}"#),
@@ -370,7 +370,7 @@ mod tests {
         assert_eq!(code(r#"{"method":"cash","amount":"-5"}"#), "invalid_amount");
         assert_eq!(
             code(r#"{"method":"cash","amount":"1.234"}"#),
-            "invalid_amount"
+            "amount_precision"
         );
         assert_eq!(
             code(r#"{"method":"cash","amount":"100000.01"}"#),

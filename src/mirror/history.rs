@@ -126,13 +126,13 @@ fn local_day_bounds(day: NaiveDate) -> (String, String) {
 /// The terminal's end-of-day totals beside the journal's card tenders of the day.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TerminalTotals {
-    /// When the (last successful, else last) end of day of the day ran (UTC).
+    /// When the last successful (else the last) end of day of the day ran (UTC).
     pub at: String,
-    /// `ok` or `failed`.
+    /// `ok` when an end of day succeeded that day, else `failed`.
     pub status: String,
-    /// The terminal's total turnover.
+    /// The terminal's total turnover: the sum of the day's successful runs.
     pub total: Option<Decimal>,
-    /// The terminal's transaction count.
+    /// The terminal's transaction count, summed likewise.
     pub count: Option<u32>,
     /// The journal's card tenders of the day.
     pub journal_card_total: Decimal,
@@ -253,28 +253,32 @@ impl ReconciliationReport {
                 _ => {}
             }
         }
-        let eod = j
-            .end_of_day
-            .iter()
-            .rev()
-            .find(|e| e.status == "ok")
-            .or(j.end_of_day.last());
-        if let Some(e) = eod {
+        // Each end of day covers the terminal's period since the one before, so the day's
+        // terminal totals are the sum of its successful runs.
+        let ok: Vec<_> = j.end_of_day.iter().filter(|e| e.status == "ok").collect();
+        if let Some(last) = ok.last().copied().or(j.end_of_day.last()) {
             let card = r.tenders.get("card").cloned().unwrap_or_default();
-            let total = e.total.map(|t| t.get());
+            let total = ok
+                .iter()
+                .try_fold(Decimal::ZERO, |acc, e| e.total.map(|t| acc + t.get()))
+                .filter(|_| !ok.is_empty());
+            let count = ok
+                .iter()
+                .try_fold(0u32, |acc, e| e.count.map(|n| acc + n))
+                .filter(|_| !ok.is_empty());
             let difference = total.map(|t| t - card.amount);
-            let count_differs = e.count.is_some_and(|n| u64::from(n) != card.count);
+            let count_differs = count.is_some_and(|n| u64::from(n) != card.count);
             r.terminal = Some(TerminalTotals {
-                at: e.at.clone(),
-                status: e.status.clone(),
+                at: last.at.clone(),
+                status: last.status.clone(),
                 total,
-                count: e.count,
+                count,
                 journal_card_total: card.amount,
                 journal_card_count: card.count,
                 difference,
-                mismatch: e.status == "ok"
+                mismatch: !ok.is_empty()
                     && (difference.is_some_and(|d| !d.is_zero()) || count_differs),
-                reason: e.reason.clone(),
+                reason: last.reason.clone(),
             });
         }
         r
@@ -286,5 +290,62 @@ impl ReconciliationReport {
         day: NaiveDate,
     ) -> Result<ReconciliationReport, StoreError> {
         Ok(Self::build(day, &journal.journal_day(day).await?))
+    }
+}
+
+#[cfg(test)]
+mod terminal_totals_tests {
+    use super::*;
+    use crate::store::end_of_day::EndOfDayRecord;
+
+    fn run(status: &str, total: Option<&str>, count: Option<u32>) -> EndOfDayRecord {
+        EndOfDayRecord {
+            id: 1,
+            trigger: "api".into(),
+            status: status.into(),
+            total: total.map(|t| t.parse().unwrap()),
+            count,
+            totals: "{}".into(),
+            reason: (status != "ok").then(|| "terminal not reached".into()),
+            at: "2026-12-04T21:00:00.000Z".into(),
+        }
+    }
+
+    fn report(runs: Vec<EndOfDayRecord>) -> Option<TerminalTotals> {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let j = JournalDay {
+            end_of_day: runs,
+            ..JournalDay::default()
+        };
+        ReconciliationReport::build(day, &j).terminal
+    }
+
+    #[test]
+    fn terminal_totals_sum_the_days_runs_and_flag_a_difference() {
+        assert_eq!(report(vec![]), None);
+        // No card tenders in the journal, but the terminal took 12.34: flagged.
+        let t = report(vec![run("ok", Some("12.34"), Some(1))]).unwrap();
+        assert!(t.mismatch, "{t:?}");
+        assert_eq!(t.difference, Some(Decimal::new(1234, 2)));
+        // Nothing on either side: no difference; a failed run does not count.
+        let t = report(vec![
+            run("ok", Some("0"), Some(0)),
+            run("failed", None, None),
+        ])
+        .unwrap();
+        assert!(!t.mismatch, "{t:?}");
+        assert_eq!(t.status, "ok");
+        let t = report(vec![run("failed", None, None)]).unwrap();
+        assert_eq!(t.status, "failed");
+        assert!(!t.mismatch);
+        assert_eq!(t.total, None);
+        // Two runs on one day add up.
+        let t = report(vec![
+            run("ok", Some("5.00"), Some(1)),
+            run("ok", Some("7.34"), Some(2)),
+        ])
+        .unwrap();
+        assert_eq!(t.total, Some(Decimal::new(1234, 2)));
+        assert_eq!(t.count, Some(3));
     }
 }

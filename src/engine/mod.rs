@@ -67,6 +67,8 @@ pub mod tender;
 pub mod terminal;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod zvt_day_tests;
 
 use std::sync::Arc;
 use std::time::Duration;

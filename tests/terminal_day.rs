@@ -188,6 +188,20 @@ async fn a_usd_lane_pays_keeps_receipt_lines_and_ends_the_day_by_route_and_cli()
     assert_eq!(v["terminal"]["mismatch"], false, "{v}");
     stop_gracefully(child, notify).await;
 
+    // A payment at the terminal that the lane's journal never saw (another ECR, USD).
+    let mut other = zvt::transport::TransportConfig::tcp(terminal.addr().unwrap().to_string());
+    other.currency = 840;
+    let mut other = zvt::transport::Terminal::new(other, zvt::transport::NoRetry).unwrap();
+    let o = other
+        .authorize(
+            zvt::command::PaymentRequest::new("5.00".parse().unwrap()),
+            zvt::transport::NoEvents,
+        )
+        .await
+        .unwrap();
+    assert!(o.is_approved());
+    drop(other);
+
     // By CLI on a stopped agent: on its store and terminal directly.
     let out = cli(&config, &["terminal", "end-of-day"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -202,6 +216,19 @@ async fn a_usd_lane_pays_keeps_receipt_lines_and_ends_the_day_by_route_and_cli()
     assert_eq!(triggers, ["api", "api", "cli"], "{rows:?}");
     assert!(rows.iter().all(|r| r.1 == "ok"), "{rows:?}");
     assert_eq!(rows[0].2.as_deref(), Some("12.34"));
+    assert_eq!(rows[2].2.as_deref(), Some("5.00"));
+
+    // The report flags the difference: the terminal took 17.34, the journal 12.34 by card.
+    let out = cli(&config, &["report"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("DIFFERENCE: terminal and journal card totals differ by 5.00"),
+        "{text}"
+    );
+    let v = json_of(&cli(&config, &["report", "--json"]));
+    assert_eq!(v["terminal"]["mismatch"], true, "{v}");
+    assert_eq!(v["terminal"]["total"], "17.34", "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

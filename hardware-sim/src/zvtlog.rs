@@ -195,7 +195,9 @@ mod tests {
         assert_eq!(
             describe(
                 Direction::EcrToPt,
-                &apdu(&[0x06, 0x01, 0x0A, 0x04, 0, 0, 0, 0, 0x12, 0x34, 0x49, 0x08, 0x40])
+                &apdu(&[
+                    0x06, 0x01, 0x0A, 0x04, 0, 0, 0, 0, 0x12, 0x34, 0x49, 0x08, 0x40
+                ])
             ),
             "ECR→PT 06 01 Authorization 12.34 USD"
         );

@@ -616,7 +616,9 @@ fn currency_and_end_of_day_time_are_checked_up_front() {
     assert_eq!(c.terminal.currency, 826);
     let c = load(&edit("currency = \"USD\"", "currency = \"CHF\""));
     assert_eq!(c.terminal.currency, 756);
-    // Unknown codes and currencies the ZVT driver cannot put on the wire are refused.
+    // JPY has no minor unit (its amounts reach BMP 04 as yen); unknown codes are refused.
+    let c = load(&edit("currency = \"USD\"", "currency = \"JPY\""));
+    assert_eq!((c.lane.currency.minor_units, c.terminal.currency), (0, 392));
     let p = problems(&edit("currency = \"USD\"", "currency = \"XYZ\""));
     assert_eq!(p.len(), 1, "{p:?}");
     assert_eq!(p[0].0, "lane.currency");
@@ -625,9 +627,6 @@ fn currency_and_end_of_day_time_are_checked_up_front() {
         "{p:?}"
     );
     assert!(p[0].1.contains("USD"), "the known codes are listed: {p:?}");
-    let p = problems(&edit("currency = \"USD\"", "currency = \"JPY\""));
-    assert_eq!(p[0].0, "lane.currency");
-    assert!(p[0].1.contains("JPY has 0 decimal places"), "{p:?}");
     // The daily end of day: "HH:MM" (or with seconds), else a problem with its key path.
     let c = load(&edit(
         "t3_ms = 5000",

@@ -285,32 +285,7 @@ async fn the_terminal_port_refunds_and_recovers_a_lost_refund() {
         SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
             .await
             .unwrap();
-    let raw = format!(
-        r#"[lane]
-store_code = "S"
-register_code = "L"
-currency = "USD"
-[pos]
-graphql_url = "http://127.0.0.1:1/graphql"
-issuer_url = "http://127.0.0.1:1/"
-client_id = "c"
-client_secret_file = "/run/secret"
-[api]
-listen = "127.0.0.1:0"
-token_file = "/run/token"
-[store]
-path = "/tmp/x.db"
-[terminal]
-protocol = "zvt"
-transport = "tcp"
-address = "{}"
-password = "000000"
-"#,
-        terminal.addr().unwrap()
-    );
-    let cfg = lane_agent::config::Config::validate(lane_agent::config::parse(&raw).unwrap())
-        .expect("valid config");
-    let port = ZvtTerminal::new(transport_config(&cfg.terminal), None).unwrap();
+    let port = port_for(&terminal, "USD");
     let req = |amount: &str| TerminalRequest {
         amount: amount.parse().unwrap(),
         reference: "r-1".into(),
@@ -349,4 +324,64 @@ password = "000000"
         "never refunded twice"
     );
     assert!(port.supports_end_of_day());
+}
+
+/// The terminal port for a lane in `currency` against `terminal`.
+fn port_for(terminal: &SimTerminal, currency: &str) -> ZvtTerminal {
+    let raw = format!(
+        r#"[lane]
+store_code = "S"
+register_code = "L"
+currency = "{currency}"
+[pos]
+graphql_url = "http://127.0.0.1:1/graphql"
+issuer_url = "http://127.0.0.1:1/"
+client_id = "c"
+client_secret_file = "/run/secret"
+[api]
+listen = "127.0.0.1:0"
+token_file = "/run/token"
+[store]
+path = "/tmp/x.db"
+[terminal]
+protocol = "zvt"
+transport = "tcp"
+address = "{}"
+password = "000000"
+"#,
+        terminal.addr().unwrap()
+    );
+    let cfg = lane_agent::config::Config::validate(lane_agent::config::parse(&raw).unwrap())
+        .expect("valid config");
+    ZvtTerminal::new(transport_config(&cfg.terminal), None).unwrap()
+}
+
+/// A yen lane: no minor unit, so 1200 yen reach BMP 04 as the digits 1200; the register's
+/// amounts and the terminal's answers stay in yen.
+#[tokio::test]
+async fn a_yen_lane_puts_yen_on_the_wire() {
+    let terminal =
+        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
+            .await
+            .unwrap();
+    let port = port_for(&terminal, "JPY");
+    let o = port
+        .authorize(&TerminalRequest {
+            amount: "1200".parse().unwrap(),
+            reference: "r-jpy".into(),
+        })
+        .await
+        .unwrap();
+    assert!(o.approved, "{o:?}");
+    assert_eq!(o.amount.to_string(), "1200");
+    assert_eq!(terminal.control().currency(), 392);
+    // The codec reads BMP 04 as hundredths: the terminal's 12.00 is 1200 minor units.
+    assert_eq!(
+        terminal.control().journal()[0].amount,
+        "12.00".parse().unwrap()
+    );
+    assert!(o.receipt_lines.contains(&"JPY 1200".to_owned()), "{o:?}");
+    let t = port.end_of_day(true).await.unwrap();
+    assert_eq!((t.ok, t.currency.as_str()), (true, "JPY"));
+    assert_eq!(t.total.map(|m| m.to_string()).as_deref(), Some("1200"));
 }

@@ -67,10 +67,49 @@ struct State {
     client: Terminal,
 }
 
+/// How the lane's amounts map onto BMP 04, which the ZVT codec reads and writes as
+/// hundredths: an amount in a currency with `minor_units` decimals goes on the wire as
+/// `amount × 10^(minor_units − 2)`, so that its BCD digits are the currency's minor units
+/// (JPY 1200 → `00 00 00 00 12 00`, 1200 yen; USD 12.34 → 1234 cents, unchanged).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WireScale {
+    minor_units: u32,
+}
+
+impl WireScale {
+    /// The scale of the currency with ISO number `numeric` (2 decimals when unknown).
+    pub fn for_currency(numeric: u16) -> Self {
+        Self {
+            minor_units: zvt::apdu::currency::by_numeric(numeric)
+                .map(|c| c.minor_units)
+                .unwrap_or(2),
+        }
+    }
+
+    /// The amount as the codec puts it on the wire (unchanged for 2-decimal currencies).
+    pub fn to_wire(self, amount: Money) -> Decimal {
+        match self.minor_units {
+            2 => amount.get(),
+            m if m < 2 => amount.get() / Decimal::from(10u64.pow(2 - m)),
+            m => amount.get() * Decimal::from(10u64.pow(m - 2)),
+        }
+    }
+
+    /// An amount read from the wire, in the lane's currency (unchanged for 2 decimals).
+    pub fn from_wire(self, wire: Decimal) -> Money {
+        Money::from(match self.minor_units {
+            2 => wire,
+            m if m < 2 => (wire * Decimal::from(10u64.pow(2 - m))).round_dp(m),
+            m => wire / Decimal::from(10u64.pow(m - 2)),
+        })
+    }
+}
+
 /// The lane's ZVT terminal as the engine's [`PaymentTerminal`].
 pub struct ZvtTerminal {
     state: Mutex<State>,
     reporter: Option<DeviceReporter>,
+    scale: WireScale,
 }
 
 impl std::fmt::Debug for ZvtTerminal {
@@ -85,6 +124,7 @@ impl ZvtTerminal {
     /// # Errors
     /// The transport's config error.
     pub fn new(config: TransportConfig, reporter: Option<DeviceReporter>) -> Result<Self, Error> {
+        let scale = WireScale::for_currency(config.currency);
         let client = Terminal::new(config, reconnect_schedule)?;
         if let Some(r) = &reporter {
             r.set_state(DeviceState::Down, Some("not connected yet".into()));
@@ -92,6 +132,7 @@ impl ZvtTerminal {
         Ok(Self {
             state: Mutex::new(State { client }),
             reporter,
+            scale,
         })
     }
 
@@ -140,8 +181,7 @@ impl ZvtTerminal {
         reserve: bool,
     ) -> Result<TerminalOutcome, TerminalError> {
         let mut s = self.state.lock().await;
-        let amount: Decimal = req.amount.get();
-        let request = PaymentRequest::new(amount);
+        let request = PaymentRequest::new(self.scale.to_wire(req.amount));
         let res = if reserve {
             s.client.reserve(request, NoEvents).await
         } else {
@@ -149,7 +189,7 @@ impl ZvtTerminal {
         };
         self.report(&res);
         let o = res.map_err(|e| map_error(&e))?;
-        Ok(outcome(&o, req.amount))
+        Ok(outcome(&o, req.amount, self.scale))
     }
 }
 
@@ -170,7 +210,7 @@ fn map_error(e: &Error) -> TerminalError {
     }
 }
 
-fn outcome(o: &TxOutcome, asked: Money) -> TerminalOutcome {
+fn outcome(o: &TxOutcome, asked: Money, scale: WireScale) -> TerminalOutcome {
     let approved = o.is_approved();
     let result_text = match o.result {
         TxResult::Approved => None,
@@ -184,7 +224,7 @@ fn outcome(o: &TxOutcome, asked: Money) -> TerminalOutcome {
     TerminalOutcome {
         approved,
         amount: if approved {
-            o.amount.map(Money::from).unwrap_or(asked)
+            o.amount.map(|a| scale.from_wire(a)).unwrap_or(asked)
         } else {
             Money::ZERO
         },
@@ -214,6 +254,7 @@ fn individual_totals(raw: &[u8]) -> Option<(u16, u16, u32)> {
 }
 
 fn end_of_day_totals(r: &zvt::transport::EndOfDayReport, currency: u16) -> EndOfDayTotals {
+    let scale = WireScale::for_currency(currency);
     let parsed = r.totals.as_deref().and_then(individual_totals);
     let (ok, reason) = match r.result {
         TxResult::Approved => (true, None),
@@ -233,7 +274,7 @@ fn end_of_day_totals(r: &zvt::transport::EndOfDayReport, currency: u16) -> EndOf
     EndOfDayTotals {
         ok,
         currency: zvt::apdu::currency::label(currency),
-        total: r.total.map(Money::from),
+        total: r.total.map(|t| scale.from_wire(t)),
         count: parsed.map(|p| p.2),
         receipt_from: parsed.map(|p| p.0),
         receipt_to: parsed.map(|p| p.1),
@@ -261,11 +302,11 @@ impl PaymentTerminal for ZvtTerminal {
         let mut s = self.state.lock().await;
         let res = s
             .client
-            .book_total(receipt, Some(amount.get()), NoEvents)
+            .book_total(receipt, Some(self.scale.to_wire(amount)), NoEvents)
             .await;
         self.report(&res);
         let o = res.map_err(|e| map_error(&e))?;
-        Ok(outcome(&o, amount))
+        Ok(outcome(&o, amount, self.scale))
     }
 
     async fn reverse(
@@ -282,7 +323,7 @@ impl PaymentTerminal for ZvtTerminal {
         };
         self.report(&res);
         let o = res.map_err(|e| map_error(&e))?;
-        Ok(outcome(&o, Money::ZERO))
+        Ok(outcome(&o, Money::ZERO, self.scale))
     }
 
     async fn last_trace(&self) -> Option<u32> {
@@ -292,7 +333,7 @@ impl PaymentTerminal for ZvtTerminal {
     async fn recover(&self, intent: &RecoveryIntent) -> Result<Recovered, TerminalError> {
         let mut s = self.state.lock().await;
         let zvt_intent = Intent {
-            amount: intent.amount.get(),
+            amount: self.scale.to_wire(intent.amount),
             trace_before: intent.trace_before,
             seen_trace: None,
             seen_receipt: None,
@@ -330,10 +371,13 @@ impl PaymentTerminal for ZvtTerminal {
 
     async fn refund(&self, req: &TerminalRequest) -> Result<TerminalOutcome, TerminalError> {
         let mut s = self.state.lock().await;
-        let res = s.client.refund(req.amount.get(), NoEvents).await;
+        let res = s
+            .client
+            .refund(self.scale.to_wire(req.amount), NoEvents)
+            .await;
         self.report(&res);
         let o = res.map_err(|e| map_error(&e))?;
-        Ok(outcome(&o, req.amount))
+        Ok(outcome(&o, req.amount, self.scale))
     }
 
     fn supports_end_of_day(&self) -> bool {
@@ -379,6 +423,31 @@ mod tests {
             }),
             TerminalError::Other(_)
         ));
+    }
+
+    #[test]
+    fn amounts_reach_the_wire_in_the_currencys_minor_units() {
+        let m = |s: &str| -> Money { s.parse().unwrap() };
+        let usd = WireScale::for_currency(840);
+        assert_eq!(usd.to_wire(m("12.34")).to_string(), "12.34");
+        assert_eq!(usd.from_wire("15.00".parse().unwrap()).to_string(), "15.00");
+        // JPY has no minor unit: 1200 yen are the BCD digits 1200.
+        let jpy = WireScale::for_currency(392);
+        let wire = jpy.to_wire(m("1200"));
+        assert_eq!(
+            zvt::apdu::bcd::amount_to_bcd(wire).unwrap(),
+            [0, 0, 0, 0, 0x12, 0x00]
+        );
+        assert_eq!(jpy.from_wire(wire).to_string(), "1200");
+        // Three decimals (e.g. BHD): 12.345 is 12345 fils.
+        let bhd = WireScale { minor_units: 3 };
+        assert_eq!(
+            zvt::apdu::bcd::amount_to_bcd(bhd.to_wire(m("12.345"))).unwrap(),
+            [0, 0, 0, 0x01, 0x23, 0x45]
+        );
+        assert_eq!(bhd.from_wire("123.45".parse().unwrap()), m("12.345"));
+        // Unknown codes are taken as two decimals.
+        assert_eq!(WireScale::for_currency(999), usd);
     }
 
     #[test]

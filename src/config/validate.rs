@@ -273,9 +273,6 @@ fn lane(c: &mut Checker, raw: Option<RawLane>) -> Option<LaneConfig> {
 /// The lane's currency when `lane.currency` is not set: what every lane used before the key.
 const DEFAULT_CURRENCY: &str = "EUR";
 
-/// Minor units the ZVT driver can put on the wire: BMP 04 counts hundredths.
-const ZVT_MINOR_UNITS: u32 = 2;
-
 fn currency(c: &mut Checker, raw: Option<String>) -> Option<Currency> {
     let value = raw.unwrap_or_else(|| DEFAULT_CURRENCY.to_owned());
     let known = || {
@@ -292,16 +289,6 @@ fn currency(c: &mut Checker, raw: Option<String>) -> Option<Currency> {
                 format!(
                     "unknown ISO 4217 currency code {value:?}; use one of {}",
                     known()
-                ),
-            );
-            None
-        }
-        Some(cur) if cur.minor_units != ZVT_MINOR_UNITS => {
-            c.problem(
-                "lane.currency",
-                format!(
-                    "{} has {} decimal places; the ZVT terminal driver sends amounts with {}                      (BMP 04 in hundredths), so a ZVT lane cannot use it",
-                    cur.alpha, cur.minor_units, ZVT_MINOR_UNITS
                 ),
             );
             None

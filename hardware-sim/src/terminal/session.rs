@@ -583,7 +583,11 @@ fn receipt_lines(e: &JournalEntry, currency: u16) -> Vec<String> {
         format!("{:?}", e.kind).to_uppercase(),
         format!("Card {} {}", e.card_name, e.masked_pan),
         format!("Receipt {:04} Trace {:06}", e.receipt, e.trace),
-        format!("{} {}", zvt::apdu::currency::label(currency), e.amount),
+        format!(
+            "{} {}",
+            zvt::apdu::currency::label(currency),
+            zvt::apdu::currency::from_wire(e.amount, currency)
+        ),
         if e.approved() {
             "APPROVED".into()
         } else {
@@ -875,7 +879,11 @@ async fn end_of_day<S: AsyncRead + AsyncWrite + Unpin>(cx: &mut Ctx<'_, S>) -> R
     cx.print(vec![
         "END OF DAY".into(),
         format!("Transactions {count}"),
-        format!("Total {} {total}", zvt::apdu::currency::label(currency)),
+        format!(
+            "Total {} {}",
+            zvt::apdu::currency::label(currency),
+            zvt::apdu::currency::from_wire(total, currency)
+        ),
     ])
     .await?;
     let c = cx.success();

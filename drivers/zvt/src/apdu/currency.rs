@@ -104,6 +104,18 @@ pub fn by_numeric(numeric: u16) -> Option<Currency> {
     KNOWN.iter().copied().find(|c| c.numeric == numeric)
 }
 
+/// An amount read from BMP 04 (which the codec reads as hundredths) in the currency's own
+/// units: the BCD digits are minor units, so JPY's `00 00 00 00 12 00` is 1200 yen.
+/// Unknown codes are taken as two decimals.
+pub fn from_wire(wire: rust_decimal::Decimal, numeric: u16) -> rust_decimal::Decimal {
+    let minor = by_numeric(numeric).map(|c| c.minor_units).unwrap_or(2);
+    match minor {
+        2 => wire,
+        m if m < 2 => (wire * rust_decimal::Decimal::from(10u64.pow(2 - m))).round_dp(m),
+        m => wire * rust_decimal::Decimal::new(1, m - 2),
+    }
+}
+
 /// The alphabetic code for `numeric`, or the number itself for a code not in [`KNOWN`].
 pub fn label(numeric: u16) -> String {
     by_numeric(numeric)
@@ -130,5 +142,10 @@ mod tests {
         for c in KNOWN {
             assert_eq!(by_numeric(c.numeric), Some(*c), "{}", c.alpha);
         }
+        let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+        assert_eq!(from_wire(d("12.00"), 392), d("1200"));
+        assert_eq!(from_wire(d("12.34"), 840).to_string(), "12.34");
+        assert_eq!(from_wire(d("50.00"), 978).to_string(), "50.00");
+        assert_eq!(from_wire(d("12.00"), 392).to_string(), "1200");
     }
 }

@@ -37,11 +37,10 @@ fn code(c: u8) -> String {
     }
 }
 
-fn eur(currency: Option<u16>) -> &'static str {
-    match currency {
-        None | Some(978) => "EUR",
-        Some(_) => "(other currency)",
-    }
+/// The currency's ISO 4217 letters; no BMP 49 means the registered currency, EUR by
+/// default.
+fn eur(currency: Option<u16>) -> String {
+    zvt::apdu::currency::label(currency.unwrap_or(zvt::command::EUR))
 }
 
 fn lines(l: &[String]) -> String {
@@ -50,7 +49,10 @@ fn lines(l: &[String]) -> String {
 
 fn command(cmd: &EcrCommand) -> String {
     match cmd {
-        EcrCommand::Registration(r) => format!("Registration, config {:02X}", r.config),
+        EcrCommand::Registration(r) => match r.currency {
+            Some(c) => format!("Registration, config {:02X}, {}", r.config, eur(Some(c))),
+            None => format!("Registration, config {:02X}", r.config),
+        },
         EcrCommand::Authorization(p) => format!("Authorization {} {}", p.amount, eur(p.currency)),
         EcrCommand::Reservation(p) => format!("Reservation {} {}", p.amount, eur(p.currency)),
         EcrCommand::PartialReversal(p) => match p.receipt {
@@ -66,6 +68,7 @@ fn command(cmd: &EcrCommand) -> String {
         },
         EcrCommand::PreAuthReversal(p) => format!("Pre-auth reversal of receipt {}", p.receipt),
         EcrCommand::Reversal(r) => format!("Reversal of receipt {}", r.receipt),
+        EcrCommand::Refund(r) => format!("Refund {} {}", r.amount, eur(r.currency)),
         EcrCommand::Abort => "Abort".into(),
         EcrCommand::StatusEnquiry(_) => "Status enquiry".into(),
         EcrCommand::EndOfDay(_) => "End of day".into(),
@@ -188,7 +191,16 @@ mod tests {
             Direction::EcrToPt,
             &apdu(&[0x06, 0x00, 0x06, 0x31, 0x41, 0x59, 0xBA, 0x09, 0x78]),
         );
-        assert_eq!(reg, "ECR→PT 06 00 Registration, config BA");
+        assert_eq!(reg, "ECR→PT 06 00 Registration, config BA, EUR");
+        assert_eq!(
+            describe(
+                Direction::EcrToPt,
+                &apdu(&[
+                    0x06, 0x01, 0x0A, 0x04, 0, 0, 0, 0, 0x12, 0x34, 0x49, 0x08, 0x40
+                ])
+            ),
+            "ECR→PT 06 01 Authorization 12.34 USD"
+        );
         assert_eq!(
             describe(Direction::PtToEcr, &apdu(&[0x84, 0x6B, 0x00])),
             "PT→ECR 84 6B 00 refused 6B (function deactivated (PT not registered))"

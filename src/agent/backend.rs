@@ -946,6 +946,48 @@ impl LaneBackend for AgentBackend {
     fn subscribe_events(&self) -> broadcast::Receiver<ApiEvent> {
         self.events.subscribe()
     }
+
+    async fn terminal_end_of_day(&self) -> Result<crate::api::types::EndOfDayResult, BackendError> {
+        self.end_of_day_as(crate::store::end_of_day::Trigger::Api)
+            .await
+    }
+}
+
+impl AgentBackend {
+    /// The end of day for `trigger` (the API's, or the CLI's on a stopped agent's store).
+    pub async fn end_of_day_as(
+        &self,
+        trigger: crate::store::end_of_day::Trigger,
+    ) -> Result<crate::api::types::EndOfDayResult, BackendError> {
+        use crate::api::types::{EndOfDayResult, EndOfDayStatus, EndOfDayTotalsView};
+        if !self.engine.terminal_settles_here() {
+            return Err(BackendError::conflict(
+                crate::api::backend::END_OF_DAY_NOT_APPLICABLE,
+                "This lane's terminal does not run an end of day (the processor settles).",
+            ));
+        }
+        let a = self
+            .engine
+            .terminal_end_of_day(trigger, true)
+            .await
+            .map_err(map_error)?;
+        Ok(EndOfDayResult {
+            status: if a.ok {
+                EndOfDayStatus::Ok
+            } else {
+                EndOfDayStatus::Failed
+            },
+            totals: EndOfDayTotalsView {
+                currency: a.totals.currency.clone(),
+                total: a.totals.total.map(|t| t.to_string()),
+                count: a.totals.count,
+                receipt_from: a.totals.receipt_from,
+                receipt_to: a.totals.receipt_to,
+            },
+            reason: a.reason,
+            receipt_lines: a.totals.receipt_lines,
+        })
+    }
 }
 
 #[cfg(test)]

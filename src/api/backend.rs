@@ -150,7 +150,24 @@ pub trait LaneBackend: Send + Sync + 'static {
 
     /// A new receiver on the agent's event channel, for `GET /v1/events`.
     fn subscribe_events(&self) -> broadcast::Receiver<ApiEvent>;
+
+    /// `POST /v1/terminal/end-of-day`: the terminal's end of day (ZVT 06 50), its totals
+    /// journaled. A terminal that does not settle at the lane (a processor terminal behind
+    /// the POS) is a conflict `end_of_day_not_applicable` (409); so is a backend without one.
+    fn terminal_end_of_day(
+        &self,
+    ) -> impl Future<Output = Result<crate::api::types::EndOfDayResult, BackendError>> + Send {
+        async {
+            Err(BackendError::conflict(
+                END_OF_DAY_NOT_APPLICABLE,
+                "This lane's terminal does not run an end of day (the processor settles).",
+            ))
+        }
+    }
 }
+
+/// The 409 code of an end of day on a terminal that does not settle at the lane.
+pub const END_OF_DAY_NOT_APPLICABLE: &str = "end_of_day_not_applicable";
 
 /// What kind of thing was not found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

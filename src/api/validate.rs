@@ -18,7 +18,7 @@ pub const MAX_AMOUNT: Decimal = dec!(100000.00);
 pub const MAX_QUANTITY: Decimal = dec!(100000);
 /// Decimal places allowed in a quantity (weights in kg to the gram).
 pub const QUANTITY_PLACES: u32 = 3;
-/// Decimal places allowed in money.
+/// Decimal places allowed in money when no lane currency was set (EUR, USD: 2).
 pub const MONEY_PLACES: u32 = 2;
 /// The most lines one sale may have.
 pub const MAX_LINES: usize = 500;
@@ -40,13 +40,49 @@ pub fn amount(field: &str, d: Decimal) -> Result<(), ApiError> {
     money_bounds(field, d)
 }
 
-fn money_bounds(field: &str, d: Decimal) -> Result<(), ApiError> {
-    if places(d) > MONEY_PLACES {
-        return Err(ApiError::invalid(
-            "invalid_amount",
-            format!("`{field}` has more than {MONEY_PLACES} decimal places."),
+/// The lane's currency as amounts are checked against it: letters and minor units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MoneyRule {
+    /// ISO 4217 letters, for the message.
+    pub currency: &'static str,
+    /// Decimal places the currency has.
+    pub places: u32,
+}
+
+// Process-wide like the code screen below: every route validates through free functions,
+// and the service sets the lane's currency once at start.
+static MONEY: RwLock<MoneyRule> = RwLock::new(MoneyRule {
+    currency: "EUR",
+    places: MONEY_PLACES,
+});
+
+/// Makes every route check amounts against the lane's currency (`lane.currency`).
+pub fn set_money_rule(rule: MoneyRule) {
+    *MONEY.write().unwrap_or_else(|e| e.into_inner()) = rule;
+}
+
+fn money_rule() -> MoneyRule {
+    *MONEY.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// 400 `amount_precision` when `d` has more decimal places than `rule`'s currency has
+/// ("12.345" in USD, "5.5" in JPY): such an amount cannot be paid or put on the terminal.
+pub fn precision(field: &str, d: Decimal, rule: MoneyRule) -> Result<(), ApiError> {
+    let got = places(d);
+    if got > rule.places {
+        return Err(ApiError::bad_request(
+            "amount_precision",
+            format!(
+                "`{field}` has {got} decimal places; {} allows at most {}.",
+                rule.currency, rule.places
+            ),
         ));
     }
+    Ok(())
+}
+
+fn money_bounds(field: &str, d: Decimal) -> Result<(), ApiError> {
+    precision(field, d, money_rule())?;
     if d > MAX_AMOUNT {
         return Err(ApiError::invalid(
             "invalid_amount",
@@ -299,7 +335,7 @@ mod tests {
         );
         assert_eq!(
             code(r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"1.001"}]}"#),
-            "invalid_amount"
+            "amount_precision"
         );
         assert_eq!(
             code(r#"{"lines":[{"sku":"","quantity":"1","unit_price":"1"}]}"#),
@@ -334,7 +370,7 @@ mod tests {
         assert_eq!(code(r#"{"method":"cash","amount":"-5"}"#), "invalid_amount");
         assert_eq!(
             code(r#"{"method":"cash","amount":"1.234"}"#),
-            "invalid_amount"
+            "amount_precision"
         );
         assert_eq!(
             code(r#"{"method":"cash","amount":"100000.01"}"#),
@@ -419,5 +455,41 @@ mod tests {
         let e =
             pay(r#"{"method":"giftcard","amount":"1","code":"6006491234567890!"}"#).unwrap_err();
         assert!(!e.message.contains("6006491234567890"));
+    }
+}
+
+#[cfg(test)]
+mod currency_tests {
+    use super::*;
+
+    #[test]
+    fn amounts_with_more_places_than_the_currency_are_a_400() {
+        let usd = MoneyRule {
+            currency: "USD",
+            places: 2,
+        };
+        let jpy = MoneyRule {
+            currency: "JPY",
+            places: 0,
+        };
+        assert!(precision("amount", dec!(12.34), usd).is_ok());
+        assert!(
+            precision("amount", dec!(12.340), usd).is_ok(),
+            "trailing zeros are fine"
+        );
+        let e = precision("amount", dec!(12.345), usd).unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST);
+        assert_eq!(e.code, "amount_precision");
+        assert_eq!(
+            e.message,
+            "`amount` has 3 decimal places; USD allows at most 2."
+        );
+        assert!(precision("amount", dec!(1200), jpy).is_ok());
+        assert!(precision("amount", dec!(1200.00), jpy).is_ok());
+        let e = precision("amount", dec!(12.5), jpy).unwrap_err();
+        assert_eq!(
+            e.message,
+            "`amount` has 1 decimal places; JPY allows at most 0."
+        );
     }
 }

@@ -41,6 +41,8 @@ pub struct RawLane {
     pub register_code: Option<String>,
     /// The POS warehouse whose prices and stock this lane shows (default `MAIN`).
     pub warehouse_code: Option<String>,
+    /// ISO 4217 alphabetic code of the lane's currency (default `EUR`).
+    pub currency: Option<String>,
 }
 
 /// `[pos]`.
@@ -115,6 +117,8 @@ pub struct RawTerminal {
     pub t3_ms: Option<u64>,
     /// ZVT T4: wait for the final answer, restarted on every intermediate message.
     pub t4_ms: Option<u64>,
+    /// Daily unattended end of day (06 50) at this local time, `"HH:MM"`.
+    pub end_of_day_at: Option<String>,
 }
 
 /// One `[[reader]]`.

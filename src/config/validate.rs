@@ -49,11 +49,14 @@ impl Config {
                 Some(offline),
                 Some(giftcard),
             ) if c.problems.is_empty() => Ok(Config {
+                terminal: TerminalConfig {
+                    currency: lane.currency.numeric,
+                    ..terminal
+                },
                 lane,
                 pos,
                 api,
                 store,
-                terminal,
                 readers,
                 offline,
                 giftcard,
@@ -261,11 +264,64 @@ fn lane(c: &mut Checker, raw: Option<RawLane>) -> Option<LaneConfig> {
         ),
         32,
     );
+    let currency = currency(c, raw.currency);
     Some(LaneConfig {
         store_code: store_code?,
         register_code: register_code?,
         warehouse_code: warehouse_code?,
+        currency: currency?,
     })
+}
+
+/// The lane's currency when `lane.currency` is not set: what every lane used before the key.
+const DEFAULT_CURRENCY: &str = "EUR";
+
+fn currency(c: &mut Checker, raw: Option<String>) -> Option<Currency> {
+    let value = raw.unwrap_or_else(|| DEFAULT_CURRENCY.to_owned());
+    let known = || {
+        zvt::apdu::currency::KNOWN
+            .iter()
+            .map(|c| c.alpha)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match zvt::apdu::currency::by_alpha(&value) {
+        None => {
+            c.problem(
+                "lane.currency",
+                format!(
+                    "unknown ISO 4217 currency code {value:?}; use one of {}",
+                    known()
+                ),
+            );
+            None
+        }
+        Some(cur) => Some(cur),
+    }
+}
+
+fn time_of_day(
+    c: &mut Checker,
+    path: &str,
+    raw: Option<String>,
+) -> Option<Option<chrono::NaiveTime>> {
+    let Some(v) = raw else {
+        return Some(None);
+    };
+    let v_trim = v.trim();
+    // "HH:MM" as documented; "HH:MM:SS" is accepted too (tests schedule seconds ahead).
+    match chrono::NaiveTime::parse_from_str(v_trim, "%H:%M")
+        .or_else(|_| chrono::NaiveTime::parse_from_str(v_trim, "%H:%M:%S"))
+    {
+        Ok(t) => Some(Some(t)),
+        Err(_) => {
+            c.problem(
+                path,
+                format!("must be a local time \"HH:MM\" (24 h), got {v:?}"),
+            );
+            None
+        }
+    }
 }
 
 fn pos(c: &mut Checker, raw: Option<RawPos>) -> Option<PosConfig> {
@@ -456,12 +512,15 @@ fn terminal(
     {
         c.problem("terminal.t4_ms", "must be longer than terminal.t3_ms");
     }
+    let end_of_day_at = time_of_day(c, "terminal.end_of_day_at", raw.end_of_day_at);
     protocol_ok.then_some(())?;
     Some(TerminalConfig {
         transport: transport?,
         password: password?,
         t3: t3?,
         t4: t4?,
+        currency: zvt::command::EUR,
+        end_of_day_at: end_of_day_at?,
     })
 }
 

@@ -82,6 +82,7 @@ fn config_text(dir: &Path, pos: &PosSim, terminal: &str, reader: &Path) -> anyho
         r#"[lane]
 store_code = "DALLAS"
 register_code = "LANE01"
+currency = "USD"
 
 [pos]
 graphql_url = "{graphql}"

@@ -51,6 +51,7 @@
 //! ```
 
 pub mod adapters;
+pub mod end_of_day;
 pub mod forwarder;
 pub mod giftcard;
 pub mod in_doubt;
@@ -67,6 +68,8 @@ pub mod tender;
 pub mod terminal;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod zvt_day_tests;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -142,6 +142,7 @@ fn approved(amount: &str, receipt: u32) -> TerminalOutcome {
         masked_pan: Some("************1111".into()),
         card_name: Some("VISA".into()),
         result_text: None,
+        receipt_lines: vec![],
     }
 }
 

@@ -244,6 +244,10 @@ pub async fn wire_with(
     );
     // Codes keyed at the register meet the readers' bank-card rule before anything else.
     crate::api::validate::set_code_screen(classifier(config)?);
+    crate::api::validate::set_money_rule(crate::api::validate::MoneyRule {
+        currency: config.lane.currency.alpha,
+        places: config.lane.currency.minor_units,
+    });
     let state = ApiState::new(backend, loaded.secrets.api_token.clone(), metrics.clone())
         .with_options(ApiOptions {
             max_body_bytes: config.api.max_body_bytes,
@@ -294,6 +298,27 @@ pub async fn wire_with(
             let engine = engine.clone();
             move |ctx| async move {
                 engine.run_in_doubt_evidence(ctx.stop.clone()).await;
+                Ok(())
+            }
+        })
+        .task(Stage::Engine, "end-of-day-schedule", {
+            let engine = engine.clone();
+            let at = config.terminal.end_of_day_at;
+            move |ctx| async move {
+                // `[terminal] end_of_day_at`: unattended daily end of day; without it the
+                // task only waits for the stop.
+                match at {
+                    Some(at) if engine.terminal_settles_here() => {
+                        engine
+                            .run_end_of_day_schedule(
+                                at,
+                                crate::engine::end_of_day::RETRY_EVERY,
+                                ctx.stop.clone(),
+                            )
+                            .await
+                    }
+                    _ => ctx.stop.cancelled().await,
+                }
                 Ok(())
             }
         })

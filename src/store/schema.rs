@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The migration steps; step `i` moves the file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4_TERMINAL_RECEIPTS_AND_END_OF_DAY];
 
 /// Highest schema version this build knows.
 pub fn latest() -> i64 {
@@ -148,6 +148,30 @@ const V3: &str = r#"
 INSERT INTO journal_seq(name, value)
     SELECT 'journal', (1 + abs(random() % 999999999)) * 100000000
     WHERE NOT EXISTS (SELECT 1 FROM journal_seq WHERE name = 'journal');
+"#;
+
+/// Issue 12 (ZVT side): the terminal's own receipt lines per payment (06 D1 / 06 D3, masked
+/// again before they are stored) and the end-of-day runs (06 50) with their totals.
+const V4_TERMINAL_RECEIPTS_AND_END_OF_DAY: &str = r#"
+CREATE TABLE payment_receipt_lines (
+    payment_id  TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    line        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (payment_id, seq)
+) STRICT;
+
+CREATE TABLE terminal_end_of_day (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    trigger     TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    total       TEXT,
+    count       INTEGER,
+    totals      TEXT NOT NULL,
+    reason      TEXT,
+    created_at  TEXT NOT NULL
+) STRICT;
+CREATE INDEX terminal_end_of_day_by_time ON terminal_end_of_day(created_at);
 "#;
 
 /// Brings the file up to [`latest`]; refuses a newer file.

@@ -6,6 +6,7 @@ mod giftcards;
 mod outbox;
 mod sales;
 mod system;
+mod terminal;
 
 use std::panic::AssertUnwindSafe;
 
@@ -108,6 +109,10 @@ fn table<B: LaneBackend>() -> Vec<(RouteSpec, MethodRouter<ApiState<B>>)> {
         (
             spec("POST", "/v1/outbox/{id}/resolve"),
             post(outbox::resolve::<B>),
+        ),
+        (
+            spec("POST", "/v1/terminal/end-of-day"),
+            post(terminal::end_of_day::<B>),
         ),
         (spec("GET", "/v1/events"), get(system::events::<B>)),
         (spec("GET", "/v1/openapi.json"), get(system::openapi)),

@@ -12,6 +12,7 @@ pub mod money;
 mod sales;
 mod secret;
 mod status;
+mod terminal;
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +35,7 @@ pub use status::{
     ApiEvent, DeviceState, DeviceStatus, LinkState, OfflineBudget, OutboxCounts, OutboxFlushed,
     OutboxItem, OutboxList, OutboxResolution, OutboxResolveRequest, OutboxState, ScanKind, Status,
 };
+pub use terminal::{EndOfDayResult, EndOfDayStatus, EndOfDayTotalsView};
 
 /// Where an answer came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,8 +19,8 @@ use super::{
 use crate::{
     command::{
         BookTotal, DisplayText, EcrCommand, EndOfDay, NumericInput, PartialReversal,
-        PaymentRequest, PreAuthReversal, ReadCard, ReceiptSelector, Registration, RepeatReceipt,
-        Reversal, StatusEnquiry, StatusInformation,
+        PaymentRequest, PreAuthReversal, ReadCard, ReceiptSelector, Refund, Registration,
+        RepeatReceipt, Reversal, StatusEnquiry, StatusInformation,
     },
     exchange::{ExchangeError, Reply},
     recovery,
@@ -69,6 +69,7 @@ fn name(cmd: &EcrCommand) -> &'static str {
         EcrCommand::BookTotal(_) => "06 24 Book total",
         EcrCommand::PreAuthReversal(_) => "06 25 Pre-auth reversal",
         EcrCommand::Reversal(_) => "06 30 Reversal",
+        EcrCommand::Refund(_) => "06 31 Refund",
         EcrCommand::Abort => "06 B0 Abort",
         EcrCommand::StatusEnquiry(_) => "05 01 Status enquiry",
         EcrCommand::EndOfDay(_) => "06 50 End of day",
@@ -452,7 +453,15 @@ impl Terminal {
         self.ensure_ready().await
     }
 
-    /// Authorization 06 01 (ch. 2.2). `PaymentRequest::new(amount)` for a plain payment.
+    /// The request with the configured currency (BMP 49) when it names none: every amount
+    /// this client sends says which currency it is in.
+    fn in_currency(&self, mut request: PaymentRequest) -> PaymentRequest {
+        request.currency = request.currency.or(Some(self.config.currency));
+        request
+    }
+
+    /// Authorization 06 01 (ch. 2.2). `PaymentRequest::new(amount)` for a plain payment; the
+    /// configured currency is added when the request names none.
     ///
     /// On [`Error::OutcomeUnknown`] do not call it again for the same payment: use
     /// [`Terminal::recover_last`].
@@ -461,6 +470,7 @@ impl Terminal {
         request: PaymentRequest,
         sink: impl EventSink,
     ) -> Result<TxOutcome, Error> {
+        let request = self.in_currency(request);
         self.financial(EcrCommand::Authorization(request), sink)
             .await
     }
@@ -471,7 +481,28 @@ impl Terminal {
         request: PaymentRequest,
         sink: impl EventSink,
     ) -> Result<TxOutcome, Error> {
+        let request = self.in_currency(request);
         self.financial(EcrCommand::Reservation(request), sink).await
+    }
+
+    /// Refund 06 31 (ch. 2.15): gives `amount` back to the card the customer presents, in
+    /// the configured currency.
+    ///
+    /// Financial: on [`Error::OutcomeUnknown`] do not call it again for the same refund;
+    /// settle it with [`Terminal::recover_last`].
+    pub async fn refund(
+        &mut self,
+        amount: Decimal,
+        sink: impl EventSink,
+    ) -> Result<TxOutcome, Error> {
+        let cmd = Refund {
+            password: self.config.password_number(),
+            amount,
+            currency: Some(self.config.currency),
+            payment_type: None,
+            tlv: Vec::new(),
+        };
+        self.financial(EcrCommand::Refund(cmd), sink).await
     }
 
     /// Book Total 06 24 (ch. 2.9): captures a reservation; `None` books the reserved amount.
@@ -481,8 +512,11 @@ impl Terminal {
         amount: Option<Decimal>,
         sink: impl EventSink,
     ) -> Result<TxOutcome, Error> {
-        self.financial(EcrCommand::BookTotal(BookTotal::new(receipt, amount)), sink)
-            .await
+        let mut cmd = BookTotal::new(receipt, amount);
+        if amount.is_some() {
+            cmd.currency = Some(self.config.currency);
+        }
+        self.financial(EcrCommand::BookTotal(cmd), sink).await
     }
 
     /// Partial reversal 06 23 (ch. 2.10): releases `amount` of reservation `receipt`.

@@ -757,3 +757,65 @@ async fn a_lane_without_a_reader_reads_the_gift_card_on_the_terminal() {
     assert_eq!(reads, 0, "a card read is not a payment at the terminal");
     stop_gracefully(child, notify).await;
 }
+
+/// `lane-agent terminal trace` follows the running agent's terminal link in words: the
+/// authorization and its answer appear, acknowledgements included, and no card number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminal_trace_shows_the_agents_own_conversation_in_words() {
+    use std::io::{BufRead, BufReader};
+
+    let l = lane().await;
+    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let mut trace = std::process::Command::new(agent_support::agent_bin())
+        .args(["terminal", "trace", "--config"])
+        .arg(&l.config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = trace.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let next = |rx: &std::sync::mpsc::Receiver<String>| {
+        rx.recv_timeout(agent_support::WAIT)
+            .expect("a trace line in time")
+    };
+    assert!(next(&rx).starts_with("Following the terminal link of http://"));
+
+    open(&l.api, "trace-1", "9.99").await;
+    let (st, v) = l
+        .api
+        .post(
+            "/v1/sales/trace-1/payments",
+            json!({"method": "card", "amount": "9.99", "payment_id": "trace-1-c"}),
+        )
+        .await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|l: &String| l.starts_with("PT→ECR 06 0F completion"))
+    {
+        seen.push(next(&rx));
+    }
+    let text = seen.join("\n");
+    for expected in [
+        "ECR→PT 06 01 Authorization 9.99 EUR",
+        "PT→ECR 80 00 00 ack",
+        "PT→ECR 04 0F approved, 9.99 EUR",
+        "ECR→PT 80 00 00 ack",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    let long_digit_run = text
+        .split(|c: char| !c.is_ascii_digit())
+        .any(|run| run.len() >= 13);
+    assert!(!long_digit_run, "a card number in the trace:\n{text}");
+    trace.kill().unwrap();
+    trace.wait().unwrap();
+    stop_gracefully(child, notify).await;
+}

@@ -947,6 +947,10 @@ impl LaneBackend for AgentBackend {
         self.events.subscribe()
     }
 
+    fn subscribe_terminal_trace(&self) -> Option<broadcast::Receiver<String>> {
+        self.cashier_display.as_ref().map(|t| t.trace())
+    }
+
     async fn terminal_end_of_day(&self) -> Result<crate::api::types::EndOfDayResult, BackendError> {
         self.end_of_day_as(crate::store::end_of_day::Trigger::Api)
             .await

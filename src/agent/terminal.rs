@@ -12,7 +12,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, broadcast};
+
+/// Trace lines kept for a watcher that falls behind.
+const TRACE_CAPACITY: usize = 256;
 use zvt::command::PaymentRequest;
 use zvt::recovery::{Intent, Verdict};
 use zvt::transport::{Endpoint, Error, NoEvents, Terminal, TransportConfig, TxOutcome, TxResult};
@@ -110,6 +113,8 @@ pub struct ZvtTerminal {
     state: Mutex<State>,
     reporter: Option<DeviceReporter>,
     scale: WireScale,
+    /// Every message on the link in words, for `lane-agent terminal trace`.
+    trace: broadcast::Sender<String>,
 }
 
 impl std::fmt::Debug for ZvtTerminal {
@@ -125,7 +130,15 @@ impl ZvtTerminal {
     /// The transport's config error.
     pub fn new(config: TransportConfig, reporter: Option<DeviceReporter>) -> Result<Self, Error> {
         let scale = WireScale::for_currency(config.currency);
-        let client = Terminal::new(config, reconnect_schedule)?;
+        let mut client = Terminal::new(config, reconnect_schedule)?;
+        let trace = broadcast::Sender::new(TRACE_CAPACITY);
+        let tx = trace.clone();
+        // Described only while someone watches; the words carry no secret.
+        client.set_tap(std::sync::Arc::new(move |dir, apdu| {
+            if tx.receiver_count() > 0 {
+                let _ = tx.send(zvt::describe::describe(dir, apdu));
+            }
+        }));
         if let Some(r) = &reporter {
             r.set_state(DeviceState::Down, Some("not connected yet".into()));
         }
@@ -133,6 +146,7 @@ impl ZvtTerminal {
             state: Mutex::new(State { client }),
             reporter,
             scale,
+            trace,
         })
     }
 
@@ -153,6 +167,11 @@ impl ZvtTerminal {
         let res = s.client.display_text(lines, 0).await;
         self.report(&res);
         res.map_err(|e| map_error(&e))
+    }
+
+    /// The live view of the link: each message in words ([`zvt::describe`]).
+    pub fn trace(&self) -> broadcast::Receiver<String> {
+        self.trace.subscribe()
     }
 
     /// Read Card (06 C0): waits up to `timeout_s` seconds for the customer to present a card

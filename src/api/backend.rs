@@ -164,6 +164,13 @@ pub trait LaneBackend: Send + Sync + 'static {
             ))
         }
     }
+
+    /// `GET /v1/terminal/trace`: the agent's own conversation with its ZVT terminal, each
+    /// message in words without secrets ([`zvt::describe`]); `None` when the lane has no
+    /// terminal link of its own (409 `no_terminal_trace`).
+    fn subscribe_terminal_trace(&self) -> Option<broadcast::Receiver<String>> {
+        None
+    }
 }
 
 /// The 409 code of an end of day on a terminal that does not settle at the lane.

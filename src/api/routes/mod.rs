@@ -114,6 +114,7 @@ fn table<B: LaneBackend>() -> Vec<(RouteSpec, MethodRouter<ApiState<B>>)> {
             spec("POST", "/v1/terminal/end-of-day"),
             post(terminal::end_of_day::<B>),
         ),
+        (spec("GET", "/v1/terminal/trace"), get(terminal::trace::<B>)),
         (spec("GET", "/v1/events"), get(system::events::<B>)),
         (spec("GET", "/v1/openapi.json"), get(system::openapi)),
         (spec("GET", "/metrics"), get(system::metrics::<B>)),

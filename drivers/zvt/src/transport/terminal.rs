@@ -108,6 +108,7 @@ pub struct Terminal {
     /// the caller dropped that exchange midway (a timeout around it), leaving half a frame
     /// on the link.
     in_exchange: Option<&'static str>,
+    tap: Option<super::driver::ApduTap>,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -134,6 +135,7 @@ impl Terminal {
             last_trace: None,
             lost: None,
             in_exchange: None,
+            tap: None,
         })
     }
 
@@ -155,6 +157,12 @@ impl Terminal {
     /// Link health: connected / registered / down, with the last error.
     pub fn health(&self) -> watch::Receiver<Health> {
         self.health.subscribe()
+    }
+
+    /// Reports every APDU of this client's links to `tap` from the next connection on (the
+    /// live view of `lane-agent terminal trace`).
+    pub fn set_tap(&mut self, tap: super::driver::ApduTap) {
+        self.tap = Some(tap);
     }
 
     /// A handle that aborts the running command.
@@ -185,11 +193,10 @@ impl Terminal {
             .map_err(|e| {
                 Error::Unavailable(format!("cannot open {}: {e}", self.config.endpoint))
             })?;
-        self.conn = Some(Transport::new(
-            link,
-            self.config.exchange_config(),
-            self.config.inter_byte,
-        ));
+        self.conn = Some(
+            Transport::new(link, self.config.exchange_config(), self.config.inter_byte)
+                .with_tap(self.tap.clone()),
+        );
         self.registered = false;
         self.health.send_modify(|h| h.state = LinkState::Connected);
         tracing::info!(endpoint = %self.config.endpoint, "Terminal link open.");

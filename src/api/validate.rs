@@ -9,7 +9,7 @@ use rust_decimal::dec;
 use super::error::ApiError;
 use super::types::{
     AddPaymentRequest, GiftCardCode, GiftCardFundRequest, GiftCardReplaceCodeRequest,
-    OpenSaleRequest, PaymentMethod, Pin, is_valid_sku,
+    OpenSaleRequest, PaymentMethod, Pin, RefundRequest, is_valid_sku,
 };
 
 /// The largest amount (payment, load, unit price, tax) the API accepts.
@@ -182,9 +182,39 @@ pub fn open_sale(req: &OpenSaleRequest) -> Result<(), ApiError> {
         }
     }
     if let Some(tax) = req.tax {
-        non_negative_amount("tax", tax)?;
+        let returns = req.lines.iter().filter(|l| l.refund).count();
+        if returns == 0 {
+            non_negative_amount("tax", tax)?;
+        } else {
+            // Returned lines give their tax back: a negative tax, never a positive one when
+            // every line comes back.
+            non_negative_amount("tax", tax.abs())?;
+            if returns == req.lines.len() && tax > Decimal::ZERO {
+                return Err(ApiError::invalid(
+                    "invalid_amount",
+                    "`tax` must not be positive when every line is returned.",
+                ));
+            }
+        }
     }
     Ok(())
+}
+
+/// `POST /v1/sales/{id}/refunds`.
+pub fn refund(req: &RefundRequest) -> Result<(), ApiError> {
+    amount("amount", req.amount)?;
+    match (req.method, &req.code) {
+        (PaymentMethod::GiftCard, Some(c)) => code(c),
+        (PaymentMethod::GiftCard, None) => Err(ApiError::invalid(
+            "invalid_code",
+            "A gift-card refund needs the `code` of the card to load.",
+        )),
+        (_, Some(_)) => Err(ApiError::invalid(
+            "invalid_code",
+            "`code` is only for gift-card refunds.",
+        )),
+        (_, None) => Ok(()),
+    }
 }
 
 /// `POST /v1/sales/{id}/payments`.

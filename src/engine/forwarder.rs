@@ -107,6 +107,7 @@ impl Engine {
             OutboxKind::GiftcardRedeem => self.send_redeem(item).await,
             OutboxKind::GiftcardCapture => self.send_capture(item).await,
             OutboxKind::GiftcardCancel => self.send_cancel(item).await,
+            OutboxKind::GiftcardRefund => self.send_refund(item).await,
         }
     }
 

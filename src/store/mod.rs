@@ -62,6 +62,7 @@ pub mod crypto;
 pub mod exceptions;
 pub mod outbox;
 pub mod payments;
+pub mod refunds;
 pub mod requests;
 pub mod sales;
 pub mod schema;

@@ -347,11 +347,15 @@ pub fn begin_reversal(
             params![refund_id, journal_id(store_code, register_code, seq)],
         )?;
     }
+    // The take-back USE still needs the card's code.
     transition(
         c,
         refund_id,
         RefundState::Reversing,
-        RefundUpdate::default(),
+        RefundUpdate {
+            keep_code: true,
+            ..Default::default()
+        },
     )
 }
 

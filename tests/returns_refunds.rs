@@ -11,6 +11,9 @@
 //! - a return while the POS is down: cash allowed, card refused at once (`link_offline`),
 //!   gift card queued within the caps and forwarded once when the link is back;
 //! - a card refund on a terminal without a refund answers `declined`;
+//! - a register that hangs up on a slow ADD does not lose the refund (the retry gets it, one
+//!   ADD); an ADD whose answer is lost is `in_doubt` with an exception, counted as paid back
+//!   (never paid twice) and blocks the cancel;
 //! - a receipt of a split-tender sale: every tender masked to the last 4, no full code.
 
 mod agent_support;
@@ -18,7 +21,7 @@ mod agent_support;
 use std::time::Duration;
 
 use agent_support::{Api, Lane, OFFLINE_ENABLED, free_port, start_quiet, stop_gracefully};
-use hardware_sim::pos::{PosSim, Seed, TransType};
+use hardware_sim::pos::{Fault, FaultKind, FaultTarget, PosSim, Seed, TransType};
 use hardware_sim::terminal::{SimTerminal, SimTerminalConfig};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -599,5 +602,101 @@ async fn a_split_tender_receipt_masks_every_tender_and_card_refunds_wait_for_the
         "{v}"
     );
     assert_eq!(dec_of(&v["due"]), d("-5.00"), "{v}");
+    stop_gracefully(child, notify).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_register_that_hangs_up_on_a_slow_add_gets_the_refund_on_retry() {
+    let l = lane().await;
+    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    open(
+        &l.api,
+        json!({"sale_id": "ret-slow", "lines": [
+            {"sku": "ITEM-001", "quantity": "1", "unit_price": "6.00", "refund": true}]}),
+    )
+    .await;
+    // The ADD takes 1.5 s at the POS (within the agent's 2 s request timeout).
+    l.pos.control().inject(Fault {
+        target: FaultTarget::Operation("giftcardTransAdd".into()),
+        kind: FaultKind::Latency(Duration::from_millis(1500)),
+        times: Some(1),
+    });
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let body =
+        json!({"method": "giftcard", "amount": "6.00", "code": CARD, "refund_id": "ret-slow-r"});
+    let gave_up = impatient
+        .post(format!("{}/v1/sales/ret-slow/refunds", l.api.base))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the register timed out: {gave_up:?}");
+    // The retry waits on the same movement and gets its outcome.
+    let (st, v) = refund(&l.api, "ret-slow", body).await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
+    assert_eq!(dec_of(&v["due"]), Decimal::ZERO, "{v}");
+    let ledger = l.pos.control().ledger();
+    assert_eq!(adds(&ledger).len(), 1, "one ADD: {:?}", adds(&ledger));
+    let (st, _) = l.api.post("/v1/sales/ret-slow/complete", json!({})).await;
+    assert_eq!(st, 200);
+    stop_gracefully(child, notify).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_add_whose_answer_is_lost_is_in_doubt_and_never_paid_twice() {
+    let l = lane().await;
+    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    open(
+        &l.api,
+        json!({"sale_id": "ret-lost", "lines": [
+            {"sku": "ITEM-001", "quantity": "1", "unit_price": "7.00", "refund": true}]}),
+    )
+    .await;
+    l.pos.control().inject(Fault {
+        target: FaultTarget::Operation("giftcardTransAdd".into()),
+        kind: FaultKind::ApplyThenDrop,
+        times: Some(1),
+    });
+    let body =
+        json!({"method": "giftcard", "amount": "7.00", "code": CARD, "refund_id": "ret-lost-r"});
+    let (st, v) = refund(&l.api, "ret-lost", body.clone()).await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("in_doubt")), "{v}");
+    assert_eq!(
+        dec_of(&v["due"]),
+        Decimal::ZERO,
+        "counted as paid back: {v}"
+    );
+    let (_, again) = refund(&l.api, "ret-lost", body).await;
+    assert_eq!(again, v, "the first answer again");
+    let (st, e) = refund(
+        &l.api,
+        "ret-lost",
+        json!({"method": "cash", "amount": "7.00"}),
+    )
+    .await;
+    assert_eq!(
+        (st, e["error"]["code"].as_str()),
+        (422, Some("invalid_request")),
+        "never paid twice: {e}"
+    );
+    assert_eq!(
+        adds(&l.pos.control().ledger()).len(),
+        1,
+        "the ADD ran once at the POS"
+    );
+    let ex = l.api.get("/v1/exceptions").await;
+    let ex = ex.to_string();
+    assert!(
+        ex.contains("refund_in_doubt") && ex.contains("ret-lost"),
+        "{ex}"
+    );
+    assert!(!ex.contains(CARD), "{ex}");
+    let (st, v) = l.api.post("/v1/sales/ret-lost/cancel", json!({})).await;
+    assert_eq!(st, 409, "a refund in doubt blocks the cancel: {v}");
+    let (st, v) = l.api.post("/v1/sales/ret-lost/complete", json!({})).await;
+    assert_eq!((st, v["state"].as_str()), (200, Some("completed")), "{v}");
     stop_gracefully(child, notify).await;
 }

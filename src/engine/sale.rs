@@ -26,16 +26,17 @@ pub fn paid_and_due(sale: &SaleRecord, pays: &[PaymentRecord]) -> (Money, Money)
         .filter(|p| p.state.counts_as_paid())
         .map(|p| p.amount)
         .sum();
-    let due = sale.totals.total - paid + sale.refunded;
-    let owed_to_customer = sale.totals.total.0.is_sign_negative();
-    (
-        paid,
-        if owed_to_customer == due.0.is_sign_negative() {
-            due
-        } else {
-            Money::ZERO
-        },
-    )
+    let mut due = sale.totals.total - paid;
+    if sale.refunded != Money::ZERO {
+        due += sale.refunded;
+    }
+    let owed_to_customer = sale.totals.total < Money::ZERO;
+    let crossed = if owed_to_customer {
+        due > Money::ZERO
+    } else {
+        due.0.is_sign_negative()
+    };
+    (paid, if crossed { Money::ZERO } else { due })
 }
 
 /// The register's view of a payment, derived from its stored state (so a retry with the

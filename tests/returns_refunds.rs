@@ -700,3 +700,66 @@ async fn an_add_whose_answer_is_lost_is_in_doubt_and_never_paid_twice() {
     assert_eq!((st, v["state"].as_str()), (200, Some("completed")), "{v}");
     stop_gracefully(child, notify).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_takes_back_cash_and_drops_a_gift_card_refund_still_queued() {
+    let l = lane().await;
+    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    open(
+        &l.api,
+        json!({"sale_id": "ret-undo", "lines": [
+            {"sku": "ITEM-001", "quantity": "1", "unit_price": "20.00", "refund": true}]}),
+    )
+    .await;
+    l.pos.control().set_online(false).await;
+    let (st, g) = refund(
+        &l.api,
+        "ret-undo",
+        json!({"method": "giftcard", "amount": "15.00", "code": CARD}),
+    )
+    .await;
+    assert_eq!(
+        (st, g["status"].as_str()),
+        (201, Some("offline_approved")),
+        "{g}"
+    );
+    let (st, m) = refund(
+        &l.api,
+        "ret-undo",
+        json!({"method": "cash", "amount": "5.00"}),
+    )
+    .await;
+    assert_eq!((st, m["status"].as_str()), (201, Some("approved")), "{m}");
+    let (st, v) = l.api.post("/v1/sales/ret-undo/cancel", json!({})).await;
+    assert_eq!((st, v["state"].as_str()), (200, Some("cancelled")), "{v}");
+    let receipt = l.api.get("/v1/sales/ret-undo/receipt").await.to_string();
+    assert_eq!(receipt.matches("TAKEN BACK").count(), 2, "{receipt}");
+    let status = l.api.get("/v1/status").await;
+    assert_eq!(
+        status["outbox"]["pending"], 0,
+        "the queued ADD was dropped: {status}"
+    );
+
+    // The link is back: nothing is loaded onto the card.
+    l.pos.control().set_online(true).await;
+    let (st, v) = l
+        .api
+        .post(
+            "/v1/giftcards/reload",
+            json!({"code": "6006491000000004", "amount": "1.00"}),
+        )
+        .await;
+    assert_eq!(st, 200, "the link is up again: {v}");
+    let (st, _) = l.api.post("/v1/outbox/flush", json!({})).await;
+    assert_eq!(st, 200);
+    let ledger = l.pos.control().ledger();
+    let loaded: Vec<_> = adds(&ledger)
+        .into_iter()
+        .filter(|t| t.amount == d("15.00"))
+        .collect();
+    assert!(
+        loaded.is_empty(),
+        "no ADD for the dropped refund: {loaded:?}"
+    );
+    stop_gracefully(child, notify).await;
+}

@@ -205,6 +205,10 @@ async fn a_return_to_cash_is_paid_once_and_recorded_with_its_refund() {
         "{v}"
     );
 
+    let sale = l.api.get("/v1/sales/ret-cash").await;
+    assert_eq!(sale["refunds"][0]["refund_id"], "ret-cash-r1", "{sale}");
+    assert_eq!(sale["refunds"][0]["state"], "approved", "{sale}");
+    assert_eq!(dec_of(&sale["lines"][0]["quantity"]), d("-1"), "{sale}");
     let (st, v) = l.api.post("/v1/sales/ret-cash/complete", json!({})).await;
     assert_eq!((st, v["state"].as_str()), (200, Some("completed")), "{v}");
     let p = purchase_of(&l.pos, &l.api, "ret-cash").await;

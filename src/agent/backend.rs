@@ -500,6 +500,7 @@ fn detail(v: SaleView) -> Result<SaleDetail, BackendError> {
             .map(|p| payment_record(p).ok_or_else(|| internal("payment id")))
             .collect::<Result<_, _>>()?,
         purchase: None,
+        refunds: Vec::new(),
     })
 }
 
@@ -695,7 +696,9 @@ impl LaneBackend for AgentBackend {
             .sale(sale_id.as_str())
             .await
             .map_err(map_error)?;
-        detail(v)
+        let mut d = detail(v)?;
+        d.refunds = super::refunds::lines(&self.engine, sale_id.as_str()).await?;
+        Ok(d)
     }
 
     async fn refund(

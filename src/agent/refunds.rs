@@ -4,7 +4,7 @@ use secrecy::SecretString;
 
 use crate::api::backend::BackendError;
 use crate::api::types::{
-    PaymentId, PaymentMethod, ReceiptResult, RefundRequest, RefundResult,
+    MaskedCode, PaymentId, PaymentMethod, ReceiptResult, RefundLine, RefundRequest, RefundResult,
     RefundStatus as ApiRefundStatus, SaleId,
 };
 use crate::domain::Money;
@@ -66,4 +66,29 @@ pub(super) async fn receipt(
         sale_id,
         lines: r.lines,
     })
+}
+
+/// The refunds of a sale for `GET /v1/sales/{id}`.
+pub(super) async fn lines(engine: &Engine, sale_id: &str) -> Result<Vec<RefundLine>, BackendError> {
+    let rs = engine.refunds(sale_id).await.map_err(map_error)?;
+    rs.into_iter()
+        .map(|r| {
+            Ok(RefundLine {
+                refund_id: PaymentId::parse(&r.refund_id).ok_or_else(|| {
+                    BackendError::Internal {
+                        message: "refund id".into(),
+                    }
+                })?,
+                method: match r.method {
+                    Method::Giftcard => PaymentMethod::GiftCard,
+                    Method::Card => PaymentMethod::Card,
+                    Method::Cash => PaymentMethod::Cash,
+                },
+                state: r.state.as_str().to_owned(),
+                amount: r.amount.get(),
+                code: r.code.as_deref().map(MaskedCode::from_full),
+                reason: r.reason,
+            })
+        })
+        .collect()
 }

@@ -71,3 +71,23 @@ pub struct ReceiptResult {
     /// The customer receipt, one string per printed line; card data masked to the last 4.
     pub lines: Vec<String>,
 }
+
+/// A refund in [`SaleDetail`](super::SaleDetail).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefundLine {
+    /// The refund's id.
+    pub refund_id: PaymentId,
+    /// How the money went back.
+    pub method: PaymentMethod,
+    /// `approved`, `declined`, `queued`, `in_doubt`, `reversed`, … (the journal's state).
+    pub state: String,
+    /// The amount.
+    #[serde(with = "dec")]
+    pub amount: Decimal,
+    /// The gift card, masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<super::MaskedCode>,
+    /// Why it was declined or needs a look.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}

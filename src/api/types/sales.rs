@@ -285,4 +285,7 @@ pub struct SaleDetail {
     /// For a completed sale, where its purchase record is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purchase: Option<PurchaseState>,
+    /// Money paid back on the sale (returns), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<super::RefundLine>,
 }

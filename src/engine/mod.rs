@@ -65,6 +65,8 @@ pub mod receipt_source;
 pub mod recovery;
 pub mod refund;
 mod refund_back;
+#[cfg(test)]
+mod refund_tests;
 pub mod sale;
 pub mod tender;
 pub mod terminal;

@@ -175,8 +175,8 @@ pub enum EngineError {
     /// The operation does not fit the current state.
     #[error("{0}")]
     InvalidState(String),
-    /// `complete` while something is due.
-    #[error("{due} still due")]
+    /// `complete` while something is due (negative: still owed to the customer).
+    #[error("{}", due_text(*.due))]
     Due {
         /// What is due.
         due: Money,
@@ -209,6 +209,14 @@ pub enum EngineError {
     /// The agent is stopping and takes no new money movement.
     #[error("the agent is shutting down")]
     ShuttingDown,
+}
+
+fn due_text(due: Money) -> String {
+    if due < Money::ZERO {
+        format!("{} still owed to the customer", Money(-due.0))
+    } else {
+        format!("{due} still due")
+    }
 }
 
 impl EngineError {

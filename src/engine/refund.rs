@@ -197,6 +197,19 @@ impl Engine {
         }
     }
 
+    /// Whether a sale has paid anything back (the stale-sale sweeper leaves such a sale
+    /// alone: taking a refund back is for a person to decide).
+    pub(crate) async fn has_refunds(&self, sale_id: &str) -> Result<bool, EngineError> {
+        let id = sale_id.to_owned();
+        Ok(self
+            .inner
+            .store
+            .read(move |c, _| refunds::for_sale(c, &id))
+            .await?
+            .iter()
+            .any(|r| r.state.counts_as_refunded()))
+    }
+
     /// A sale's refunds.
     pub async fn refunds(&self, sale_id: &str) -> Result<Vec<RefundView>, EngineError> {
         let id = sale_id.to_owned();

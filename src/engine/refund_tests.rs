@@ -234,3 +234,27 @@ async fn offline_gift_card_refunds_are_refused_when_offline_acceptance_is_off() 
     let b = h.engine.refund("s1", gift("r2", "1.00")).await.unwrap();
     assert_eq!(b.reason.as_deref(), Some("offline_disabled"));
 }
+
+#[tokio::test]
+async fn a_stale_return_that_paid_back_is_left_for_the_register() {
+    let h = harness(MockGiftcardHost::new()).await;
+    open_return(&h.engine, "s1", "9.00").await;
+    let cash = RefundRequest {
+        refund_id: Some("r1".into()),
+        method: Method::Cash,
+        amount: m("4.00"),
+        code: None,
+    };
+    h.engine.refund("s1", cash).await.unwrap();
+    open_return(&h.engine, "s2", "3.00").await;
+    let swept = h
+        .engine
+        .cancel_stale_open_sales(Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(swept, vec!["s2".to_owned()]);
+    assert_eq!(h.engine.sale("s1").await.unwrap().state, SaleState::Open);
+    assert_eq!(refund_state(&h.engine, "r1").await, RefundState::Approved);
+    let e = h.engine.complete_sale("s1").await.unwrap_err();
+    assert_eq!(e.to_string(), "5.00 still owed to the customer");
+}

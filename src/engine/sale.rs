@@ -654,6 +654,11 @@ impl Engine {
             .await?;
         let mut done = Vec::new();
         for id in stale {
+            if self.has_refunds(&id).await? {
+                // Money already went back to the customer: a person decides, not a timer.
+                tracing::warn!(sale_id = %id, "Stale sale with refunds left open for the register.");
+                continue;
+            }
             match self.cancel_locked(&id).await {
                 Ok(()) => done.push(id),
                 Err(e) => {

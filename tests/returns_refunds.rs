@@ -118,6 +118,23 @@ fn adds(l: &hardware_sim::pos::Ledger) -> Vec<&hardware_sim::pos::GiftcardTransR
         .collect()
 }
 
+/// No file the agent wrote in `dir` (database, WAL, config) holds the full gift-card code:
+/// the journal keeps it sealed, masked and as a keyed hash only.
+fn assert_no_full_code(dir: &std::path::Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !bytes.windows(CARD.len()).any(|w| w == CARD.as_bytes()),
+            "the full code is in {}",
+            path.display()
+        );
+    }
+}
+
 /// The purchase of a sale in the ledger, once forwarded (exactly one).
 async fn purchase_of(pos: &PosSim, api: &Api, sale: &str) -> Value {
     let tid = api.get(&format!("/v1/sales/{sale}")).await["transaction_id"]
@@ -280,6 +297,7 @@ async fn a_return_to_a_gift_card_is_one_add_and_a_cancel_takes_it_back() {
         "{text}"
     );
     stop_gracefully(child, notify).await;
+    assert_no_full_code(l.dir.path());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -517,6 +535,7 @@ async fn a_return_while_offline_pays_cash_refuses_card_and_queues_the_gift_card_
         .count();
     assert_eq!(adds_sent, 1, "no second send of the ADD");
     stop_gracefully(child, notify).await;
+    assert_no_full_code(l.dir.path());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -607,6 +626,7 @@ async fn a_split_tender_receipt_masks_every_tender_and_card_refunds_wait_for_the
     );
     assert_eq!(dec_of(&v["due"]), d("-5.00"), "{v}");
     stop_gracefully(child, notify).await;
+    assert_no_full_code(l.dir.path());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

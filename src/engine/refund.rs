@@ -40,7 +40,7 @@ use super::ports::{
     GiftcardTransRequest, HostError, TerminalError, TerminalOutcome, TerminalRequest,
 };
 use super::sale::paid_and_due;
-use super::{Engine, EngineError, EngineEvent};
+use super::{Engine, EngineError};
 
 /// Exception kinds raised by refunds.
 pub const REFUND_IN_DOUBT: &str = "refund_in_doubt";
@@ -346,11 +346,8 @@ impl Engine {
         Ok(answer_for(r, paid_and_due(&sale, &pays).1))
     }
 
-    pub(super) fn refund_event(&self, r: &RefundRecord) {
-        self.emit(EngineEvent::Sale {
-            sale_id: r.sale_id.clone(),
-            state: SaleState::Open,
-        });
+    /// Logs a refund's journaled state (no card data: the code is masked in the row).
+    pub(super) fn refund_logged(&self, r: &RefundRecord) {
         tracing::info!(refund_id = %r.refund_id, sale_id = %r.sale_id, method = r.method.as_str(),
             state = r.state.as_str(), amount = %r.amount, "Refund journaled.");
     }
@@ -383,7 +380,7 @@ impl Engine {
         match claim {
             Claim::Existing(r) => Ok(Err(self.refund_answer(&r).await?)),
             Claim::New(r) => {
-                self.refund_event(&r);
+                self.refund_logged(&r);
                 Ok(Ok(r))
             }
         }
@@ -445,7 +442,7 @@ impl Engine {
         if let (Some(id), Some((kind, reason))) = (raised, exception) {
             self.exception_event(id, kind, &reason);
         }
-        self.refund_event(&r);
+        self.refund_logged(&r);
         Ok(r)
     }
 

@@ -305,6 +305,48 @@ mod tests {
         add_payment(&parse_json::<AddPaymentRequest>(body.as_bytes()).unwrap())
     }
 
+    fn give_back(body: &str) -> Result<(), ApiError> {
+        refund(&parse_json::<RefundRequest>(body.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn returns_may_refund_tax_and_refunds_need_sane_bodies() {
+        assert!(sale(r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"2","refund":true}],"tax":"-0.16"}"#).is_ok());
+        assert!(sale(r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"2","refund":true},{"sku":"B","quantity":"1","unit_price":"5"}],"tax":"0.24"}"#).is_ok());
+        let code = |b: &str| sale(b).unwrap_err().code;
+        assert_eq!(
+            code(
+                r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"2","refund":true}],"tax":"0.16"}"#
+            ),
+            "invalid_amount"
+        );
+        assert_eq!(
+            code(r#"{"lines":[{"sku":"A","quantity":"-1","unit_price":"2","refund":true}]}"#),
+            "invalid_quantity"
+        );
+        assert!(give_back(r#"{"method":"cash","amount":"1.00","refund_id":"r-1"}"#).is_ok());
+        assert!(
+            give_back(r#"{"method":"giftcard","amount":"1.00","code":"6006491000000001"}"#).is_ok()
+        );
+        let code = |b: &str| give_back(b).unwrap_err().code;
+        assert_eq!(
+            code(r#"{"method":"giftcard","amount":"1.00"}"#),
+            "invalid_code"
+        );
+        assert_eq!(
+            code(r#"{"method":"cash","amount":"1.00","code":"6006491000000001"}"#),
+            "invalid_code"
+        );
+        assert_eq!(code(r#"{"method":"cash","amount":"0"}"#), "invalid_amount");
+        assert_eq!(
+            code(r#"{"method":"card","amount":"1.001"}"#),
+            "invalid_amount"
+        );
+        let e = give_back(r#"{"method":"giftcard","amount":"1.00","code":"4111111111111111"}"#)
+            .unwrap_err();
+        assert!(!e.message.contains("4111111111111111"), "{}", e.message);
+    }
+
     #[test]
     fn sales_need_sane_lines() {
         assert!(sale(r#"{"lines":[{"sku":"A","quantity":"0.5","unit_price":"2.99"}]}"#).is_ok());

@@ -631,6 +631,7 @@ impl Engine {
                                 )?;
                             }
                         }
+                        super::refund_back::recorded_by_operator(c, &item)?;
                         Ok(item)
                     }
                     Resolution::Resend => {

@@ -410,6 +410,35 @@ impl Engine {
     }
 }
 
+/// `outbox resolve ID --recorded` on a queued gift-card refund's item: the POS holds the ADD,
+/// so the refund is approved (its sealed code erased). Other items are left alone.
+pub(super) fn recorded_by_operator(
+    c: &rusqlite::Connection,
+    item: &OutboxItem,
+) -> Result<(), crate::store::StoreError> {
+    if item.kind != OutboxKind::GiftcardRefund {
+        return Ok(());
+    }
+    let Ok(p) = serde_json::from_str::<RefundPayload>(&item.payload) else {
+        return Ok(());
+    };
+    match refunds::find(c, &p.refund_id)? {
+        Some(r) if matches!(r.state, RefundState::Queued | RefundState::InDoubt) => {
+            refunds::transition(
+                c,
+                &r.refund_id,
+                RefundState::Approved,
+                RefundUpdate {
+                    reason: Some("resolved by operator: recorded".into()),
+                    ..Default::default()
+                },
+            )?;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The outbox item of a queued gift-card refund.
 fn refund_item(
     c: &rusqlite::Connection,

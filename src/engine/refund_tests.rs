@@ -25,6 +25,10 @@ struct H {
 }
 
 async fn harness(g: MockGiftcardHost) -> H {
+    harness_with(g, OfflinePolicy::disabled()).await
+}
+
+async fn harness_with(g: MockGiftcardHost, offline: OfflinePolicy) -> H {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(StoreOptions::new(dir.path().join("agent.db")))
         .await
@@ -33,7 +37,7 @@ async fn harness(g: MockGiftcardHost) -> H {
     let cfg = EngineConfig {
         store_code: "DALLAS".into(),
         register_code: "LANE01".into(),
-        offline: OfflinePolicy::disabled(),
+        offline,
         forward_backoff: quick(),
         probe_backoff: quick(),
         fault: None,
@@ -257,4 +261,50 @@ async fn a_stale_return_that_paid_back_is_left_for_the_register() {
     assert_eq!(refund_state(&h.engine, "r1").await, RefundState::Approved);
     let e = h.engine.complete_sale("s1").await.unwrap_err();
     assert_eq!(e.to_string(), "5.00 still owed to the customer");
+}
+
+#[tokio::test]
+async fn a_queued_refund_whose_forward_is_lost_is_in_doubt_until_the_operator_records_it() {
+    let mut g = MockGiftcardHost::new();
+    let mut seq = mockall::Sequence::new();
+    g.expect_add()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Err(HostError::NotSent("connect refused".into())));
+    g.expect_add()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Err(HostError::OutcomeUnknown("reset after write".into())));
+    let offline = OfflinePolicy {
+        enabled: true,
+        max_transaction_amount: m("50"),
+        max_total_amount: m("100"),
+        max_count: 5,
+        max_age_hours: 24,
+        unknown_card: UnknownCard::Refuse,
+    };
+    let h = harness_with(g, offline).await;
+    open_return(&h.engine, "s1", "9.00").await;
+    let a = h.engine.refund("s1", gift("r1", "9.00")).await.unwrap();
+    assert_eq!(a.status, RefundStatus::OfflineApproved);
+    assert_eq!(
+        h.engine.status().await.unwrap().offline_budget.used_count,
+        1
+    );
+    let step = h.engine.forward_once().await.unwrap();
+    let super::forwarder::Step::Done(item, OutboxState::InDoubt) = step else {
+        panic!("{step:?}");
+    };
+    assert_eq!(refund_state(&h.engine, "r1").await, RefundState::InDoubt);
+    let ex = h.engine.exceptions(true).await.unwrap();
+    assert_eq!(ex[0].kind, super::refund::REFUND_IN_DOUBT);
+    h.engine
+        .outbox_resolve(item, Resolution::Recorded)
+        .await
+        .unwrap();
+    assert_eq!(refund_state(&h.engine, "r1").await, RefundState::Approved);
+    assert_eq!(
+        h.engine.forward_once().await.unwrap(),
+        super::forwarder::Step::Idle
+    );
 }

@@ -21,17 +21,44 @@ impl Engine {
     /// exception). A take-back found `reversing` may have run: `reversal_failed`, exception.
     /// Returns how many went in doubt.
     pub(crate) async fn recover_refunds(&self) -> Result<usize, EngineError> {
-        let (running, reversing) = self
+        let (running, reversing, queued) = self
             .inner
             .store
             .read(|c, _| {
+                let mut lost = Vec::new();
+                // A queued ADD whose send was cut by the restart: its item went in doubt.
+                for r in refunds::in_state(c, RefundState::Queued)? {
+                    if refund_item(c, &r.refund_id)?
+                        .is_some_and(|i| i.state == OutboxState::InDoubt)
+                    {
+                        lost.push(r);
+                    }
+                }
                 Ok((
                     refunds::in_state(c, RefundState::Running)?,
                     refunds::in_state(c, RefundState::Reversing)?,
+                    lost,
                 ))
             })
             .await?;
         let mut in_doubt = 0;
+        for r in queued {
+            in_doubt += 1;
+            self.move_refund(
+                &r.refund_id,
+                RefundState::InDoubt,
+                RefundUpdate {
+                    reason: Some("forward interrupted".into()),
+                    keep_code: true,
+                    ..Default::default()
+                },
+                Some((
+                    REFUND_IN_DOUBT,
+                    "the queued ADD was being sent when the agent stopped; check the card's history, then `outbox resolve --recorded|--resend`".into(),
+                )),
+            )
+            .await?;
+        }
         for r in running {
             if r.method == Method::Cash {
                 self.move_refund(
@@ -373,7 +400,8 @@ impl Engine {
                     RefundUpdate {
                         balance,
                         reason: f.clone(),
-                        keep_code: false,
+                        // An operator may still resend an ADD in doubt.
+                        keep_code: refund_to == RefundState::InDoubt,
                     },
                 )?;
                 match &f {

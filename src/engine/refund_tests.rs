@@ -298,11 +298,54 @@ async fn a_queued_refund_whose_forward_is_lost_is_in_doubt_until_the_operator_re
     assert_eq!(refund_state(&h.engine, "r1").await, RefundState::InDoubt);
     let ex = h.engine.exceptions(true).await.unwrap();
     assert_eq!(ex[0].kind, super::refund::REFUND_IN_DOUBT);
+    let id = "r1".to_owned();
+    let sealed = h
+        .engine
+        .store()
+        .read(move |c, s| refunds::sealed_code(c, s, &id))
+        .await
+        .unwrap();
+    assert_eq!(sealed.as_deref(), Some(CODE), "kept for a resend");
     h.engine
         .outbox_resolve(item, Resolution::Recorded)
         .await
         .unwrap();
     assert_eq!(refund_state(&h.engine, "r1").await, RefundState::Approved);
+    assert_eq!(
+        h.engine.forward_once().await.unwrap(),
+        super::forwarder::Step::Idle
+    );
+}
+
+#[tokio::test]
+async fn a_queued_refund_cut_mid_send_by_a_restart_is_in_doubt() {
+    let mut g = MockGiftcardHost::new();
+    g.expect_add()
+        .times(1)
+        .returning(|_| Err(HostError::NotSent("connect refused".into())));
+    let offline = OfflinePolicy {
+        enabled: true,
+        max_transaction_amount: m("50"),
+        max_total_amount: m("100"),
+        max_count: 5,
+        max_age_hours: 24,
+        unknown_card: UnknownCard::Refuse,
+    };
+    let h = harness_with(g, offline).await;
+    open_return(&h.engine, "s1", "9.00").await;
+    let a = h.engine.refund("s1", gift("r1", "9.00")).await.unwrap();
+    assert_eq!(a.status, RefundStatus::OfflineApproved);
+    // The forwarder had claimed the item (sending) when the process died.
+    h.engine
+        .store()
+        .write(|c, _| crate::store::outbox::claim_next(c))
+        .await
+        .unwrap()
+        .unwrap();
+    let rep = h.engine.recover().await.unwrap();
+    assert_eq!(rep.payments_in_doubt, 1);
+    assert_eq!(refund_state(&h.engine, "r1").await, RefundState::InDoubt);
+    assert_eq!(h.engine.status().await.unwrap().outbox.in_doubt, 1);
     assert_eq!(
         h.engine.forward_once().await.unwrap(),
         super::forwarder::Step::Idle

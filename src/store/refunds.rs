@@ -451,10 +451,12 @@ pub fn forget(c: &Connection, refund_id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Erases the sealed codes of a sale's refunds (at completion: nothing will take them back).
+/// Erases the sealed codes of a sale's refunds at completion (nothing will take them back),
+/// except an ADD still to be forwarded or that an operator may resend.
 pub fn erase_codes(c: &Connection, sale_id: &str) -> Result<(), StoreError> {
     c.execute(
-        "UPDATE refunds SET code_sealed = NULL WHERE sale_id = ?1 AND state <> 'queued'",
+        "UPDATE refunds SET code_sealed = NULL WHERE sale_id = ?1
+         AND state NOT IN ('queued', 'in_doubt')",
         [sale_id],
     )?;
     Ok(())

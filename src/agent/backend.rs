@@ -19,7 +19,8 @@ use crate::api::types::{
     OutboxFlushed, OutboxItem as ApiOutboxItem, OutboxList, OutboxResolution,
     OutboxState as ApiOutboxState, PaymentId, PaymentMethod, PaymentRecord, PaymentResult,
     PaymentState as ApiPaymentState, PaymentStatus as ApiPaymentStatus, Product, PurchaseState,
-    SaleDetail, SaleId, SaleLine, SaleState as ApiSaleState, SaleSummary, ScanKind, Source, Status,
+    ReceiptResult, RefundRequest, RefundResult, SaleDetail, SaleId, SaleLine,
+    SaleState as ApiSaleState, SaleSummary, ScanKind, Source, Status,
 };
 use crate::devices::{DeviceEvent, DeviceRegistry, DeviceState as DevState};
 use crate::domain::payment::{EntryMode, Method, TerminalMode};
@@ -564,6 +565,7 @@ fn detail(v: SaleView) -> Result<SaleDetail, BackendError> {
             .map(|p| payment_record(p).ok_or_else(|| internal("payment id")))
             .collect::<Result<_, _>>()?,
         purchase: None,
+        refunds: Vec::new(),
     })
 }
 
@@ -639,6 +641,7 @@ impl LaneBackend for AgentBackend {
             let skus: Vec<&str> = req.lines.iter().map(|l| l.sku.as_str()).collect();
             c.check_sale_skus(&skus).await?;
         }
+        let original = req.original_sale_id.map(|s| s.as_str().to_owned());
         let open = OpenSale {
             sale_id: req.sale_id.map(|s| s.as_str().to_owned()),
             lines: req
@@ -646,7 +649,8 @@ impl LaneBackend for AgentBackend {
                 .into_iter()
                 .map(|l| LineInput {
                     sku: l.sku,
-                    quantity: Money::from(l.quantity),
+                    // The engine's form of a returned line: a negative quantity.
+                    quantity: Money::from(if l.refund { -l.quantity } else { l.quantity }),
                     unit_price: Money::from(l.unit_price),
                     uom: l.uom.unwrap_or_else(|| "EA".into()),
                     item_discount: Money::ZERO,
@@ -656,7 +660,11 @@ impl LaneBackend for AgentBackend {
             tax: req.tax.map(Money::from),
             member_id: req.member_id.map(|m| m.as_str().to_owned()),
         };
-        let v = self.engine.open_sale(open).await.map_err(map_error)?;
+        let v = self
+            .engine
+            .open_sale_with(open, original)
+            .await
+            .map_err(map_error)?;
         summary(&v)
     }
 
@@ -753,7 +761,21 @@ impl LaneBackend for AgentBackend {
             .sale(sale_id.as_str())
             .await
             .map_err(map_error)?;
-        detail(v)
+        let mut d = detail(v)?;
+        d.refunds = super::refunds::lines(&self.engine, sale_id.as_str()).await?;
+        Ok(d)
+    }
+
+    async fn refund(
+        &self,
+        sale_id: SaleId,
+        req: RefundRequest,
+    ) -> Result<RefundResult, BackendError> {
+        super::refunds::refund(&self.engine, sale_id, req).await
+    }
+
+    async fn receipt(&self, sale_id: SaleId) -> Result<ReceiptResult, BackendError> {
+        super::refunds::receipt(&self.engine, sale_id).await
     }
 
     async fn giftcard_balance(&self, code: GiftCardCode) -> Result<GiftCardBalance, BackendError> {

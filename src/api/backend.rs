@@ -14,8 +14,8 @@ use super::types::{
     AcknowledgeRequest, AddPaymentRequest, ApiEvent, CancelResult, CompleteResult, ExceptionList,
     ExceptionView, GiftCardBalance, GiftCardCode, GiftCardCodeReplaced, GiftCardFundRequest,
     GiftCardFunded, GiftCardReplaceCodeRequest, Item, Member, MemberId, OpenSaleRequest,
-    OutboxFlushed, OutboxItem, OutboxList, OutboxResolution, PaymentResult, Product, SaleDetail,
-    SaleId, SaleSummary, Status,
+    OutboxFlushed, OutboxItem, OutboxList, OutboxResolution, PaymentResult, Product, ReceiptResult,
+    RefundRequest, RefundResult, SaleDetail, SaleId, SaleSummary, Status,
 };
 
 /// What the local API needs from the engine.
@@ -147,6 +147,38 @@ pub trait LaneBackend: Send + Sync + 'static {
         id: String,
         req: AcknowledgeRequest,
     ) -> impl Future<Output = Result<ExceptionView, BackendError>> + Send;
+
+    /// `POST /v1/sales/{id}/refunds`: pays back what the sale owes the customer. The same
+    /// `refund_id` with an equal request returns the first answer; with a different request
+    /// it is a conflict. A backend without refunds answers 503 `refunds_unavailable`.
+    fn refund(
+        &self,
+        sale_id: SaleId,
+        req: RefundRequest,
+    ) -> impl Future<Output = Result<RefundResult, BackendError>> + Send {
+        let _ = (sale_id, req);
+        async {
+            Err(BackendError::Unavailable {
+                code: "refunds_unavailable",
+                message: "This lane takes no refunds.".into(),
+            })
+        }
+    }
+
+    /// `GET /v1/sales/{id}/receipt`: the customer receipt as text lines. A backend without
+    /// receipts answers 503 `receipts_unavailable`.
+    fn receipt(
+        &self,
+        sale_id: SaleId,
+    ) -> impl Future<Output = Result<ReceiptResult, BackendError>> + Send {
+        let _ = sale_id;
+        async {
+            Err(BackendError::Unavailable {
+                code: "receipts_unavailable",
+                message: "This lane prints no receipts.".into(),
+            })
+        }
+    }
 
     /// A new receiver on the agent's event channel, for `GET /v1/events`.
     fn subscribe_events(&self) -> broadcast::Receiver<ApiEvent>;

@@ -9,7 +9,7 @@ use rust_decimal::dec;
 use super::error::ApiError;
 use super::types::{
     AddPaymentRequest, GiftCardCode, GiftCardFundRequest, GiftCardReplaceCodeRequest,
-    OpenSaleRequest, PaymentMethod, Pin, is_valid_sku,
+    OpenSaleRequest, PaymentMethod, Pin, RefundRequest, is_valid_sku,
 };
 
 /// The largest amount (payment, load, unit price, tax) the API accepts.
@@ -218,9 +218,39 @@ pub fn open_sale(req: &OpenSaleRequest) -> Result<(), ApiError> {
         }
     }
     if let Some(tax) = req.tax {
-        non_negative_amount("tax", tax)?;
+        let returns = req.lines.iter().filter(|l| l.refund).count();
+        if returns == 0 {
+            non_negative_amount("tax", tax)?;
+        } else {
+            // Returned lines give their tax back: a negative tax, never a positive one when
+            // every line comes back.
+            non_negative_amount("tax", tax.abs())?;
+            if returns == req.lines.len() && tax > Decimal::ZERO {
+                return Err(ApiError::invalid(
+                    "invalid_amount",
+                    "`tax` must not be positive when every line is returned.",
+                ));
+            }
+        }
     }
     Ok(())
+}
+
+/// `POST /v1/sales/{id}/refunds`.
+pub fn refund(req: &RefundRequest) -> Result<(), ApiError> {
+    amount("amount", req.amount)?;
+    match (req.method, &req.code) {
+        (PaymentMethod::GiftCard, Some(c)) => code(c),
+        (PaymentMethod::GiftCard, None) => Err(ApiError::invalid(
+            "invalid_code",
+            "A gift-card refund needs the `code` of the card to load.",
+        )),
+        (_, Some(_)) => Err(ApiError::invalid(
+            "invalid_code",
+            "`code` is only for gift-card refunds.",
+        )),
+        (_, None) => Ok(()),
+    }
 }
 
 /// `POST /v1/sales/{id}/payments`.
@@ -309,6 +339,48 @@ mod tests {
 
     fn pay(body: &str) -> Result<(), ApiError> {
         add_payment(&parse_json::<AddPaymentRequest>(body.as_bytes()).unwrap())
+    }
+
+    fn give_back(body: &str) -> Result<(), ApiError> {
+        refund(&parse_json::<RefundRequest>(body.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn returns_may_refund_tax_and_refunds_need_sane_bodies() {
+        assert!(sale(r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"2","refund":true}],"tax":"-0.16"}"#).is_ok());
+        assert!(sale(r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"2","refund":true},{"sku":"B","quantity":"1","unit_price":"5"}],"tax":"0.24"}"#).is_ok());
+        let code = |b: &str| sale(b).unwrap_err().code;
+        assert_eq!(
+            code(
+                r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"2","refund":true}],"tax":"0.16"}"#
+            ),
+            "invalid_amount"
+        );
+        assert_eq!(
+            code(r#"{"lines":[{"sku":"A","quantity":"-1","unit_price":"2","refund":true}]}"#),
+            "invalid_quantity"
+        );
+        assert!(give_back(r#"{"method":"cash","amount":"1.00","refund_id":"r-1"}"#).is_ok());
+        assert!(
+            give_back(r#"{"method":"giftcard","amount":"1.00","code":"6006491000000001"}"#).is_ok()
+        );
+        let code = |b: &str| give_back(b).unwrap_err().code;
+        assert_eq!(
+            code(r#"{"method":"giftcard","amount":"1.00"}"#),
+            "invalid_code"
+        );
+        assert_eq!(
+            code(r#"{"method":"cash","amount":"1.00","code":"6006491000000001"}"#),
+            "invalid_code"
+        );
+        assert_eq!(code(r#"{"method":"cash","amount":"0"}"#), "invalid_amount");
+        assert_eq!(
+            code(r#"{"method":"card","amount":"1.001"}"#),
+            "invalid_amount"
+        );
+        let e = give_back(r#"{"method":"giftcard","amount":"1.00","code":"4111111111111111"}"#)
+            .unwrap_err();
+        assert!(!e.message.contains("4111111111111111"), "{}", e.message);
     }
 
     #[test]

@@ -107,6 +107,8 @@ state_enum!(
         GiftcardCapture = "giftcard_capture",
         /// `giftcardTransCapture` with `cancel`: idempotent.
         GiftcardCancel = "giftcard_cancel",
+        /// A gift-card refund taken offline, forwarded as an ADD: not idempotent.
+        GiftcardRefund = "giftcard_refund",
     }
 );
 

@@ -107,6 +107,7 @@ impl Engine {
             OutboxKind::GiftcardRedeem => self.send_redeem(item).await,
             OutboxKind::GiftcardCapture => self.send_capture(item).await,
             OutboxKind::GiftcardCancel => self.send_cancel(item).await,
+            OutboxKind::GiftcardRefund => self.send_refund(item).await,
         }
     }
 
@@ -630,6 +631,7 @@ impl Engine {
                                 )?;
                             }
                         }
+                        super::refund_back::recorded_by_operator(c, &item)?;
                         Ok(item)
                     }
                     Resolution::Resend => {

@@ -62,7 +62,13 @@ pub mod movement;
 pub mod offline;
 pub mod ports;
 pub mod purchase;
+pub mod receipt;
+pub mod receipt_source;
 pub mod recovery;
+pub mod refund;
+mod refund_back;
+#[cfg(test)]
+mod refund_tests;
 pub mod sale;
 pub mod tender;
 pub mod terminal;
@@ -173,8 +179,8 @@ pub enum EngineError {
     /// The operation does not fit the current state.
     #[error("{0}")]
     InvalidState(String),
-    /// `complete` while something is due.
-    #[error("{due} still due")]
+    /// `complete` while something is due (negative: still owed to the customer).
+    #[error("{}", due_text(*.due))]
     Due {
         /// What is due.
         due: Money,
@@ -207,6 +213,14 @@ pub enum EngineError {
     /// The agent is stopping and takes no new money movement.
     #[error("the agent is shutting down")]
     ShuttingDown,
+}
+
+fn due_text(due: Money) -> String {
+    if due < Money::ZERO {
+        format!("{} still owed to the customer", Money(-due.0))
+    } else {
+        format!("{due} still due")
+    }
 }
 
 impl EngineError {

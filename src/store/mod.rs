@@ -64,6 +64,7 @@ pub mod exceptions;
 pub mod outbox;
 pub mod payments;
 pub mod receipts;
+pub mod refunds;
 pub mod requests;
 pub mod sales;
 pub mod schema;

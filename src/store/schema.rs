@@ -5,7 +5,13 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The migration steps; step `i` moves the file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4_TERMINAL_RECEIPTS_AND_END_OF_DAY];
+pub const MIGRATIONS: &[&str] = &[
+    V1,
+    V2,
+    V3,
+    V4_TERMINAL_RECEIPTS_AND_END_OF_DAY,
+    V5_REFUNDS,
+];
 
 /// Highest schema version this build knows.
 pub fn latest() -> i64 {
@@ -172,6 +178,35 @@ CREATE TABLE terminal_end_of_day (
     created_at  TEXT NOT NULL
 ) STRICT;
 CREATE INDEX terminal_end_of_day_by_time ON terminal_end_of_day(created_at);
+"#;
+
+/// Issue 12 (returns and refunds): the sale a return names, and the refunds paid back on a
+/// sale, each journaled (with its `refNo`) before anything leaves, like a payment. A gift-card
+/// refund queued offline keeps its code sealed until it is forwarded; a reversal at cancel
+/// journals its own `refNo` first.
+const V5_REFUNDS: &str = r#"
+ALTER TABLE sales ADD COLUMN original_sale_id TEXT;
+
+CREATE TABLE refunds (
+    refund_id        TEXT PRIMARY KEY,
+    sale_id          TEXT NOT NULL REFERENCES sales(sale_id),
+    seq              INTEGER NOT NULL,
+    ref_no           TEXT NOT NULL UNIQUE,
+    method           TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    request_hash     TEXT NOT NULL,
+    amount           TEXT NOT NULL,
+    code_masked      TEXT,
+    code_hash        TEXT,
+    code_sealed      BLOB,
+    balance          TEXT,
+    reason           TEXT,
+    reversal_ref_no  TEXT UNIQUE,
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL
+) STRICT;
+CREATE INDEX refunds_by_sale ON refunds(sale_id, seq);
+CREATE INDEX refunds_by_state ON refunds(state);
 "#;
 
 /// Brings the file up to [`latest`]; refuses a newer file.

@@ -69,6 +69,14 @@ fn table<B: LaneBackend>() -> Vec<(RouteSpec, MethodRouter<ApiState<B>>)> {
             post(sales::cancel::<B>),
         ),
         (spec("GET", "/v1/sales/{id}"), get(sales::get::<B>)),
+        (
+            spec("POST", "/v1/sales/{id}/refunds"),
+            post(sales::refund::<B>),
+        ),
+        (
+            spec("GET", "/v1/sales/{id}/receipt"),
+            get(sales::receipt::<B>),
+        ),
         (spec("GET", "/v1/exceptions"), get(exceptions::list::<B>)),
         (
             spec("POST", "/v1/exceptions/{id}/acknowledge"),

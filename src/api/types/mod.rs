@@ -9,6 +9,7 @@ mod exceptions;
 mod giftcards;
 mod ids;
 pub mod money;
+mod refunds;
 mod sales;
 mod secret;
 mod status;
@@ -25,6 +26,7 @@ pub use giftcards::{
 pub use ids::{
     ID_RULE, MAX_ID_LEN, MAX_SKU_LEN, MemberId, PaymentId, SaleId, is_valid_id, is_valid_sku,
 };
+pub use refunds::{ReceiptResult, RefundLine, RefundRequest, RefundResult, RefundStatus};
 pub use sales::{
     AddPaymentRequest, CancelResult, CompleteResult, OpenSaleRequest, PaymentMethod, PaymentRecord,
     PaymentResult, PaymentState, PaymentStatus, PurchaseState, SaleDetail, SaleLine,

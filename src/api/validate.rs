@@ -376,7 +376,7 @@ mod tests {
         assert_eq!(code(r#"{"method":"cash","amount":"0"}"#), "invalid_amount");
         assert_eq!(
             code(r#"{"method":"card","amount":"1.001"}"#),
-            "invalid_amount"
+            "amount_precision"
         );
         let e = give_back(r#"{"method":"giftcard","amount":"1.00","code":"4111111111111111"}"#)
             .unwrap_err();

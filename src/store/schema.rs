@@ -5,13 +5,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The migration steps; step `i` moves the file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[
-    V1,
-    V2,
-    V3,
-    V4_TERMINAL_RECEIPTS_AND_END_OF_DAY,
-    V5_REFUNDS,
-];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4_TERMINAL_RECEIPTS_AND_END_OF_DAY, V5_REFUNDS];
 
 /// Highest schema version this build knows.
 pub fn latest() -> i64 {

@@ -32,7 +32,7 @@ const CARD: &str = "6006491000000001";
 struct LaneUnderTest {
     dir: tempfile::TempDir,
     pos: PosSim,
-    _terminal: SimTerminal,
+    terminal: SimTerminal,
     config: std::path::PathBuf,
     api: Api,
 }
@@ -63,7 +63,7 @@ async fn lane() -> LaneUnderTest {
     LaneUnderTest {
         dir,
         pos,
-        _terminal: terminal,
+        terminal,
         config,
         api,
     }
@@ -539,7 +539,7 @@ async fn a_return_while_offline_pays_cash_refuses_card_and_queues_the_gift_card_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_split_tender_receipt_masks_every_tender_and_card_refunds_wait_for_the_terminal() {
+async fn a_split_tender_receipt_masks_every_tender_and_a_card_refund_runs_on_the_terminal() {
     let l = lane().await;
     let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
     open(
@@ -606,7 +606,11 @@ async fn a_split_tender_receipt_masks_every_tender_and_card_refunds_wait_for_the
         assert!(longest < 12, "a long digit run on the receipt: {l}");
     }
 
-    // A return to a card on this ZVT lane: declined until the terminal has a refund.
+    // The terminal's own receipt lines are on the customer receipt, masked.
+    assert!(text.contains("HWSIM TEST TERMINAL"), "{text}");
+    assert!(text.contains("APPROVED"), "{text}");
+
+    // A return to a card on this ZVT lane: the terminal's refund (06 31), journaled there.
     open(
         &l.api,
         json!({"sale_id": "ret-card", "lines": [
@@ -621,10 +625,15 @@ async fn a_split_tender_receipt_masks_every_tender_and_card_refunds_wait_for_the
     .await;
     assert_eq!(
         (st, v["status"].as_str(), v["reason"].as_str()),
-        (201, Some("declined"), Some("card_refund_unavailable")),
+        (201, Some("approved"), None),
         "{v}"
     );
-    assert_eq!(dec_of(&v["due"]), d("-5.00"), "{v}");
+    assert_eq!(dec_of(&v["due"]), d("0.00"), "{v}");
+    let refunds = l.terminal.control().refunds();
+    assert_eq!(refunds.len(), 1, "one refund at the terminal");
+    assert_eq!(refunds[0].amount, d("5.00"));
+    let (st, v) = l.api.post("/v1/sales/ret-card/complete", json!({})).await;
+    assert_eq!(st, 200, "{v}");
     stop_gracefully(child, notify).await;
     assert_no_full_code(l.dir.path());
 }

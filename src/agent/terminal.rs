@@ -417,6 +417,10 @@ impl PaymentTerminal for ZvtTerminal {
         true
     }
 
+    fn supports_refund(&self) -> bool {
+        true
+    }
+
     async fn end_of_day(&self, wait: bool) -> Result<EndOfDayTotals, TerminalError> {
         let mut s = if wait {
             self.state.lock().await

@@ -293,6 +293,11 @@ pub trait PaymentTerminal: Send + Sync {
             "this terminal does not support refunds".into(),
         ))
     }
+    /// Whether [`PaymentTerminal::refund`] can give money back to a card (a ZVT terminal:
+    /// 06 31); card refunds are declined at once on a lane whose terminal cannot.
+    fn supports_refund(&self) -> bool {
+        false
+    }
     /// Whether [`PaymentTerminal::end_of_day`] applies: a ZVT terminal settles at the lane;
     /// a processor terminal driven through the POS does not (the processor settles), and the
     /// API answers 409 for it.

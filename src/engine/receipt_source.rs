@@ -16,12 +16,14 @@ pub struct Receipt {
     pub lines: Vec<String>,
 }
 
-/// The terminal's own print lines for a card payment (ZVT 06 D1 / 06 D3). The terminal
-/// port keeps them per payment once the `zvtday` branch is merged; the lead points this at
-/// its store accessor `receipt_lines(payment_id)`. Until then a payment has none.
-fn terminal_lines(_c: &rusqlite::Connection, p: &PaymentRecord) -> Vec<String> {
-    let _ = &p.payment_id;
-    Vec::new()
+/// The terminal's own print lines for a card payment (ZVT 06 D1 / 06 D3), as the terminal
+/// port journaled them (already masked again). A read failure leaves the receipt without
+/// them rather than failing it.
+fn terminal_lines(c: &rusqlite::Connection, p: &PaymentRecord) -> Vec<String> {
+    crate::store::receipts::receipt_lines(c, &p.payment_id).unwrap_or_else(|e| {
+        tracing::warn!(payment_id = %p.payment_id, error = %e, "Terminal receipt lines not read.");
+        Vec::new()
+    })
 }
 
 impl Engine {

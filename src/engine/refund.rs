@@ -37,7 +37,8 @@ use crate::store::sales::SaleRecord;
 use super::giftcard::card;
 use super::movement::Submitted;
 use super::ports::{
-    GiftcardTransRequest, HostError, TerminalError, TerminalOutcome, TerminalRequest,
+    GiftcardTransRequest, HostError, Recovered, RecoveryIntent, TerminalError, TerminalOutcome,
+    TerminalRequest,
 };
 use super::sale::paid_and_due;
 use super::{Engine, EngineError};
@@ -609,22 +610,40 @@ impl Engine {
         self.refund_answer(&r).await
     }
 
-    /// Whether this lane's terminal port can refund to a card. The terminal's refund (ZVT
-    /// 06 31) arrives with the port method `refund` from the `zvtday` branch; until then
-    /// card refunds are declined with [`CARD_REFUND_UNAVAILABLE`].
+    /// Whether this lane's terminal can refund to a card (ZVT 06 31); otherwise card refunds
+    /// are declined with [`CARD_REFUND_UNAVAILABLE`].
     fn card_refunds_available(&self) -> bool {
-        false
+        self.inner.ports.terminal.supports_refund()
     }
 
-    /// The terminal's refund for `req`. The wiring point for the terminal port's `refund`
-    /// method (the lead points this at `self.inner.ports.terminal.refund(req)` on merge);
-    /// its error classes are the port's: `NotSent` moved nothing, `OutcomeUnknown` may have.
+    /// The terminal's refund for `req`. A lost answer is settled at once from the terminal's
+    /// evidence (status enquiry + repeat receipt against the trace number known before the
+    /// command), never by sending the refund again; only evidence that settles nothing leaves
+    /// it `OutcomeUnknown`.
     async fn terminal_refund(
         &self,
         req: &TerminalRequest,
     ) -> Result<TerminalOutcome, TerminalError> {
-        let _ = req;
-        Err(TerminalError::NotSent(CARD_REFUND_UNAVAILABLE.into()))
+        let terminal = &self.inner.ports.terminal;
+        let intent = RecoveryIntent {
+            amount: req.amount,
+            trace_before: terminal.last_trace().await,
+        };
+        match terminal.refund(req).await {
+            Err(TerminalError::OutcomeUnknown(lost)) => match terminal.recover(&intent).await {
+                Ok(Recovered::Approved(o)) => Ok(o),
+                Ok(Recovered::NotExecuted(why)) => Err(TerminalError::NotSent(format!(
+                    "the terminal's evidence shows the refund did not run ({lost}; {why})"
+                ))),
+                Ok(Recovered::Unknown(why)) => Err(TerminalError::OutcomeUnknown(format!(
+                    "{lost}; the terminal's evidence settles nothing: {why}"
+                ))),
+                Err(e) => Err(TerminalError::OutcomeUnknown(format!(
+                    "{lost}; the terminal could not be asked: {e}"
+                ))),
+            },
+            other => other,
+        }
     }
 
     async fn refund_card(&self, new: NewRefund) -> Result<RefundAnswer, EngineError> {

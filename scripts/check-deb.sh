@@ -48,9 +48,25 @@ grep -q '^Depends:.*systemd' "$out/control/control" || fail "no dependency on sy
 # The packaged binary runs and the packaged example config parses (its secrets are
 # systemd credentials, so only those three problems may remain).
 dpkg-deb -x "$deb" "$out/root"
-"$out/root/usr/bin/lane-agent" --version
+bin="$out/root/usr/bin/lane-agent"
+"$bin" --version
+# The lane's binary is built without the `demo` feature and without test switches: no
+# simulator (the POS stand-in with async-graphql, the simulated terminal) and no fault switch
+# is linked in, and `demo` says so with exit 64.
+if grep -aq 'hardware-sim/src\|async-graphql-' "$bin"; then
+    fail "the packaged binary links the simulators"
+fi
+if grep -aq 'LANE_AGENT_FAULT' "$bin"; then
+    fail "the packaged binary carries the crash harness's fault switch"
+fi
 set +e
-report=$("$out/root/usr/bin/lane-agent" check-config --json --config "$out/root/etc/lane-agent/lane-agent.toml")
+"$bin" demo >/dev/null 2>&1
+demo_rc=$?
+set -e
+[ "$demo_rc" = 64 ] || fail "the packaged binary's demo exited $demo_rc, expected 64 (no demo)"
+echo "check-deb: binary $(stat -c %s "$bin") bytes, no simulators, no fault switch"
+set +e
+report=$("$bin" check-config --json --config "$out/root/etc/lane-agent/lane-agent.toml")
 set -e
 paths=$(echo "$report" | grep -o '"path": "[^"/]*"' | sort -u | tr '\n' ' ')
 [ "$paths" = '"path": "api.token_file" "path": "pos.client_secret_file" "path": "terminal.password_file" ' ] \

@@ -14,6 +14,14 @@
 //! | `lane_device_state` | gauge | `device`, `state` (1 for the current state, 0 for the others seen) |
 //! | `lane_pos_call_duration_seconds` | histogram | `operation` |
 //! | `lane_api_requests_total` | counter | `route`, `status` |
+//! | `lane_payments_in_doubt` | gauge | payments whose outcome is unknown |
+//! | `lane_exceptions_open` | gauge | exceptions awaiting an operator |
+//! | `lane_offline_budget_remaining_count` | gauge | offline tenders left before the count cap |
+//! | `lane_offline_budget_remaining_amount` | gauge | amount left before the offline total cap |
+//! | `lane_storage_writable` | gauge | 1 while the store takes writes |
+//!
+//! The gauges that mirror `GET /v1/status` are refreshed from it at every scrape
+//! ([`Metrics::set_status`]), so they are never older than the scrape itself.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -171,6 +179,19 @@ impl Metrics {
                 "lane_api_requests_total",
                 "Local API requests by route and status."
             );
+            describe_gauge!(
+                "lane_payments_in_doubt",
+                "Payments whose outcome is unknown (each with an open exception)."
+            );
+            describe_gauge!("lane_exceptions_open", "Exceptions awaiting an operator.");
+            describe_gauge!(
+                "lane_offline_budget_remaining_count",
+                "Offline tenders left before the count cap."
+            );
+            describe_gauge!(
+                "lane_offline_budget_remaining_amount",
+                "Amount left before the offline total cap, in the lane's currency."
+            );
         });
         metrics
     }
@@ -226,6 +247,46 @@ impl Metrics {
             }
             gauge!("lane_device_state", "device" => device.to_owned(), "state" => state.to_owned())
                 .set(1.0);
+        });
+    }
+
+    /// Sets the gauges that mirror the lane's status: link, outbox depth per state, devices
+    /// (terminal and readers), payments in doubt, open exceptions, the offline budget and
+    /// storage.
+    pub fn set_status(&self, status: &crate::api::types::Status) {
+        use crate::api::types::LinkState;
+        self.set_link(status.link == LinkState::Online);
+        let o = status.outbox;
+        for (state, n) in [
+            ("pending", o.pending),
+            ("in_doubt", o.in_doubt),
+            ("failed", o.failed),
+            ("held", o.held),
+        ] {
+            self.set_outbox_depth(state, n);
+        }
+        for d in &status.devices {
+            self.set_device_state(&d.name, d.state.as_str());
+        }
+        self.set_storage_ok(status.storage_error.is_none());
+        let budget = &status.offline_budget;
+        // A gauge is an f64 by the exposition format; an offline budget (a few hundred in
+        // the lane's currency) is far inside its exact range, and no money moves on it.
+        let remaining = budget
+            .remaining_amount
+            .to_string()
+            .parse::<f64>()
+            .unwrap_or(0.0);
+        let (doubt, open, count) = (
+            status.payments_in_doubt as f64,
+            status.open_exceptions as f64,
+            budget.remaining_count as f64,
+        );
+        self.with(|| {
+            gauge!("lane_payments_in_doubt").set(doubt);
+            gauge!("lane_exceptions_open").set(open);
+            gauge!("lane_offline_budget_remaining_count").set(count);
+            gauge!("lane_offline_budget_remaining_amount").set(remaining);
         });
     }
 

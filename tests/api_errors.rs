@@ -104,7 +104,7 @@ async fn malformed_sales_are_refused_before_the_backend() {
         (line("1000000", "1.00"), 422, "invalid_quantity"),
         (line("many", "1.00"), 422, "invalid_quantity"),
         (line("1", "-1.00"), 422, "invalid_amount"),
-        (line("1", "1.005"), 422, "invalid_amount"),
+        (line("1", "1.005"), 400, "amount_precision"),
         (line("1", "100000.01"), 422, "invalid_amount"),
         (line("1", "1e3"), 422, "invalid_amount"),
         (
@@ -167,10 +167,6 @@ async fn malformed_payments_leave_the_sale_unchanged() {
             "invalid_amount",
         ),
         (
-            json!({"method": "cash", "amount": "1.001"}),
-            "invalid_amount",
-        ),
-        (
             json!({"method": "cash", "amount": "999999999.00"}),
             "invalid_amount",
         ),
@@ -205,6 +201,14 @@ async fn malformed_payments_leave_the_sale_unchanged() {
             "invalid_id",
         ),
     ];
+    // More decimals than the lane's currency has: 400 (issue 12).
+    let a = api
+        .post(
+            "/v1/sales/s1/payments",
+            json!({"method": "cash", "amount": "1.001"}),
+        )
+        .await;
+    assert_eq!((a.status, a.code()), (400, "amount_precision"));
     for (body, code) in cases {
         let a = api.post("/v1/sales/s1/payments", body.clone()).await;
         assert_eq!((a.status, a.code()), (422, code), "{body}");
@@ -331,5 +335,15 @@ async fn lane_options_bound_bodies_and_deny_card_loads() {
             .status,
         200
     );
+    api.stop().await.unwrap();
+}
+
+/// A backend whose terminal does not settle at the lane (here: none) answers the end of
+/// day with 409 `end_of_day_not_applicable`, the hook a `pos` terminal uses (issue 12).
+#[tokio::test]
+async fn end_of_day_without_a_settling_terminal_is_a_409() {
+    let api = TestApi::start().await;
+    let a = api.post("/v1/terminal/end-of-day", json!({})).await;
+    assert_eq!((a.status, a.code()), (409, "end_of_day_not_applicable"));
     api.stop().await.unwrap();
 }

@@ -116,6 +116,29 @@ fn every_problem_is_printed_with_its_key_path_and_exit_is_64() {
 }
 
 #[test]
+fn a_wrongly_typed_key_does_not_hide_its_neighbours() {
+    let f = Fixture::new();
+    let secret = f.dir.path().join("pos-client-secret");
+    f.edit("request_timeout_ms = 10000", "request_timeout_ms = -5")
+        .edit(
+            "graphql_url = \"https://pos.example.com/api/graphql\"",
+            "graphql_url = \"not a url\"",
+        );
+    fs::remove_file(&secret).unwrap();
+    let out = f.check(&[]);
+    assert_eq!(out.status.code(), Some(64));
+    let text = stdout(&out);
+    assert!(text.contains("3 problem(s)"), "{text}");
+    for key in [
+        "pos.request_timeout_ms (line ",
+        "pos.graphql_url (line ",
+        "pos.client_secret_file (line ",
+    ] {
+        assert!(text.contains(key), "missing {key} in:\n{text}");
+    }
+}
+
+#[test]
 fn json_output_lists_problems_with_paths() {
     let f = Fixture::new();
     f.edit("store_code = \"DALLAS\"", "store_code = \"\"")

@@ -323,6 +323,34 @@ fn every_problem_is_reported_at_once() {
 }
 
 #[test]
+fn a_key_of_the_wrong_type_does_not_hide_the_other_keys_of_its_section() {
+    let text = EXAMPLE
+        .replacen("request_timeout_ms = 10000", "request_timeout_ms = -5", 1)
+        .replacen(
+            "graphql_url = \"https://pos.example.com/api/graphql\"",
+            "graphql_url = \"not a url\"",
+            1,
+        )
+        .replacen(
+            SECRET,
+            "/run/credentials/lane-agent.service/missing-secret",
+            1,
+        );
+    let found = paths(&text);
+    for expected in [
+        "pos.request_timeout_ms",
+        "pos.graphql_url",
+        "pos.client_secret_file",
+    ] {
+        assert!(
+            found.iter().any(|p| p == expected),
+            "missing {expected} in {found:?}"
+        );
+    }
+    assert_eq!(found.len(), 3, "nothing else, once each: {found:?}");
+}
+
+#[test]
 fn shape_problems_in_several_sections_are_all_reported_with_lines() {
     let text = EXAMPLE
         .replacen("store_code = \"DALLAS\"", "store_code = 7", 1)
@@ -591,4 +619,63 @@ fn the_terminal_password_comes_from_a_private_file() {
         .with_file(SECRET, "SENTINEL-client\n")
         .with_file(TOKEN, "0123456789abcdef0123\n");
     assert!(config::load(&missing, Path::new(CONFIG_PATH)).is_err());
+}
+
+/// Issue 12: `[lane] currency` (ISO 4217 letters, default EUR) and `[terminal] end_of_day_at`.
+#[test]
+fn currency_and_end_of_day_time_are_checked_up_front() {
+    let load = |text: &str| {
+        config::load(&source(text), Path::new(CONFIG_PATH))
+            .expect("valid")
+            .config
+    };
+    // The example says USD; the terminal is registered in its number.
+    let c = load(EXAMPLE);
+    assert_eq!(
+        (c.lane.currency.alpha, c.lane.currency.numeric),
+        ("USD", 840)
+    );
+    assert_eq!(c.terminal.currency, 840);
+    assert_eq!(c.terminal.end_of_day_at, None);
+    // A config without the key keeps EUR.
+    let c = load(&edit("currency = \"USD\"", ""));
+    assert_eq!((c.lane.currency.alpha, c.terminal.currency), ("EUR", 978));
+    let c = load(&edit("currency = \"USD\"", "currency = \"gbp\""));
+    assert_eq!(c.terminal.currency, 826);
+    let c = load(&edit("currency = \"USD\"", "currency = \"CHF\""));
+    assert_eq!(c.terminal.currency, 756);
+    // JPY has no minor unit (its amounts reach BMP 04 as yen); unknown codes are refused.
+    let c = load(&edit("currency = \"USD\"", "currency = \"JPY\""));
+    assert_eq!((c.lane.currency.minor_units, c.terminal.currency), (0, 392));
+    let p = problems(&edit("currency = \"USD\"", "currency = \"XYZ\""));
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].0, "lane.currency");
+    assert!(
+        p[0].1.contains("unknown ISO 4217 currency code \"XYZ\""),
+        "{p:?}"
+    );
+    assert!(p[0].1.contains("USD"), "the known codes are listed: {p:?}");
+    // The daily end of day: "HH:MM" (or with seconds), else a problem with its key path.
+    let c = load(&edit(
+        "t3_ms = 5000",
+        "t3_ms = 5000\nend_of_day_at = \"22:30\"",
+    ));
+    assert_eq!(
+        c.terminal.end_of_day_at,
+        chrono::NaiveTime::from_hms_opt(22, 30, 0)
+    );
+    let p = problems(&edit(
+        "t3_ms = 5000",
+        "t3_ms = 5000\nend_of_day_at = \"25:00\"",
+    ));
+    assert_eq!(paths_of(&p), ["terminal.end_of_day_at"]);
+    let p = problems(&edit(
+        "t3_ms = 5000",
+        "t3_ms = 5000\nend_of_day_at = \"10pm\"",
+    ));
+    assert_eq!(paths_of(&p), ["terminal.end_of_day_at"]);
+}
+
+fn paths_of(p: &[(String, String)]) -> Vec<&str> {
+    p.iter().map(|(k, _)| k.as_str()).collect()
 }

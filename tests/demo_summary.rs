@@ -103,3 +103,93 @@ fn demo_plays_the_day_and_reconciles_with_nothing_lost_or_duplicated() {
         );
     }
 }
+
+/// The README's "Trying the API by hand" block, as written.
+fn readme_tour() -> String {
+    let readme = include_str!("../README.md");
+    let from = readme
+        .find("#### Trying the API by hand")
+        .expect("README has the tour");
+    let block = &readme[from..];
+    let start = block.find("```sh\n").expect("tour block") + "```sh\n".len();
+    let len = block[start..].find("```").expect("tour block ends");
+    block[start..start + len].to_owned()
+}
+
+/// Runs the README's tour against `demo --keep-running`: every `curl` must succeed (an HTTP
+/// error fails it), the event stream is cut after 2 s, and the answers are what the text
+/// says (the PIN card approved, both sales completed, the metrics served).
+#[test]
+fn the_readme_tour_runs_as_written() {
+    use std::io::{BufRead, BufReader};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lane-agent"))
+        .args(["demo", "--keep-running"])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("API: ").nth(1) {
+                let url = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let _ = tx.send(url);
+            }
+        }
+    });
+    let url = match rx.recv_timeout(LIMIT) {
+        Ok(url) => url,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("demo --keep-running never printed its API address");
+        }
+    };
+    let tour = readme_tour().replace("http://127.0.0.1:PORT", &url);
+    assert!(
+        tour.contains(&url),
+        "the tour sets API from the demo's address"
+    );
+    // Every curl fails on an HTTP error; the endless event stream is cut after 2 s.
+    let script = format!(
+        "set -e\n\
+         curl() {{\n\
+           case \" $* \" in\n\
+             *' -N '*) command curl -sS --fail-with-body --max-time 2 \"$@\" || [ $? -eq 28 ] ;;\n\
+             *) command curl -sS --fail-with-body --max-time 30 \"$@\" ;;\n\
+           esac\n\
+           echo\n\
+         }}\n{tour}"
+    );
+    let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+    let _ = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
+    let _ = child.wait();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the tour failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        r#""payment_id":"try-1-p1""#,
+        r#""status":"approved""#,
+        r#""state":"completed""#,
+        "lane_sales_total",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in:\n{text}");
+    }
+    assert!(
+        text.matches(r#""state":"completed""#).count() >= 2,
+        "both sales completed:\n{text}"
+    );
+}

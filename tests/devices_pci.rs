@@ -80,7 +80,7 @@ async fn wait_up(events: &mut Receiver<DeviceEvent>, name: &str, log: &mut Vec<D
         loop {
             let event = events.recv().await.unwrap();
             log.push(event.clone());
-            if matches!(&event, DeviceEvent::StateChanged { name: n, state: DeviceState::Up } if n == name) {
+            if matches!(&event, DeviceEvent::StateChanged { name: n, state: DeviceState::Up, .. } if n == name) {
                 return;
             }
         }

@@ -104,8 +104,8 @@ async fn payment_state_becomes(api: &Api, sale_id: &str, payment_id: &str, state
     }
 }
 
-/// Waits (bounded) until the agent's `/metrics` shows `line` (the service refreshes its
-/// gauges on its heartbeat).
+/// Waits (bounded) until the agent's `/metrics` shows `line` (counters move when the
+/// engine's work ends, which may be after the register's answer).
 async fn metric_becomes(api: &Api, line: &str) {
     let deadline = tokio::time::Instant::now() + agent_support::WAIT;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -575,5 +575,247 @@ async fn a_payment_lost_after_a_restart_is_not_matched_to_a_reversal_of_the_same
         vec![TxKind::Payment, TxKind::Reversal],
         "the second payment never ran"
     );
+    stop_gracefully(child, notify).await;
+}
+
+/// `/metrics` of the running service after a scripted day: sales and tenders counted by the
+/// engine, POS call latency per operation, and the status gauges (outbox, devices with the
+/// reader, in doubt, offline budget) read at the scrape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_follow_a_scripted_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
+        .await
+        .unwrap();
+    let terminal =
+        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
+            .await
+            .unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let msr = dir.path().join("no-msr-here");
+    let reader = format!(
+        "[[reader]]\nname = \"msr\"\nkind = \"serial-msr\"\ndevice = \"{}\"\n",
+        msr.display()
+    );
+    let config = agent_support::config(
+        dir.path(),
+        &pos,
+        &Lane {
+            token: TOKEN,
+            listen: addr.clone(),
+            request_timeout_ms: 3000,
+            terminal: terminal.addr().unwrap().to_string(),
+            terminal_extra: &reader,
+            offline: OFFLINE_ENABLED,
+        },
+    );
+    let api = Api::new(&addr, TOKEN);
+    let (child, notify) = start_quiet(&config, dir.path()).await;
+
+    // A split tender, completed.
+    open(&api, "day-1", "20.00").await;
+    let (st, v) = api
+        .post(
+            "/v1/sales/day-1/payments",
+            json!({"method": "giftcard", "amount": "5.00", "code": "6006491000000001", "payment_id": "day-1-g"}),
+        )
+        .await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
+    // One POS call for the gift card: the authorization, whose answer carries the balance.
+    let ledger = pos.control().ledger();
+    assert_eq!(
+        (
+            ledger.request_count("giftcardTransAdd"),
+            ledger.request_count("giftcard")
+        ),
+        (1, 0)
+    );
+    let (st, v) = api
+        .post(
+            "/v1/sales/day-1/payments",
+            json!({"method": "card", "amount": "15.00", "payment_id": "day-1-c"}),
+        )
+        .await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
+    let (st, v) = api.post("/v1/sales/day-1/complete", json!({})).await;
+    assert_eq!(st, 200, "{v}");
+    // A declined card, then the sale cancelled.
+    open(&api, "day-2", "10.00").await;
+    terminal
+        .control()
+        .set_next_outcome(hardware_sim::terminal::Outcome::Decline { code: 0x05 });
+    let (st, v) = api
+        .post(
+            "/v1/sales/day-2/payments",
+            json!({"method": "card", "amount": "10.00", "payment_id": "day-2-c"}),
+        )
+        .await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("declined")), "{v}");
+    let (st, v) = api.post("/v1/sales/day-2/cancel", json!({})).await;
+    assert_eq!(st, 200, "{v}");
+
+    for line in [
+        r#"lane_sales_total{outcome="opened"} 2"#,
+        r#"lane_sales_total{outcome="completed"} 1"#,
+        r#"lane_sales_total{outcome="cancelled"} 1"#,
+        r#"lane_tenders_total{method="giftcard",result="approved"} 1"#,
+        r#"lane_tenders_total{method="card",result="approved"} 1"#,
+        r#"lane_tenders_total{method="card",result="declined"} 1"#,
+        // The purchase reached the POS: nothing waits in the outbox.
+        r#"lane_pos_call_duration_seconds_count{operation="purchaseAdd"} 1"#,
+        r#"lane_outbox_depth{state="pending"} 0"#,
+        r#"lane_payments_in_doubt 0"#,
+        r#"lane_exceptions_open 0"#,
+        r#"lane_link_online 1"#,
+        r#"lane_device_state{device="terminal",state="ready"} 1"#,
+        r#"lane_device_state{device="msr",state="disconnected"} 1"#,
+        r#"lane_offline_budget_remaining_count 100"#,
+        r#"lane_offline_budget_remaining_amount 500"#,
+    ] {
+        metric_becomes(&api, line).await;
+    }
+    let text = api
+        .http
+        .get(format!("{}/metrics", api.base))
+        .bearer_auth(api.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(r#"lane_pos_call_duration_seconds_bucket{operation="giftcardTransAdd""#),
+        "{text}"
+    );
+    stop_gracefully(child, notify).await;
+}
+
+/// A lane without a reader takes a code-less gift card from the payment terminal (Read Card
+/// 06 C0), classified by the readers' rules: a bank card is refused and nothing is paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lane_without_a_reader_reads_the_gift_card_on_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
+        .await
+        .unwrap();
+    let terminal =
+        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
+            .await
+            .unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let config = agent_support::config(
+        dir.path(),
+        &pos,
+        &Lane {
+            token: TOKEN,
+            listen: addr.clone(),
+            request_timeout_ms: 3000,
+            terminal: terminal.addr().unwrap().to_string(),
+            terminal_extra: "[giftcard]\nprefixes = [\"600649\"]\n",
+            offline: OFFLINE_ENABLED,
+        },
+    );
+    let api = Api::new(&addr, TOKEN);
+    let (child, notify) = start_quiet(&config, dir.path()).await;
+    open(&api, "read-1", "5.00").await;
+
+    // A bank card at the terminal: refused, its data dropped, nothing paid.
+    terminal.control().present_track("4111111111111111=2512");
+    let (st, v) = api
+        .post(
+            "/v1/sales/read-1/payments",
+            json!({"method": "giftcard", "amount": "5.00", "payment_id": "read-1-bank"}),
+        )
+        .await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (422, Some("bank_card")),
+        "{v}"
+    );
+    assert!(!v.to_string().contains("4111111111111111"), "{v}");
+    let sale = api.get("/v1/sales/read-1").await;
+    assert_eq!(sale["due"], "5.00", "{sale}");
+
+    // The store's gift card: read on the terminal and authorized at the POS.
+    terminal.control().present_track("6006491000000001=4912");
+    let (st, v) = api
+        .post(
+            "/v1/sales/read-1/payments",
+            json!({"method": "giftcard", "amount": "5.00", "payment_id": "read-1-g"}),
+        )
+        .await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
+    let sale = api.get("/v1/sales/read-1").await;
+    assert_eq!(sale["payments"][0]["code"], "****0001", "{sale}");
+    let reads = terminal
+        .control()
+        .journal()
+        .iter()
+        .filter(|e| e.kind == TxKind::Payment)
+        .count();
+    assert_eq!(reads, 0, "a card read is not a payment at the terminal");
+    stop_gracefully(child, notify).await;
+}
+
+/// `lane-agent terminal trace` follows the running agent's terminal link in words: the
+/// authorization and its answer appear, acknowledgements included, and no card number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminal_trace_shows_the_agents_own_conversation_in_words() {
+    use std::io::{BufRead, BufReader};
+
+    let l = lane().await;
+    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let mut trace = std::process::Command::new(agent_support::agent_bin())
+        .args(["terminal", "trace", "--config"])
+        .arg(&l.config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = trace.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let next = |rx: &std::sync::mpsc::Receiver<String>| {
+        rx.recv_timeout(agent_support::WAIT)
+            .expect("a trace line in time")
+    };
+    assert!(next(&rx).starts_with("Following the terminal link of http://"));
+
+    open(&l.api, "trace-1", "9.99").await;
+    let (st, v) = l
+        .api
+        .post(
+            "/v1/sales/trace-1/payments",
+            json!({"method": "card", "amount": "9.99", "payment_id": "trace-1-c"}),
+        )
+        .await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|l: &String| l.starts_with("PT→ECR 06 0F completion"))
+    {
+        seen.push(next(&rx));
+    }
+    let text = seen.join("\n");
+    for expected in [
+        "ECR→PT 06 01 Authorization 9.99 EUR",
+        "PT→ECR 80 00 00 ack",
+        "PT→ECR 04 0F approved, 9.99 EUR",
+        "ECR→PT 80 00 00 ack",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    let long_digit_run = text
+        .split(|c: char| !c.is_ascii_digit())
+        .any(|run| run.len() >= 13);
+    assert!(!long_digit_run, "a card number in the trace:\n{text}");
+    trace.kill().unwrap();
+    trace.wait().unwrap();
     stop_gracefully(child, notify).await;
 }

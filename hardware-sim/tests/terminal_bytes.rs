@@ -349,3 +349,114 @@ async fn every_message_the_simulated_terminal_sends_is_byte_exact() {
     ecr.send("06 93 00").await;
     ecr.expect("84 83 00").await;
 }
+
+/// A lane registered in USD: the completion echoes `49 08 40`, amounts in USD run, an amount
+/// in another currency is refused with 6F, and a Refund (06 31) is journalled as a refund
+/// and printed with the masked card.
+#[tokio::test]
+async fn a_usd_lane_and_a_refund_are_byte_exact() {
+    const USD_COMPLETION: &str = "06 0F 08 29 52 50 00 01 49 08 40";
+    let config = SimTerminalConfig {
+        password: "123456".into(),
+        ..SimTerminalConfig::default()
+    };
+    let sim = SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap();
+    let control = sim.control();
+    let mut ecr = RawEcr {
+        tcp: TcpStream::connect(sim.addr().unwrap()).await.unwrap(),
+    };
+
+    ecr.send("06 00 06 12 34 56 BA 08 40").await;
+    ecr.expect("80 00 00").await;
+    ecr.expect(USD_COMPLETION).await;
+
+    // Authorization 12.34 USD.
+    ecr.send("06 01 0A 04 00 00 00 00 12 34 49 08 40").await;
+    ecr.expect("80 00 00").await;
+    ecr.expect("04 FF 01 0A").await;
+    ecr.expect("04 FF 01 04").await;
+    let approved = [
+        "27 00",
+        "04 00 00 00 00 12 34",
+        "0B 00 00 01",
+        CLOCK,
+        MASKED_PAN,
+        TID,
+        "87 00 01",
+        CARD,
+    ];
+    ecr.expect(&apdu("04 0F", &approved)).await;
+    ecr.expect_receipt(&[
+        "HWSIM TEST TERMINAL",
+        "PAYMENT",
+        "Card girocard ***************0019",
+        "Receipt 0001 Trace 000001",
+        "USD 12.34",
+        "APPROVED",
+    ])
+    .await;
+    ecr.expect(USD_COMPLETION).await;
+
+    // The same amount in EUR on a USD registration: 06 1E 6F (wrong currency), nothing runs.
+    ecr.send("06 01 0A 04 00 00 00 00 12 34 49 09 78").await;
+    ecr.expect("80 00 00").await;
+    ecr.expect("06 1E 01 6F").await;
+
+    // Refund 5.00 USD: password, 04, 49.
+    ecr.send("06 31 0D 12 34 56 04 00 00 00 00 05 00 49 08 40")
+        .await;
+    ecr.expect("80 00 00").await;
+    ecr.expect("04 FF 01 0A").await;
+    ecr.expect("04 FF 01 04").await;
+    let refunded = [
+        "27 00",
+        "04 00 00 00 00 05 00",
+        "0B 00 00 02",
+        CLOCK,
+        MASKED_PAN,
+        TID,
+        "87 00 02",
+        CARD,
+    ];
+    ecr.expect(&apdu("04 0F", &refunded)).await;
+    ecr.expect_receipt(&[
+        "HWSIM TEST TERMINAL",
+        "REFUND",
+        "Card girocard ***************0019",
+        "Receipt 0002 Trace 000002",
+        "USD 5.00",
+        "APPROVED",
+    ])
+    .await;
+    ecr.expect(USD_COMPLETION).await;
+    let journal = control.journal();
+    assert_eq!(
+        journal.len(),
+        2,
+        "the refused EUR payment is not journalled"
+    );
+    assert_eq!(journal[1].kind, hardware_sim::terminal::TxKind::Refund);
+    assert_eq!(journal[1].amount, rust_decimal::Decimal::new(500, 2));
+
+    // Refund with a wrong password: 06 1E 83.
+    ecr.send("06 31 0A 99 99 99 04 00 00 00 00 05 00").await;
+    ecr.expect("80 00 00").await;
+    ecr.expect("06 1E 01 83").await;
+
+    // End of day: the charges only, in USD.
+    ecr.send("06 50 03 12 34 56").await;
+    ecr.expect("80 00 00").await;
+    ecr.expect("04 FF 01 0E").await;
+    let totals = [
+        "27 00",
+        "04 00 00 00 00 12 34",
+        TID,
+        "60 F0 F1 F1 00 01 00 02 01 00 00 00 00 12 34",
+    ];
+    ecr.expect(&apdu("04 0F", &totals)).await;
+    ecr.expect_receipt(&["END OF DAY", "Transactions 1", "Total USD 12.34"])
+        .await;
+    ecr.expect(USD_COMPLETION).await;
+}

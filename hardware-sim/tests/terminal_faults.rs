@@ -339,3 +339,39 @@ async fn unreachable_terminal_reports_down_after_the_schedule() {
         "one schedule per episode"
     );
 }
+
+/// A caller that gives up on a command midway (a timeout around the future) leaves half an
+/// exchange on the link; the next command starts on a fresh, registered link instead of
+/// reading the dropped command's late answer as its own.
+async fn abandoned_exchange_resets_the_link(via: Via) {
+    let r = rig(via, sim_config()).await;
+    let mut pt = r.terminal().await;
+    let mut events = r.sim.control().subscribe();
+    r.sim.control().inject(Fault::Silence);
+    tokio::select! {
+        res = pt.display_text(&["Gift card ****4321"], 0) => panic!("display ended: {res:?}"),
+        _ = wait_for(&mut events, |e| matches!(e, SimEvent::Command([0x06, 0xE0]))) => {}
+    }
+    let out = pt
+        .authorize(PaymentRequest::new(eur("4.20")), NoEvents)
+        .await
+        .unwrap();
+    assert!(out.is_approved());
+    // Registered again before the payment's command reached the terminal.
+    wait_for(&mut events, |e| matches!(e, SimEvent::Registered)).await;
+    wait_for(&mut events, |e| {
+        matches!(e, SimEvent::Command([0x06, 0x01]))
+    })
+    .await;
+    assert_eq!(approved_payments(&r.sim), 1);
+}
+
+#[tokio::test]
+async fn tcp_abandoned_exchange_resets_the_link() {
+    abandoned_exchange_resets_the_link(Via::Tcp).await;
+}
+
+#[tokio::test]
+async fn pty_abandoned_exchange_resets_the_link() {
+    abandoned_exchange_resets_the_link(Via::Pty).await;
+}

@@ -100,7 +100,7 @@ async fn tap_records_a_capture_without_secrets_and_replay_repeats_the_payment() 
     let records = read_capture(&capture).unwrap();
     let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
     for want in [
-        "ECR→PT 06 00 Registration, config BA",
+        "ECR→PT 06 00 Registration, config BA, EUR",
         "ECR→PT 06 01 Authorization 12.34 EUR",
         "PT→ECR 04 0F approved, 12.34 EUR, receipt 1, trace 1, card ****9012, girocard",
         "PT→ECR 06 0F completion, 4 digits entered",

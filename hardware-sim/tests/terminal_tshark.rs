@@ -150,6 +150,8 @@ async fn tshark_decodes_the_driver_conversation_without_malformed_packets() {
     r.config.endpoint = zvt::transport::Endpoint::Tcp {
         addr: relay_addr.to_string(),
     };
+    // A USD lane: the registration and every amount carry 840 (issue 12).
+    r.config.currency = zvt::command::USD;
     let mut pt = r.terminal().await;
     let out = pt
         .authorize(PaymentRequest::new(Decimal::new(1234, 2)), NoEvents)
@@ -158,6 +160,8 @@ async fn tshark_decodes_the_driver_conversation_without_malformed_packets() {
     assert!(out.is_approved());
     let receipt = out.receipt.unwrap();
     pt.reversal(receipt, NoEvents).await.unwrap();
+    let refund = pt.refund(Decimal::new(500, 2), NoEvents).await.unwrap();
+    assert!(refund.is_approved());
     pt.end_of_day(NoEvents).await.unwrap();
     drop(pt);
     tokio::time::timeout(Duration::from_secs(5), relay_task)
@@ -186,6 +190,8 @@ async fn tshark_decodes_the_driver_conversation_without_malformed_packets() {
         !text.contains("[Expert Info (Error"),
         "dissector error:\n{text}"
     );
+    // Wireshark, an independent decoder, reads every currency code as USD (BCD 08 40).
+    assert!(!text.contains("Currency Code: EUR"), "{text}");
     // The dissector shows amounts as integer minor units.
     for needle in [
         "Control-field: Registration (0x0600)",
@@ -196,6 +202,9 @@ async fn tshark_decodes_the_driver_conversation_without_malformed_packets() {
         "Control-field: Print Line (0x06d1)",
         "Control-field: Completion (0x060f)",
         "Control-field: Reversal (0x0630)",
+        "Control-field: Refund (0x0631)",
+        "Amount: 500",
+        "Currency Code: USD (0x0840)",
         "Control-field: End Of Day (0x0650)",
     ] {
         assert!(text.contains(needle), "no {needle:?} in:\n{text}");

@@ -27,7 +27,12 @@ struct Inner {
     graphql_url: String,
     http: Http,
     auth: Auth,
+    observer: std::sync::OnceLock<CallObserver>,
 }
+
+/// Told of every finished operation: its GraphQL name and how long it took, token refresh
+/// included (for a latency histogram per operation).
+pub type CallObserver = Arc<dyn Fn(&'static str, std::time::Duration) + Send + Sync>;
 
 impl std::fmt::Debug for PosClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -83,8 +88,15 @@ impl PosClient {
                 graphql_url: cfg.graphql_url,
                 http,
                 auth,
+                observer: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// Reports every operation's latency to `observer` from now on, for this client and its
+    /// clones. Only the first call takes effect.
+    pub fn observe_calls(&self, observer: CallObserver) {
+        let _ = self.inner.observer.set(observer);
     }
 
     /// How many access tokens were fetched so far (for metrics and tests).
@@ -97,6 +109,20 @@ impl PosClient {
     async fn run<Q: GraphQLQuery>(
         &self,
         op: OpMeta,
+        vars: Q::Variables,
+        redactor: &Redactor,
+    ) -> Result<Q::ResponseData, PosError> {
+        let started = std::time::Instant::now();
+        let result = self.run_once::<Q>(&op, vars, redactor).await;
+        if let Some(observe) = self.inner.observer.get() {
+            observe(op.name, started.elapsed());
+        }
+        result
+    }
+
+    async fn run_once<Q: GraphQLQuery>(
+        &self,
+        op: &OpMeta,
         vars: Q::Variables,
         redactor: &Redactor,
     ) -> Result<Q::ResponseData, PosError> {
@@ -118,9 +144,9 @@ impl PosClient {
                     )
                     .await
             };
-            let resp = resp.map_err(|e| transport_error(&op, e, redactor))?;
+            let resp = resp.map_err(|e| transport_error(op, e, redactor))?;
             match classify::<Q::ResponseData>(
-                &op,
+                op,
                 resp.status,
                 resp.retry_after,
                 &resp.body,

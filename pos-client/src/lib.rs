@@ -48,7 +48,7 @@ pub mod types;
 mod wire;
 
 pub use auth::{Clock, TokioClock};
-pub use client::PosClient;
+pub use client::{CallObserver, PosClient};
 pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, PosConfig};
 pub use error::{DeclineReason, ErrorClass, PosError};
 pub use pager::{SincePage, SincePager};

@@ -19,7 +19,8 @@ use crate::api::types::{
     OutboxFlushed, OutboxItem as ApiOutboxItem, OutboxList, OutboxResolution,
     OutboxState as ApiOutboxState, PaymentId, PaymentMethod, PaymentRecord, PaymentResult,
     PaymentState as ApiPaymentState, PaymentStatus as ApiPaymentStatus, Product, PurchaseState,
-    SaleDetail, SaleId, SaleLine, SaleState as ApiSaleState, SaleSummary, Source, Status,
+    ReceiptResult, RefundRequest, RefundResult, SaleDetail, SaleId, SaleLine,
+    SaleState as ApiSaleState, SaleSummary, ScanKind, Source, Status,
 };
 use crate::devices::{DeviceEvent, DeviceRegistry, DeviceState as DevState};
 use crate::domain::payment::{EntryMode, Method, TerminalMode};
@@ -31,6 +32,7 @@ use crate::engine::{
     BalanceSource, Engine, EngineError, EngineEvent, LoadStatus, OpenSale, PaymentAnswer,
     PaymentRequest, PaymentStatus, PaymentView, PurchaseStatus, Resolution, SaleView,
 };
+use cardreader::ClassifiedRead;
 
 use super::cashier;
 use super::catalog::Catalog;
@@ -80,6 +82,7 @@ impl AgentBackend {
         let swiped = tokio::sync::watch::Sender::new(0);
         if let Some(d) = &devices {
             spawn_device_bridge(
+                engine.clone(),
                 d.subscribe(),
                 events.clone(),
                 Arc::clone(&swipe),
@@ -131,8 +134,11 @@ impl AgentBackend {
                 _ => None,
             }
         };
-        if self.devices.is_none() {
+        let Some(devices) = &self.devices else {
             return Err(no_reader());
+        };
+        if !devices.has_readers() {
+            return self.terminal_read_code(devices).await;
         }
         // Subscribed before looking, so a swipe stored after the look still wakes us.
         let mut rx = self.swiped.subscribe();
@@ -145,6 +151,36 @@ impl AgentBackend {
                 Ok(Ok(())) => {}
                 Err(_) | Ok(Err(_)) => return Err(no_reader()),
             }
+        }
+    }
+
+    /// A lane without a reader reads a code-less gift card on the payment terminal (Read
+    /// Card 06 C0), classified by the readers' rules: a bank card is refused and its data
+    /// dropped.
+    async fn terminal_read_code(
+        &self,
+        devices: &DeviceRegistry,
+    ) -> Result<SecretString, BackendError> {
+        let Some(terminal) = &self.cashier_display else {
+            return Err(no_reader());
+        };
+        let timeout_s = u8::try_from(self.read_timeout.as_secs()).unwrap_or(u8::MAX);
+        let track = terminal
+            .read_card(timeout_s)
+            .await
+            .map_err(|e| map_error(EngineError::Terminal(e)))?
+            .ok_or_else(no_reader)?;
+        match devices.classify_track2(track.expose_secret()) {
+            Some(ClassifiedRead::GiftCard { code, .. }) => {
+                tracing::info!(code = %code.masked(), "Gift card read on the terminal.");
+                Ok(SecretString::from(code.expose_secret().to_owned()))
+            }
+            Some(ClassifiedRead::PaymentCard { .. }) => Err(BackendError::Invalid {
+                code: "bank_card",
+                message: "A bank card was presented for a gift-card payment; pay by card instead."
+                    .into(),
+            }),
+            _ => Err(no_reader()),
         }
     }
 }
@@ -174,7 +210,34 @@ fn spawn_engine_bridge(mut rx: broadcast::Receiver<EngineEvent>, tx: broadcast::
     });
 }
 
+/// The `scan` event of an item barcode or a member card. A member card also joins the open
+/// sale, on its own task: the sale lock may be held by a payment at the terminal, and the
+/// swipes behind this one must not wait for it (a failure is logged; the register still
+/// sees the scan and can open or attach with it).
+fn scan_event(engine: &Engine, reader: String, read: &ClassifiedRead) -> Option<ApiEvent> {
+    let (kind, value) = match read {
+        ClassifiedRead::ItemCode { code } => (ScanKind::Item, code.clone()),
+        ClassifiedRead::MemberCard { id, .. } => {
+            let member = id.expose_secret().to_owned();
+            let (engine, id) = (engine.clone(), member.clone());
+            tokio::spawn(async move {
+                if let Err(e) = engine.attach_member(&id).await {
+                    tracing::warn!(error = %e, "Member card not attached to the open sale.");
+                }
+            });
+            (ScanKind::Member, member)
+        }
+        _ => return None,
+    };
+    Some(ApiEvent::Scan {
+        reader,
+        kind,
+        value,
+    })
+}
+
 fn spawn_device_bridge(
+    engine: Engine,
     mut rx: broadcast::Receiver<DeviceEvent>,
     tx: broadcast::Sender<ApiEvent>,
     swipe: Arc<Mutex<Option<Swipe>>>,
@@ -183,14 +246,17 @@ fn spawn_device_bridge(
     tokio::spawn(async move {
         loop {
             match rx.recv().await {
-                Ok(DeviceEvent::StateChanged { name, state }) => {
+                Ok(DeviceEvent::StateChanged { name, kind, state }) => {
                     let _ = tx.send(ApiEvent::Device {
                         name,
-                        kind: "reader".into(),
+                        kind: kind.as_str().to_owned(),
                         state: device_state(state),
                     });
                 }
-                Ok(DeviceEvent::Read { read, .. }) => {
+                Ok(DeviceEvent::Read { name, read }) => {
+                    if let Some(scan) = scan_event(&engine, name, &read) {
+                        let _ = tx.send(scan);
+                    }
                     if let cardreader::ClassifiedRead::GiftCard { code, .. } = read {
                         *swipe
                             .lock()
@@ -510,6 +576,7 @@ fn detail(v: SaleView) -> Result<SaleDetail, BackendError> {
             .map(|p| payment_record(p).ok_or_else(|| internal("payment id")))
             .collect::<Result<_, _>>()?,
         purchase: None,
+        refunds: Vec::new(),
     })
 }
 
@@ -585,6 +652,7 @@ impl LaneBackend for AgentBackend {
             let skus: Vec<&str> = req.lines.iter().map(|l| l.sku.as_str()).collect();
             c.check_sale_skus(&skus).await?;
         }
+        let original = req.original_sale_id.map(|s| s.as_str().to_owned());
         let open = OpenSale {
             sale_id: req.sale_id.map(|s| s.as_str().to_owned()),
             lines: req
@@ -592,7 +660,8 @@ impl LaneBackend for AgentBackend {
                 .into_iter()
                 .map(|l| LineInput {
                     sku: l.sku,
-                    quantity: Money::from(l.quantity),
+                    // The engine's form of a returned line: a negative quantity.
+                    quantity: Money::from(if l.refund { -l.quantity } else { l.quantity }),
                     unit_price: Money::from(l.unit_price),
                     uom: l.uom.unwrap_or_else(|| "EA".into()),
                     item_discount: Money::ZERO,
@@ -602,7 +671,11 @@ impl LaneBackend for AgentBackend {
             tax: req.tax.map(Money::from),
             member_id: req.member_id.map(|m| m.as_str().to_owned()),
         };
-        let v = self.engine.open_sale(open).await.map_err(map_error)?;
+        let v = self
+            .engine
+            .open_sale_with(open, original)
+            .await
+            .map_err(map_error)?;
         summary(&v)
     }
 
@@ -699,7 +772,21 @@ impl LaneBackend for AgentBackend {
             .sale(sale_id.as_str())
             .await
             .map_err(map_error)?;
-        detail(v)
+        let mut d = detail(v)?;
+        d.refunds = super::refunds::lines(&self.engine, sale_id.as_str()).await?;
+        Ok(d)
+    }
+
+    async fn refund(
+        &self,
+        sale_id: SaleId,
+        req: RefundRequest,
+    ) -> Result<RefundResult, BackendError> {
+        super::refunds::refund(&self.engine, sale_id, req).await
+    }
+
+    async fn receipt(&self, sale_id: SaleId) -> Result<ReceiptResult, BackendError> {
+        super::refunds::receipt(&self.engine, sale_id).await
     }
 
     async fn giftcard_balance(&self, code: GiftCardCode) -> Result<GiftCardBalance, BackendError> {
@@ -891,6 +978,52 @@ impl LaneBackend for AgentBackend {
 
     fn subscribe_events(&self) -> broadcast::Receiver<ApiEvent> {
         self.events.subscribe()
+    }
+
+    fn subscribe_terminal_trace(&self) -> Option<broadcast::Receiver<String>> {
+        self.cashier_display.as_ref().map(|t| t.trace())
+    }
+
+    async fn terminal_end_of_day(&self) -> Result<crate::api::types::EndOfDayResult, BackendError> {
+        self.end_of_day_as(crate::store::end_of_day::Trigger::Api)
+            .await
+    }
+}
+
+impl AgentBackend {
+    /// The end of day for `trigger` (the API's, or the CLI's on a stopped agent's store).
+    pub async fn end_of_day_as(
+        &self,
+        trigger: crate::store::end_of_day::Trigger,
+    ) -> Result<crate::api::types::EndOfDayResult, BackendError> {
+        use crate::api::types::{EndOfDayResult, EndOfDayStatus, EndOfDayTotalsView};
+        if !self.engine.terminal_settles_here() {
+            return Err(BackendError::conflict(
+                crate::api::backend::END_OF_DAY_NOT_APPLICABLE,
+                "This lane's terminal does not run an end of day (the processor settles).",
+            ));
+        }
+        let a = self
+            .engine
+            .terminal_end_of_day(trigger, true)
+            .await
+            .map_err(map_error)?;
+        Ok(EndOfDayResult {
+            status: if a.ok {
+                EndOfDayStatus::Ok
+            } else {
+                EndOfDayStatus::Failed
+            },
+            totals: EndOfDayTotalsView {
+                currency: a.totals.currency.clone(),
+                total: a.totals.total.map(|t| t.to_string()),
+                count: a.totals.count,
+                receipt_from: a.totals.receipt_from,
+                receipt_to: a.totals.receipt_to,
+            },
+            reason: a.reason,
+            receipt_lines: a.totals.receipt_lines,
+        })
     }
 }
 

@@ -5,7 +5,6 @@
 //! [`MAX_WIDTH`] characters. Only the last four characters of a gift-card code are ever shown.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rust_decimal::Decimal;
 
@@ -18,9 +17,6 @@ use super::terminal::ZvtTerminal;
 pub const MAX_WIDTH: usize = 20;
 /// Most lines a screen holds.
 pub const MAX_LINES: usize = 4;
-
-/// How long a best-effort display may take before it is given up.
-const DISPLAY_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The screen while a gift-card tender of `amount` is processed; `code` is the card's code
 /// (only its last four characters are shown).
@@ -96,15 +92,17 @@ pub fn masked(code: &str) -> String {
 }
 
 /// Shows `lines` on the terminal without holding up the caller: the display runs in its own
-/// task with a timeout, and a failure is only logged (the payment's answer never depends on
-/// the display). Must run inside a tokio runtime.
+/// task, and a failure is only logged (the payment's answer never depends on the display).
+/// Must run inside a tokio runtime.
+///
+/// The exchange is never cut short from outside: a display dropped midway would leave half
+/// an answer on the link for the next payment to read. The transport's own timers (T3, T4)
+/// bound it.
 pub fn show(terminal: Arc<ZvtTerminal>, lines: Vec<String>) {
     tokio::spawn(async move {
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
-        match tokio::time::timeout(DISPLAY_TIMEOUT, terminal.display(&refs)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::debug!(error = %e, "Cashier display failed."),
-            Err(_) => tracing::debug!("Cashier display timed out."),
+        if let Err(e) = terminal.display(&refs).await {
+            tracing::debug!(error = %e, "Cashier display failed.");
         }
     });
 }

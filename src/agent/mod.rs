@@ -5,6 +5,7 @@
 pub mod backend;
 pub mod cashier;
 pub mod catalog;
+mod refunds;
 pub mod terminal;
 
 pub use backend::AgentBackend;

@@ -14,8 +14,8 @@ use super::types::{
     AcknowledgeRequest, AddPaymentRequest, ApiEvent, CancelResult, CompleteResult, ExceptionList,
     ExceptionView, GiftCardBalance, GiftCardCode, GiftCardCodeReplaced, GiftCardFundRequest,
     GiftCardFunded, GiftCardReplaceCodeRequest, Item, Member, MemberId, OpenSaleRequest,
-    OutboxFlushed, OutboxItem, OutboxList, OutboxResolution, PaymentResult, Product, SaleDetail,
-    SaleId, SaleSummary, Status,
+    OutboxFlushed, OutboxItem, OutboxList, OutboxResolution, PaymentResult, Product, ReceiptResult,
+    RefundRequest, RefundResult, SaleDetail, SaleId, SaleSummary, Status,
 };
 
 /// What the local API needs from the engine.
@@ -148,9 +148,65 @@ pub trait LaneBackend: Send + Sync + 'static {
         req: AcknowledgeRequest,
     ) -> impl Future<Output = Result<ExceptionView, BackendError>> + Send;
 
+    /// `POST /v1/sales/{id}/refunds`: pays back what the sale owes the customer. The same
+    /// `refund_id` with an equal request returns the first answer; with a different request
+    /// it is a conflict. A backend without refunds answers 503 `refunds_unavailable`.
+    fn refund(
+        &self,
+        sale_id: SaleId,
+        req: RefundRequest,
+    ) -> impl Future<Output = Result<RefundResult, BackendError>> + Send {
+        let _ = (sale_id, req);
+        async {
+            Err(BackendError::Unavailable {
+                code: "refunds_unavailable",
+                message: "This lane takes no refunds.".into(),
+            })
+        }
+    }
+
+    /// `GET /v1/sales/{id}/receipt`: the customer receipt as text lines. A backend without
+    /// receipts answers 503 `receipts_unavailable`.
+    fn receipt(
+        &self,
+        sale_id: SaleId,
+    ) -> impl Future<Output = Result<ReceiptResult, BackendError>> + Send {
+        let _ = sale_id;
+        async {
+            Err(BackendError::Unavailable {
+                code: "receipts_unavailable",
+                message: "This lane prints no receipts.".into(),
+            })
+        }
+    }
+
     /// A new receiver on the agent's event channel, for `GET /v1/events`.
     fn subscribe_events(&self) -> broadcast::Receiver<ApiEvent>;
+
+    /// `POST /v1/terminal/end-of-day`: the terminal's end of day (ZVT 06 50), its totals
+    /// journaled. A terminal that does not settle at the lane (a processor terminal behind
+    /// the POS) is a conflict `end_of_day_not_applicable` (409); so is a backend without one.
+    fn terminal_end_of_day(
+        &self,
+    ) -> impl Future<Output = Result<crate::api::types::EndOfDayResult, BackendError>> + Send {
+        async {
+            Err(BackendError::conflict(
+                END_OF_DAY_NOT_APPLICABLE,
+                "This lane's terminal does not run an end of day (the processor settles).",
+            ))
+        }
+    }
+
+    /// `GET /v1/terminal/trace`: the agent's own conversation with its ZVT terminal, each
+    /// message in words without secrets ([`zvt::describe`]); `None` when the lane has no
+    /// terminal link of its own (409 `no_terminal_trace`).
+    fn subscribe_terminal_trace(&self) -> Option<broadcast::Receiver<String>> {
+        None
+    }
 }
+
+/// The 409 code of an end of day on a terminal that does not settle at the lane.
+pub const END_OF_DAY_NOT_APPLICABLE: &str = "end_of_day_not_applicable";
 
 /// What kind of thing was not found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

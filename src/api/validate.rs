@@ -9,7 +9,7 @@ use rust_decimal::dec;
 use super::error::ApiError;
 use super::types::{
     AddPaymentRequest, GiftCardCode, GiftCardFundRequest, GiftCardReplaceCodeRequest,
-    OpenSaleRequest, PaymentMethod, Pin, is_valid_sku,
+    OpenSaleRequest, PaymentMethod, Pin, RefundRequest, is_valid_sku,
 };
 
 /// The largest amount (payment, load, unit price, tax) the API accepts.
@@ -18,7 +18,7 @@ pub const MAX_AMOUNT: Decimal = dec!(100000.00);
 pub const MAX_QUANTITY: Decimal = dec!(100000);
 /// Decimal places allowed in a quantity (weights in kg to the gram).
 pub const QUANTITY_PLACES: u32 = 3;
-/// Decimal places allowed in money.
+/// Decimal places allowed in money when no lane currency was set (EUR, USD: 2).
 pub const MONEY_PLACES: u32 = 2;
 /// The most lines one sale may have.
 pub const MAX_LINES: usize = 500;
@@ -40,13 +40,49 @@ pub fn amount(field: &str, d: Decimal) -> Result<(), ApiError> {
     money_bounds(field, d)
 }
 
-fn money_bounds(field: &str, d: Decimal) -> Result<(), ApiError> {
-    if places(d) > MONEY_PLACES {
-        return Err(ApiError::invalid(
-            "invalid_amount",
-            format!("`{field}` has more than {MONEY_PLACES} decimal places."),
+/// The lane's currency as amounts are checked against it: letters and minor units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MoneyRule {
+    /// ISO 4217 letters, for the message.
+    pub currency: &'static str,
+    /// Decimal places the currency has.
+    pub places: u32,
+}
+
+// Process-wide like the code screen below: every route validates through free functions,
+// and the service sets the lane's currency once at start.
+static MONEY: RwLock<MoneyRule> = RwLock::new(MoneyRule {
+    currency: "EUR",
+    places: MONEY_PLACES,
+});
+
+/// Makes every route check amounts against the lane's currency (`lane.currency`).
+pub fn set_money_rule(rule: MoneyRule) {
+    *MONEY.write().unwrap_or_else(|e| e.into_inner()) = rule;
+}
+
+fn money_rule() -> MoneyRule {
+    *MONEY.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// 400 `amount_precision` when `d` has more decimal places than `rule`'s currency has
+/// ("12.345" in USD, "5.5" in JPY): such an amount cannot be paid or put on the terminal.
+pub fn precision(field: &str, d: Decimal, rule: MoneyRule) -> Result<(), ApiError> {
+    let got = places(d);
+    if got > rule.places {
+        return Err(ApiError::bad_request(
+            "amount_precision",
+            format!(
+                "`{field}` has {got} decimal places; {} allows at most {}.",
+                rule.currency, rule.places
+            ),
         ));
     }
+    Ok(())
+}
+
+fn money_bounds(field: &str, d: Decimal) -> Result<(), ApiError> {
+    precision(field, d, money_rule())?;
     if d > MAX_AMOUNT {
         return Err(ApiError::invalid(
             "invalid_amount",
@@ -182,9 +218,39 @@ pub fn open_sale(req: &OpenSaleRequest) -> Result<(), ApiError> {
         }
     }
     if let Some(tax) = req.tax {
-        non_negative_amount("tax", tax)?;
+        let returns = req.lines.iter().filter(|l| l.refund).count();
+        if returns == 0 {
+            non_negative_amount("tax", tax)?;
+        } else {
+            // Returned lines give their tax back: a negative tax, never a positive one when
+            // every line comes back.
+            non_negative_amount("tax", tax.abs())?;
+            if returns == req.lines.len() && tax > Decimal::ZERO {
+                return Err(ApiError::invalid(
+                    "invalid_amount",
+                    "`tax` must not be positive when every line is returned.",
+                ));
+            }
+        }
     }
     Ok(())
+}
+
+/// `POST /v1/sales/{id}/refunds`.
+pub fn refund(req: &RefundRequest) -> Result<(), ApiError> {
+    amount("amount", req.amount)?;
+    match (req.method, &req.code) {
+        (PaymentMethod::GiftCard, Some(c)) => code(c),
+        (PaymentMethod::GiftCard, None) => Err(ApiError::invalid(
+            "invalid_code",
+            "A gift-card refund needs the `code` of the card to load.",
+        )),
+        (_, Some(_)) => Err(ApiError::invalid(
+            "invalid_code",
+            "`code` is only for gift-card refunds.",
+        )),
+        (_, None) => Ok(()),
+    }
 }
 
 /// `POST /v1/sales/{id}/payments`.
@@ -275,6 +341,48 @@ mod tests {
         add_payment(&parse_json::<AddPaymentRequest>(body.as_bytes()).unwrap())
     }
 
+    fn give_back(body: &str) -> Result<(), ApiError> {
+        refund(&parse_json::<RefundRequest>(body.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn returns_may_refund_tax_and_refunds_need_sane_bodies() {
+        assert!(sale(r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"2","refund":true}],"tax":"-0.16"}"#).is_ok());
+        assert!(sale(r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"2","refund":true},{"sku":"B","quantity":"1","unit_price":"5"}],"tax":"0.24"}"#).is_ok());
+        let code = |b: &str| sale(b).unwrap_err().code;
+        assert_eq!(
+            code(
+                r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"2","refund":true}],"tax":"0.16"}"#
+            ),
+            "invalid_amount"
+        );
+        assert_eq!(
+            code(r#"{"lines":[{"sku":"A","quantity":"-1","unit_price":"2","refund":true}]}"#),
+            "invalid_quantity"
+        );
+        assert!(give_back(r#"{"method":"cash","amount":"1.00","refund_id":"r-1"}"#).is_ok());
+        assert!(
+            give_back(r#"{"method":"giftcard","amount":"1.00","code":"6006491000000001"}"#).is_ok()
+        );
+        let code = |b: &str| give_back(b).unwrap_err().code;
+        assert_eq!(
+            code(r#"{"method":"giftcard","amount":"1.00"}"#),
+            "invalid_code"
+        );
+        assert_eq!(
+            code(r#"{"method":"cash","amount":"1.00","code":"6006491000000001"}"#),
+            "invalid_code"
+        );
+        assert_eq!(code(r#"{"method":"cash","amount":"0"}"#), "invalid_amount");
+        assert_eq!(
+            code(r#"{"method":"card","amount":"1.001"}"#),
+            "amount_precision"
+        );
+        let e = give_back(r#"{"method":"giftcard","amount":"1.00","code":"4111111111111111"}"#)
+            .unwrap_err();
+        assert!(!e.message.contains("4111111111111111"), "{}", e.message);
+    }
+
     #[test]
     fn sales_need_sane_lines() {
         assert!(sale(r#"{"lines":[{"sku":"A","quantity":"0.5","unit_price":"2.99"}]}"#).is_ok());
@@ -299,7 +407,7 @@ mod tests {
         );
         assert_eq!(
             code(r#"{"lines":[{"sku":"A","quantity":"1","unit_price":"1.001"}]}"#),
-            "invalid_amount"
+            "amount_precision"
         );
         assert_eq!(
             code(r#"{"lines":[{"sku":"","quantity":"1","unit_price":"1"}]}"#),
@@ -334,7 +442,7 @@ mod tests {
         assert_eq!(code(r#"{"method":"cash","amount":"-5"}"#), "invalid_amount");
         assert_eq!(
             code(r#"{"method":"cash","amount":"1.234"}"#),
-            "invalid_amount"
+            "amount_precision"
         );
         assert_eq!(
             code(r#"{"method":"cash","amount":"100000.01"}"#),
@@ -419,5 +527,41 @@ mod tests {
         let e =
             pay(r#"{"method":"giftcard","amount":"1","code":"6006491234567890!"}"#).unwrap_err();
         assert!(!e.message.contains("6006491234567890"));
+    }
+}
+
+#[cfg(test)]
+mod currency_tests {
+    use super::*;
+
+    #[test]
+    fn amounts_with_more_places_than_the_currency_are_a_400() {
+        let usd = MoneyRule {
+            currency: "USD",
+            places: 2,
+        };
+        let jpy = MoneyRule {
+            currency: "JPY",
+            places: 0,
+        };
+        assert!(precision("amount", dec!(12.34), usd).is_ok());
+        assert!(
+            precision("amount", dec!(12.340), usd).is_ok(),
+            "trailing zeros are fine"
+        );
+        let e = precision("amount", dec!(12.345), usd).unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST);
+        assert_eq!(e.code, "amount_precision");
+        assert_eq!(
+            e.message,
+            "`amount` has 3 decimal places; USD allows at most 2."
+        );
+        assert!(precision("amount", dec!(1200), jpy).is_ok());
+        assert!(precision("amount", dec!(1200.00), jpy).is_ok());
+        let e = precision("amount", dec!(12.5), jpy).unwrap_err();
+        assert_eq!(
+            e.message,
+            "`amount` has 1 decimal places; JPY allows at most 0."
+        );
     }
 }

@@ -15,13 +15,18 @@ pub const IO_ERR: u8 = 74;
 /// Anything else.
 pub const FAILURE: u8 = 1;
 
+/// A command line that cannot be served by this build or these arguments (exit 64).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
 /// The exit code for `err`: the first cause in its chain with a known meaning decides.
 pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<ServiceError>() {
             return e.kind().exit_code();
         }
-        if cause.is::<ConfigError>() || cause.is::<clap::Error>() {
+        if cause.is::<ConfigError>() || cause.is::<clap::Error>() || cause.is::<UsageError>() {
             return USAGE;
         }
         if cause.is::<rusqlite::Error>() {

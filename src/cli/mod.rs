@@ -11,6 +11,7 @@ pub mod exit;
 mod history;
 mod operator;
 mod report;
+mod terminal;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +51,8 @@ pub enum Command {
     History(HistoryArgs),
     /// Print the daily reconciliation report of this lane's journal.
     Report(ReportArgs),
+    /// Payment-terminal administration (end of day).
+    Terminal(terminal::TerminalArgs),
 }
 
 /// `lane-agent history`.
@@ -214,6 +217,7 @@ pub fn main() -> ExitCode {
         Command::Status(args) => operator::status(&args),
         Command::Outbox(args) => operator::outbox(&args),
         Command::Exceptions(args) => exceptions::run(&args),
+        Command::Terminal(args) => terminal::run(&args),
         Command::History(args) => history::run(&args),
         Command::Report(args) => report::run(&args),
     };

@@ -95,6 +95,34 @@ fn print_report(r: &ReconciliationReport, out: &mut dyn Write) -> std::io::Resul
         r.declined_after_forward_amount
     )?;
     writeln!(out, "Rejected by the POS:    {}", nums(&r.outbox_rejected))?;
+    match &r.terminal {
+        None => writeln!(out, "Terminal:   no end of day on this day")?,
+        Some(t) if t.status != "ok" => writeln!(
+            out,
+            "Terminal:   end of day FAILED at {}: {}",
+            t.at,
+            t.reason.as_deref().unwrap_or("-")
+        )?,
+        Some(t) => {
+            let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+            writeln!(
+                out,
+                "Terminal:   end of day {}  {} x  {}   journal card {} x  {}",
+                t.at,
+                opt(t.count.map(|c| c.to_string())),
+                opt(t.total.map(|d| d.to_string())),
+                t.journal_card_count,
+                t.journal_card_total
+            )?;
+            if t.mismatch {
+                writeln!(
+                    out,
+                    "DIFFERENCE: terminal and journal card totals differ by {}",
+                    opt(t.difference.map(|d| d.to_string()))
+                )?;
+            }
+        }
+    }
     Ok(())
 }
 

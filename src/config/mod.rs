@@ -88,8 +88,12 @@ pub fn load(source: &dyn ConfigSource, path: &Path) -> Result<LoadedConfig, Conf
     let validated = Config::validate(raw)
         .map_err(|p| {
             let in_failed = |path: &str| {
-                let section = path.split(['.', '[']).next().unwrap_or(path);
-                failed.iter().any(|f| f == section)
+                failed.iter().any(|f| {
+                    path == f
+                        || path
+                            .strip_prefix(f.as_str())
+                            .is_some_and(|rest| rest.starts_with(['.', '[']))
+                })
             };
             problems.extend(p.into_iter().filter(|p| !in_failed(&p.path)));
         })

@@ -33,6 +33,8 @@ pub struct Config {
     pub offline: OfflineConfig,
     /// `[giftcard]`.
     pub giftcard: GiftcardConfig,
+    /// `[member]`.
+    pub member: MemberConfig,
     /// `[terminal] password_file`: where [`super::load`] read `terminal.password` from. `None`
     /// when the deprecated inline `password` was used.
     pub terminal_password_file: Option<PathBuf>,
@@ -48,7 +50,13 @@ pub struct LaneConfig {
     /// The POS warehouse whose `basePrice` / `quantityAvailable` the lane's item lookups show:
     /// 1–32 of `A-Z a-z 0-9 - _`, default `MAIN`. Warehouse codes are not store codes.
     pub warehouse_code: String,
+    /// `lane.currency`: the terminal is registered in it and every amount is in it
+    /// (default EUR, so configs written before the key keep working).
+    pub currency: Currency,
 }
+
+/// An ISO 4217 currency: letters, number and minor units.
+pub use zvt::apdu::currency::Currency;
 
 /// `[pos]`.
 #[derive(Debug, Clone)]
@@ -122,6 +130,11 @@ pub struct TerminalConfig {
     pub t3: Duration,
     /// ZVT T4: wait for the final answer; restarted on every intermediate message.
     pub t4: Duration,
+    /// The lane's currency (ISO 4217 numeric), copied from `lane.currency`: the terminal is
+    /// registered in it.
+    pub currency: u16,
+    /// `terminal.end_of_day_at`: the local time of the daily unattended end of day.
+    pub end_of_day_at: Option<chrono::NaiveTime>,
 }
 
 /// How the payment terminal is connected.
@@ -258,6 +271,14 @@ pub enum UnknownCardPolicy {
         /// Cap per tender, at most `max_transaction_amount`.
         max_amount: Decimal,
     },
+}
+
+/// `[member]`: how a reader's input is recognised as a member card (its `scan` event, and
+/// the open sale's `member_id`). No pattern: member cards are not recognised.
+#[derive(Debug, Clone, Default)]
+pub struct MemberConfig {
+    /// A regex whose named group `id` (or whole match) is the member id.
+    pub pattern: Option<Regex>,
 }
 
 /// `[giftcard]`: how reader or register input is recognised as a gift card.

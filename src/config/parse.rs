@@ -13,7 +13,7 @@ use super::problem::ConfigProblem;
 use super::raw::RawConfig;
 
 const SECTIONS: &[&str] = &[
-    "lane", "pos", "api", "store", "terminal", "reader", "offline", "giftcard",
+    "lane", "pos", "api", "store", "terminal", "reader", "offline", "giftcard", "member",
 ];
 
 /// Parses the text of a config file, collecting every syntax and shape problem.
@@ -31,7 +31,8 @@ pub fn parse(text: &str) -> Result<RawConfig, Vec<ConfigProblem>> {
 pub(super) struct Lenient {
     pub raw: RawConfig,
     pub problems: Vec<ConfigProblem>,
-    /// Top-level sections left out of `raw` because of their problems.
+    /// What was left out of `raw` because of its problems: key paths (`pos.request_timeout_ms`)
+    /// or whole sections (`reader`).
     pub failed: Vec<String>,
 }
 
@@ -60,29 +61,52 @@ pub(super) fn parse_lenient(text: &str) -> Result<Lenient, Vec<ConfigProblem>> {
     let mut failed = Vec::new();
     for (key, value) in doc.get_ref().iter() {
         let name: &str = key.get_ref();
+        // A section keeps its good keys when some are wrong; `failed` names what was left
+        // out (a key path, or a whole section) so that validation does not also call it
+        // missing.
+        macro_rules! take {
+            ($field:ident) => {
+                match section(text, name, value) {
+                    Ok(v) => {
+                        raw.$field = Some(v);
+                        Ok(())
+                    }
+                    Err(k) => {
+                        raw.$field = k.rest;
+                        Err((k.problems, k.bad_keys))
+                    }
+                }
+            };
+        }
         let result = match name {
-            "lane" => section(text, name, value).map(|v| raw.lane = Some(v)),
-            "pos" => section(text, name, value).map(|v| raw.pos = Some(v)),
-            "api" => section(text, name, value).map(|v| raw.api = Some(v)),
-            "store" => section(text, name, value).map(|v| raw.store = Some(v)),
-            "terminal" => section(text, name, value).map(|v| raw.terminal = Some(v)),
-            "offline" => section(text, name, value).map(|v| raw.offline = Some(v)),
-            "giftcard" => section(text, name, value).map(|v| raw.giftcard = Some(v)),
-            "reader" => readers(text, value).map(|v| raw.reader = v),
-            other => Err(vec![
-                ConfigProblem::new(
-                    other,
-                    format!(
-                        "unknown section `{other}`; expected one of: {}",
-                        SECTIONS.join(", ")
-                    ),
-                )
-                .at_offset(text, key.span().start),
-            ]),
+            "lane" => take!(lane),
+            "pos" => take!(pos),
+            "api" => take!(api),
+            "store" => take!(store),
+            "terminal" => take!(terminal),
+            "offline" => take!(offline),
+            "giftcard" => take!(giftcard),
+            "member" => take!(member),
+            "reader" => readers(text, value)
+                .map(|v| raw.reader = v)
+                .map_err(|p| (p, vec![name.to_owned()])),
+            other => Err((
+                vec![
+                    ConfigProblem::new(
+                        other,
+                        format!(
+                            "unknown section `{other}`; expected one of: {}",
+                            SECTIONS.join(", ")
+                        ),
+                    )
+                    .at_offset(text, key.span().start),
+                ],
+                vec![other.to_owned()],
+            )),
         };
-        if let Err(mut found) = result {
+        if let Err((mut found, mut left_out)) = result {
             problems.append(&mut found);
-            failed.push(name.to_owned());
+            failed.append(&mut left_out);
         }
     }
     problems.sort_by_key(|p| p.location.map(|l| (l.line, l.column)));
@@ -93,12 +117,64 @@ pub(super) fn parse_lenient(text: &str) -> Result<Lenient, Vec<ConfigProblem>> {
     })
 }
 
+/// A section that did not deserialize as a whole: the problem of each bad key, and the
+/// section built from its good keys (so their own rules are still checked).
+struct KeyProblems<T> {
+    problems: Vec<ConfigProblem>,
+    bad_keys: Vec<String>,
+    rest: Option<T>,
+}
+
 fn section<T: DeserializeOwned>(
     text: &str,
     name: &str,
     value: &Spanned<DeValue<'_>>,
-) -> Result<T, Vec<ConfigProblem>> {
-    deserialize(text, name, value).map_err(|p| vec![p])
+) -> Result<T, KeyProblems<T>> {
+    let whole = match deserialize(text, name, value) {
+        Ok(v) => return Ok(v),
+        Err(p) => p,
+    };
+    let DeValue::Table(table) = value.get_ref() else {
+        return Err(KeyProblems {
+            problems: vec![whole],
+            bad_keys: vec![name.to_owned()],
+            rest: None,
+        });
+    };
+    // One wrong key must not hide the problems of the others: try each key alone.
+    let mut good = DeTable::new();
+    let mut problems = Vec::new();
+    let mut bad_keys = Vec::new();
+    for (key, item) in table.iter() {
+        let mut alone = DeTable::new();
+        alone.insert(key.clone(), item.clone());
+        let alone = Spanned::new(value.span(), DeValue::Table(alone));
+        match deserialize::<T>(text, name, &alone) {
+            Ok(_) => {
+                good.insert(key.clone(), item.clone());
+            }
+            Err(p) => {
+                bad_keys.push(format!("{name}.{}", key.get_ref()));
+                problems.push(p);
+            }
+        }
+    }
+    let rest = deserialize(
+        text,
+        name,
+        &Spanned::new(value.span(), DeValue::Table(good)),
+    )
+    .ok();
+    if problems.is_empty() {
+        // Only the combination failed: report it as the section's problem.
+        problems.push(whole);
+        bad_keys.push(name.to_owned());
+    }
+    Err(KeyProblems {
+        problems,
+        bad_keys,
+        rest,
+    })
 }
 
 fn readers(

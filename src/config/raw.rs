@@ -27,6 +27,8 @@ pub struct RawConfig {
     pub offline: Option<RawOffline>,
     /// `[giftcard]`: how reader input is recognised as a gift card.
     pub giftcard: Option<RawGiftcard>,
+    /// `[member]`: how reader input is recognised as a member card.
+    pub member: Option<RawMember>,
 }
 
 /// `[lane]`.
@@ -39,6 +41,8 @@ pub struct RawLane {
     pub register_code: Option<String>,
     /// The POS warehouse whose prices and stock this lane shows (default `MAIN`).
     pub warehouse_code: Option<String>,
+    /// ISO 4217 alphabetic code of the lane's currency (default `EUR`).
+    pub currency: Option<String>,
 }
 
 /// `[pos]`.
@@ -115,6 +119,8 @@ pub struct RawTerminal {
     pub t3_ms: Option<u64>,
     /// ZVT T4: wait for the final answer, restarted on every intermediate message.
     pub t4_ms: Option<u64>,
+    /// Daily unattended end of day (06 50) at this local time, `"HH:MM"`.
+    pub end_of_day_at: Option<String>,
 }
 
 /// One `[[reader]]`.
@@ -149,6 +155,14 @@ pub struct RawOffline {
     pub unknown_card: Option<String>,
     /// Cap for unknown cards when `unknown_card = "limit"`.
     pub unknown_card_max_amount: Option<String>,
+}
+
+/// `[member]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMember {
+    /// Regex recognising a member card; its named group `id` (or the whole match) is the id.
+    pub pattern: Option<String>,
 }
 
 /// `[giftcard]`.

@@ -37,6 +37,8 @@ impl Config {
         let readers = readers(&mut c, raw.reader);
         let offline = offline(&mut c, raw.offline);
         let giftcard = giftcard(&mut c, raw.giftcard);
+        // Its problems are in `c`; a bad pattern fails the whole config below.
+        let member = member(&mut c, raw.member);
         match (lane, pos, api, store, terminal, offline, giftcard) {
             (
                 Some(lane),
@@ -47,14 +49,18 @@ impl Config {
                 Some(offline),
                 Some(giftcard),
             ) if c.problems.is_empty() => Ok(Config {
+                terminal: TerminalConfig {
+                    currency: lane.currency.numeric,
+                    ..terminal
+                },
                 lane,
                 pos,
                 api,
                 store,
-                terminal,
                 readers,
                 offline,
                 giftcard,
+                member,
                 terminal_password_file,
             }),
             _ => Err(c.problems),
@@ -260,11 +266,64 @@ fn lane(c: &mut Checker, raw: Option<RawLane>) -> Option<LaneConfig> {
         ),
         32,
     );
+    let currency = currency(c, raw.currency);
     Some(LaneConfig {
         store_code: store_code?,
         register_code: register_code?,
         warehouse_code: warehouse_code?,
+        currency: currency?,
     })
+}
+
+/// The lane's currency when `lane.currency` is not set: what every lane used before the key.
+const DEFAULT_CURRENCY: &str = "EUR";
+
+fn currency(c: &mut Checker, raw: Option<String>) -> Option<Currency> {
+    let value = raw.unwrap_or_else(|| DEFAULT_CURRENCY.to_owned());
+    let known = || {
+        zvt::apdu::currency::KNOWN
+            .iter()
+            .map(|c| c.alpha)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match zvt::apdu::currency::by_alpha(&value) {
+        None => {
+            c.problem(
+                "lane.currency",
+                format!(
+                    "unknown ISO 4217 currency code {value:?}; use one of {}",
+                    known()
+                ),
+            );
+            None
+        }
+        Some(cur) => Some(cur),
+    }
+}
+
+fn time_of_day(
+    c: &mut Checker,
+    path: &str,
+    raw: Option<String>,
+) -> Option<Option<chrono::NaiveTime>> {
+    let Some(v) = raw else {
+        return Some(None);
+    };
+    let v_trim = v.trim();
+    // "HH:MM" as documented; "HH:MM:SS" is accepted too (tests schedule seconds ahead).
+    match chrono::NaiveTime::parse_from_str(v_trim, "%H:%M")
+        .or_else(|_| chrono::NaiveTime::parse_from_str(v_trim, "%H:%M:%S"))
+    {
+        Ok(t) => Some(Some(t)),
+        Err(_) => {
+            c.problem(
+                path,
+                format!("must be a local time \"HH:MM\" (24 h), got {v:?}"),
+            );
+            None
+        }
+    }
 }
 
 fn pos(c: &mut Checker, raw: Option<RawPos>) -> Option<PosConfig> {
@@ -465,12 +524,15 @@ fn terminal(
     {
         c.problem("terminal.t4_ms", "must be longer than terminal.t3_ms");
     }
+    let end_of_day_at = time_of_day(c, "terminal.end_of_day_at", raw.end_of_day_at);
     protocol_ok.then_some(())?;
     Some(TerminalConfig {
         transport: transport?,
         password: password?,
         t3: t3?,
         t4: t4?,
+        currency: zvt::command::EUR,
+        end_of_day_at: end_of_day_at?,
     })
 }
 
@@ -485,6 +547,7 @@ fn pos_terminal(c: &mut Checker, raw: RawTerminal) -> Option<TerminalConfig> {
         ("password_file", raw.password_file.is_some()),
         ("t3_ms", raw.t3_ms.is_some()),
         ("t4_ms", raw.t4_ms.is_some()),
+        ("end_of_day_at", raw.end_of_day_at.is_some()),
     ] {
         if set {
             c.problem(
@@ -507,6 +570,9 @@ fn pos_terminal(c: &mut Checker, raw: RawTerminal) -> Option<TerminalConfig> {
         password: TerminalPassword::new(String::new()),
         t3: Duration::from_millis(DEFAULT_T3_MS),
         t4: Duration::from_millis(DEFAULT_T4_MS),
+        // Set from `[lane] currency` like a ZVT lane's; the processor settles its own day.
+        currency: zvt::command::EUR,
+        end_of_day_at: None,
     })
 }
 
@@ -669,6 +735,19 @@ fn offline(c: &mut Checker, raw: Option<RawOffline>) -> Option<OfflineConfig> {
         max_age: age?,
         unknown_card: unknown_card?,
     })
+}
+
+fn member(c: &mut Checker, raw: Option<RawMember>) -> MemberConfig {
+    let pattern = raw
+        .and_then(|r| r.pattern)
+        .and_then(|src| match Regex::new(&src) {
+            Ok(re) => Some(re),
+            Err(e) => {
+                c.problem("member.pattern", format!("is not a valid regex: {e}"));
+                None
+            }
+        });
+    MemberConfig { pattern }
 }
 
 fn giftcard(c: &mut Checker, raw: Option<RawGiftcard>) -> Option<GiftcardConfig> {

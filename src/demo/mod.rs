@@ -83,6 +83,7 @@ fn config_text(dir: &Path, pos: &PosSim, terminal: &str, reader: &Path) -> anyho
         r#"[lane]
 store_code = "DALLAS"
 register_code = "LANE01"
+currency = "USD"
 
 [pos]
 graphql_url = "{graphql}"
@@ -247,7 +248,7 @@ pub async fn run(keep_running: bool, out: &mut (dyn Write + Send)) -> anyhow::Re
         let url = &lane.api_url;
         writeln!(
             out,
-            "\nThe lane keeps running. API: {url}  token: {DEMO_TOKEN}\nTry:\n  curl {url}/v1/health\n  curl -H 'Authorization: Bearer {DEMO_TOKEN}' {url}/v1/status\n  curl -H 'Authorization: Bearer {DEMO_TOKEN}' -H 'Content-Type: application/json' \\\n       -d '{{\"sale_id\":\"try-1\",\"lines\":[{{\"sku\":\"ITEM-001\",\"quantity\":\"1\",\"unit_price\":\"9.99\"}}]}}' {url}/v1/sales\n  curl -H 'Authorization: Bearer {DEMO_TOKEN}' -H 'Content-Type: application/json' \\\n       -d '{{\"method\":\"giftcard\",\"amount\":\"9.99\",\"code\":\"6006491000000001\"}}' {url}/v1/sales/try-1/payments\n  curl -X POST -H 'Authorization: Bearer {DEMO_TOKEN}' {url}/v1/sales/try-1/complete\n  curl -H 'Authorization: Bearer {DEMO_TOKEN}' {url}/v1/outbox\n  curl -N -H 'Authorization: Bearer {DEMO_TOKEN}' {url}/v1/events\nPress Ctrl-C to stop."
+            "\nThe lane keeps running. API: {url}  token: {DEMO_TOKEN}\nTry:\n  curl {url}/v1/health\n  curl -H 'Authorization: Bearer {DEMO_TOKEN}' {url}/v1/status\n  curl -H 'Authorization: Bearer {DEMO_TOKEN}' -H 'Content-Type: application/json' \\\n       -d '{{\"sale_id\":\"try-1\",\"lines\":[{{\"sku\":\"ITEM-001\",\"quantity\":\"1\",\"unit_price\":\"9.99\"}}]}}' {url}/v1/sales\n  curl -H 'Authorization: Bearer {DEMO_TOKEN}' -H 'Content-Type: application/json' \\\n       -d '{{\"method\":\"giftcard\",\"amount\":\"9.99\",\"code\":\"6006491000000002\"}}' {url}/v1/sales/try-1/payments\n  (the card needs a PIN: the simulated customer types 4321 on the terminal)\n  curl -X POST -H 'Authorization: Bearer {DEMO_TOKEN}' {url}/v1/sales/try-1/complete\n  curl -H 'Authorization: Bearer {DEMO_TOKEN}' {url}/v1/outbox\n  curl -H 'Authorization: Bearer {DEMO_TOKEN}' {url}/metrics\n  curl -N -H 'Authorization: Bearer {DEMO_TOKEN}' {url}/v1/events\nThe README's \"Trying the API by hand\" has the whole tour. Press Ctrl-C to stop."
         )?;
         out.flush()?;
         lane.wait().await?;

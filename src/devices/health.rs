@@ -67,6 +67,8 @@ pub enum DeviceEvent {
     StateChanged {
         /// The device.
         name: String,
+        /// What it is (a terminal or a reader's kind).
+        kind: DeviceKind,
         /// The new state.
         state: DeviceState,
     },
@@ -172,9 +174,9 @@ impl HealthTable {
                 entry.health.state = state;
                 entry.health.state_since = Utc::now();
             }
-            changed
+            changed.then_some(entry.health.kind)
         };
-        if changed {
+        if let Some(kind) = changed {
             match (state, &error) {
                 (DeviceState::Up, _) => {
                     tracing::info!(device = name, state = %state, "Device is up.")
@@ -188,6 +190,7 @@ impl HealthTable {
             }
             let _ = self.events.send(DeviceEvent::StateChanged {
                 name: name.to_owned(),
+                kind,
                 state,
             });
         }

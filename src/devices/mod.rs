@@ -183,6 +183,27 @@ impl DeviceRegistry {
         self.table.snapshot()
     }
 
+    /// Whether any reader is configured (the terminal does not count).
+    #[must_use]
+    pub fn has_readers(&self) -> bool {
+        self.table
+            .snapshot()
+            .iter()
+            .any(|h| h.kind != DeviceKind::Terminal)
+    }
+
+    /// Classifies a track 2 another device read (the payment terminal's Read Card) by the
+    /// readers' rules: a bank card's data is dropped here like a swipe's. `None` when it is
+    /// not a track.
+    #[must_use]
+    pub fn classify_track2(&self, track2: &str) -> Option<cardreader::ClassifiedRead> {
+        let line = zeroize::Zeroizing::new(format!(";{track2}?"));
+        let swipe =
+            cardreader::track::parse_swipe(line.as_bytes(), cardreader::track::LrcMode::Absent)
+                .ok()?;
+        Some(self.classifier.classify(cardreader::RawRead::Swipe(swipe)))
+    }
+
     /// Supervised readers whose task has shown no progress for `max_age` (for the systemd
     /// watchdog: a wedged task is a reason to withhold `WATCHDOG=1`). Tasks tick at least
     /// every `path_check` while a device is up and every poll while it is down.

@@ -200,8 +200,11 @@ mod tests {
     #[test]
     fn scanner_lines_are_codes() {
         let mut p = pipeline(ReaderKind::SerialScanner);
-        let out = p.push_bytes(b"6036001234567890\r\n4111111111111111\r\nHELLO\n");
-        assert_eq!(kinds(&out), vec!["gift-card", "payment-card", "unknown"]);
+        let out = p.push_bytes(b"6036001234567890\r\n4111111111111111\r\nHELLO\nHI THERE\n");
+        assert_eq!(
+            kinds(&out),
+            vec!["gift-card", "payment-card", "item-code", "unknown"]
+        );
         match &out[0] {
             Output::Read(read) => assert_eq!(read.source(), ReadSource::Scan),
             Output::Rejected(_) => unreachable!(),

@@ -210,6 +210,9 @@ fn log_read(name: &str, read: &ClassifiedRead) {
         ClassifiedRead::MemberCard { id, source } => {
             tracing::info!(device = name, member = %id.masked(), ?source, "Member card read.");
         }
+        ClassifiedRead::ItemCode { code } => {
+            tracing::info!(device = name, code = %code, "Item barcode scanned.");
+        }
         ClassifiedRead::PaymentCard { source } => tracing::warn!(
             device = name,
             ?source,

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Money;
 
-/// One line as the register sends it.
+/// One line as the register sends it. A **negative quantity** is an item coming back (the
+/// API's `"refund": true` maps to it): its extended price counts against the total, so a
+/// return makes the total negative (owed to the customer) and an exchange nets out.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineInput {
     /// Item SKU.
@@ -49,6 +51,13 @@ pub struct LineRecord {
     pub ext_price: Money,
 }
 
+impl LineRecord {
+    /// Whether this line is an item coming back (`isRefund` in the purchase).
+    pub fn is_refund(&self) -> bool {
+        self.quantity.0.is_sign_negative()
+    }
+}
+
 /// Totals derived from the lines and the tax.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
@@ -64,21 +73,31 @@ pub struct Totals {
     pub total: Money,
 }
 
-/// Computes lines and totals; rejects negative or empty input.
+/// Computes lines and totals; rejects empty input and negative amounts. A line with a
+/// negative quantity is returned goods: its extended price (and discounts) are negative. Tax
+/// may be negative only when a line comes back (the tax refunded), and must not be positive
+/// when every line comes back.
 pub fn compute(lines: &[LineInput], tax: Money) -> Result<(Vec<LineRecord>, Totals), String> {
     if lines.is_empty() {
         return Err("a sale needs at least one line".into());
     }
-    if tax.0.is_sign_negative() {
+    let returns = lines
+        .iter()
+        .filter(|l| l.quantity.0.is_sign_negative())
+        .count();
+    if tax.0.is_sign_negative() && returns == 0 {
         return Err("tax must not be negative".into());
+    }
+    if tax.is_positive() && returns == lines.len() {
+        return Err("tax must not be positive when every line is returned".into());
     }
     let mut out = Vec::with_capacity(lines.len());
     for (i, l) in lines.iter().enumerate() {
         if l.sku.trim().is_empty() {
             return Err(format!("lines[{i}].sku is empty"));
         }
-        if !l.quantity.is_positive() {
-            return Err(format!("lines[{i}].quantity must be positive"));
+        if l.quantity.0.is_zero() {
+            return Err(format!("lines[{i}].quantity must not be zero"));
         }
         if l.unit_price.0.is_sign_negative()
             || l.item_discount.0.is_sign_negative()
@@ -87,9 +106,15 @@ pub fn compute(lines: &[LineInput], tax: Money) -> Result<(Vec<LineRecord>, Tota
             return Err(format!("lines[{i}] has a negative amount"));
         }
         let ext = Money(l.quantity.0 * l.unit_price.0).round2();
-        if l.item_discount + l.sale_discount > ext {
+        if l.item_discount + l.sale_discount > Money(ext.0.abs()) {
             return Err(format!("lines[{i}] discounts exceed the line"));
         }
+        // A returned line gives its discounts back too.
+        let sign = if l.quantity.0.is_sign_negative() {
+            rust_decimal::Decimal::NEGATIVE_ONE
+        } else {
+            rust_decimal::Decimal::ONE
+        };
         out.push(LineRecord {
             line_no: i as i64 + 1,
             sku: l.sku.clone(),
@@ -100,8 +125,8 @@ pub fn compute(lines: &[LineInput], tax: Money) -> Result<(Vec<LineRecord>, Tota
             } else {
                 l.uom.clone()
             },
-            item_discount: l.item_discount,
-            sale_discount: l.sale_discount,
+            item_discount: Money(l.item_discount.0 * sign),
+            sale_discount: Money(l.sale_discount.0 * sign),
             ext_price: ext,
         });
     }
@@ -119,4 +144,40 @@ pub fn compute(lines: &[LineInput], tax: Money) -> Result<(Vec<LineRecord>, Tota
             total,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(q: &str, p: &str) -> LineInput {
+        LineInput {
+            sku: "A".into(),
+            quantity: q.parse().unwrap(),
+            unit_price: p.parse().unwrap(),
+            uom: "EA".into(),
+            item_discount: Money::ZERO,
+            sale_discount: Money::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_return_is_owed_to_the_customer_and_an_exchange_nets_out() {
+        let (lines, t) = compute(&[line("-1", "9.99")], "-0.80".parse().unwrap()).unwrap();
+        assert!(lines[0].is_refund());
+        assert_eq!(lines[0].ext_price.to_string(), "-9.99");
+        assert_eq!(t.total.to_string(), "-10.79");
+        let (_, t) = compute(&[line("-1", "9.99"), line("2", "3.00")], Money::ZERO).unwrap();
+        assert_eq!(t.total.to_string(), "-3.99");
+        let (_, t) = compute(&[line("-1", "4.00"), line("1", "4.00")], Money::ZERO).unwrap();
+        assert_eq!(t.total, Money::ZERO);
+    }
+
+    #[test]
+    fn tax_signs_follow_the_lines() {
+        assert!(compute(&[line("1", "1")], "-0.01".parse().unwrap()).is_err());
+        assert!(compute(&[line("-1", "1")], "0.01".parse().unwrap()).is_err());
+        assert!(compute(&[line("0", "1")], Money::ZERO).is_err());
+        assert!(compute(&[line("-1", "1"), line("1", "5")], "0.30".parse().unwrap()).is_ok());
+    }
 }

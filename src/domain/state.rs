@@ -111,6 +111,8 @@ state_enum!(
         TerminalCapture = "terminal_capture",
         /// `terminalPayment.void`: idempotent.
         TerminalVoid = "terminal_void",
+        /// A gift-card refund taken offline, forwarded as an ADD: not idempotent.
+        GiftcardRefund = "giftcard_refund",
     }
 );
 

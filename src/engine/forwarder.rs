@@ -110,6 +110,7 @@ impl Engine {
             OutboxKind::TerminalCapture | OutboxKind::TerminalVoid => {
                 self.send_terminal_item(item).await
             }
+            OutboxKind::GiftcardRefund => self.send_refund(item).await,
         }
     }
 
@@ -634,6 +635,7 @@ impl Engine {
                                 )?;
                             }
                         }
+                        super::refund_back::recorded_by_operator(c, &item)?;
                         Ok(item)
                     }
                     Resolution::Resend => {

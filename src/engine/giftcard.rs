@@ -32,35 +32,9 @@ impl Engine {
         if !self.inner.link.is_online() {
             return self.pay_offline_checked(new, pin.is_some()).await;
         }
-        let balance = match self
-            .inner
-            .ports
-            .giftcards
-            .balance(&card(&code, pin.as_ref()))
-            .await
-        {
-            Ok(b) => {
-                self.link_up();
-                self.cache_balance(&code, b.balance).await?;
-                b.balance
-            }
-            Err(HostError::NotSent(_) | HostError::OutcomeUnknown(_)) => {
-                self.link_down();
-                return self.pay_offline_checked(new, pin.is_some()).await;
-            }
-            Err(HostError::Declined(d)) => {
-                self.link_up();
-                return self.record_declined(new, d.reason()).await;
-            }
-            Err(e) => return self.record_declined(new, e.to_string()).await,
-        };
-        let mut new = new;
-        new.amount = new.amount.min(balance);
-        if !new.amount.is_positive() {
-            return self
-                .record_declined(new, Decline::InsufficientBalance.reason())
-                .await;
-        }
+        // Authorize first for what is due: its answer carries the balance, so the common
+        // case is one POS round trip. Only a card that cannot cover it is asked its balance
+        // (below), and then authorized for what it holds.
         let p = self.insert_payment(&new).await?;
         let mut asked_pin = false;
         let mut reread = false;
@@ -110,7 +84,9 @@ impl Engine {
                     }
                 }
                 Err(HostError::Declined(Decline::InsufficientBalance)) if !reread => {
-                    // The balance moved between the read and the hold: definitive, so re-read once.
+                    // Definitive for this amount: read the balance once and authorize what the
+                    // card holds (a partial approval); a second refusal is final.
+                    self.link_up();
                     reread = true;
                     match self
                         .inner

@@ -51,11 +51,13 @@
 //! ```
 
 pub mod adapters;
+pub mod end_of_day;
 pub mod forwarder;
 pub mod giftcard;
 pub mod in_doubt;
 pub mod link;
 pub mod load;
+mod member;
 pub mod movement;
 pub mod offline;
 pub mod ports;
@@ -63,12 +65,20 @@ pub mod pos_terminal;
 #[cfg(test)]
 mod pos_terminal_tests;
 pub mod purchase;
+pub mod receipt;
+pub mod receipt_source;
 pub mod recovery;
+pub mod refund;
+mod refund_back;
+#[cfg(test)]
+mod refund_tests;
 pub mod sale;
 pub mod tender;
 pub mod terminal;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod zvt_day_tests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -175,8 +185,8 @@ pub enum EngineError {
     /// The operation does not fit the current state.
     #[error("{0}")]
     InvalidState(String),
-    /// `complete` while something is due.
-    #[error("{due} still due")]
+    /// `complete` while something is due (negative: still owed to the customer).
+    #[error("{}", due_text(*.due))]
     Due {
         /// What is due.
         due: Money,
@@ -209,6 +219,14 @@ pub enum EngineError {
     /// The agent is stopping and takes no new money movement.
     #[error("the agent is shutting down")]
     ShuttingDown,
+}
+
+fn due_text(due: Money) -> String {
+    if due < Money::ZERO {
+        format!("{} still owed to the customer", Money(-due.0))
+    } else {
+        format!("{due} still due")
+    }
 }
 
 impl EngineError {
@@ -531,6 +549,8 @@ pub(crate) struct Inner {
     pub(crate) in_doubt_wake: Notify,
     /// The processor terminal behind the POS, on lanes with `terminal.protocol = "pos"`.
     pub(crate) pos_terminal: std::sync::OnceLock<pos_terminal::PosTerminalLane>,
+    /// Counters of the running service; absent in tools and tests that build an engine.
+    pub(crate) metrics: std::sync::OnceLock<crate::metrics::Metrics>,
 }
 
 /// The engine. Cheap to clone.
@@ -557,7 +577,20 @@ impl Engine {
                 movements: movement::Movements::default(),
                 in_doubt_wake: Notify::new(),
                 pos_terminal: std::sync::OnceLock::new(),
+                metrics: std::sync::OnceLock::new(),
             }),
+        }
+    }
+
+    /// Counts sales and tenders into `metrics` from now on (the service's `/metrics`).
+    /// Only the first call takes effect.
+    pub fn attach_metrics(&self, metrics: crate::metrics::Metrics) {
+        let _ = self.inner.metrics.set(metrics);
+    }
+
+    pub(crate) fn count(&self, f: impl FnOnce(&crate::metrics::Metrics)) {
+        if let Some(m) = self.inner.metrics.get() {
+            f(m);
         }
     }
 

@@ -184,6 +184,31 @@ pub struct TerminalOutcome {
     pub card_name: Option<String>,
     /// Result text for a decline.
     pub result_text: Option<String>,
+    /// The terminal's own receipt lines (ZVT 06 D1 / 06 D3) printed during the command, in
+    /// order; already masked by the terminal, masked again by the store.
+    #[serde(default)]
+    pub receipt_lines: Vec<String>,
+}
+
+/// The totals of a terminal end of day (ZVT 06 50).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndOfDayTotals {
+    /// The terminal completed the end of day.
+    pub ok: bool,
+    /// ISO 4217 letters of the lane's currency.
+    pub currency: String,
+    /// Total turnover (BMP 04), when sent.
+    pub total: Option<Money>,
+    /// Transactions counted (BMP 60), when sent.
+    pub count: Option<u32>,
+    /// First receipt number of the period (BMP 60).
+    pub receipt_from: Option<u16>,
+    /// Last receipt number of the period (BMP 60).
+    pub receipt_to: Option<u16>,
+    /// Why it failed (result code), when it did.
+    pub reason: Option<String>,
+    /// The terminal's printed end-of-day receipt.
+    pub receipt_lines: Vec<String>,
 }
 
 /// What the engine journaled about a terminal command before it was sent.
@@ -255,4 +280,37 @@ pub trait PaymentTerminal: Send + Sync {
         prompt: &str,
         max_len: u8,
     ) -> Result<Option<SecretString>, TerminalError>;
+    /// Refund (ZVT 06 31): gives `req.amount` back to the card the customer presents.
+    ///
+    /// Financial, like [`PaymentTerminal::authorize`]: journal the intent with
+    /// [`PaymentTerminal::last_trace`] before calling, and on
+    /// [`TerminalError::OutcomeUnknown`] settle it with [`PaymentTerminal::recover`]
+    /// (status enquiry + repeat receipt), never by calling `refund` again. Terminals that
+    /// cannot refund answer [`TerminalError::Other`].
+    async fn refund(&self, req: &TerminalRequest) -> Result<TerminalOutcome, TerminalError> {
+        let _ = req;
+        Err(TerminalError::Other(
+            "this terminal does not support refunds".into(),
+        ))
+    }
+    /// Whether [`PaymentTerminal::refund`] can give money back to a card (a ZVT terminal:
+    /// 06 31); card refunds are declined at once on a lane whose terminal cannot.
+    fn supports_refund(&self) -> bool {
+        false
+    }
+    /// Whether [`PaymentTerminal::end_of_day`] applies: a ZVT terminal settles at the lane;
+    /// a processor terminal driven through the POS does not (the processor settles), and the
+    /// API answers 409 for it.
+    fn supports_end_of_day(&self) -> bool {
+        false
+    }
+    /// End of day (ZVT 06 50): the terminal closes its period and reports its totals.
+    /// `wait` false: answer [`TerminalError::NotSent`] at once when a command is running
+    /// (the scheduler tries again later) instead of waiting for it.
+    async fn end_of_day(&self, wait: bool) -> Result<EndOfDayTotals, TerminalError> {
+        let _ = wait;
+        Err(TerminalError::Other(
+            "end of day does not apply to this terminal".into(),
+        ))
+    }
 }

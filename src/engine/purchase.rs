@@ -1,6 +1,5 @@
 //! Builds the `purchaseAdd` input from a completed sale and its tenders.
 
-use crate::domain::Money;
 use crate::domain::payment::Method;
 use crate::store::payments::PaymentRecord;
 use crate::store::sales::SaleRecord;
@@ -8,15 +7,23 @@ use crate::store::sales::SaleRecord;
 use super::ports::{PurchaseInput, PurchaseLine};
 
 /// The purchase for a sale: totals from the stored lines, `payMethod` from the tenders that
-/// paid (distinct methods in payment order, joined by `+`), `memberId` when given.
+/// paid or paid back (distinct methods in order, joined by `+`), `memberId` when given.
+///
+/// Returned lines carry `isRefund: true` with their quantity as a positive number and their
+/// extended price (and discounts) negative, so `subTotal` is the sum of `extPrice`.
+/// `refundAmount` is the money given back (`sale.refunded`), `payAmount` the money taken
+/// (`total + refunded`: the total for a plain sale, zero for a return or an exchange that
+/// nets out below zero).
 pub fn build(store_code: &str, sale: &SaleRecord, payments: &[PaymentRecord]) -> PurchaseInput {
-    let paying: Vec<&PaymentRecord> = payments
+    let paying: Vec<Method> = payments
         .iter()
         .filter(|p| p.state.counts_as_paid())
+        .map(|p| p.method)
+        .chain(refund_methods(sale))
         .collect();
     let mut methods: Vec<&'static str> = Vec::new();
     for p in &paying {
-        let m = match p.method {
+        let m = match p {
             Method::Giftcard => "GIFTCARD",
             Method::Card => "CARD",
             Method::Cash => "CASH",
@@ -29,11 +36,11 @@ pub fn build(store_code: &str, sale: &SaleRecord, payments: &[PaymentRecord]) ->
         transaction_id: sale.transaction_id.clone(),
         store_code: store_code.to_owned(),
         purchased_on: sale.purchased_on.clone(),
-        pay_amount: sale.totals.total.get(),
+        pay_amount: (sale.totals.total + sale.refunded).get(),
         sale_discount_amount: sale.totals.sale_discount.get(),
         item_discount_amount: sale.totals.item_discount.get(),
         sub_total: sale.totals.subtotal.get(),
-        refund_amount: Money::ZERO.get(),
+        refund_amount: sale.refunded.get(),
         tax_amount: sale.totals.tax.get(),
         line_items: sale
             .lines
@@ -41,12 +48,12 @@ pub fn build(store_code: &str, sale: &SaleRecord, payments: &[PaymentRecord]) ->
             .map(|l| PurchaseLine {
                 line_number: l.line_no,
                 sku: l.sku.clone(),
-                is_refund: false,
+                is_refund: l.is_refund(),
                 unit_price: l.unit_price.get(),
                 ext_price: l.ext_price.get(),
                 item_discount_amount: l.item_discount.get(),
                 sale_discount_amount: l.sale_discount.get(),
-                quantity: l.quantity.get(),
+                quantity: l.quantity.get().abs(),
                 uom: l.uom.clone(),
             })
             .collect(),
@@ -61,6 +68,10 @@ pub fn build(store_code: &str, sale: &SaleRecord, payments: &[PaymentRecord]) ->
         customer_id: None,
         email: None,
     }
+}
+
+fn refund_methods(sale: &SaleRecord) -> Vec<Method> {
+    sale.refund_methods.clone()
 }
 
 #[cfg(test)]

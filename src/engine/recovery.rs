@@ -6,6 +6,8 @@
 //! | gift-card payment `authorizing` | `in_doubt` + exception (an authorize cannot be looked up) |
 //! | card payment `authorizing` | the terminal's evidence (status enquiry, repeat receipt) against the journaled intent through `zvt::recovery::decide`: approved with our amount and an unused receipt → approved/authorized, positive evidence of no execution → declined, anything else → in doubt + exception |
 //! | card payment `in_doubt` | the evidence loop keeps asking ([`super::in_doubt`]) |
+//! | refund `running` / `reversing` | cash: declined (no approval was shown); otherwise `in_doubt` / `reversal_failed` + exception ([`super::refund`]) |
+//! | refund `queued` whose ADD was being sent | `in_doubt` + exception (its item went in doubt above) |
 //! | activation / reload `running` | `in_doubt` + exception (an ADD cannot be looked up) |
 //! | payment `capturing` / `cancelling` (gift card) | make sure its outbox item exists |
 //! | sale `completing` | resume completion (captures, then purchase) |
@@ -83,6 +85,7 @@ impl Engine {
                 _ => rep.holds_queued += 1,
             }
         }
+        rep.payments_in_doubt += self.recover_refunds().await?;
         let completing = self
             .inner
             .store

@@ -12,27 +12,32 @@ use super::{
     CompleteAnswer, Engine, EngineError, EngineEvent, Fault, OpenSale, PaymentAnswer,
     PaymentRequest, PaymentStatus, PaymentView, PurchaseStatus, SaleView, purchase,
 };
+use crate::metrics::{SaleOutcome, TenderMethod, TenderResult};
 
 /// How long the [`Fault::AnswerBeforeCommit`] build waits, after acknowledging a completion,
 /// before it starts writing it: wide enough that a kill right after the answer lands inside.
 const ANSWER_BEFORE_COMMIT_WINDOW: std::time::Duration = std::time::Duration::from_millis(200);
 
-/// Paid and due for a sale.
+/// Paid and due for a sale. `due` is negative while money is owed to the customer (a
+/// return, an exchange that nets out below zero) and shrinks towards zero with each refund
+/// (`sale.refunded`); it never crosses zero the other way.
 pub fn paid_and_due(sale: &SaleRecord, pays: &[PaymentRecord]) -> (Money, Money) {
     let paid: Money = pays
         .iter()
         .filter(|p| p.state.counts_as_paid())
         .map(|p| p.amount)
         .sum();
-    let due = sale.totals.total - paid;
-    (
-        paid,
-        if due.0.is_sign_negative() {
-            Money::ZERO
-        } else {
-            due
-        },
-    )
+    let mut due = sale.totals.total - paid;
+    if sale.refunded != Money::ZERO {
+        due += sale.refunded;
+    }
+    let owed_to_customer = sale.totals.total < Money::ZERO;
+    let crossed = if owed_to_customer {
+        due > Money::ZERO
+    } else {
+        due.0.is_sign_negative()
+    };
+    (paid, if crossed { Money::ZERO } else { due })
 }
 
 /// The register's view of a payment, derived from its stored state (so a retry with the
@@ -69,6 +74,17 @@ impl Engine {
     /// Opens a sale (`POST /v1/sales`). The same `sale_id` with the same body returns the
     /// first sale; with another body, `Conflict`.
     pub async fn open_sale(&self, req: OpenSale) -> Result<SaleView, EngineError> {
+        self.open_sale_with(req, None).await
+    }
+
+    /// [`Engine::open_sale`] for a return that names the sale its items were bought in
+    /// (`original_sale_id`, kept with the sale in the same transaction; see
+    /// [`super::refund`]).
+    pub async fn open_sale_with(
+        &self,
+        req: OpenSale,
+        original_sale_id: Option<String>,
+    ) -> Result<SaleView, EngineError> {
         let new = NewSale {
             sale_id: req
                 .sale_id
@@ -83,6 +99,18 @@ impl Engine {
             return Err(EngineError::Invalid("sale_id is empty".into()));
         }
         sales::compute(&new.lines, new.tax).map_err(EngineError::Invalid)?;
+        if let Some(o) = original_sale_id.clone() {
+            let known = self
+                .inner
+                .store
+                .read(move |c, _| Ok(sales::find(c, &o)?.is_some()))
+                .await?;
+            if !known {
+                return Err(EngineError::Invalid(
+                    "original_sale_id names no sale on this lane".into(),
+                ));
+            }
+        }
         let (sc, rc) = (
             self.inner.cfg.store_code.clone(),
             self.inner.cfg.register_code.clone(),
@@ -90,10 +118,21 @@ impl Engine {
         let ins = self
             .inner
             .store
-            .write(move |c, s| sales::insert(c, s, &sc, &rc, &new))
+            .write(move |c, s| {
+                let ins = sales::insert(c, s, &sc, &rc, &new)?;
+                let is_new = matches!(ins, sales::Inserted::New(_));
+                crate::store::refunds::set_original(
+                    c,
+                    &new.sale_id,
+                    original_sale_id.as_deref(),
+                    is_new,
+                )?;
+                Ok(ins)
+            })
             .await?;
         if let sales::Inserted::New(s) = &ins {
             tracing::info!(sale_id = %s.sale_id, transaction_id = %s.transaction_id, total = %s.totals.total, "Sale opened.");
+            self.count(|m| m.record_sale(SaleOutcome::Opened));
             self.emit(EngineEvent::Sale {
                 sale_id: s.sale_id.clone(),
                 state: s.state,
@@ -320,7 +359,10 @@ impl Engine {
         }
         let mut new = new;
         new.amount = req.amount.min(due);
-        tender(req.method).start(self, new, req.pin).await
+        let (method, asked) = (req.method, new.amount);
+        let answer = tender(method).start(self, new, req.pin).await;
+        self.count(|m| m.record_tender(tender_method(method), tender_result(&answer, asked)));
+        answer
     }
 
     /// Completes a sale (`POST /v1/sales/{id}/complete`): captures every hold, then commits
@@ -369,7 +411,7 @@ impl Engine {
         }
         Self::refuse_in_doubt(&pays)?;
         let due = paid_and_due(&sale, &pays).1;
-        if due.is_positive() {
+        if due != Money::ZERO {
             if sale.state == SaleState::Completing {
                 self.set_sale(sale_id, SaleState::Open).await?;
             }
@@ -394,6 +436,7 @@ impl Engine {
             .store
             .write(move |c, _| {
                 sales::set_state(c, &id, SaleState::Completed)?;
+                crate::store::refunds::erase_codes(c, &id)?;
                 outbox::enqueue(
                     c,
                     &NewItem {
@@ -408,6 +451,7 @@ impl Engine {
             })
             .await?;
         tracing::info!(sale_id, outbox_id, "Sale completed; purchase queued.");
+        self.count(|m| m.record_sale(SaleOutcome::Completed));
         self.emit(EngineEvent::Sale {
             sale_id: sale_id.to_owned(),
             state: SaleState::Completed,
@@ -578,6 +622,7 @@ impl Engine {
         let (sale, pays) = self.load(sale_id).await?;
         if sale.state != SaleState::Cancelled {
             Self::refuse_in_doubt(&pays)?;
+            self.refunds_reversible(sale_id).await?;
         }
         match sale.state {
             SaleState::Cancelled => return Ok(()),
@@ -587,11 +632,13 @@ impl Engine {
                 return Err(EngineError::SaleCompleted(sale_id.into()));
             }
         }
+        self.reverse_refunds(sale_id).await?;
         for p in &pays {
             tender(p.method).release(self, p).await?;
         }
         self.set_sale(sale_id, SaleState::Cancelled).await?;
         tracing::info!(sale_id, "Sale cancelled.");
+        self.count(|m| m.record_sale(SaleOutcome::Cancelled));
         Ok(())
     }
 
@@ -621,6 +668,11 @@ impl Engine {
             .await?;
         let mut done = Vec::new();
         for id in stale {
+            if self.has_refunds(&id).await? {
+                // Money already went back to the customer: a person decides, not a timer.
+                tracing::warn!(sale_id = %id, "Stale sale with refunds left open for the register.");
+                continue;
+            }
             match self.cancel_locked(&id).await {
                 Ok(()) => done.push(id),
                 Err(e) => {
@@ -637,5 +689,29 @@ impl Engine {
             HostError::Declined(_) => self.link_up(),
             _ => {}
         }
+    }
+}
+
+fn tender_method(m: Method) -> TenderMethod {
+    match m {
+        Method::Giftcard => TenderMethod::GiftCard,
+        Method::Card => TenderMethod::Card,
+        Method::Cash => TenderMethod::Cash,
+    }
+}
+
+/// A tender's result as `lane_tenders_total` counts it; `asked` is the amount tendered.
+fn tender_result(answer: &Result<PaymentAnswer, EngineError>, asked: Money) -> TenderResult {
+    match answer {
+        Ok(a) => match a.status {
+            PaymentStatus::Approved if a.approved_amount < asked => TenderResult::PartiallyApproved,
+            PaymentStatus::Approved => TenderResult::Approved,
+            PaymentStatus::OfflineApproved => TenderResult::OfflineApproved,
+            PaymentStatus::Declined => TenderResult::Declined,
+            // A tender's start returns once settled or in doubt; `pending` is only a waiting
+            // register's view of a movement still running.
+            PaymentStatus::InDoubt | PaymentStatus::Pending => TenderResult::InDoubt,
+        },
+        Err(_) => TenderResult::Failed,
     }
 }

@@ -114,6 +114,10 @@ impl Engine {
         p: &PaymentRecord,
         res: Result<TerminalOutcome, TerminalError>,
     ) -> Result<PaymentRecord, EngineError> {
+        if let Ok(o) = &res {
+            self.keep_receipt_lines(&p.payment_id, &o.receipt_lines)
+                .await?;
+        }
         match res {
             Ok(o) if o.approved => self.card_approved(p, &o).await,
             Ok(o) => {
@@ -143,6 +147,21 @@ impl Engine {
                     .await
             }
         }
+    }
+
+    /// Journals the terminal's own receipt lines of a command for the payment (masked again
+    /// by the store), before its state moves: the customer receipt shows them.
+    pub(crate) async fn keep_receipt_lines(
+        &self,
+        payment_id: &str,
+        lines: &[String],
+    ) -> Result<(), EngineError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let (id, lines) = (payment_id.to_owned(), lines.to_vec());
+        self.journal_outcome(move |c, _| crate::store::receipts::append(c, &id, &lines))
+            .await
     }
 
     async fn card_approved(
@@ -337,6 +356,8 @@ impl Engine {
                 t.book_total(r, amount).await
             })
             .await?;
+        self.keep_receipt_lines(&p.payment_id, &o.receipt_lines)
+            .await?;
         self.move_payment(
             &p.payment_id,
             PaymentState::Captured,
@@ -373,6 +394,8 @@ impl Engine {
             .follow_up(p, PaymentState::Cancelling, "reversal", async move |r| {
                 t.reverse(r, reservation).await
             })
+            .await?;
+        self.keep_receipt_lines(&p.payment_id, &o.receipt_lines)
             .await?;
         // The reversal's trace is the terminal's latest transaction: after a restart it is the
         // `trace_before` of the next card payment (`payments::last_trace`). Without it a lost

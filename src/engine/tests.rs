@@ -142,6 +142,7 @@ fn approved(amount: &str, receipt: u32) -> TerminalOutcome {
         masked_pan: Some("************1111".into()),
         card_name: Some("VISA".into()),
         result_text: None,
+        receipt_lines: vec![],
     }
 }
 
@@ -161,6 +162,12 @@ async fn items(e: &Engine) -> Vec<outbox::OutboxItem> {
 #[tokio::test]
 async fn partial_approval_then_cash_completes_with_capture_and_queued_purchase() {
     let mut g = MockGiftcardHost::new();
+    // Authorized first for what is due; the card cannot cover it, so its balance is read
+    // and what it holds is authorized.
+    g.expect_authorize_use()
+        .withf(|r| r.amount == m("50"))
+        .times(1)
+        .returning(|_| Err(HostError::Declined(Decline::InsufficientBalance)));
     g.expect_balance()
         .times(1)
         .returning(|_| Ok(GiftcardBalance { balance: m("30") }));
@@ -234,12 +241,19 @@ async fn split_across_two_gift_cards_and_a_terminal_card() {
             },
         })
     });
-    g.expect_authorize_use().times(2).returning(|r| {
-        Ok(GiftcardTrans {
-            id: format!("T{}", r.amount),
-            balance: Some(Money::ZERO),
-        })
-    });
+    g.expect_authorize_use()
+        .withf(|r| r.amount == m("40") || r.amount == m("30"))
+        .times(2)
+        .returning(|_| Err(HostError::Declined(Decline::InsufficientBalance)));
+    g.expect_authorize_use()
+        .withf(|r| r.amount == m("10") || r.amount == m("15"))
+        .times(2)
+        .returning(|r| {
+            Ok(GiftcardTrans {
+                id: format!("T{}", r.amount),
+                balance: Some(Money::ZERO),
+            })
+        });
     g.expect_capture().times(2).returning(|id| {
         Ok(GiftcardTrans {
             id: id.to_owned(),
@@ -293,24 +307,19 @@ async fn split_across_two_gift_cards_and_a_terminal_card() {
 
 #[tokio::test]
 async fn declines_of_each_kind_are_declined_and_change_nothing_due() {
-    for (on_balance, decline) in [
-        (true, Decline::CodeNotFound),
-        (false, Decline::CodeExpired),
-        (false, Decline::AmountSign),
-        (false, Decline::Other("Weird".into())),
+    for decline in [
+        Decline::CodeNotFound,
+        Decline::CodeExpired,
+        Decline::AmountSign,
+        Decline::Other("Weird".into()),
     ] {
         let mut g = MockGiftcardHost::new();
         let d2 = decline.clone();
-        if on_balance {
-            g.expect_balance()
-                .returning(move |_| Err(HostError::Declined(d2.clone())));
-        } else {
-            g.expect_balance()
-                .returning(|_| Ok(GiftcardBalance { balance: m("100") }));
-            g.expect_authorize_use()
-                .times(1)
-                .returning(move |_| Err(HostError::Declined(d2.clone())));
-        }
+        // One POS call: the authorization's decline is the answer; no balance is read.
+        g.expect_balance().never();
+        g.expect_authorize_use()
+            .times(1)
+            .returning(move |_| Err(HostError::Declined(d2.clone())));
         let h = harness(
             g,
             MockPurchaseSink::new(),
@@ -394,13 +403,9 @@ async fn swiped_card_with_invalid_pin_never_prompts() {
 }
 
 #[tokio::test]
-async fn insufficient_balance_rereads_and_authorizes_what_is_left() {
+async fn insufficient_balance_reads_the_balance_and_authorizes_what_is_left() {
     let mut g = MockGiftcardHost::new();
     let mut seq = Sequence::new();
-    g.expect_balance()
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_| Ok(GiftcardBalance { balance: m("30") }));
     g.expect_authorize_use()
         .withf(|r| r.amount == m("20"))
         .times(1)
@@ -438,9 +443,7 @@ async fn insufficient_balance_rereads_and_authorizes_what_is_left() {
 #[tokio::test]
 async fn lost_authorize_answer_is_in_doubt_never_approved_and_retry_returns_the_same() {
     let mut g = MockGiftcardHost::new();
-    g.expect_balance()
-        .times(1)
-        .returning(|_| Ok(GiftcardBalance { balance: m("100") }));
+    g.expect_balance().never();
     g.expect_authorize_use()
         .times(1)
         .returning(|_| Err(HostError::OutcomeUnknown("timeout after write".into())));
@@ -488,7 +491,7 @@ async fn unreachable_pos_goes_offline_within_the_policy_and_forwards_later() {
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_| Ok(GiftcardBalance { balance: m("40") }));
-    g.expect_balance()
+    g.expect_authorize_use()
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_| Err(HostError::NotSent("connect refused".into())));
@@ -582,7 +585,8 @@ async fn unreachable_pos_goes_offline_within_the_policy_and_forwards_later() {
 #[tokio::test]
 async fn forwarded_offline_redemption_declined_becomes_an_exception_until_acknowledged() {
     let mut g = MockGiftcardHost::new();
-    g.expect_balance()
+    // The POS is down: the authorization never leaves.
+    g.expect_authorize_use()
         .returning(|_| Err(HostError::NotSent("down".into())));
     g.expect_use_now()
         .times(1)
@@ -624,7 +628,8 @@ async fn forwarded_offline_redemption_declined_becomes_an_exception_until_acknow
 #[tokio::test]
 async fn offline_caps_refuse_each_in_turn() {
     let mut g = MockGiftcardHost::new();
-    g.expect_balance()
+    // The POS is down: the authorization never leaves.
+    g.expect_authorize_use()
         .returning(|_| Err(HostError::NotSent("down".into())));
     let p = OfflinePolicy {
         max_count: 2,
@@ -1253,7 +1258,8 @@ async fn bad_input_changes_nothing() {
 #[tokio::test]
 async fn pin_cards_are_refused_offline_because_pins_are_never_stored() {
     let mut g = MockGiftcardHost::new();
-    g.expect_balance()
+    // The POS is down: the authorization never leaves.
+    g.expect_authorize_use()
         .returning(|_| Err(HostError::NotSent("down".into())));
     let p = OfflinePolicy {
         unknown_card: UnknownCard::Limit(m("50")),

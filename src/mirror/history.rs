@@ -66,6 +66,8 @@ pub struct JournalDay {
     pub payments: Vec<PaymentRecord>,
     /// Their outbox items.
     pub outbox: Vec<OutboxItem>,
+    /// The terminal's end-of-day runs journaled on the day (oldest first).
+    pub end_of_day: Vec<crate::store::end_of_day::EndOfDayRecord>,
 }
 
 /// Read-only access to a day of the journal.
@@ -101,7 +103,47 @@ pub fn journal_day_on(c: &rusqlite::Connection, day: NaiveDate) -> Result<Journa
         .filter(|i| i.sale_id.as_deref().is_some_and(|s| ids.contains(s)))
         .collect();
     out.outbox = items;
+    let (from, to) = local_day_bounds(day);
+    out.end_of_day = crate::store::end_of_day::between(c, &from, &to)?;
     Ok(out)
+}
+
+/// The UTC bounds `[from, to)` of a local day, in the journal's timestamp format.
+fn local_day_bounds(day: NaiveDate) -> (String, String) {
+    use chrono::TimeZone;
+    let at = |d: NaiveDate| {
+        let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+        chrono::Local
+            .from_local_datetime(&midnight)
+            .earliest()
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_else(|| midnight.and_utc())
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    (at(day), at(day.succ_opt().unwrap_or(day)))
+}
+
+/// The terminal's end-of-day totals beside the journal's card tenders of the day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TerminalTotals {
+    /// When the last successful (else the last) end of day of the day ran (UTC).
+    pub at: String,
+    /// `ok` when an end of day succeeded that day, else `failed`.
+    pub status: String,
+    /// The terminal's total turnover: the sum of the day's successful runs.
+    pub total: Option<Decimal>,
+    /// The terminal's transaction count, summed likewise.
+    pub count: Option<u32>,
+    /// The journal's card tenders of the day.
+    pub journal_card_total: Decimal,
+    /// Their number.
+    pub journal_card_count: u64,
+    /// Terminal total minus journal card total, when the terminal sent a total.
+    pub difference: Option<Decimal>,
+    /// True when the terminal's total (and count, when sent) differ from the journal's.
+    pub mismatch: bool,
+    /// Why the end of day failed.
+    pub reason: Option<String>,
 }
 
 /// Reads through the journal's public queries, on the store's thread, without writing.
@@ -150,6 +192,9 @@ pub struct ReconciliationReport {
     pub declined_after_forward_amount: Decimal,
     /// Outbox items the POS rejected for good, by id.
     pub outbox_rejected: Vec<i64>,
+    /// The terminal's end of day of the day beside the journal's card totals; `None` when
+    /// no end of day ran that day.
+    pub terminal: Option<TerminalTotals>,
 }
 
 fn method_name(m: Method) -> String {
@@ -208,6 +253,34 @@ impl ReconciliationReport {
                 _ => {}
             }
         }
+        // Each end of day covers the terminal's period since the one before, so the day's
+        // terminal totals are the sum of its successful runs.
+        let ok: Vec<_> = j.end_of_day.iter().filter(|e| e.status == "ok").collect();
+        if let Some(last) = ok.last().copied().or(j.end_of_day.last()) {
+            let card = r.tenders.get("card").cloned().unwrap_or_default();
+            let total = ok
+                .iter()
+                .try_fold(Decimal::ZERO, |acc, e| e.total.map(|t| acc + t.get()))
+                .filter(|_| !ok.is_empty());
+            let count = ok
+                .iter()
+                .try_fold(0u32, |acc, e| e.count.map(|n| acc + n))
+                .filter(|_| !ok.is_empty());
+            let difference = total.map(|t| t - card.amount);
+            let count_differs = count.is_some_and(|n| u64::from(n) != card.count);
+            r.terminal = Some(TerminalTotals {
+                at: last.at.clone(),
+                status: last.status.clone(),
+                total,
+                count,
+                journal_card_total: card.amount,
+                journal_card_count: card.count,
+                difference,
+                mismatch: !ok.is_empty()
+                    && (difference.is_some_and(|d| !d.is_zero()) || count_differs),
+                reason: last.reason.clone(),
+            });
+        }
         r
     }
 
@@ -217,5 +290,62 @@ impl ReconciliationReport {
         day: NaiveDate,
     ) -> Result<ReconciliationReport, StoreError> {
         Ok(Self::build(day, &journal.journal_day(day).await?))
+    }
+}
+
+#[cfg(test)]
+mod terminal_totals_tests {
+    use super::*;
+    use crate::store::end_of_day::EndOfDayRecord;
+
+    fn run(status: &str, total: Option<&str>, count: Option<u32>) -> EndOfDayRecord {
+        EndOfDayRecord {
+            id: 1,
+            trigger: "api".into(),
+            status: status.into(),
+            total: total.map(|t| t.parse().unwrap()),
+            count,
+            totals: "{}".into(),
+            reason: (status != "ok").then(|| "terminal not reached".into()),
+            at: "2026-12-04T21:00:00.000Z".into(),
+        }
+    }
+
+    fn report(runs: Vec<EndOfDayRecord>) -> Option<TerminalTotals> {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let j = JournalDay {
+            end_of_day: runs,
+            ..JournalDay::default()
+        };
+        ReconciliationReport::build(day, &j).terminal
+    }
+
+    #[test]
+    fn terminal_totals_sum_the_days_runs_and_flag_a_difference() {
+        assert_eq!(report(vec![]), None);
+        // No card tenders in the journal, but the terminal took 12.34: flagged.
+        let t = report(vec![run("ok", Some("12.34"), Some(1))]).unwrap();
+        assert!(t.mismatch, "{t:?}");
+        assert_eq!(t.difference, Some(Decimal::new(1234, 2)));
+        // Nothing on either side: no difference; a failed run does not count.
+        let t = report(vec![
+            run("ok", Some("0"), Some(0)),
+            run("failed", None, None),
+        ])
+        .unwrap();
+        assert!(!t.mismatch, "{t:?}");
+        assert_eq!(t.status, "ok");
+        let t = report(vec![run("failed", None, None)]).unwrap();
+        assert_eq!(t.status, "failed");
+        assert!(!t.mismatch);
+        assert_eq!(t.total, None);
+        // Two runs on one day add up.
+        let t = report(vec![
+            run("ok", Some("5.00"), Some(1)),
+            run("ok", Some("7.34"), Some(2)),
+        ])
+        .unwrap();
+        assert_eq!(t.total, Some(Decimal::new(1234, 2)));
+        assert_eq!(t.count, Some(3));
     }
 }

@@ -36,6 +36,7 @@
 //!   until the mirror file is rebuilt ([`Mirror::reset`]).
 
 mod db;
+#[cfg(any(test, feature = "test-support"))]
 pub mod fake;
 pub mod giftcard;
 pub mod history;

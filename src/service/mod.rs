@@ -18,6 +18,7 @@ mod error;
 pub mod housekeeping;
 mod liveness;
 mod notify;
+mod probes;
 pub mod wiring;
 
 use std::collections::BTreeMap;

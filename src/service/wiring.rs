@@ -107,6 +107,11 @@ fn classifier(config: &Config) -> Result<cardreader::Classifier, ServiceError> {
             .pattern
             .as_ref()
             .map(|r| r.as_str().to_owned()),
+        member_pattern: config
+            .member
+            .pattern
+            .as_ref()
+            .map(|r| r.as_str().to_owned()),
         ..Default::default()
     })
     .map_err(|e| ServiceError::unavailable("building the card classifier", e))
@@ -166,6 +171,11 @@ pub async fn wire_with(
     // POS client: building it does no I/O, so an unreachable POS does not stop the start.
     let client = PosClient::new(pos_config(&loaded))
         .map_err(|e| ServiceError::unavailable("building the POS client", e))?;
+    let metrics = Metrics::new();
+    client.observe_calls({
+        let metrics = metrics.clone();
+        Arc::new(move |operation, elapsed| metrics.observe_pos_call(operation, elapsed))
+    });
     let pos = PosPorts::new(client.clone(), Some(CodeType::Physical));
 
     // Devices: the readers are supervised; the terminal reports through its driver.
@@ -250,13 +260,17 @@ pub async fn wire_with(
         Some(t) => backend.with_cashier_display(Arc::clone(t)),
         None => backend,
     });
-    let metrics = Metrics::new();
+    engine.attach_metrics(metrics.clone());
     let _gauges = api::follow_events(
         metrics.clone(),
         crate::api::LaneBackend::subscribe_events(&*backend),
     );
     // Codes keyed at the register meet the readers' bank-card rule before anything else.
     crate::api::validate::set_code_screen(classifier(config)?);
+    crate::api::validate::set_money_rule(crate::api::validate::MoneyRule {
+        currency: config.lane.currency.alpha,
+        places: config.lane.currency.minor_units,
+    });
     let state = ApiState::new(backend, loaded.secrets.api_token.clone(), metrics.clone())
         .with_options(ApiOptions {
             max_body_bytes: config.api.max_body_bytes,
@@ -266,6 +280,8 @@ pub async fn wire_with(
 
     let heartbeat = service.liveness().register("engine");
     let forwarder_heartbeat = service.liveness().register("forwarder");
+    let api_heartbeat = service.liveness().register("api");
+    let devices_heartbeat = service.liveness().register("devices");
     let service = service
         .task(Stage::Engine, "engine", {
             let engine = engine.clone();
@@ -309,6 +325,27 @@ pub async fn wire_with(
             let engine = engine.clone();
             move |ctx| async move {
                 engine.run_in_doubt_evidence(ctx.stop.clone()).await;
+                Ok(())
+            }
+        })
+        .task(Stage::Engine, "end-of-day-schedule", {
+            let engine = engine.clone();
+            let at = config.terminal.end_of_day_at;
+            move |ctx| async move {
+                // `[terminal] end_of_day_at`: unattended daily end of day; without it the
+                // task only waits for the stop.
+                match at {
+                    Some(at) if engine.terminal_settles_here() => {
+                        engine
+                            .run_end_of_day_schedule(
+                                at,
+                                crate::engine::end_of_day::RETRY_EVERY,
+                                ctx.stop.clone(),
+                            )
+                            .await
+                    }
+                    _ => ctx.stop.cancelled().await,
+                }
                 Ok(())
             }
         })
@@ -372,15 +409,22 @@ pub async fn wire_with(
         .task(Stage::Devices, "devices", {
             let devices = Arc::clone(&devices);
             move |ctx| async move {
-                ctx.stop.cancelled().await;
+                super::probes::devices(Arc::clone(&devices), devices_heartbeat, ctx.stop.clone())
+                    .await;
                 devices.shutdown(DEVICE_CLOSE_GRACE).await;
                 Ok(())
             }
         })
         .api(move |listener, ctx| async move {
-            api::serve(listener, state, ctx.stop.cancelled_owned())
-                .await
-                .map_err(Into::into)
+            // The API's beat is a real request to its own listener.
+            let probe = listener.local_addr().ok().map(|addr| {
+                tokio::spawn(super::probes::api(addr, api_heartbeat, ctx.stop.clone()))
+            });
+            let served = api::serve(listener, state, ctx.stop.cancelled_owned()).await;
+            if let Some(probe) = probe {
+                probe.abort();
+            }
+            served.map_err(Into::into)
         });
     Ok(service)
 }
@@ -427,10 +471,10 @@ async fn cashier_display(
         } else {
             vec!["OFFLINE", &count]
         };
-        match tokio::time::timeout(Duration::from_secs(5), terminal.display(&lines)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::debug!(error = %e, "Cashier display not updated."),
-            Err(_) => tracing::debug!("Cashier display timed out."),
+        // Not cut short by a timeout of ours: a display dropped midway would leave half an
+        // answer on the link for the next payment (the transport's T3/T4 bound it).
+        if let Err(e) = terminal.display(&lines).await {
+            tracing::debug!(error = %e, "Cashier display not updated.");
         }
     }
 }

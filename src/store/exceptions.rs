@@ -59,8 +59,12 @@ pub fn offline_usage(c: &Connection) -> Result<OfflineUsage, StoreError> {
     let mut st =
         c.prepare("SELECT amount, created_at FROM outbox WHERE kind = ?1 AND state = ?2")?;
     let mut u = OfflineUsage::default();
-    for s in open_states() {
-        for r in st.query_map(params![OutboxKind::GiftcardRedeem, s], |r| {
+    // Offline gift-card refunds (ADDs) share the caps with offline redemptions.
+    for (kind, s) in open_states()
+        .into_iter()
+        .flat_map(|s| [OutboxKind::GiftcardRedeem, OutboxKind::GiftcardRefund].map(move |k| (k, s)))
+    {
+        for r in st.query_map(params![kind, s], |r| {
             Ok((r.get::<_, Money>(0)?, r.get::<_, String>(1)?))
         })? {
             let (a, at) = r?;

@@ -59,9 +59,12 @@
 //! `giftcard_cache`, `exceptions`; see [`schema`].
 
 pub mod crypto;
+pub mod end_of_day;
 pub mod exceptions;
 pub mod outbox;
 pub mod payments;
+pub mod receipts;
+pub mod refunds;
 pub mod requests;
 pub mod sales;
 pub mod schema;

@@ -41,6 +41,15 @@ pub struct SaleRecord {
     pub lines: Vec<LineRecord>,
     /// Creation time (UTC).
     pub created_at: String,
+    /// The sale a return names (refunds to card or gift card are limited to what it took).
+    #[serde(default)]
+    pub original_sale_id: Option<String>,
+    /// What has been given back on this sale so far (refunds that count, `store::refunds`).
+    #[serde(default)]
+    pub refunded: Money,
+    /// The methods of those refunds, in order, each once (`payMethod`).
+    #[serde(default)]
+    pub refund_methods: Vec<crate::domain::payment::Method>,
 }
 
 /// Takes the next value of a named journal sequence (inside the caller's transaction).
@@ -169,7 +178,7 @@ pub fn find(c: &Connection, sale_id: &str) -> Result<Option<SaleRecord>, StoreEr
     let sale = c
         .query_row(
             "SELECT sale_id, transaction_id, state, member_id, subtotal, item_discount, sale_discount,
-                tax, total, purchased_on, created_at FROM sales WHERE sale_id = ?1",
+                tax, total, purchased_on, created_at, original_sale_id FROM sales WHERE sale_id = ?1",
             [sale_id],
             |r| {
                 Ok(SaleRecord {
@@ -186,6 +195,9 @@ pub fn find(c: &Connection, sale_id: &str) -> Result<Option<SaleRecord>, StoreEr
                     },
                     purchased_on: r.get(9)?,
                     created_at: r.get(10)?,
+                    original_sale_id: r.get(11)?,
+                    refunded: Money::ZERO,
+                    refund_methods: Vec::new(),
                     lines: Vec::new(),
                 })
             },
@@ -212,6 +224,7 @@ pub fn find(c: &Connection, sale_id: &str) -> Result<Option<SaleRecord>, StoreEr
             })
         })?
         .collect::<Result<_, _>>()?;
+    (sale.refunded, sale.refund_methods) = super::refunds::refunded_total(c, sale_id)?;
     Ok(Some(sale))
 }
 
@@ -231,6 +244,26 @@ pub fn set_state(c: &Connection, sale_id: &str, to: SaleState) -> Result<SaleSta
         params![sale_id, to, now_utc()],
     )?;
     Ok(from)
+}
+
+/// Gives the newest open sale without a member `member_id` (a member card read at the lane
+/// while the register has a sale open); returns that sale's id, or `None` if there is none.
+pub fn attach_member(c: &Connection, member_id: &str) -> Result<Option<String>, StoreError> {
+    let sale: Option<String> = c
+        .query_row(
+            "SELECT sale_id FROM sales WHERE state = ?1 AND member_id IS NULL
+             ORDER BY seq DESC LIMIT 1",
+            [SaleState::Open],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = &sale {
+        c.execute(
+            "UPDATE sales SET member_id = ?2, updated_at = ?3 WHERE sale_id = ?1",
+            params![id, member_id, now_utc()],
+        )?;
+    }
+    Ok(sale)
 }
 
 /// Ids of sales in one of `states`, oldest first (recovery).

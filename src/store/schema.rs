@@ -5,7 +5,14 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The migration steps; step `i` moves the file from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4_TERMINAL_CONTINUATION];
+pub const MIGRATIONS: &[&str] = &[
+    V1,
+    V2,
+    V3,
+    V4_TERMINAL_RECEIPTS_AND_END_OF_DAY,
+    V5_REFUNDS,
+    V6_TERMINAL_CONTINUATION,
+];
 
 /// Highest schema version this build knows.
 pub fn latest() -> i64 {
@@ -150,10 +157,63 @@ INSERT INTO journal_seq(name, value)
     WHERE NOT EXISTS (SELECT 1 FROM journal_seq WHERE name = 'journal');
 "#;
 
+/// Issue 12 (ZVT side): the terminal's own receipt lines per payment (06 D1 / 06 D3, masked
+/// again before they are stored) and the end-of-day runs (06 50) with their totals.
+const V4_TERMINAL_RECEIPTS_AND_END_OF_DAY: &str = r#"
+CREATE TABLE payment_receipt_lines (
+    payment_id  TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    line        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (payment_id, seq)
+) STRICT;
+
+CREATE TABLE terminal_end_of_day (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    trigger     TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    total       TEXT,
+    count       INTEGER,
+    totals      TEXT NOT NULL,
+    reason      TEXT,
+    created_at  TEXT NOT NULL
+) STRICT;
+CREATE INDEX terminal_end_of_day_by_time ON terminal_end_of_day(created_at);
+"#;
+
+/// Issue 12 (returns and refunds): the sale a return names, and the refunds paid back on a
+/// sale, each journaled (with its `refNo`) before anything leaves, like a payment. A gift-card
+/// refund queued offline keeps its code sealed until it is forwarded; a reversal at cancel
+/// journals its own `refNo` first.
+const V5_REFUNDS: &str = r#"
+ALTER TABLE sales ADD COLUMN original_sale_id TEXT;
+
+CREATE TABLE refunds (
+    refund_id        TEXT PRIMARY KEY,
+    sale_id          TEXT NOT NULL REFERENCES sales(sale_id),
+    seq              INTEGER NOT NULL,
+    ref_no           TEXT NOT NULL UNIQUE,
+    method           TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    request_hash     TEXT NOT NULL,
+    amount           TEXT NOT NULL,
+    code_masked      TEXT,
+    code_hash        TEXT,
+    code_sealed      BLOB,
+    balance          TEXT,
+    reason           TEXT,
+    reversal_ref_no  TEXT UNIQUE,
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL
+) STRICT;
+CREATE INDEX refunds_by_sale ON refunds(sale_id, seq);
+CREATE INDEX refunds_by_state ON refunds(state);
+"#;
+
 /// Issue 11: a POS-driven terminal payment journals each continuation token as it arrives,
 /// so a restart mid-payment resumes with `continue` instead of starting again (the POS does
-/// not deduplicate `refNo`). (Numbered after V3 on its branch; renumber at merge if needed.)
-const V4_TERMINAL_CONTINUATION: &str = r#"
+/// not deduplicate `refNo`).
+const V6_TERMINAL_CONTINUATION: &str = r#"
 ALTER TABLE payments ADD COLUMN continuation TEXT;
 "#;
 

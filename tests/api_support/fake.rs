@@ -274,6 +274,7 @@ impl LaneBackend for FakeBackend {
             member_id: req.member_id.clone(),
             payments: vec![],
             purchase: None,
+            refunds: vec![],
         };
         self.sale_event(&detail);
         let summary = SaleSummary {

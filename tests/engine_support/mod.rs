@@ -255,6 +255,7 @@ impl FakeTerminal {
             masked_pan: Some("****1111".into()),
             card_name: Some("VISA".into()),
             result_text: None,
+            receipt_lines: vec![],
         };
         *self.last.lock().unwrap() = Some(o.clone());
         o

@@ -7,7 +7,9 @@
 //!    dropped (and zeroed) at once; only [`BANK_CARD_NOTICE`] is reported;
 //! 3. a gift card by pattern alone (no prefix list configured);
 //! 4. a member card by pattern;
-//! 5. unknown, with nothing kept.
+//! 5. from a scanner only, an item barcode ([`is_item_code`]: a short run of letters, digits,
+//!    `-` and `.`); a swipe never is one, as track data is not an item;
+//! 6. unknown, with nothing kept.
 
 use regex::Regex;
 use zeroize::Zeroizing;
@@ -115,6 +117,11 @@ pub enum ClassifiedRead {
         /// Swipe or scan.
         source: ReadSource,
     },
+    /// An item barcode from a scanner (not secret: products are printed on the shelf).
+    ItemCode {
+        /// The barcode as scanned.
+        code: String,
+    },
     /// A bank card: discarded; tell the cashier [`BANK_CARD_NOTICE`].
     PaymentCard {
         /// Swipe or scan.
@@ -128,12 +135,13 @@ pub enum ClassifiedRead {
 }
 
 impl ClassifiedRead {
-    /// A short label: `gift-card`, `member-card`, `payment-card` or `unknown`.
+    /// A short label: `gift-card`, `member-card`, `item-code`, `payment-card` or `unknown`.
     #[must_use]
     pub fn kind(&self) -> &'static str {
         match self {
             Self::GiftCard { .. } => "gift-card",
             Self::MemberCard { .. } => "member-card",
+            Self::ItemCode { .. } => "item-code",
             Self::PaymentCard { .. } => "payment-card",
             Self::Unknown { .. } => "unknown",
         }
@@ -143,6 +151,7 @@ impl ClassifiedRead {
     #[must_use]
     pub fn source(&self) -> ReadSource {
         match self {
+            Self::ItemCode { .. } => ReadSource::Scan,
             Self::GiftCard { source, .. }
             | Self::MemberCard { source, .. }
             | Self::PaymentCard { source }
@@ -155,6 +164,42 @@ impl ClassifiedRead {
     pub fn notice(&self) -> Option<&'static str> {
         matches!(self, Self::PaymentCard { .. }).then_some(BANK_CARD_NOTICE)
     }
+}
+
+/// Longest item barcode passed on (GS1-128 carries at most 48 data characters).
+pub const MAX_ITEM_CODE_LEN: usize = 48;
+
+/// Whether a scanned line is an item barcode: 1 to [`MAX_ITEM_CODE_LEN`] letters, digits,
+/// `-` and `.`, starting with a letter or digit. A 13–19 digit number in a payment BIN range
+/// is never passed on, even when its Luhn check fails (a misread PAN is still card data),
+/// unless it is a GTIN-13/14 with a valid check digit (EAN-13 of German goods start with 40–44,
+/// inside the Visa range).
+#[must_use]
+pub fn is_item_code(data: &str, bin_ranges: &[BinRange]) -> bool {
+    let shaped = (1..=MAX_ITEM_CODE_LEN).contains(&data.len())
+        && data.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && data
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'));
+    let pan_like = (13..=19).contains(&data.len())
+        && data.bytes().all(|b| b.is_ascii_digit())
+        && bin_ranges.iter().any(|r| r.contains(data));
+    shaped && (!pan_like || (matches!(data.len(), 13 | 14) && gtin_check_digit_valid(data)))
+}
+
+/// The GS1 check digit: weights 3 and 1 alternating from the right, the last digit excluded.
+fn gtin_check_digit_valid(digits: &str) -> bool {
+    let d: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
+    let Some((check, body)) = d.split_last() else {
+        return false;
+    };
+    let sum: u32 = body
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, v)| if i % 2 == 0 { v * 3 } else { *v })
+        .sum();
+    (10 - sum % 10) % 10 == *check
 }
 
 /// A validated rule set.
@@ -297,6 +342,14 @@ impl Classifier {
                     }
                 }
             }
+        }
+        if source == ReadSource::Scan
+            && let [candidate] = candidates
+            && is_item_code(candidate.data, &self.bin_ranges)
+        {
+            return ClassifiedRead::ItemCode {
+                code: candidate.data.to_owned(),
+            };
         }
         ClassifiedRead::Unknown { source }
     }

@@ -117,15 +117,47 @@ fn member_cards_and_unknown_reads() {
         ClassifiedRead::MemberCard { id, .. } => assert_eq!(id.expose_secret(), "00042"),
         other => panic!("{other:?}"),
     }
-    assert_eq!(
-        classifier().classify(scan("HELLO")),
-        ClassifiedRead::Unknown {
-            source: ReadSource::Scan
-        }
-    );
-    // Luhn-invalid 16 digits in a BIN range: not a payment card.
+    // Luhn-invalid 16 digits in a BIN range: not a payment card, and not passed on either.
     assert_eq!(
         classifier().classify(scan("4111111111111112")).kind(),
+        "unknown"
+    );
+    // A swipe is never an item.
+    assert_eq!(
+        classifier().classify(swipe(";1234567=1?")),
+        ClassifiedRead::Unknown {
+            source: ReadSource::Swipe
+        }
+    );
+    assert_eq!(
+        classifier().classify(scan("HELLO WORLD")).kind(),
+        "unknown",
+        "a space is not a barcode character"
+    );
+}
+
+#[test]
+fn item_barcodes_from_a_scanner() {
+    for code in [
+        "ITEM-001",
+        "4006381333931",
+        "036000291452",
+        "SKU.42",
+        "96385074",
+    ] {
+        assert_eq!(
+            classifier().classify(scan(code)),
+            ClassifiedRead::ItemCode { code: code.into() },
+            "{code}"
+        );
+    }
+    // An EAN-13 in the Visa range with a wrong GS1 check digit is not an item.
+    assert_eq!(
+        classifier().classify(scan("4006381333934")).kind(),
+        "unknown"
+    );
+    assert_eq!(
+        classifier().classify(scan(&"A".repeat(49))).kind(),
         "unknown"
     );
 }

@@ -33,6 +33,7 @@
 
 pub mod apdu;
 pub mod command;
+pub mod describe;
 pub mod exchange;
 pub mod frame;
 pub mod recovery;

@@ -241,11 +241,12 @@ pub fn event_words(control: &SimControl, event: &SimEvent) -> Option<String> {
         SimEvent::Transaction(i) => {
             let e = control.journal().get(*i).cloned()?;
             format!(
-                "journal: receipt {} trace {} {:?} {} EUR {} card {}",
+                "journal: receipt {} trace {} {:?} {} {} {} card {}",
                 e.receipt,
                 e.trace,
                 e.kind,
                 e.amount,
+                zvt::apdu::currency::label(control.currency()),
                 if e.approved() {
                     "approved".to_owned()
                 } else {

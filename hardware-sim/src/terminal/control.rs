@@ -205,4 +205,19 @@ impl SimControl {
     pub fn is_registered(&self) -> bool {
         self.lock().registered
     }
+
+    /// The currency (ISO 4217 numeric) the ECR registered in; EUR before any registration.
+    pub fn currency(&self) -> u16 {
+        self.lock().currency
+    }
+
+    /// Approved refunds (06 31) in the journal.
+    pub fn refunds(&self) -> Vec<JournalEntry> {
+        self.lock()
+            .journal
+            .iter()
+            .filter(|e| e.approved() && e.kind == TxKind::Refund)
+            .cloned()
+            .collect()
+    }
 }

@@ -92,6 +92,8 @@ pub enum StepOn {
     Booking,
     /// Reversal 06 30.
     Reversal,
+    /// Refund 06 31.
+    Refund,
     /// Display text with numeric input 06 E2.
     Input,
     /// Read card 06 C0.

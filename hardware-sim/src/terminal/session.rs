@@ -57,6 +57,7 @@ mod rc {
     pub const PREAUTH_AMOUNT_WRONG: u8 = 0xB7;
     pub const PREAUTH_ERROR: u8 = 0xB8;
     pub const WRONG_PASSWORD: u8 = 0x83;
+    pub const WRONG_CURRENCY: u8 = 0x6F;
 }
 
 /// Intermediate status codes used (PA00P015 13.07 ch. 3.7).
@@ -149,6 +150,7 @@ fn step_kind(cmd: &EcrCommand) -> Option<StepOn> {
         | EcrCommand::PartialReversal(_)
         | EcrCommand::PreAuthReversal(_) => StepOn::Booking,
         EcrCommand::Reversal(_) => StepOn::Reversal,
+        EcrCommand::Refund(_) => StepOn::Refund,
         EcrCommand::NumericInput(_) => StepOn::Input,
         EcrCommand::ReadCard(_) => StepOn::Card,
         EcrCommand::EndOfDay(_) => StepOn::EndOfDay,
@@ -236,8 +238,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Ctx<'_, S> {
     fn success(&self) -> Completion {
         Completion {
             terminal_id: self.terminal_id(),
-            currency: Some(command::EUR),
+            currency: Some(self.control.lock().currency),
             ..Completion::default()
+        }
+    }
+
+    /// An amount in another currency than the registered one is refused (result code 6F)
+    /// before anything runs; no BMP 49 means the registered currency.
+    async fn wrong_currency(&mut self, currency: Option<u16>) -> Result<bool, LinkError> {
+        let registered = self.control.lock().currency;
+        match currency {
+            Some(c) if c != registered => {
+                tracing::info!(
+                    currency = c,
+                    registered,
+                    "Amount in another currency refused."
+                );
+                self.link.send(&ack_apdu()).await?;
+                self.master(Abort::new(rc::WRONG_CURRENCY).to_apdu().map_err(codec)?)
+                    .await?;
+                Ok(true)
+            }
+            _ => Ok(false),
         }
     }
 }
@@ -310,13 +332,35 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
                         | command::config::ECR_PRINTS_ADMIN_RECEIPT)
                     != 0;
                 s.intermediate_status = r.config & command::config::INTERMEDIATE_STATUS != 0;
+                // Any currency the ECR registers in is accepted; later amounts must match it.
+                s.currency = r.currency.unwrap_or(command::EUR);
             }
             control.emit(SimEvent::Registered);
             let c = cx.success();
             cx.complete(c).await
         }
-        EcrCommand::Authorization(p) => payment(&mut cx, TxKind::Payment, p.amount).await,
-        EcrCommand::Reservation(p) => payment(&mut cx, TxKind::Reservation, p.amount).await,
+        EcrCommand::Authorization(p) => {
+            if cx.wrong_currency(p.currency).await? {
+                return Ok(Flow::Continue);
+            }
+            payment(&mut cx, TxKind::Payment, p.amount).await
+        }
+        EcrCommand::Reservation(p) => {
+            if cx.wrong_currency(p.currency).await? {
+                return Ok(Flow::Continue);
+            }
+            payment(&mut cx, TxKind::Reservation, p.amount).await
+        }
+        EcrCommand::Refund(r) => {
+            if !check_password(control, r.password) {
+                cx.link.send(&ack_apdu()).await?;
+                return cx.abort(Abort::new(rc::WRONG_PASSWORD)).await;
+            }
+            if cx.wrong_currency(r.currency).await? {
+                return Ok(Flow::Continue);
+            }
+            payment(&mut cx, TxKind::Refund, r.amount).await
+        }
         EcrCommand::BookTotal(b) => booking(&mut cx, TxKind::BookTotal, b.receipt, b.amount).await,
         EcrCommand::PartialReversal(p) => match p.receipt {
             ReceiptSelector::Number(n) => {
@@ -533,13 +577,17 @@ fn status_info(e: &JournalEntry, terminal_id: Option<u32>) -> StatusInformation 
     }
 }
 
-fn receipt_lines(e: &JournalEntry) -> Vec<String> {
+fn receipt_lines(e: &JournalEntry, currency: u16) -> Vec<String> {
     vec![
         "HWSIM TEST TERMINAL".into(),
         format!("{:?}", e.kind).to_uppercase(),
         format!("Card {} {}", e.card_name, e.masked_pan),
         format!("Receipt {:04} Trace {:06}", e.receipt, e.trace),
-        format!("EUR {}", e.amount),
+        format!(
+            "{} {}",
+            zvt::apdu::currency::label(currency),
+            zvt::apdu::currency::from_wire(e.amount, currency)
+        ),
         if e.approved() {
             "APPROVED".into()
         } else {
@@ -587,16 +635,20 @@ async fn finish<S: AsyncRead + AsyncWrite + Unpin>(cx: &mut Ctx<'_, S>, idx: usi
     if let Some(flow) = lost_result(cx, true) {
         return Ok(flow);
     }
-    let (entry, tid) = {
+    let (entry, tid, currency) = {
         let s = cx.control.lock();
-        (s.journal[idx].clone(), s.config.terminal_id.parse().ok())
+        (
+            s.journal[idx].clone(),
+            s.config.terminal_id.parse().ok(),
+            s.currency,
+        )
     };
     cx.master(status_info(&entry, tid).to_apdu().map_err(codec)?)
         .await?;
     if let Some(flow) = lost_result(cx, false) {
         return Ok(flow);
     }
-    cx.print(receipt_lines(&entry)).await?;
+    cx.print(receipt_lines(&entry, currency)).await?;
     if entry.approved() {
         let c = cx.success();
         cx.complete(c).await
@@ -802,12 +854,12 @@ async fn reversal<S: AsyncRead + AsyncWrite + Unpin>(cx: &mut Ctx<'_, S>, receip
 
 async fn end_of_day<S: AsyncRead + AsyncWrite + Unpin>(cx: &mut Ctx<'_, S>) -> Res {
     cx.intermediate(status::PLEASE_WAIT).await?;
-    let (count, total, first, last) = {
+    let (count, total, first, last, currency) = {
         let mut s = cx.control.lock();
         let (count, total) = std::mem::replace(&mut s.totals, (0, Decimal::ZERO));
         let first = s.journal.first().map(|e| e.receipt).unwrap_or(0);
         let last = s.journal.last().map(|e| e.receipt).unwrap_or(0);
-        (count, total, first, last)
+        (count, total, first, last, s.currency)
     };
     // BMP 60 individual totals: receipt range, then count and turnover per card family
     // (here one family). The simulator's layout; the driver keeps BMP 60 raw.
@@ -827,7 +879,11 @@ async fn end_of_day<S: AsyncRead + AsyncWrite + Unpin>(cx: &mut Ctx<'_, S>) -> R
     cx.print(vec![
         "END OF DAY".into(),
         format!("Transactions {count}"),
-        format!("Total EUR {total}"),
+        format!(
+            "Total {} {}",
+            zvt::apdu::currency::label(currency),
+            zvt::apdu::currency::from_wire(total, currency)
+        ),
     ])
     .await?;
     let c = cx.success();
@@ -835,16 +891,20 @@ async fn end_of_day<S: AsyncRead + AsyncWrite + Unpin>(cx: &mut Ctx<'_, S>) -> R
 }
 
 async fn repeat_receipt<S: AsyncRead + AsyncWrite + Unpin>(cx: &mut Ctx<'_, S>) -> Res {
-    let (last, tid) = {
+    let (last, tid, currency) = {
         let s = cx.control.lock();
-        (s.last().cloned(), s.config.terminal_id.parse().ok())
+        (
+            s.last().cloned(),
+            s.config.terminal_id.parse().ok(),
+            s.currency,
+        )
     };
     let Some(last) = last else {
         return cx.abort(Abort::new(rc::FUNCTION_NOT_POSSIBLE)).await;
     };
     cx.master(status_info(&last, tid).to_apdu().map_err(codec)?)
         .await?;
-    cx.print(receipt_lines(&last)).await?;
+    cx.print(receipt_lines(&last, currency)).await?;
     let c = cx.success();
     cx.complete(c).await
 }

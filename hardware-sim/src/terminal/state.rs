@@ -27,6 +27,8 @@ pub enum TxKind {
     PreAuthReversal,
     /// Reversal 06 30.
     Reversal,
+    /// Refund 06 31: money back to the card.
+    Refund,
 }
 
 impl TxKind {
@@ -83,6 +85,8 @@ pub struct SimState {
     pub ecr_prints: bool,
     /// The ECR wants intermediate status (config byte bit 0x08).
     pub intermediate_status: bool,
+    /// The currency the ECR registered in (ISO 4217 numeric; EUR until told otherwise).
+    pub currency: u16,
     next_receipt: u16,
     next_trace: u32,
     /// Every transaction run, in order.
@@ -96,7 +100,8 @@ pub struct SimState {
     pub(crate) link_faults: LinkFaults,
     typed_inputs: VecDeque<Option<String>>,
     presented_tracks: VecDeque<String>,
-    /// Cumulated approved amount and count since the last end of day.
+    /// Count and turnover of approved charges (not reversed) since the last end of day;
+    /// refunds are journalled but not part of these totals.
     pub totals: (u32, Decimal),
 }
 
@@ -127,6 +132,7 @@ impl SimState {
             registered: false,
             ecr_prints: false,
             intermediate_status: true,
+            currency: zvt::command::EUR,
             next_receipt: 1,
             next_trace: 1,
             journal: Vec::new(),
@@ -166,7 +172,11 @@ impl SimState {
         }
         if matches!(
             on,
-            StepOn::Payment | StepOn::Reservation | StepOn::Booking | StepOn::Reversal
+            StepOn::Payment
+                | StepOn::Reservation
+                | StepOn::Booking
+                | StepOn::Reversal
+                | StepOn::Refund
         ) && let Some(o) = self.next_outcome.take()
         {
             plan.outcome = Some(o);

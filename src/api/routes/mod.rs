@@ -6,6 +6,7 @@ mod giftcards;
 mod outbox;
 mod sales;
 mod system;
+mod terminal;
 
 use std::panic::AssertUnwindSafe;
 
@@ -68,6 +69,14 @@ fn table<B: LaneBackend>() -> Vec<(RouteSpec, MethodRouter<ApiState<B>>)> {
             post(sales::cancel::<B>),
         ),
         (spec("GET", "/v1/sales/{id}"), get(sales::get::<B>)),
+        (
+            spec("POST", "/v1/sales/{id}/refunds"),
+            post(sales::refund::<B>),
+        ),
+        (
+            spec("GET", "/v1/sales/{id}/receipt"),
+            get(sales::receipt::<B>),
+        ),
         (spec("GET", "/v1/exceptions"), get(exceptions::list::<B>)),
         (
             spec("POST", "/v1/exceptions/{id}/acknowledge"),
@@ -109,6 +118,11 @@ fn table<B: LaneBackend>() -> Vec<(RouteSpec, MethodRouter<ApiState<B>>)> {
             spec("POST", "/v1/outbox/{id}/resolve"),
             post(outbox::resolve::<B>),
         ),
+        (
+            spec("POST", "/v1/terminal/end-of-day"),
+            post(terminal::end_of_day::<B>),
+        ),
+        (spec("GET", "/v1/terminal/trace"), get(terminal::trace::<B>)),
         (spec("GET", "/v1/events"), get(system::events::<B>)),
         (spec("GET", "/v1/openapi.json"), get(system::openapi)),
         (spec("GET", "/metrics"), get(system::metrics::<B>)),

@@ -10,7 +10,7 @@ use crate::api::error::ApiError;
 use crate::api::extract::{ApiJson, ApiPath};
 use crate::api::types::{
     AddPaymentRequest, CancelResult, CompleteResult, ID_RULE, OpenSaleRequest, PaymentResult,
-    SaleDetail, SaleId, SaleSummary,
+    ReceiptResult, RefundRequest, RefundResult, SaleDetail, SaleId, SaleSummary,
 };
 use crate::api::validate;
 
@@ -62,4 +62,23 @@ pub(super) async fn get<B: LaneBackend>(
 ) -> Result<Json<SaleDetail>, ApiError> {
     let id = sale_id(path)?;
     Ok(Json(state.backend.get_sale(id).await?))
+}
+
+pub(super) async fn refund<B: LaneBackend>(
+    State(state): State<ApiState<B>>,
+    path: ApiPath,
+    ApiJson(req): ApiJson<RefundRequest>,
+) -> Result<(StatusCode, Json<RefundResult>), ApiError> {
+    let id = sale_id(path)?;
+    validate::refund(&req)?;
+    let result = state.backend.refund(id, req).await?;
+    Ok((StatusCode::CREATED, Json(result)))
+}
+
+pub(super) async fn receipt<B: LaneBackend>(
+    State(state): State<ApiState<B>>,
+    path: ApiPath,
+) -> Result<Json<ReceiptResult>, ApiError> {
+    let id = sale_id(path)?;
+    Ok(Json(state.backend.receipt(id).await?))
 }

@@ -39,6 +39,11 @@ pub(super) async fn openapi() -> impl IntoResponse {
 }
 
 pub(super) async fn metrics<B: LaneBackend>(State(state): State<ApiState<B>>) -> impl IntoResponse {
+    // Status gauges are read at the scrape; a status that cannot be read leaves the last
+    // values (and the storage gauge tells why).
+    if let Ok(status) = state.backend.status().await {
+        state.metrics.set_status(&status);
+    }
     (
         [(
             header::CONTENT_TYPE,

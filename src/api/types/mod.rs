@@ -9,9 +9,11 @@ mod exceptions;
 mod giftcards;
 mod ids;
 pub mod money;
+mod refunds;
 mod sales;
 mod secret;
 mod status;
+mod terminal;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +26,7 @@ pub use giftcards::{
 pub use ids::{
     ID_RULE, MAX_ID_LEN, MAX_SKU_LEN, MemberId, PaymentId, SaleId, is_valid_id, is_valid_sku,
 };
+pub use refunds::{ReceiptResult, RefundLine, RefundRequest, RefundResult, RefundStatus};
 pub use sales::{
     AddPaymentRequest, CancelResult, CompleteResult, OpenSaleRequest, PaymentMethod, PaymentRecord,
     PaymentResult, PaymentState, PaymentStatus, PurchaseState, SaleDetail, SaleLine,
@@ -32,8 +35,9 @@ pub use sales::{
 pub use secret::{GiftCardCode, MaskedCode, MaskedName, Pin, mask_last4};
 pub use status::{
     ApiEvent, DeviceState, DeviceStatus, LinkState, OfflineBudget, OutboxCounts, OutboxFlushed,
-    OutboxItem, OutboxList, OutboxResolution, OutboxResolveRequest, OutboxState, Status,
+    OutboxItem, OutboxList, OutboxResolution, OutboxResolveRequest, OutboxState, ScanKind, Status,
 };
+pub use terminal::{EndOfDayResult, EndOfDayStatus, EndOfDayTotalsView};
 
 /// Where an answer came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

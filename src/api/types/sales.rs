@@ -22,6 +22,10 @@ pub struct OpenSaleRequest {
     /// The loyalty member the sale is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_id: Option<MemberId>,
+    /// A return: the sale the items were bought in. Refunds to card or gift card are then
+    /// limited to what that sale took on that tender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_sale_id: Option<SaleId>,
 }
 
 /// One line of [`OpenSaleRequest`].
@@ -39,6 +43,10 @@ pub struct SaleLineRequest {
     /// Unit of measure, when not the item's sale unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uom: Option<String>,
+    /// An item coming back: the line counts against the total (the sale's `total` and `due`
+    /// may go negative: money owed to the customer). `quantity` stays positive.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refund: bool,
 }
 
 /// A sale's state.
@@ -277,4 +285,7 @@ pub struct SaleDetail {
     /// For a completed sale, where its purchase record is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purchase: Option<PurchaseState>,
+    /// Money paid back on the sale (returns), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<super::RefundLine>,
 }

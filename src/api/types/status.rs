@@ -187,6 +187,16 @@ pub struct OutboxFlushed {
     pub released: u64,
 }
 
+/// What a [`ApiEvent::Scan`] carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanKind {
+    /// An item barcode.
+    Item,
+    /// A member card.
+    Member,
+}
+
 /// One server-sent event on `GET /v1/events`; the SSE `event:` name is the `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -245,6 +255,16 @@ pub enum ApiEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         counts: Option<OutboxCounts>,
     },
+    /// A reader scanned an item barcode or read a member card (a gift card's code never
+    /// appears here; a bank card never leaves the reader).
+    Scan {
+        /// The reader's configured name.
+        reader: String,
+        /// What was read.
+        kind: ScanKind,
+        /// The barcode, or the member id.
+        value: String,
+    },
     /// An exception needs an operator (e.g. an offline redemption declined on forwarding).
     Exception {
         /// The exception's id.
@@ -277,6 +297,7 @@ impl ApiEvent {
             Self::Sale { .. } => "sale",
             Self::Payment { .. } => "payment",
             Self::Outbox { .. } => "outbox",
+            Self::Scan { .. } => "scan",
             Self::Exception { .. } => "exception",
             Self::PaymentProgress { .. } => "payment_progress",
         }

@@ -16,6 +16,7 @@ pub mod bcd;
 pub mod bmp;
 pub mod card;
 pub mod codes;
+pub mod currency;
 pub mod tlv;
 
 use bytes::{BufMut, BytesMut};

@@ -8,6 +8,8 @@ use rust_decimal::Decimal;
 
 /// Currency code of the euro (ISO 4217 numeric 978, BCD `09 78`).
 pub const EUR: u16 = 978;
+/// Currency code of the US dollar (ISO 4217 numeric 840, BCD `08 40`).
+pub const USD: u16 = 840;
 
 /// Registration config byte flags (PA00P015 13.07 ch. 2.1; names as in ecrterm).
 pub mod config {
@@ -43,21 +45,25 @@ fn take_password(data: &[u8]) -> Result<(u32, &[u8]), CodecError> {
 ///
 /// Untagged: password (3 BCD), config byte, optional currency (2 BCD). Then `[03]`, `[06]`.
 /// On decode the untagged currency is taken when two or more bytes follow the config byte
-/// and the next byte is not the tag `03` or `06` (EUR's `09 78` is never ambiguous).
+/// and they do not read as the BMPs 03/06 (see [`Registration::from_apdu`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Registration {
     /// Terminal password, 6 digits.
     pub password: u32,
     /// Config byte, see [`config`].
     pub config: u8,
-    /// Currency code, untagged (978 = EUR). Codes 300–399 and 600–699 start with the bytes
-    /// `03`/`06` and decode as BMPs instead; this driver only uses EUR.
+    /// Currency code, untagged (978 = EUR, 840 = USD). Codes 3xx and 6xx share their first
+    /// byte with the tags `03`/`06`; see [`Registration::from_apdu`] for how they are told
+    /// apart (only 300–303, unassigned in ISO 4217, stay ambiguous).
     pub currency: Option<u16>,
     /// BMP 03 service byte.
     pub service_byte: Option<u8>,
     /// BMP 06 TLV container.
     pub tlv: Vec<TlvItem>,
 }
+
+/// The BMPs of 06 00: service byte and TLV container.
+type RegistrationBmps = (Option<u8>, Vec<TlvItem>);
 
 impl Registration {
     /// Control field `06 00`.
@@ -79,30 +85,55 @@ impl Registration {
     pub fn from_apdu(apdu: &Apdu) -> Result<Self, CodecError> {
         check_control(apdu, Self::CONTROL)?;
         let (password, rest) = take_password(apdu.data())?;
-        let (&config, mut rest) = rest.split_first().ok_or(CodecError::Missing {
+        let (&config, rest) = rest.split_first().ok_or(CodecError::Missing {
             what: "config byte",
         })?;
-        let mut currency = None;
-        if rest.len() >= 2 && rest[0] != tag::SERVICE_BYTE && rest[0] != tag::TLV {
-            currency = Some(bcd_u16(&rest[..2], "currency")?);
-            rest = &rest[2..];
-        }
-        let mut r = Registration {
+        let as_bmps = Self::bmps(rest);
+        let currency_first = || -> Result<(u16, RegistrationBmps), CodecError> {
+            let code = bcd_u16(
+                rest.get(..2)
+                    .ok_or(CodecError::Missing { what: "currency" })?,
+                "currency",
+            )?;
+            Ok((code, Self::bmps(&rest[2..])?))
+        };
+        // The untagged currency and the BMPs 03/06 share their first byte for codes 3xx and
+        // 6xx (JPY is `03 92`, RUB `06 43`). The service byte defines bits 0 and 1 only
+        // (ch. 2.1), so `03` followed by a byte with other bits set is a currency; `06` is a
+        // currency when the bytes do not read as a non-empty TLV container. Left ambiguous:
+        // 300–303, which ISO 4217 does not assign.
+        let take_currency = match rest {
+            [] | [_] => false,
+            [t, ..] if *t != tag::SERVICE_BYTE && *t != tag::TLV => true,
+            [t, b, ..] if *t == tag::SERVICE_BYTE => b & 0xFC != 0,
+            _ => !matches!(&as_bmps, Ok((_, tlv)) if !tlv.is_empty()),
+        };
+        let (currency, (service_byte, tlv)) = if take_currency {
+            let (code, bmps) = currency_first()?;
+            (Some(code), bmps)
+        } else {
+            (None, as_bmps?)
+        };
+        Ok(Registration {
             password,
             config,
             currency,
-            service_byte: None,
-            tlv: Vec::new(),
-        };
-        each_bmp(rest, "06 00 Registration", |t, v| {
+            service_byte,
+            tlv,
+        })
+    }
+
+    fn bmps(data: &[u8]) -> Result<RegistrationBmps, CodecError> {
+        let (mut service_byte, mut tlv) = (None, Vec::new());
+        each_bmp(data, "06 00 Registration", |t, v| {
             match t {
-                tag::SERVICE_BYTE => r.service_byte = Some(bmp::one(t, v)?),
-                tag::TLV => r.tlv = parse_tlv(v)?,
+                tag::SERVICE_BYTE => service_byte = Some(bmp::one(t, v)?),
+                tag::TLV => tlv = parse_tlv(v)?,
                 _ => return Ok(false),
             }
             Ok(true)
         })?;
-        Ok(r)
+        Ok((service_byte, tlv))
     }
 }
 
@@ -475,6 +506,68 @@ impl Reversal {
     }
 }
 
+/// 06 31 Refund (PA00P015 13.07 ch. 2.15): password (3 BCD, untagged), then BMP 04 amount,
+/// `[49]` currency, `[19]` payment type, `[06]` TLV. It moves money back to the card, so it is
+/// financial: never re-sent after a lost outcome. Runs like 06 01 (04 FF, 04 0F, prints,
+/// then 06 0F / 06 1E).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Refund {
+    /// Terminal password, 6 digits.
+    pub password: u32,
+    /// BMP 04 amount to give back.
+    pub amount: Decimal,
+    /// BMP 49 currency code.
+    pub currency: Option<u16>,
+    /// BMP 19 payment type.
+    pub payment_type: Option<u8>,
+    /// BMP 06 TLV container.
+    pub tlv: Vec<TlvItem>,
+}
+
+impl Refund {
+    /// Control field `06 31`.
+    pub const CONTROL: [u8; 2] = [0x06, 0x31];
+
+    /// Encodes the command.
+    pub fn to_apdu(&self) -> Result<Apdu, CodecError> {
+        let mut w = Writer::default();
+        password_bytes(&mut w, self.password)?;
+        w.amount(Some(self.amount))?
+            .bcd(tag::CURRENCY, self.currency.map(u64::from))?
+            .u8(tag::PAYMENT_TYPE, self.payment_type)?
+            .tlv(&self.tlv)?;
+        w.into_apdu(Self::CONTROL)
+    }
+
+    /// Decodes the command.
+    pub fn from_apdu(apdu: &Apdu) -> Result<Self, CodecError> {
+        check_control(apdu, Self::CONTROL)?;
+        let (password, rest) = take_password(apdu.data())?;
+        let mut amount = None;
+        let mut r = Refund {
+            password,
+            amount: Decimal::ZERO,
+            currency: None,
+            payment_type: None,
+            tlv: Vec::new(),
+        };
+        each_bmp(rest, "06 31 Refund", |t, v| {
+            match t {
+                tag::AMOUNT => amount = Some(bcd::amount_from_bcd(v)?),
+                tag::CURRENCY => r.currency = Some(bcd_u16(v, "currency")?),
+                tag::PAYMENT_TYPE => r.payment_type = Some(bmp::one(t, v)?),
+                tag::TLV => r.tlv = parse_tlv(v)?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        r.amount = amount.ok_or(CodecError::Missing {
+            what: "amount (BMP 04)",
+        })?;
+        Ok(r)
+    }
+}
+
 /// 05 01 Status Enquiry (PA00P015 13.07 ch. 2.55; same number in EVerest 13.11).
 ///
 /// The password is optional. On decode, the data is first read as BMPs only (03, 06); if
@@ -788,6 +881,8 @@ pub enum EcrCommand {
     PreAuthReversal(PreAuthReversal),
     /// 06 30 Reversal (ch. 2.14).
     Reversal(Reversal),
+    /// 06 31 Refund (ch. 2.15).
+    Refund(Refund),
     /// 06 B0 Abort (ch. 2.4): honoured only in some states.
     Abort,
     /// 05 01 Status Enquiry (ch. 2.55).
@@ -822,6 +917,7 @@ impl EcrCommand {
             EcrCommand::BookTotal(_) => BookTotal::CONTROL,
             EcrCommand::PreAuthReversal(_) => PreAuthReversal::CONTROL,
             EcrCommand::Reversal(_) => Reversal::CONTROL,
+            EcrCommand::Refund(_) => Refund::CONTROL,
             EcrCommand::Abort => ABORT,
             EcrCommand::StatusEnquiry(_) => StatusEnquiry::CONTROL,
             EcrCommand::EndOfDay(_) => EndOfDay::CONTROL,
@@ -832,7 +928,7 @@ impl EcrCommand {
         }
     }
 
-    /// Whether the command moves money (06 01/22/23/24/25/30). These are never re-sent at
+    /// Whether the command moves money (06 01/22/23/24/25/30/31). These are never re-sent at
     /// the application level after a lost outcome (`zvt.md` §9 rule 1).
     pub fn is_financial(&self) -> bool {
         matches!(
@@ -843,6 +939,7 @@ impl EcrCommand {
                 | EcrCommand::BookTotal(_)
                 | EcrCommand::PreAuthReversal(_)
                 | EcrCommand::Reversal(_)
+                | EcrCommand::Refund(_)
         )
     }
 
@@ -856,6 +953,7 @@ impl EcrCommand {
             EcrCommand::BookTotal(c) => c.to_apdu(),
             EcrCommand::PreAuthReversal(c) => c.to_apdu(),
             EcrCommand::Reversal(c) => c.to_apdu(),
+            EcrCommand::Refund(c) => c.to_apdu(),
             EcrCommand::Abort => Ok(Apdu::empty(ABORT[0], ABORT[1])),
             EcrCommand::StatusEnquiry(c) => c.to_apdu(),
             EcrCommand::EndOfDay(c) => c.to_apdu(),
@@ -888,6 +986,7 @@ impl EcrCommand {
                 EcrCommand::PreAuthReversal(PreAuthReversal::from_apdu(apdu)?)
             }
             Reversal::CONTROL => EcrCommand::Reversal(Reversal::from_apdu(apdu)?),
+            Refund::CONTROL => EcrCommand::Refund(Refund::from_apdu(apdu)?),
             ABORT => {
                 if !apdu.data().is_empty() {
                     return Err(CodecError::TrailingBytes {
@@ -934,6 +1033,18 @@ impl std::fmt::Debug for Reversal {
         f.debug_struct("Reversal")
             .field("password", &Password)
             .field("receipt", &self.receipt)
+            .field("tlv", &self.tlv)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Refund {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refund")
+            .field("password", &Password)
+            .field("amount", &self.amount)
+            .field("currency", &self.currency)
+            .field("payment_type", &self.payment_type)
             .field("tlv", &self.tlv)
             .finish()
     }

@@ -19,7 +19,8 @@ pub struct TransportConfig {
     /// payment receipts, wants intermediate status, controls payment and admin functions,
     /// print-line mode.
     pub config_byte: u8,
-    /// Currency code sent in Registration (978 = EUR).
+    /// ISO 4217 numeric currency code, sent in Registration and as BMP 49 with every amount
+    /// (978 = EUR, 840 = USD).
     pub currency: u16,
     /// T3: ACK wait after a frame and acceptance wait after a command (default 5 s).
     pub t3: Duration,

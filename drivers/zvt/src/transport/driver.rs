@@ -12,10 +12,12 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{events::EventSink, redact};
 use crate::{
+    Apdu,
     command::EcrCommand,
+    describe::Direction,
     exchange::{Event, Exchange, ExchangeConfig, ExchangeError, Input, LinkKind, Reply},
     frame::{
-        serial::{NAK, SerialDecoder},
+        serial::{NAK, SerialDecoder, SerialItem},
         tcp::TcpDecoder,
     },
 };
@@ -36,6 +38,11 @@ pub enum TransportError {
     Start(String),
 }
 
+/// Told of every APDU that crosses the link, either way, acknowledgements included (for a
+/// decoded live view). Render it with [`crate::describe::describe`], which shows no secret;
+/// never log the raw APDU.
+pub type ApduTap = std::sync::Arc<dyn Fn(Direction, &Apdu) + Send + Sync>;
+
 fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
 }
@@ -50,6 +57,9 @@ pub struct Transport<S> {
     tcp: TcpDecoder,
     exchange: Exchange,
     inter_byte: Duration,
+    tap: Option<ApduTap>,
+    /// Our own serial frames, unframed again for the tap.
+    tx_frames: SerialDecoder,
 }
 
 impl<S> std::fmt::Debug for Transport<S> {
@@ -71,6 +81,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
             tcp: TcpDecoder::new(),
             exchange: Exchange::new(config),
             inter_byte,
+            tap: None,
+            tx_frames: SerialDecoder::new(),
+        }
+    }
+
+    /// Reports every APDU to `tap` (see [`ApduTap`]).
+    #[must_use]
+    pub fn with_tap(mut self, tap: Option<ApduTap>) -> Self {
+        self.tap = tap;
+        self
+    }
+
+    fn tap_tx(&mut self, bytes: &Bytes) {
+        let Some(tap) = &self.tap else { return };
+        match self.kind {
+            LinkKind::Tcp => {
+                if let Ok(apdu) = Apdu::decode(bytes) {
+                    tap(Direction::EcrToPt, &apdu);
+                }
+            }
+            LinkKind::Serial => {
+                let mut buf = BytesMut::from(&bytes[..]);
+                while let Ok(Some(item)) = self.tx_frames.decode(&mut buf) {
+                    if let SerialItem::Frame(b) = item
+                        && let Ok(apdu) = Apdu::decode(&b)
+                    {
+                        tap(Direction::EcrToPt, &apdu);
+                    }
+                }
+            }
         }
     }
 
@@ -83,6 +123,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
             };
             tracing::trace!(bytes = %dump, "TX.");
         }
+        self.tap_tx(bytes);
         self.link.write_all(bytes).await?;
         self.link.flush().await
     }
@@ -133,6 +174,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport<S> {
                     Input::Apdu(b) => tracing::trace!(apdu = %redact::apdu(b), "RX."),
                     other => tracing::trace!(item = ?other, "RX."),
                 }
+            }
+            if let (Some(tap), Input::Apdu(b)) = (&self.tap, &input)
+                && let Ok(apdu) = Apdu::decode(b)
+            {
+                tap(Direction::PtToEcr, &apdu);
             }
             self.exchange.handle_input(input, now());
         }

@@ -37,7 +37,7 @@ pub mod redact;
 mod terminal;
 
 pub use config::{ConfigError, TransportConfig};
-pub use driver::{Transport, TransportError};
+pub use driver::{ApduTap, Transport, TransportError};
 pub use error::Error;
 pub use events::{EventSink, FnSink, NoEvents};
 pub use health::{Health, LinkState, NoRetry, ReconnectPolicy};

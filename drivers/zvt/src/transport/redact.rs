@@ -52,7 +52,7 @@ fn layout(bytes: &[u8], class: u8, instr: u8) -> Layout {
         }
         // Registration: config byte and the untagged currency are not secret.
         [0x06, 0x00] => Layout::Password { skip: 3 },
-        [0x06, 0x20] | [0x06, 0x30] | [0x06, 0x50] => Layout::Password { skip: 0 },
+        [0x06, 0x20] | [0x06, 0x30] | [0x06, 0x31] | [0x06, 0x50] => Layout::Password { skip: 0 },
         [0x05, 0x01] => match Apdu::decode(bytes).map(|a| EcrCommand::from_apdu(&a)) {
             Ok(Ok(EcrCommand::StatusEnquiry(StatusEnquiry {
                 password: Some(_), ..

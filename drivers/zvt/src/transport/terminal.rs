@@ -19,8 +19,8 @@ use super::{
 use crate::{
     command::{
         BookTotal, DisplayText, EcrCommand, EndOfDay, NumericInput, PartialReversal,
-        PaymentRequest, PreAuthReversal, ReadCard, ReceiptSelector, Registration, RepeatReceipt,
-        Reversal, StatusEnquiry, StatusInformation,
+        PaymentRequest, PreAuthReversal, ReadCard, ReceiptSelector, Refund, Registration,
+        RepeatReceipt, Reversal, StatusEnquiry, StatusInformation,
     },
     exchange::{ExchangeError, Reply},
     recovery,
@@ -69,6 +69,7 @@ fn name(cmd: &EcrCommand) -> &'static str {
         EcrCommand::BookTotal(_) => "06 24 Book total",
         EcrCommand::PreAuthReversal(_) => "06 25 Pre-auth reversal",
         EcrCommand::Reversal(_) => "06 30 Reversal",
+        EcrCommand::Refund(_) => "06 31 Refund",
         EcrCommand::Abort => "06 B0 Abort",
         EcrCommand::StatusEnquiry(_) => "05 01 Status enquiry",
         EcrCommand::EndOfDay(_) => "06 50 End of day",
@@ -103,6 +104,11 @@ pub struct Terminal {
     abort: AbortHandle,
     last_trace: Option<u32>,
     lost: Option<(Option<u32>, Option<u16>)>,
+    /// The command whose exchange is running; still set when the next command starts means
+    /// the caller dropped that exchange midway (a timeout around it), leaving half a frame
+    /// on the link.
+    in_exchange: Option<&'static str>,
+    tap: Option<super::driver::ApduTap>,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -128,6 +134,8 @@ impl Terminal {
             abort: AbortHandle::default(),
             last_trace: None,
             lost: None,
+            in_exchange: None,
+            tap: None,
         })
     }
 
@@ -149,6 +157,12 @@ impl Terminal {
     /// Link health: connected / registered / down, with the last error.
     pub fn health(&self) -> watch::Receiver<Health> {
         self.health.subscribe()
+    }
+
+    /// Reports every APDU of this client's links to `tap` from the next connection on (the
+    /// live view of `lane-agent terminal trace`).
+    pub fn set_tap(&mut self, tap: super::driver::ApduTap) {
+        self.tap = Some(tap);
     }
 
     /// A handle that aborts the running command.
@@ -179,11 +193,10 @@ impl Terminal {
             .map_err(|e| {
                 Error::Unavailable(format!("cannot open {}: {e}", self.config.endpoint))
             })?;
-        self.conn = Some(Transport::new(
-            link,
-            self.config.exchange_config(),
-            self.config.inter_byte,
-        ));
+        self.conn = Some(
+            Transport::new(link, self.config.exchange_config(), self.config.inter_byte)
+                .with_tap(self.tap.clone()),
+        );
         self.registered = false;
         self.health.send_modify(|h| h.state = LinkState::Connected);
         tracing::info!(endpoint = %self.config.endpoint, "Terminal link open.");
@@ -199,6 +212,15 @@ impl Terminal {
 
     /// Makes sure the link is open and registered, reconnecting along the policy.
     async fn ensure_ready(&mut self) -> Result<(), Error> {
+        if let Some(command) = self.in_exchange.take() {
+            // Bytes of the dropped exchange may still arrive and would be read as the answer
+            // to the next command: only a fresh link and registration are a known state.
+            tracing::warn!(
+                command,
+                "The previous terminal command was abandoned midway; resetting the link."
+            );
+            self.mark_down(format!("{command} abandoned midway"));
+        }
         if self.conn.is_some() && self.registered {
             return Ok(());
         }
@@ -271,7 +293,9 @@ impl Terminal {
             return Err(Error::Unavailable("no link".into()));
         };
         let abort = self.abort.arm();
+        self.in_exchange = Some(name(cmd));
         let r = conn.run(cmd, &mut sink, &abort).await;
+        self.in_exchange = None;
         self.abort.disarm();
         match r {
             Ok(reply) => Ok(reply),
@@ -436,7 +460,15 @@ impl Terminal {
         self.ensure_ready().await
     }
 
-    /// Authorization 06 01 (ch. 2.2). `PaymentRequest::new(amount)` for a plain payment.
+    /// The request with the configured currency (BMP 49) when it names none: every amount
+    /// this client sends says which currency it is in.
+    fn in_currency(&self, mut request: PaymentRequest) -> PaymentRequest {
+        request.currency = request.currency.or(Some(self.config.currency));
+        request
+    }
+
+    /// Authorization 06 01 (ch. 2.2). `PaymentRequest::new(amount)` for a plain payment; the
+    /// configured currency is added when the request names none.
     ///
     /// On [`Error::OutcomeUnknown`] do not call it again for the same payment: use
     /// [`Terminal::recover_last`].
@@ -445,6 +477,7 @@ impl Terminal {
         request: PaymentRequest,
         sink: impl EventSink,
     ) -> Result<TxOutcome, Error> {
+        let request = self.in_currency(request);
         self.financial(EcrCommand::Authorization(request), sink)
             .await
     }
@@ -455,7 +488,28 @@ impl Terminal {
         request: PaymentRequest,
         sink: impl EventSink,
     ) -> Result<TxOutcome, Error> {
+        let request = self.in_currency(request);
         self.financial(EcrCommand::Reservation(request), sink).await
+    }
+
+    /// Refund 06 31 (ch. 2.15): gives `amount` back to the card the customer presents, in
+    /// the configured currency.
+    ///
+    /// Financial: on [`Error::OutcomeUnknown`] do not call it again for the same refund;
+    /// settle it with [`Terminal::recover_last`].
+    pub async fn refund(
+        &mut self,
+        amount: Decimal,
+        sink: impl EventSink,
+    ) -> Result<TxOutcome, Error> {
+        let cmd = Refund {
+            password: self.config.password_number(),
+            amount,
+            currency: Some(self.config.currency),
+            payment_type: None,
+            tlv: Vec::new(),
+        };
+        self.financial(EcrCommand::Refund(cmd), sink).await
     }
 
     /// Book Total 06 24 (ch. 2.9): captures a reservation; `None` books the reserved amount.
@@ -465,8 +519,11 @@ impl Terminal {
         amount: Option<Decimal>,
         sink: impl EventSink,
     ) -> Result<TxOutcome, Error> {
-        self.financial(EcrCommand::BookTotal(BookTotal::new(receipt, amount)), sink)
-            .await
+        let mut cmd = BookTotal::new(receipt, amount);
+        if amount.is_some() {
+            cmd.currency = Some(self.config.currency);
+        }
+        self.financial(EcrCommand::BookTotal(cmd), sink).await
     }
 
     /// Partial reversal 06 23 (ch. 2.10): releases `amount` of reservation `receipt`.

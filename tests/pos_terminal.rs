@@ -1040,3 +1040,85 @@ async fn control_a_recovery_that_starts_again_is_caught_as_a_second_payment() {
     );
     kill(&mut agent);
 }
+
+/// A return on a US lane goes back to the customer's card on the processor terminal
+/// (`terminalPayment.start` with `transType: REFUND`): one refund at the POS, the same
+/// `refund_id` again is the first answer, and the sale completes at zero.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_is_refunded_to_the_card_on_the_pos_terminal() {
+    use hardware_sim::pos::TpType;
+
+    let l = us_lane().await;
+    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    l.pos
+        .control()
+        .terminal_step(step(TerminalOutcome::Approve, 300));
+    let (st, v) = l
+        .api
+        .post(
+            "/v1/sales",
+            json!({"sale_id": "us-ret", "lines": [
+                {"sku": "1000001", "quantity": "1", "unit_price": "7.00", "refund": true}]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    let body = json!({"method": "card", "amount": "7.00", "refund_id": "us-ret-r"});
+    let (st, v) = l.api.post("/v1/sales/us-ret/refunds", body.clone()).await;
+    assert_eq!(
+        (st, v["status"].as_str(), v["amount"].as_str()),
+        (201, Some("approved"), Some("7.00")),
+        "{v}"
+    );
+    assert_eq!(v["due"], "0.00", "{v}");
+    let (_, again) = l.api.post("/v1/sales/us-ret/refunds", body).await;
+    assert_eq!(again["status"], "approved", "{again}");
+    let refunds: Vec<_> = l
+        .pos
+        .control()
+        .ledger()
+        .terminal_payments
+        .into_iter()
+        .filter(|p| p.trans_type == TpType::Refund)
+        .collect();
+    assert_eq!(refunds.len(), 1, "one refund at the POS: {refunds:?}");
+    assert_eq!(refunds[0].amount.to_string(), "7.00");
+    assert_eq!(refunds[0].status, TpStatus::Approved);
+    let (st, v) = l.api.post("/v1/sales/us-ret/complete", json!({})).await;
+    assert_eq!(st, 200, "{v}");
+
+    // The answer to the refund's `start` is lost: looked up by its refNo, never started again.
+    let c = l.pos.control();
+    c.terminal_step(step(TerminalOutcome::Approve, 300));
+    c.inject(Fault {
+        target: FaultTarget::Operation("terminalPayment.start".into()),
+        kind: FaultKind::ApplyThenDrop,
+        times: Some(1),
+    });
+    let (st, v) = l
+        .api
+        .post(
+            "/v1/sales",
+            json!({"sale_id": "us-ret-2", "lines": [
+                {"sku": "1000001", "quantity": "1", "unit_price": "4.00", "refund": true}]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    let (st, v) = l
+        .api
+        .post(
+            "/v1/sales/us-ret-2/refunds",
+            json!({"method": "card", "amount": "4.00", "refund_id": "us-ret-2-r"}),
+        )
+        .await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
+    let refunds = l
+        .pos
+        .control()
+        .ledger()
+        .terminal_payments
+        .into_iter()
+        .filter(|p| p.trans_type == TpType::Refund)
+        .count();
+    assert_eq!(refunds, 2, "one refund per return, none started twice");
+    kill(&mut agent);
+}

@@ -62,6 +62,7 @@ pub mod movement;
 pub mod offline;
 pub mod ports;
 pub mod pos_terminal;
+mod pos_terminal_refund;
 #[cfg(test)]
 mod pos_terminal_tests;
 pub mod purchase;

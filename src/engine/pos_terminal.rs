@@ -103,7 +103,7 @@ impl Progress {
 }
 
 /// A plain reason for an `error` answer (nothing was charged).
-fn error_reason(code: &TerminalErrorCode, message: Option<&str>) -> String {
+pub(crate) fn error_reason(code: &TerminalErrorCode, message: Option<&str>) -> String {
     match code {
         TerminalErrorCode::TerminalBusy => "terminal_busy".into(),
         TerminalErrorCode::TerminalOffline => "terminal_offline".into(),
@@ -358,7 +358,7 @@ impl Engine {
 
     /// Asks an idempotent question (continue, lookup) again on the shared backoff while the
     /// answer is lost or the POS unreachable; any other failure ends the asking.
-    async fn ask<T, F, Fut>(&self, call: F) -> Result<T, String>
+    pub(crate) async fn ask<T, F, Fut>(&self, call: F) -> Result<T, String>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<T, HostError>>,

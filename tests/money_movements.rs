@@ -42,6 +42,11 @@ async fn lane() -> LaneUnderTest {
 
 /// A lane whose state (config, secrets, store) lives in `dir`.
 async fn lane_in(dir: tempfile::TempDir) -> LaneUnderTest {
+    lane_with(dir, "").await
+}
+
+/// [`lane_in`] with `extra` config lines after `[terminal]` (readers, `[giftcard]`, …).
+async fn lane_with(dir: tempfile::TempDir, extra: &str) -> LaneUnderTest {
     let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
         .await
         .unwrap();
@@ -58,7 +63,7 @@ async fn lane_in(dir: tempfile::TempDir) -> LaneUnderTest {
             listen: addr.clone(),
             request_timeout_ms: 3000,
             terminal: terminal.addr().unwrap().to_string(),
-            terminal_extra: "",
+            terminal_extra: extra,
             offline: OFFLINE_ENABLED,
         },
     );
@@ -584,36 +589,17 @@ async fn a_payment_lost_after_a_restart_is_not_matched_to_a_reversal_of_the_same
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_follow_a_scripted_day() {
     let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
-        .await
-        .unwrap();
-    let terminal =
-        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
-            .await
-            .unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
     let msr = dir.path().join("no-msr-here");
     let reader = format!(
         "[[reader]]\nname = \"msr\"\nkind = \"serial-msr\"\ndevice = \"{}\"\n",
         msr.display()
     );
-    let config = agent_support::config(
-        dir.path(),
-        &pos,
-        &Lane {
-            token: TOKEN,
-            listen: addr.clone(),
-            request_timeout_ms: 3000,
-            terminal: terminal.addr().unwrap().to_string(),
-            terminal_extra: &reader,
-            offline: OFFLINE_ENABLED,
-        },
-    );
-    let api = Api::new(&addr, TOKEN);
-    let (child, notify) = start_quiet(&config, dir.path()).await;
+    let l = lane_with(dir, &reader).await;
+    let (api, pos, terminal) = (&l.api, &l.pos, &l.terminal);
+    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
 
     // A split tender, completed.
-    open(&api, "day-1", "20.00").await;
+    open(api, "day-1", "20.00").await;
     let (st, v) = api
         .post(
             "/v1/sales/day-1/payments",
@@ -640,7 +626,7 @@ async fn metrics_follow_a_scripted_day() {
     let (st, v) = api.post("/v1/sales/day-1/complete", json!({})).await;
     assert_eq!(st, 200, "{v}");
     // A declined card, then the sale cancelled.
-    open(&api, "day-2", "10.00").await;
+    open(api, "day-2", "10.00").await;
     terminal
         .control()
         .set_next_outcome(hardware_sim::terminal::Outcome::Decline { code: 0x05 });
@@ -672,7 +658,7 @@ async fn metrics_follow_a_scripted_day() {
         r#"lane_offline_budget_remaining_count 100"#,
         r#"lane_offline_budget_remaining_amount 500"#,
     ] {
-        metric_becomes(&api, line).await;
+        metric_becomes(api, line).await;
     }
     let text = api
         .http
@@ -695,30 +681,14 @@ async fn metrics_follow_a_scripted_day() {
 /// 06 C0), classified by the readers' rules: a bank card is refused and nothing is paid.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lane_without_a_reader_reads_the_gift_card_on_the_terminal() {
-    let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
-        .await
-        .unwrap();
-    let terminal =
-        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
-            .await
-            .unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let config = agent_support::config(
-        dir.path(),
-        &pos,
-        &Lane {
-            token: TOKEN,
-            listen: addr.clone(),
-            request_timeout_ms: 3000,
-            terminal: terminal.addr().unwrap().to_string(),
-            terminal_extra: "[giftcard]\nprefixes = [\"600649\"]\n",
-            offline: OFFLINE_ENABLED,
-        },
-    );
-    let api = Api::new(&addr, TOKEN);
-    let (child, notify) = start_quiet(&config, dir.path()).await;
-    open(&api, "read-1", "5.00").await;
+    let l = lane_with(
+        tempfile::tempdir().unwrap(),
+        "[giftcard]\nprefixes = [\"600649\"]\n",
+    )
+    .await;
+    let (api, terminal) = (&l.api, &l.terminal);
+    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    open(api, "read-1", "5.00").await;
 
     // A bank card at the terminal: refused, its data dropped, nothing paid.
     terminal.control().present_track("4111111111111111=2512");

@@ -1,6 +1,9 @@
-//! `hardware-sim tap`: a TCP man in the middle between a cash register and a ZVT terminal
-//! (real or simulated) for technicians. Bytes are forwarded unchanged in both directions;
-//! each APDU is shown in words as it passes and recorded in a capture file.
+//! `hardware-sim tap`: a man in the middle between a cash register and a ZVT terminal (real or
+//! simulated) for technicians, over TCP (`--listen ADDR --to TERMINAL_ADDR`) or between two
+//! serial devices (`--pty LINK --to-device /dev/ttyUSB0`: the cash register opens LINK, the
+//! tap the terminal's port). Bytes are forwarded unchanged in both directions; each APDU is
+//! shown in words as it passes and recorded in a capture file (on serial, the APDU inside each
+//! frame; the link's ACK/NAK bytes are forwarded, not recorded).
 //!
 //! Capture file: JSON lines, one per APDU, in the order they crossed the tap:
 //! `{"t_ms":12,"ts":"2026-…Z","dir":"ecr_to_pt","apdu":"06 01 07 …","text":"ECR→PT 06 01 …"}`.
@@ -12,26 +15,47 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Instant};
 
 use bytes::BytesMut;
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{
-        TcpListener, TcpStream,
-        tcp::{OwnedReadHalf, OwnedWriteHalf},
-    },
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
     sync::Mutex,
 };
-use zvt::{Apdu, frame::tcp::TcpDecoder, transport::redact};
+use tokio_serial::SerialPortBuilderExt;
+use zvt::{
+    Apdu,
+    frame::{
+        serial::{SerialDecoder, SerialItem},
+        tcp::TcpDecoder,
+    },
+    transport::redact,
+};
 
 use crate::zvtlog::{self, Direction};
 
-/// Command-line arguments of `hardware-sim tap`.
+/// Command-line arguments of `hardware-sim tap`: TCP (`--listen` and `--to`) or serial
+/// (`--pty` and `--to-device`).
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["listen", "pty"])))]
 pub struct TapArgs {
-    /// Where the cash register connects, e.g. 127.0.0.1:20008.
-    #[arg(long, value_name = "ADDR")]
-    pub listen: SocketAddr,
-    /// The terminal's address, e.g. 192.168.1.50:20007.
-    #[arg(long = "to", value_name = "TERMINAL_ADDR")]
-    pub to: SocketAddr,
+    /// TCP: where the cash register connects, e.g. 127.0.0.1:20008.
+    #[arg(long, value_name = "ADDR", requires = "to")]
+    pub listen: Option<SocketAddr>,
+    /// TCP: the terminal's address, e.g. 192.168.1.50:20007.
+    #[arg(long = "to", value_name = "TERMINAL_ADDR", requires = "listen")]
+    pub to: Option<SocketAddr>,
+    /// Serial: the symlink to a pseudo-terminal the cash register opens as its port.
+    #[arg(
+        long,
+        value_name = "LINK",
+        requires = "to_device",
+        conflicts_with = "listen"
+    )]
+    pub pty: Option<PathBuf>,
+    /// Serial: the terminal's serial device, e.g. /dev/ttyUSB0.
+    #[arg(long, value_name = "DEVICE", requires = "pty")]
+    pub to_device: Option<PathBuf>,
+    /// Serial: the terminal's speed.
+    #[arg(long, value_name = "BAUD", default_value_t = 9600)]
+    pub baud: u32,
     /// Capture file (JSON lines; appended to). Default: zvt-capture.jsonl.
     #[arg(long, value_name = "FILE", default_value = "zvt-capture.jsonl")]
     pub capture: PathBuf,
@@ -123,16 +147,41 @@ impl Recorder {
     }
 }
 
+/// How the bytes on the line are cut into APDUs for the record.
+enum Unframer {
+    Tcp(TcpDecoder),
+    Serial(SerialDecoder),
+}
+
+impl Unframer {
+    /// The next complete APDU in `pending`; `Err` when the stream cannot be decoded.
+    fn next(&mut self, pending: &mut BytesMut) -> Result<Option<bytes::Bytes>, String> {
+        match self {
+            Self::Tcp(d) => d.decode(pending).map_err(|e| e.to_string()),
+            Self::Serial(d) => loop {
+                match d.decode(pending) {
+                    Ok(Some(SerialItem::Frame(apdu))) => return Ok(Some(apdu)),
+                    // Link-level ACK/NAK bytes: forwarded, not APDUs.
+                    Ok(Some(SerialItem::Ack | SerialItem::Nak)) => {}
+                    Ok(None) => return Ok(None),
+                    // A broken frame (bad CRC): the peer NAKs it; skip it in the record.
+                    Err(_) => {}
+                }
+            },
+        }
+    }
+}
+
 /// Copies `from` to `to` unchanged; every complete APDU is recorded as it passes.
 async fn pump(
-    mut from: OwnedReadHalf,
-    mut to: OwnedWriteHalf,
+    mut from: impl AsyncRead + Unpin,
+    mut to: impl AsyncWrite + Unpin,
     dir: Direction,
+    mut unframer: Unframer,
     recorder: Arc<Mutex<Recorder>>,
 ) -> std::io::Result<()> {
     let mut buf = vec![0u8; 4096];
     let mut pending = BytesMut::new();
-    let mut decoder = TcpDecoder::new();
     loop {
         let n = from.read(&mut buf).await?;
         if n == 0 {
@@ -142,7 +191,7 @@ async fn pump(
         // Recorded before it is forwarded, so the answer to it can never be recorded first.
         pending.extend_from_slice(&buf[..n]);
         loop {
-            match decoder.decode(&mut pending) {
+            match unframer.next(&mut pending) {
                 Ok(Some(apdu)) => recorder.lock().await.record(dir, &apdu),
                 Ok(None) => break,
                 Err(error) => {
@@ -154,6 +203,83 @@ async fn pump(
             }
         }
         to.write_all(&buf[..n]).await?;
+        to.flush().await?;
+    }
+}
+
+fn recorder(capture: &std::path::Path, quiet: bool) -> std::io::Result<Arc<Mutex<Recorder>>> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(capture)?;
+    Ok(Arc::new(Mutex::new(Recorder {
+        file,
+        start: Instant::now(),
+        quiet,
+    })))
+}
+
+/// A running serial tap: the cash register's pty on one side, the terminal's port on the
+/// other.
+#[derive(Debug)]
+pub struct SerialTap {
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl SerialTap {
+    /// Publishes a pty at `link` for the cash register and opens `device` (the terminal) at
+    /// `baud`; forwards between them and appends to `capture`.
+    pub fn start(
+        link: &std::path::Path,
+        device: &std::path::Path,
+        baud: u32,
+        capture: PathBuf,
+        quiet: bool,
+    ) -> std::io::Result<Self> {
+        let recorder = recorder(&capture, quiet)?;
+        let terminal = tokio_serial::new(device.to_string_lossy(), baud)
+            .open_native_async()
+            .map_err(|e| {
+                std::io::Error::other(format!(
+                    "cannot open the terminal's port {}: {e}",
+                    device.display()
+                ))
+            })?;
+        let pty = crate::terminal::endpoint::open_pty(link)?;
+        let (er, ew) = tokio::io::split(pty.master);
+        let (pr, pw) = tokio::io::split(terminal);
+        // The pty's slave stays open inside `open_pty`'s pair until the tap ends.
+        let keep = pty.slave;
+        let tasks = vec![
+            tokio::spawn(pump(
+                er,
+                pw,
+                Direction::EcrToPt,
+                Unframer::Serial(SerialDecoder::new()),
+                recorder.clone(),
+            )),
+            tokio::spawn(async move {
+                let r = pump(
+                    pr,
+                    ew,
+                    Direction::PtToEcr,
+                    Unframer::Serial(SerialDecoder::new()),
+                    recorder,
+                )
+                .await;
+                drop(keep);
+                r
+            }),
+        ];
+        Ok(Self { tasks })
+    }
+}
+
+impl Drop for SerialTap {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
     }
 }
 
@@ -173,15 +299,7 @@ impl Tap {
         capture: PathBuf,
         quiet: bool,
     ) -> std::io::Result<Self> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&capture)?;
-        let recorder = Arc::new(Mutex::new(Recorder {
-            file,
-            start: Instant::now(),
-            quiet,
-        }));
+        let recorder = recorder(&capture, quiet)?;
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
@@ -202,9 +320,10 @@ impl Tap {
                 let (er, ew) = ecr.into_split();
                 let (pr, pw) = pt.into_split();
                 let r = recorder.clone();
-                tokio::spawn(pump(er, pw, Direction::EcrToPt, r));
+                let tcp = || Unframer::Tcp(TcpDecoder::new());
+                tokio::spawn(pump(er, pw, Direction::EcrToPt, tcp(), r));
                 let r = recorder.clone();
-                tokio::spawn(pump(pr, ew, Direction::PtToEcr, r));
+                tokio::spawn(pump(pr, ew, Direction::PtToEcr, tcp(), r));
             }
         });
         Ok(Self { addr, task })
@@ -224,13 +343,39 @@ impl Drop for Tap {
 
 /// Runs `hardware-sim tap` until Ctrl-C or SIGTERM.
 pub async fn run(args: TapArgs) -> std::io::Result<()> {
-    let tap = Tap::start(args.listen, args.to, args.capture.clone(), args.quiet).await?;
-    println!(
-        "ZVT tap listening on {}, forwarding to {}, capture {}",
-        tap.addr(),
+    // clap's groups guarantee one complete mode.
+    let _running: Box<dyn std::fmt::Debug> = match (
+        args.listen,
         args.to,
-        args.capture.display()
-    );
+        &args.pty,
+        &args.to_device,
+    ) {
+        (Some(listen), Some(to), _, _) => {
+            let tap = Tap::start(listen, to, args.capture.clone(), args.quiet).await?;
+            println!(
+                "ZVT tap listening on {}, forwarding to {to}, capture {}",
+                tap.addr(),
+                args.capture.display()
+            );
+            Box::new(tap)
+        }
+        (_, _, Some(link), Some(device)) => {
+            let tap = SerialTap::start(link, device, args.baud, args.capture.clone(), args.quiet)?;
+            println!(
+                "ZVT tap on {} (the cash register's port), forwarding to {} at {} baud, capture {}",
+                link.display(),
+                device.display(),
+                args.baud,
+                args.capture.display()
+            );
+            Box::new(tap)
+        }
+        _ => {
+            return Err(std::io::Error::other(
+                "give --listen and --to (TCP) or --pty and --to-device (serial)",
+            ));
+        }
+    };
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r?,

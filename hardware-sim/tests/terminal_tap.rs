@@ -199,3 +199,54 @@ async fn tap_records_a_capture_without_secrets_and_replay_repeats_the_payment() 
         seen.join("\n")
     );
 }
+
+/// The same tap between two serial devices: the driver opens the tap's pty, the tap opens the
+/// simulated terminal's port; bytes (frames, ACKs) pass unchanged and the capture holds each
+/// framed APDU in words, without the card number or the password.
+#[tokio::test]
+async fn a_serial_tap_between_two_ports_records_the_conversation() {
+    use hardware_sim::tap::SerialTap;
+
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("serial.jsonl");
+    let mut cfg = sim_config();
+    cfg.password = PASSWORD.into();
+    cfg.cards = vec![TestCard {
+        pan: PAN.into(),
+        ..TestCard::default()
+    }];
+    let mut r = rig(Via::Pty, cfg).await;
+    let terminal_port = r.sim.link().unwrap().to_path_buf();
+    let ecr_port = dir.path().join("ecr-side");
+    let _tap = SerialTap::start(&ecr_port, &terminal_port, 9600, capture.clone(), true).unwrap();
+    r.config.password = PASSWORD.into();
+    r.config.endpoint = Endpoint::Serial {
+        path: ecr_port.clone(),
+        baud: 9600,
+    };
+    let mut events = r.sim.control().subscribe();
+    let mut pt = r.terminal().await;
+    let paid = pt
+        .authorize(PaymentRequest::new(Decimal::new(1234, 2)), NoEvents)
+        .await
+        .unwrap();
+    assert!(paid.is_approved());
+    assert_eq!(r.sim.control().approved_payments(), 1);
+    wait_for(&mut events, |e| *e == SimEvent::Done([0x06, 0x01])).await;
+    drop(pt);
+
+    let records = read_capture(&capture).unwrap();
+    let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
+    for want in [
+        "ECR→PT 06 00 Registration, config BA, EUR",
+        "ECR→PT 06 01 Authorization 12.34 EUR",
+        "PT→ECR 80 00 00 ack",
+        "PT→ECR 04 0F approved, 12.34 EUR, receipt 1, trace 1, card ****9012, girocard",
+    ] {
+        assert!(texts.contains(&want), "{want:?} not in {texts:#?}");
+    }
+    let raw = std::fs::read_to_string(&capture).unwrap();
+    for secret in [PASSWORD, "31 41 59", PAN, &PAN[..12], "67 99 99 01 23 45"] {
+        assert!(!raw.contains(secret), "{secret:?} in the capture:\n{raw}");
+    }
+}

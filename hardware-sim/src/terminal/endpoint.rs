@@ -57,9 +57,9 @@ pub(crate) async fn bind_tcp(addr: SocketAddr) -> io::Result<TcpListener> {
 
 /// A pty pair whose slave path is published at `link`.
 pub(crate) struct Pty {
-    master: SerialStream,
+    pub(crate) master: SerialStream,
     // Kept open so that reads on the master do not fail while no ECR has the port open.
-    _slave: SerialStream,
+    pub(crate) slave: SerialStream,
 }
 
 /// Creates a pty pair and points the symlink `link` at its slave, atomically.
@@ -70,10 +70,7 @@ pub(crate) fn open_pty(link: &Path) -> io::Result<Pty> {
         .ok_or_else(|| io::Error::other("pty slave has no name"))?;
     publish_link(Path::new(&target), link)?;
     tracing::info!(link = %link.display(), pty = %target, "Pseudo-terminal published.");
-    Ok(Pty {
-        master,
-        _slave: slave,
-    })
+    Ok(Pty { master, slave })
 }
 
 fn publish_link(target: &Path, link: &Path) -> io::Result<()> {

@@ -20,7 +20,7 @@
 
 mod console;
 mod control;
-mod endpoint;
+pub(crate) mod endpoint;
 mod fault;
 mod link;
 mod replay;

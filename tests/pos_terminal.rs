@@ -1045,7 +1045,7 @@ async fn control_a_recovery_that_starts_again_is_caught_as_a_second_payment() {
 /// (`terminalPayment.start` with `transType: REFUND`): one refund at the POS, the same
 /// `refund_id` again is the first answer, and the sale completes at zero.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_return_is_refunded_to_the_card_on_the_pos_terminal() {
+async fn a_return_is_refunded_to_the_card_on_the_pos_terminal_and_end_of_day_is_the_processors() {
     use hardware_sim::pos::TpType;
 
     let l = us_lane().await;
@@ -1120,5 +1120,13 @@ async fn a_return_is_refunded_to_the_card_on_the_pos_terminal() {
         .filter(|p| p.trans_type == TpType::Refund)
         .count();
     assert_eq!(refunds, 2, "one refund per return, none started twice");
+
+    // The processor settles a US lane's day: no terminal end of day here.
+    let (st, v) = l.api.post("/v1/terminal/end-of-day", json!({})).await;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (409, Some("end_of_day_not_applicable")),
+        "{v}"
+    );
     kill(&mut agent);
 }

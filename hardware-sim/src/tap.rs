@@ -77,6 +77,11 @@ pub struct CaptureRecord {
     pub apdu: String,
     /// The APDU in words.
     pub text: String,
+    /// Which connection of the tap it crossed (1, 2, …): a replay plays each connection's
+    /// records to one connection of the cash register and then drops it, so a link lost in
+    /// the field is lost again at the desk. 0 in captures from before the field existed.
+    #[serde(default)]
+    pub conn: u32,
 }
 
 impl CaptureRecord {
@@ -116,7 +121,7 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn record(&mut self, dir: Direction, raw: &[u8]) {
+    fn record(&mut self, conn: u32, dir: Direction, raw: &[u8]) {
         use std::io::Write;
         let text = match Apdu::decode(raw) {
             Ok(a) => zvtlog::describe(dir, &a),
@@ -128,6 +133,7 @@ impl Recorder {
             dir,
             apdu: hex(&redact::masked(raw)),
             text,
+            conn,
         };
         if let Ok(line) = serde_json::to_string(&rec)
             && let Err(error) = writeln!(self.file, "{line}").and_then(|_| self.file.flush())
@@ -176,7 +182,7 @@ impl Unframer {
 async fn pump(
     mut from: impl AsyncRead + Unpin,
     mut to: impl AsyncWrite + Unpin,
-    dir: Direction,
+    (conn, dir): (u32, Direction),
     mut unframer: Unframer,
     recorder: Arc<Mutex<Recorder>>,
 ) -> std::io::Result<()> {
@@ -192,7 +198,7 @@ async fn pump(
         pending.extend_from_slice(&buf[..n]);
         loop {
             match unframer.next(&mut pending) {
-                Ok(Some(apdu)) => recorder.lock().await.record(dir, &apdu),
+                Ok(Some(apdu)) => recorder.lock().await.record(conn, dir, &apdu),
                 Ok(None) => break,
                 Err(error) => {
                     // Still forwarded unchanged; only the decoding view is lost.
@@ -254,7 +260,7 @@ impl SerialTap {
             tokio::spawn(pump(
                 er,
                 pw,
-                Direction::EcrToPt,
+                (1, Direction::EcrToPt),
                 Unframer::Serial(SerialDecoder::new()),
                 recorder.clone(),
             )),
@@ -262,7 +268,7 @@ impl SerialTap {
                 let r = pump(
                     pr,
                     ew,
-                    Direction::PtToEcr,
+                    (1, Direction::PtToEcr),
                     Unframer::Serial(SerialDecoder::new()),
                     recorder,
                 )
@@ -303,10 +309,12 @@ impl Tap {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
+            let mut conn = 0;
             loop {
                 let Ok((ecr, peer)) = listener.accept().await else {
                     continue;
                 };
+                conn += 1;
                 let pt = match TcpStream::connect(to).await {
                     Ok(pt) => pt,
                     Err(error) => {
@@ -321,9 +329,9 @@ impl Tap {
                 let (pr, pw) = pt.into_split();
                 let r = recorder.clone();
                 let tcp = || Unframer::Tcp(TcpDecoder::new());
-                tokio::spawn(pump(er, pw, Direction::EcrToPt, tcp(), r));
+                tokio::spawn(pump(er, pw, (conn, Direction::EcrToPt), tcp(), r));
                 let r = recorder.clone();
-                tokio::spawn(pump(pr, ew, Direction::PtToEcr, tcp(), r));
+                tokio::spawn(pump(pr, ew, (conn, Direction::PtToEcr), tcp(), r));
             }
         });
         Ok(Self { addr, task })

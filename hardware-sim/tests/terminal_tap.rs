@@ -127,32 +127,7 @@ async fn tap_records_a_capture_without_secrets_and_replay_repeats_the_payment() 
     }
 
     // Replay through the real binary: the driver sees the same payment.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hardware-sim"))
-        .args(["terminal", "--tcp", "127.0.0.1:0", "--replay"])
-        .arg(&capture)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let _child = Child_(child);
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let addr = first
-        .split_whitespace()
-        .nth(4)
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_owned();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-
+    let (_child, addr, rx) = replay(&capture);
     let mut config = r.config.clone();
     config.endpoint = Endpoint::Tcp { addr };
     let mut pt = tokio::time::timeout(Duration::from_secs(10), Terminal::connect(config, NoRetry))
@@ -249,4 +224,111 @@ async fn a_serial_tap_between_two_ports_records_the_conversation() {
     for secret in [PASSWORD, "31 41 59", PAN, &PAN[..12], "67 99 99 01 23 45"] {
         assert!(!raw.contains(secret), "{secret:?} in the capture:\n{raw}");
     }
+}
+
+/// Starts `hardware-sim terminal --replay CAPTURE` on a free port: the process, its address
+/// and its output lines after the first.
+fn replay(capture: &std::path::Path) -> (Child_, String, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hardware-sim"))
+        .args(["terminal", "--tcp", "127.0.0.1:0", "--replay"])
+        .arg(capture)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let child = Child_(child);
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr = first
+        .split_whitespace()
+        .nth(4)
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_owned();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (child, addr, rx)
+}
+
+/// A capture of a payment whose completion was lost (the link dropped after the approval's
+/// 04 0F) and of the driver's recovery on a new connection: its replay drops the first
+/// connection at the same point, and the driver's recovery meets the recorded status
+/// enquiry and repeat receipt and reaches the same verdict.
+#[tokio::test]
+async fn replay_of_a_lost_completion_exercises_the_drivers_recovery() {
+    use hardware_sim::terminal::Fault;
+    use zvt::recovery::Verdict;
+
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("lost.jsonl");
+    let r = rig(Via::Tcp, sim_config()).await;
+    let tap = Tap::start(
+        "127.0.0.1:0".parse().unwrap(),
+        r.sim.addr().unwrap(),
+        capture.clone(),
+        true,
+    )
+    .await
+    .unwrap();
+    let mut config = r.config.clone();
+    config.endpoint = Endpoint::Tcp {
+        addr: tap.addr().to_string(),
+    };
+    let mut pt = Terminal::new(config.clone(), NoRetry).unwrap();
+    pt.register().await.unwrap();
+    let intent = pt.intent(Decimal::new(2500, 2));
+    r.sim.control().inject(Fault::DropAfterApproval);
+    let err = pt
+        .authorize(PaymentRequest::new(Decimal::new(2500, 2)), NoEvents)
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err}");
+    let verdict = pt.recover_last(&intent).await.unwrap();
+    assert!(matches!(verdict, Verdict::Approved { .. }), "{verdict:?}");
+    drop(pt);
+    // The tap records before it forwards; the recovery's last ACK is in the file once the
+    // terminal has it (bounded wait on the file, not a fixed sleep).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while read_capture(&capture)
+        .ok()
+        .and_then(|r| r.last().map(|l| l.dir))
+        != Some(Direction::EcrToPt)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the capture never ended with the ACK"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let records = read_capture(&capture).unwrap();
+    let conns: std::collections::BTreeSet<u32> = records.iter().map(|r| r.conn).collect();
+    assert_eq!(
+        conns.into_iter().collect::<Vec<_>>(),
+        [1, 2],
+        "two connections"
+    );
+
+    let (_child, addr, _lines) = replay(&capture);
+    config.endpoint = Endpoint::Tcp { addr };
+    let mut pt = Terminal::new(config, NoRetry).unwrap();
+    let err = pt
+        .authorize(PaymentRequest::new(Decimal::new(2500, 2)), NoEvents)
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_outcome_unknown(),
+        "the replay loses the completion again: {err}"
+    );
+    let replayed = pt.recover_last(&intent).await.unwrap();
+    assert_eq!(
+        replayed, verdict,
+        "the same verdict from the recorded evidence"
+    );
 }

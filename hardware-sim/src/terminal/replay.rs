@@ -2,7 +2,10 @@
 //! `hardware-sim tap` against a cash register (TCP). Each ECR→PT record is waited for (the
 //! ECR's command or acknowledgement, compared with the capture), each PT→ECR record is sent
 //! as recorded (secrets stay masked). Differences are reported, not fatal: the point is to
-//! show a technician where a cash register leaves the recorded conversation.
+//! show a technician where a cash register leaves the recorded conversation. A capture of
+//! several connections is played one recorded connection per connection, each dropped at
+//! its end as it was in the field (a lost completion stays lost, and the cash register's
+//! recovery meets the recorded recovery).
 
 use std::{io::Write, net::SocketAddr, sync::Arc};
 
@@ -35,14 +38,18 @@ impl Replay {
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let records = Arc::new(records);
+        let sessions = Arc::new(sessions(records));
         let task = tokio::spawn(async move {
+            let mut next = 0;
             loop {
                 let Ok((ecr, _)) = listener.accept().await else {
                     continue;
                 };
                 let _ = ecr.set_nodelay(true);
-                let outcome = play(ecr, &records, quiet).await;
+                // Each recorded connection to one connection; the last one again after that.
+                let session = &sessions[next.min(sessions.len() - 1)];
+                next += 1;
+                let outcome = play(ecr, session, quiet).await;
                 say(quiet, &format!("replay ended: {outcome}"));
             }
         });
@@ -96,6 +103,21 @@ async fn next_apdu(
 }
 
 /// Plays the capture on one connection; returns how it ended, in words.
+/// The records cut into the tap's connections, in order (never empty).
+fn sessions(records: Vec<CaptureRecord>) -> Vec<Vec<CaptureRecord>> {
+    let mut out: Vec<Vec<CaptureRecord>> = Vec::new();
+    for r in records {
+        match out.last_mut() {
+            Some(s) if s.last().is_some_and(|l| l.conn == r.conn) => s.push(r),
+            _ => out.push(vec![r]),
+        }
+    }
+    if out.is_empty() {
+        out.push(Vec::new());
+    }
+    out
+}
+
 async fn play(mut ecr: TcpStream, records: &[CaptureRecord], quiet: bool) -> String {
     let mut rx = BytesMut::new();
     let mut decoder = TcpDecoder::new();

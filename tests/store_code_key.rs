@@ -53,7 +53,7 @@ fn seed_sealed(opts: &StoreOptions) {
                 method: Method::Giftcard,
                 requested_amount: m("5.00"),
                 amount: m("5.00"),
-                code: Some("CODE-SEALED-0001".into()),
+                code: Some(zeroize::Zeroizing::new("CODE-SEALED-0001".to_owned())),
                 entry_mode: None,
                 terminal_mode: None,
                 pin_given: false,

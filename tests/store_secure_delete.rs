@@ -72,7 +72,7 @@ fn an_erased_code_is_in_neither_the_database_nor_the_wal() {
                     method: Method::Giftcard,
                     requested_amount: m("1.00"),
                     amount: m("1.00"),
-                    code: Some(format!("{CODE}-{id}")),
+                    code: Some(zeroize::Zeroizing::new(format!("{CODE}-{id}"))),
                     entry_mode: None,
                     terminal_mode: None,
                     pin_given: false,

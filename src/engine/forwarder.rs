@@ -207,7 +207,7 @@ impl Engine {
         Ok(code.map(|code| {
             (
                 CardSecret {
-                    code: SecretString::from(code),
+                    code: SecretString::from(code.as_str()),
                     pin: None,
                 },
                 p,

@@ -237,7 +237,7 @@ impl Engine {
             code: req
                 .code
                 .as_ref()
-                .map(|c| c.expose_secret().trim().to_owned())
+                .map(|c| zeroize::Zeroizing::new(c.expose_secret().trim().to_owned()))
                 .filter(|c| !c.is_empty()),
         };
         let probe = new.clone();

@@ -186,7 +186,11 @@ async fn recovery_settles_refunds_found_mid_flight() {
         .write(|c, s| {
             for (id, method, code) in [
                 ("r-cash", Method::Cash, None),
-                ("r-gift", Method::Giftcard, Some(CODE.to_owned())),
+                (
+                    "r-gift",
+                    Method::Giftcard,
+                    Some(zeroize::Zeroizing::new(CODE.to_owned())),
+                ),
             ] {
                 refunds::claim(
                     c,
@@ -305,7 +309,11 @@ async fn a_queued_refund_whose_forward_is_lost_is_in_doubt_until_the_operator_re
         .read(move |c, s| refunds::sealed_code(c, s, &id))
         .await
         .unwrap();
-    assert_eq!(sealed.as_deref(), Some(CODE), "kept for a resend");
+    assert_eq!(
+        sealed.as_deref().map(String::as_str),
+        Some(CODE),
+        "kept for a resend"
+    );
     h.engine
         .outbox_resolve(item, Resolution::Recorded)
         .await

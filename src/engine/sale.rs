@@ -304,10 +304,9 @@ impl Engine {
     ) -> Result<PaymentAnswer, EngineError> {
         let _guard = self.inner.sale_lock.lock().await;
         let (sale, pays) = self.load(sale_id).await?;
-        let code = req
-            .code
-            .as_ref()
-            .map(|c| secrecy::ExposeSecret::expose_secret(c).trim().to_owned());
+        let code = req.code.as_ref().map(|c| {
+            zeroize::Zeroizing::new(secrecy::ExposeSecret::expose_secret(c).trim().to_owned())
+        });
         let new = NewPayment {
             payment_id: req
                 .payment_id

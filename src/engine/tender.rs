@@ -66,7 +66,7 @@ impl Tender for GiftcardTender {
         new: NewPayment,
         pin: Option<SecretString>,
     ) -> Result<PaymentAnswer, EngineError> {
-        if new.code.as_deref().is_none_or(str::is_empty) {
+        if new.code.as_deref().is_none_or(|c| c.is_empty()) {
             return Err(EngineError::Invalid(
                 "a gift-card payment needs a code".into(),
             ));

@@ -157,8 +157,13 @@ impl Secrets {
         Ok(out)
     }
 
-    /// Decrypts what [`Secrets::seal`] produced for the same `context`.
-    pub fn open(&self, context: &str, sealed: &[u8]) -> Result<String, StoreError> {
+    /// Decrypts what [`Secrets::seal`] produced for the same `context`. The plaintext (a
+    /// gift-card code) is wiped from memory when the answer is dropped.
+    pub fn open(
+        &self,
+        context: &str,
+        sealed: &[u8],
+    ) -> Result<zeroize::Zeroizing<String>, StoreError> {
         if sealed.len() < 24 {
             return Err(StoreError::Crypto);
         }
@@ -174,7 +179,13 @@ impl Secrets {
                 },
             )
             .map_err(|_| StoreError::Crypto)?;
-        String::from_utf8(pt).map_err(|_| StoreError::Crypto)
+        match String::from_utf8(pt) {
+            Ok(text) => Ok(zeroize::Zeroizing::new(text)),
+            Err(e) => {
+                zeroize::Zeroize::zeroize(&mut e.into_bytes());
+                Err(StoreError::Crypto)
+            }
+        }
     }
 }
 
@@ -198,7 +209,7 @@ mod tests {
         let s2 = Secrets::load_or_create(&p).unwrap();
         assert_eq!(s1.keyed_hash("x"), s2.keyed_hash("x"));
         let sealed = s1.seal("pay-1", "6001234567890").unwrap();
-        assert_eq!(s2.open("pay-1", &sealed).unwrap(), "6001234567890");
+        assert_eq!(s2.open("pay-1", &sealed).unwrap().as_str(), "6001234567890");
         assert!(s2.open("pay-2", &sealed).is_err(), "context is bound");
         assert!(!String::from_utf8_lossy(&sealed).contains("6001234567890"));
         fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();

@@ -23,8 +23,8 @@ pub struct NewPayment {
     pub requested_amount: Money,
     /// Amount this attempt asks the host for (may be less: partial approval).
     pub amount: Money,
-    /// Gift-card code (sealed at rest, masked in plain columns). Never logged.
-    pub code: Option<String>,
+    /// Gift-card code (sealed at rest, masked in plain columns). Never logged; wiped from memory when dropped.
+    pub code: Option<zeroize::Zeroizing<String>>,
     /// How the code was read.
     pub entry_mode: Option<EntryMode>,
     /// For terminal payments.
@@ -44,7 +44,7 @@ impl std::fmt::Debug for NewPayment {
             .field("method", &self.method)
             .field("requested_amount", &self.requested_amount)
             .field("amount", &self.amount)
-            .field("code", &self.code.as_deref().map(mask))
+            .field("code", &self.code.as_deref().map(|c| mask(c)))
             .field("entry_mode", &self.entry_mode)
             .field("terminal_mode", &self.terminal_mode)
             .field("pin_given", &self.pin_given)
@@ -397,7 +397,7 @@ pub fn sealed_code(
     c: &Connection,
     secrets: &Secrets,
     payment_id: &str,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<zeroize::Zeroizing<String>>, StoreError> {
     let sealed: Option<Vec<u8>> = c
         .query_row(
             "SELECT code_sealed FROM payments WHERE payment_id = ?1",

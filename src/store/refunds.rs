@@ -92,8 +92,9 @@ pub struct NewRefund {
     pub method: Method,
     /// Amount (positive).
     pub amount: Money,
-    /// Gift-card code (sealed at rest only while it may still be needed).
-    pub code: Option<String>,
+    /// Gift-card code (sealed at rest only while it may still be needed; wiped
+    /// from memory when dropped).
+    pub code: Option<zeroize::Zeroizing<String>>,
 }
 
 impl std::fmt::Debug for NewRefund {
@@ -103,7 +104,7 @@ impl std::fmt::Debug for NewRefund {
             .field("sale_id", &self.sale_id)
             .field("method", &self.method)
             .field("amount", &self.amount)
-            .field("code", &self.code.as_deref().map(mask))
+            .field("code", &self.code.as_deref().map(|c| mask(c)))
             .finish()
     }
 }
@@ -428,7 +429,7 @@ pub fn sealed_code(
     c: &Connection,
     secrets: &Secrets,
     refund_id: &str,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<zeroize::Zeroizing<String>>, StoreError> {
     let sealed: Option<Vec<u8>> = c
         .query_row(
             "SELECT code_sealed FROM refunds WHERE refund_id = ?1",

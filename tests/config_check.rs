@@ -213,3 +213,29 @@ fn the_config_path_can_come_from_the_environment() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains(f.config.to_str().unwrap()));
 }
+
+#[test]
+fn a_reader_may_be_named_by_its_usb_identity_but_a_wedge_needs_a_path() {
+    let f = Fixture::new();
+    f.edit(
+        "device = \"/dev/lane/msr\"",
+        "device = \"usb:0801:0002:SN123\"",
+    );
+    let out = f.check(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+
+    f.edit("kind = \"serial-msr\"", "kind = \"hid-wedge\"");
+    let out = f.check(&[]);
+    assert_eq!(out.status.code(), Some(64));
+    let text = stdout(&out);
+    assert!(
+        text.contains("reader[0].device (line ") && text.contains("needs a path"),
+        "{text}"
+    );
+
+    let f = Fixture::new();
+    f.edit("device = \"/dev/lane/msr\"", "device = \"usb:08x1:0002\"");
+    let out = f.check(&[]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(stdout(&out).contains("usb:VID:PID"), "{}", stdout(&out));
+}

@@ -789,3 +789,24 @@ async fn the_terminal_trace_shows_the_agents_own_conversation_in_words() {
     trace.wait().unwrap();
     stop_gracefully(child, notify).await;
 }
+
+/// A reader named by its USB identity is resolved at start (and at every replug): with no
+/// such port attached the lane runs and reports the reader disconnected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_named_by_usb_identity_runs_and_reports_until_the_port_appears() {
+    let l = lane_with(
+        tempfile::tempdir().unwrap(),
+        "[[reader]]\nname = \"msr\"\nkind = \"serial-msr\"\ndevice = \"usb:0801:0002\"\n",
+    )
+    .await;
+    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let status = l.api.get("/v1/status").await;
+    let msr = status["devices"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["name"] == "msr"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no msr in {status}"));
+    assert_eq!(msr["kind"], "serial-msr", "{msr}");
+    assert_eq!(msr["state"], "disconnected", "{msr}");
+    stop_gracefully(child, notify).await;
+}

@@ -211,8 +211,9 @@ pub struct ReaderConfig {
     pub name: String,
     /// What kind of device it is.
     pub kind: ReaderKind,
-    /// Absolute device path.
-    pub device: PathBuf,
+    /// Where it is: an absolute device path, or `usb:VID:PID[:SERIAL]` (serial kinds only),
+    /// resolved at start and again at every replug.
+    pub device: crate::devices::DeviceLocator,
     /// Line speed for serial kinds (default 9600); unused for `hid-wedge`.
     pub baud: u32,
 }

@@ -619,7 +619,7 @@ fn readers(c: &mut Checker, raw: Vec<RawReader>) -> Vec<ReaderConfig> {
             }
             None => None,
         };
-        let device = c.absolute_path(&at("device"), r.device);
+        let device = reader_device(c, &at("device"), r.device, kind);
         let baud = match kind {
             Some(ReaderKind::HidWedge) if r.baud.is_some() => {
                 c.problem(&at("baud"), "is only used with serial reader kinds");
@@ -637,6 +637,31 @@ fn readers(c: &mut Checker, raw: Vec<RawReader>) -> Vec<ReaderConfig> {
         }
     }
     out
+}
+
+/// `[[reader]] device`: an absolute path, or `usb:VID:PID[:SERIAL]` for a serial reader.
+fn reader_device(
+    c: &mut Checker,
+    path: &str,
+    raw: Option<String>,
+    kind: Option<ReaderKind>,
+) -> Option<crate::devices::DeviceLocator> {
+    use crate::devices::DeviceLocator;
+    let raw = c.required(path, raw)?;
+    match raw.parse::<DeviceLocator>() {
+        Ok(DeviceLocator::Usb { .. }) if kind == Some(ReaderKind::HidWedge) => {
+            c.problem(
+                path,
+                "a hid-wedge reader needs a path (/dev/input/by-id/… or a udev symlink), not usb:VID:PID",
+            );
+            None
+        }
+        Ok(locator) => Some(locator),
+        Err(e) => {
+            c.problem(path, e.to_string());
+            None
+        }
+    }
 }
 
 fn offline(c: &mut Checker, raw: Option<RawOffline>) -> Option<OfflineConfig> {

@@ -241,13 +241,13 @@ pub(super) async fn devices(report: &mut DoctorReport, cfg: &Config) {
     terminal(report, cfg).await;
     for r in &cfg.readers {
         let name = format!("reader {}", r.name);
-        let locator = DeviceLocator::Path(r.device.clone());
+        let locator = r.device.clone();
         match locator.resolve() {
             Ok(node) => match std::fs::OpenOptions::new().read(true).open(&node) {
                 Ok(_) => report.pass(
                     "reader",
                     name,
-                    format!("{} -> {} opens ({})", r.device.display(), node.display(), r.kind.as_str()),
+                    format!("{} -> {} opens ({})", r.device, node.display(), r.kind.as_str()),
                 ),
                 Err(e) => report.fail(
                     EXIT_UNAVAILABLE,

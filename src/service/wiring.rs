@@ -21,9 +21,7 @@ use pos_client::{CodeType, PosClient, PosConfig};
 use crate::agent::{AgentBackend, Catalog, ZvtTerminal, transport_config};
 use crate::api::{self, ApiOptions, ApiState};
 use crate::config::{Config, LoadedConfig, UnknownCardPolicy};
-use crate::devices::{
-    DeviceKind, DeviceLocator, DeviceRegistry, ReaderKind, ReaderSpec, SupervisorOptions,
-};
+use crate::devices::{DeviceKind, DeviceRegistry, ReaderKind, ReaderSpec, SupervisorOptions};
 use crate::domain::Money;
 use crate::engine::adapters::{PosPorts, backoff_factory};
 use crate::engine::{Engine, EngineConfig, EngineEvent, OfflinePolicy, Ports, UnknownCard};
@@ -127,8 +125,7 @@ fn reader_specs(config: &Config) -> Vec<ReaderSpec> {
                 crate::config::ReaderKind::SerialScanner => ReaderKind::SerialScanner,
                 crate::config::ReaderKind::HidWedge => ReaderKind::HidWedge,
             };
-            let mut spec =
-                ReaderSpec::new(r.name.clone(), kind, DeviceLocator::Path(r.device.clone()));
+            let mut spec = ReaderSpec::new(r.name.clone(), kind, r.device.clone());
             spec.baud = r.baud;
             spec
         })

@@ -242,7 +242,6 @@ impl SerialTap {
         capture: PathBuf,
         quiet: bool,
     ) -> std::io::Result<Self> {
-        let recorder = recorder(&capture, quiet)?;
         let terminal = tokio_serial::new(device.to_string_lossy(), baud)
             .open_native_async()
             .map_err(|e| {
@@ -251,6 +250,7 @@ impl SerialTap {
                     device.display()
                 ))
             })?;
+        let recorder = recorder(&capture, quiet)?;
         let pty = crate::terminal::endpoint::open_pty(link)?;
         let (er, ew) = tokio::io::split(pty.master);
         let (pr, pw) = tokio::io::split(terminal);

@@ -41,6 +41,7 @@ mod convert;
 mod error;
 mod ops;
 mod pager;
+pub mod schema_check;
 mod secret;
 mod terminal;
 mod transport;

@@ -16,7 +16,8 @@
 
 mod local;
 mod pos;
-pub mod schema;
+/// The schema check lives with the client whose documents it checks.
+pub use pos_client::schema_check as schema;
 pub mod terminal_payments;
 
 use std::io::{self, Write};

@@ -23,9 +23,6 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// DNS and TCP connect timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-const ENVIRONMENT: &str = include_str!("../../pos-client/graphql/environment.graphql");
-const LOCATION: &str = include_str!("../../pos-client/graphql/location.graphql");
-
 /// What the POS checks learned, for callers that want more than the report.
 #[derive(Debug, Clone, Default)]
 pub struct PosProbe {
@@ -102,7 +99,10 @@ pub(super) async fn checks(
         url: cfg.pos.graphql_url.as_str(),
         token: &token,
     };
-    match gql.post(ENVIRONMENT, "Environment", json!({})).await {
+    match gql
+        .post(schema::ENVIRONMENT_DOC, "Environment", json!({}))
+        .await
+    {
         Ok(data) => {
             let field = |k: &str| {
                 data.pointer(&format!("/environment/{k}"))
@@ -119,7 +119,7 @@ pub(super) async fn checks(
     let store_code = cfg.lane.store_code.as_str();
     match gql
         .post(
-            LOCATION,
+            schema::LOCATION_DOC,
             "Location",
             json!({ "code": store_code, "first": 10 }),
         )

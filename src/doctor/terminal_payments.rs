@@ -10,31 +10,7 @@
 
 use serde_json::Value as Json;
 
-use super::schema::{PINNED_SDL, SchemaModel, check_operations};
-
-/// The terminal-payment documents the agent sends, by file name.
-pub const TERMINAL_OPERATIONS: &[(&str, &str)] = &[
-    (
-        "terminal_payment_start.graphql",
-        include_str!("../../pos-client/graphql/terminal_payment_start.graphql"),
-    ),
-    (
-        "terminal_payment_continue.graphql",
-        include_str!("../../pos-client/graphql/terminal_payment_continue.graphql"),
-    ),
-    (
-        "terminal_payment_capture.graphql",
-        include_str!("../../pos-client/graphql/terminal_payment_capture.graphql"),
-    ),
-    (
-        "terminal_payment_void.graphql",
-        include_str!("../../pos-client/graphql/terminal_payment_void.graphql"),
-    ),
-    (
-        "terminal_payments.graphql",
-        include_str!("../../pos-client/graphql/terminal_payments.graphql"),
-    ),
-];
+use super::schema::{PINNED_SDL, SchemaModel, TERMINAL_OPERATIONS, check_operations};
 
 /// What the live server allows for terminal payments.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,5 +1,6 @@
-//! Checks the operations the agent sends against the live POS schema (pos-api.md §7:
-//! pinned names may differ on a real server).
+//! Checks the operations this client sends against a live POS schema (pos-api.md §7:
+//! pinned names may differ on a real server): the pinned SDL and the operation documents the
+//! client is generated from, and the diff. `lane-agent doctor` runs it against the server.
 //!
 //! Both sides are reduced to one small model, [`SchemaModel`]: the live schema comes from
 //! an introspection answer, the agent's expectations from the pinned SDL the client is
@@ -20,87 +21,110 @@ use graphql_parser::schema::{self as sdl, TypeDefinition};
 use serde_json::Value as Json;
 
 /// The pinned schema the client is generated from.
-pub const PINNED_SDL: &str = include_str!("../../pos-client/schema/pos-schema.graphql");
+pub const PINNED_SDL: &str = include_str!("../schema/pos-schema.graphql");
 
-/// Every operation document the agent sends, by file name.
+/// Every operation document this client sends (the terminal payments apart), by file name.
 pub const OPERATIONS: &[(&str, &str)] = &[
     (
         "customer.graphql",
-        include_str!("../../pos-client/graphql/customer.graphql"),
+        include_str!("../graphql/customer.graphql"),
     ),
     (
         "environment.graphql",
-        include_str!("../../pos-client/graphql/environment.graphql"),
+        include_str!("../graphql/environment.graphql"),
     ),
     (
         "giftcard.graphql",
-        include_str!("../../pos-client/graphql/giftcard.graphql"),
+        include_str!("../graphql/giftcard.graphql"),
     ),
     (
         "giftcard_add.graphql",
-        include_str!("../../pos-client/graphql/giftcard_add.graphql"),
+        include_str!("../graphql/giftcard_add.graphql"),
     ),
     (
         "giftcard_edit.graphql",
-        include_str!("../../pos-client/graphql/giftcard_edit.graphql"),
+        include_str!("../graphql/giftcard_edit.graphql"),
     ),
     (
         "giftcard_trans_add.graphql",
-        include_str!("../../pos-client/graphql/giftcard_trans_add.graphql"),
+        include_str!("../graphql/giftcard_trans_add.graphql"),
     ),
     (
         "giftcard_trans_capture.graphql",
-        include_str!("../../pos-client/graphql/giftcard_trans_capture.graphql"),
+        include_str!("../graphql/giftcard_trans_capture.graphql"),
     ),
-    (
-        "item.graphql",
-        include_str!("../../pos-client/graphql/item.graphql"),
-    ),
+    ("item.graphql", include_str!("../graphql/item.graphql")),
     (
         "item_serial_lot.graphql",
-        include_str!("../../pos-client/graphql/item_serial_lot.graphql"),
+        include_str!("../graphql/item_serial_lot.graphql"),
     ),
     (
         "item_warehouse.graphql",
-        include_str!("../../pos-client/graphql/item_warehouse.graphql"),
+        include_str!("../graphql/item_warehouse.graphql"),
     ),
     (
         "location.graphql",
-        include_str!("../../pos-client/graphql/location.graphql"),
+        include_str!("../graphql/location.graphql"),
     ),
     (
         "product.graphql",
-        include_str!("../../pos-client/graphql/product.graphql"),
+        include_str!("../graphql/product.graphql"),
     ),
     (
         "product_banner.graphql",
-        include_str!("../../pos-client/graphql/product_banner.graphql"),
+        include_str!("../graphql/product_banner.graphql"),
     ),
     (
         "product_group.graphql",
-        include_str!("../../pos-client/graphql/product_group.graphql"),
+        include_str!("../graphql/product_group.graphql"),
     ),
     (
         "product_notice.graphql",
-        include_str!("../../pos-client/graphql/product_notice.graphql"),
+        include_str!("../graphql/product_notice.graphql"),
     ),
     (
         "product_section.graphql",
-        include_str!("../../pos-client/graphql/product_section.graphql"),
+        include_str!("../graphql/product_section.graphql"),
     ),
     (
         "product_sort_option.graphql",
-        include_str!("../../pos-client/graphql/product_sort_option.graphql"),
+        include_str!("../graphql/product_sort_option.graphql"),
     ),
     (
         "purchase_add.graphql",
-        include_str!("../../pos-client/graphql/purchase_add.graphql"),
+        include_str!("../graphql/purchase_add.graphql"),
+    ),
+    ("sale.graphql", include_str!("../graphql/sale.graphql")),
+];
+
+/// The terminal-payment documents (lanes whose card terminal the POS drives), by file name.
+pub const TERMINAL_OPERATIONS: &[(&str, &str)] = &[
+    (
+        "terminal_payment_start.graphql",
+        include_str!("../graphql/terminal_payment_start.graphql"),
     ),
     (
-        "sale.graphql",
-        include_str!("../../pos-client/graphql/sale.graphql"),
+        "terminal_payment_continue.graphql",
+        include_str!("../graphql/terminal_payment_continue.graphql"),
+    ),
+    (
+        "terminal_payment_capture.graphql",
+        include_str!("../graphql/terminal_payment_capture.graphql"),
+    ),
+    (
+        "terminal_payment_void.graphql",
+        include_str!("../graphql/terminal_payment_void.graphql"),
+    ),
+    (
+        "terminal_payments.graphql",
+        include_str!("../graphql/terminal_payments.graphql"),
     ),
 ];
+
+/// The link probe's document (`environment`), also the doctor's first call.
+pub const ENVIRONMENT_DOC: &str = include_str!("../graphql/environment.graphql");
+/// The `location` lookup's document.
+pub const LOCATION_DOC: &str = include_str!("../graphql/location.graphql");
 
 /// The standard introspection query (types, fields, arguments, input fields, enum values).
 pub const INTROSPECTION_QUERY: &str = r"query IntrospectionQuery {

@@ -16,6 +16,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# The live keyboard-wedge test needs /dev/uinput; load the module where the kernel has it
+# (in a container it cannot exist, and that test says NOT RUN).
+[ -e /dev/uinput ] || modprobe uinput 2>/dev/null || true
+
 # The real OpenID Connect provider the POS client's tests talk to.
 if [ ! -d tests/oidc/node_modules/oidc-provider ]; then
     (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)

@@ -283,6 +283,7 @@ async fn replay_of_a_lost_completion_exercises_the_drivers_recovery() {
     };
     let mut pt = Terminal::new(config.clone(), NoRetry).unwrap();
     pt.register().await.unwrap();
+    let mut events = r.sim.control().subscribe();
     let intent = pt.intent(Decimal::new(2500, 2));
     r.sim.control().inject(Fault::DropAfterApproval);
     let err = pt
@@ -293,20 +294,9 @@ async fn replay_of_a_lost_completion_exercises_the_drivers_recovery() {
     let verdict = pt.recover_last(&intent).await.unwrap();
     assert!(matches!(verdict, Verdict::Approved { .. }), "{verdict:?}");
     drop(pt);
-    // The tap records before it forwards; the recovery's last ACK is in the file once the
-    // terminal has it (bounded wait on the file, not a fixed sleep).
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while read_capture(&capture)
-        .ok()
-        .and_then(|r| r.last().map(|l| l.dir))
-        != Some(Direction::EcrToPt)
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the capture never ended with the ACK"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // The terminal has the driver's last ACK of the repeat receipt, and the tap records
+    // before it forwards: the capture is complete.
+    wait_for(&mut events, |e| *e == SimEvent::Done([0x06, 0x20])).await;
     let records = read_capture(&capture).unwrap();
     let conns: std::collections::BTreeSet<u32> = records.iter().map(|r| r.conn).collect();
     assert_eq!(

@@ -28,7 +28,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::payment::Method;
-use crate::domain::{Money, OutboxKind, PaymentState, SaleState};
+use crate::domain::{Money, OutboxKind, PaymentState};
 use crate::store::exceptions::{self, NewException};
 use crate::store::outbox::{self, NewItem};
 use crate::store::refunds::{self, Claim, NewRefund, RefundRecord, RefundState, RefundUpdate};
@@ -250,18 +250,7 @@ impl Engine {
             return Ok(answer_for(&first, paid_and_due(&sale, &pays).1));
         }
         Self::refuse_in_doubt(&pays)?;
-        match sale.state {
-            SaleState::Open => {}
-            SaleState::Cancelled | SaleState::Cancelling => {
-                return Err(EngineError::SaleCancelled(sale_id.into()));
-            }
-            SaleState::Completed | SaleState::Completing => {
-                return Err(EngineError::SaleCompleted(sale_id.into()));
-            }
-        }
-        if !req.amount.is_positive() {
-            return Err(EngineError::Invalid("amount must be positive".into()));
-        }
+        Self::open_for_money(&sale, req.amount)?;
         let owed = Money::ZERO - paid_and_due(&sale, &pays).1;
         if !owed.is_positive() {
             return Err(EngineError::Invalid(format!(

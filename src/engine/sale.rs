@@ -340,18 +340,7 @@ impl Engine {
             return Ok(answer_for(&first, paid_and_due(&sale, &pays).1));
         }
         Self::refuse_in_doubt(&pays)?;
-        match sale.state {
-            SaleState::Open => {}
-            SaleState::Cancelled | SaleState::Cancelling => {
-                return Err(EngineError::SaleCancelled(sale_id.into()));
-            }
-            SaleState::Completed | SaleState::Completing => {
-                return Err(EngineError::SaleCompleted(sale_id.into()));
-            }
-        }
-        if !req.amount.is_positive() {
-            return Err(EngineError::Invalid("amount must be positive".into()));
-        }
+        Self::open_for_money(&sale, req.amount)?;
         let due = paid_and_due(&sale, &pays).1;
         if !due.is_positive() {
             return Err(EngineError::NothingDue(sale_id.into()));
@@ -362,6 +351,24 @@ impl Engine {
         let answer = tender(method).start(self, new, req.pin).await;
         self.count(|m| m.record_tender(tender_method(method), tender_result(&answer, asked)));
         answer
+    }
+
+    /// Refuses money on a sale that is not open, and an amount that is not positive (a
+    /// payment or a refund alike).
+    pub(crate) fn open_for_money(sale: &SaleRecord, amount: Money) -> Result<(), EngineError> {
+        match sale.state {
+            SaleState::Open => {}
+            SaleState::Cancelled | SaleState::Cancelling => {
+                return Err(EngineError::SaleCancelled(sale.sale_id.clone()));
+            }
+            SaleState::Completed | SaleState::Completing => {
+                return Err(EngineError::SaleCompleted(sale.sale_id.clone()));
+            }
+        }
+        if !amount.is_positive() {
+            return Err(EngineError::Invalid("amount must be positive".into()));
+        }
+        Ok(())
     }
 
     /// Completes a sale (`POST /v1/sales/{id}/complete`): captures every hold, then commits

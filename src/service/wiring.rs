@@ -282,7 +282,6 @@ pub async fn wire_with(
     let service = service
         .task(Stage::Engine, "engine", {
             let engine = engine.clone();
-            let storage_metrics = metrics.clone();
             let zvt = zvt.clone();
             move |ctx| async move {
                 // Connect early so `status` shows the terminal; failures only report.
@@ -299,10 +298,9 @@ pub async fn wire_with(
                     tokio::select! {
                         () = ctx.stop.cancelled() => break,
                         _ = tick.tick() => {
-                            // Reads work during a storage fault: the agent stays up,
-                            // answers reads and reports the fault.
-                            if let Ok(s) = engine.status().await {
-                                storage_metrics.set_storage_ok(s.storage_error.is_none());
+                            // Reads work during a storage fault: the agent stays up and
+                            // answers reads; `/metrics` reads the fault from the status.
+                            if engine.status().await.is_ok() {
                                 heartbeat.beat();
                             }
                         }

@@ -9,6 +9,8 @@ use crate::store::mask;
 use crate::store::outbox::{self, NewItem};
 use crate::store::payments::{self, NewPayment, PaymentRecord, PaymentUpdate};
 
+use super::sale::answer_in;
+
 use super::offline;
 use super::ports::{CardSecret, Decline, GiftcardTransRequest, HostError};
 use super::{BalanceAnswer, BalanceSource, Engine, EngineError, EngineEvent, PaymentAnswer};
@@ -55,17 +57,32 @@ impl Engine {
                         balance: t.balance,
                         ..Default::default()
                     };
-                    // The hold is journaled first: nothing after it may leave it unrecorded.
-                    let p = self
-                        .move_payment(&p.payment_id, PaymentState::Authorized, upd)
+                    // The hold is journaled first, with the balance it left in the cache
+                    // for offline use and the register's answer, in one commit.
+                    let code = code.clone();
+                    let (p, answer) = self
+                        .journal_outcome(move |c, s| {
+                            let p = payments::transition(
+                                c,
+                                &p.payment_id,
+                                PaymentState::Authorized,
+                                upd.clone(),
+                            )?;
+                            if let Some(b) = upd.balance {
+                                exceptions::cache_balance(
+                                    c,
+                                    &s.keyed_hash(&code),
+                                    &mask(&code),
+                                    b,
+                                )?;
+                            }
+                            let answer = answer_in(c, &p)?;
+                            Ok((p, answer))
+                        })
                         .await?;
-                    if let Some(b) = t.balance
-                        && let Err(e) = self.cache_balance(&code, b).await
-                    {
-                        tracing::warn!(payment_id = %p.payment_id, error = %e, "Balance cache not updated.");
-                    }
+                    self.payment_event(&p);
                     tracing::info!(payment_id = %p.payment_id, code = %p.code_masked.as_deref().unwrap_or(""), amount = %amount, "Gift card authorized.");
-                    return self.answer(&p).await;
+                    return Ok(answer);
                 }
                 Err(HostError::Declined(Decline::InvalidPin))
                     if new.entry_mode == Some(EntryMode::Keyed) && pin.is_none() && !asked_pin =>
@@ -131,10 +148,10 @@ impl Engine {
                         reason: Some("outcome_unknown".into()),
                         ..Default::default()
                     };
-                    let p = self
-                        .move_payment(&p.payment_id, PaymentState::InDoubt, upd)
-                        .await?;
-                    return self.answer(&p).await;
+                    return Ok(self
+                        .settle_payment(&p.payment_id, PaymentState::InDoubt, upd)
+                        .await?
+                        .1);
                 }
                 Err(e) => return self.decline(&p, &e.to_string()).await,
             }
@@ -174,7 +191,7 @@ impl Engine {
             .store
             .write(move |c, s| {
                 let p = payments::insert(c, s, &sc, &rc, &new)?.into_inner();
-                payments::transition(
+                let p = payments::transition(
                     c,
                     &p.payment_id,
                     PaymentState::Declined,
@@ -182,11 +199,13 @@ impl Engine {
                         reason: Some(reason),
                         ..Default::default()
                     },
-                )
+                )?;
+                let answer = answer_in(c, &p)?;
+                Ok((p, answer))
             })
             .await?;
-        self.payment_event(&p);
-        self.answer(&p).await
+        self.payment_event(&p.0);
+        Ok(p.1)
     }
 
     pub(crate) async fn decline(
@@ -198,11 +217,11 @@ impl Engine {
             reason: Some(reason.to_owned()),
             ..Default::default()
         };
-        let p = self
-            .move_payment(&p.payment_id, PaymentState::Declined, upd)
+        let (p, answer) = self
+            .settle_payment(&p.payment_id, PaymentState::Declined, upd)
             .await?;
         tracing::info!(payment_id = %p.payment_id, reason, "Payment declined.");
-        self.answer(&p).await
+        Ok(answer)
     }
 
     pub(crate) async fn cache_balance(
@@ -260,7 +279,7 @@ impl Engine {
             self.inner.cfg.store_code.clone(),
             self.inner.cfg.register_code.clone(),
         );
-        let (p, item) = self
+        let (p, item, answer) = self
             .inner
             .store
             .write(move |c, s| {
@@ -296,17 +315,17 @@ impl Engine {
                                 payload,
                             },
                         )?;
-                        Ok((p, Some(id)))
+                        let answer = answer_in(c, &p)?;
+                        Ok((p, Some(id), answer))
                     }
                     Err(refusal) => {
                         let upd = PaymentUpdate {
                             reason: Some(refusal.to_string()),
                             ..Default::default()
                         };
-                        Ok((
-                            payments::transition(c, &pid, PaymentState::Declined, upd)?,
-                            None,
-                        ))
+                        let p = payments::transition(c, &pid, PaymentState::Declined, upd)?;
+                        let answer = answer_in(c, &p)?;
+                        Ok((p, None, answer))
                     }
                 }
             })
@@ -320,27 +339,39 @@ impl Engine {
                 state: OutboxState::New,
             });
         }
-        self.answer(&p).await
+        Ok(answer)
     }
 
     /// Captures a hold in `capturing`; when it cannot be done now, an outbox item finishes it.
     pub(crate) async fn capture_giftcard(&self, p: &PaymentRecord) -> Result<(), EngineError> {
+        if let Some(upd) = self.capture_hold_now(p).await? {
+            self.move_payment(&p.payment_id, PaymentState::Captured, upd)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Captures a hold in `capturing` at the POS. Returns the update that goes with its
+    /// `captured` state (the caller journals it), or `None` when an outbox item will finish
+    /// the capture.
+    pub(crate) async fn capture_hold_now(
+        &self,
+        p: &PaymentRecord,
+    ) -> Result<Option<PaymentUpdate>, EngineError> {
         let id = p.pos_trans_id.clone().unwrap_or_default();
         match self.inner.ports.giftcards.capture(&id).await {
             Ok(t) => {
                 self.link_up();
-                let upd = PaymentUpdate {
+                Ok(Some(PaymentUpdate {
                     balance: t.balance.or(p.balance),
                     ..Default::default()
-                };
-                self.move_payment(&p.payment_id, PaymentState::Captured, upd)
-                    .await?;
-                Ok(())
+                }))
             }
             Err(e) => {
                 self.note_host_error(&e);
                 tracing::warn!(payment_id = %p.payment_id, error = %e, "Gift-card capture deferred to the outbox.");
-                self.ensure_item(p, OutboxKind::GiftcardCapture).await
+                self.ensure_item(p, OutboxKind::GiftcardCapture).await?;
+                Ok(None)
             }
         }
     }

@@ -503,6 +503,20 @@ impl Engine {
             }
             _ => return Ok(()),
         };
+        if let Some(upd) = self.capture_terminal_now(&p).await? {
+            self.move_payment(&p.payment_id, PaymentState::Captured, upd)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Captures a terminal payment in `capturing` through the POS. Returns the update that
+    /// goes with its `captured` state (the caller journals it), or `None` when a
+    /// `terminal_capture` item will finish it.
+    pub(crate) async fn capture_terminal_now(
+        &self,
+        p: &PaymentRecord,
+    ) -> Result<Option<PaymentUpdate>, EngineError> {
         let host = self.pos_host()?;
         let id = p.pos_trans_id.clone().unwrap_or_default();
         match host.capture(&id, Some(p.amount)).await {
@@ -510,20 +524,15 @@ impl Engine {
                 if tp.status == TerminalPaymentStatus::Captured =>
             {
                 self.link_up();
-                self.move_payment(
-                    &p.payment_id,
-                    PaymentState::Captured,
-                    PaymentUpdate::default(),
-                )
-                .await?;
-                Ok(())
+                Ok(Some(PaymentUpdate::default()))
             }
             other => {
                 if let Err(e) = &other {
                     self.note_host_error(e);
                 }
                 tracing::warn!(payment_id = %p.payment_id, answer = ?other.as_ref().map(|_| "unexpected"), "Terminal capture deferred to the outbox.");
-                self.ensure_item(&p, OutboxKind::TerminalCapture).await
+                self.ensure_item(p, OutboxKind::TerminalCapture).await?;
+                Ok(None)
             }
         }
     }

@@ -2,9 +2,11 @@
 
 use crate::domain::payment::Method;
 use crate::domain::{Money, OutboxKind, OutboxState, PaymentState, SaleState};
+use crate::store::StoreError;
 use crate::store::outbox::{self, NewItem};
 use crate::store::payments::{self, NewPayment, PaymentRecord, PaymentUpdate};
 use crate::store::sales::{self, NewSale, SaleRecord};
+use rusqlite::Connection;
 
 use super::ports::HostError;
 use super::tender::tender;
@@ -70,6 +72,150 @@ fn now_local() -> String {
         .to_string()
 }
 
+/// The sale and its payments, read in the caller's transaction.
+pub(crate) fn load_in(
+    c: &Connection,
+    sale_id: &str,
+) -> Result<(SaleRecord, Vec<PaymentRecord>), StoreError> {
+    Ok((sales::get(c, sale_id)?, payments::for_sale(c, sale_id)?))
+}
+
+/// A payment's answer, read in the transaction that wrote the payment: the answer costs no
+/// second trip to the store.
+pub(crate) fn answer_in(c: &Connection, p: &PaymentRecord) -> Result<PaymentAnswer, StoreError> {
+    let (sale, pays) = load_in(c, &p.sale_id)?;
+    Ok(answer_for(p, paid_and_due(&sale, &pays).1))
+}
+
+/// The register's view of a sale and its payments.
+fn sale_view(sale: SaleRecord, pays: Vec<PaymentRecord>) -> SaleView {
+    let (paid, due) = paid_and_due(&sale, &pays);
+    SaleView {
+        sale_id: sale.sale_id,
+        transaction_id: sale.transaction_id,
+        state: sale.state,
+        total: sale.totals.total,
+        totals: sale.totals,
+        paid,
+        due,
+        member_id: sale.member_id,
+        lines: sale.lines,
+        payments: pays.iter().map(PaymentView::from).collect(),
+    }
+}
+
+/// Whether completing the sale still has to capture this payment's hold (every tender's
+/// `capture` acts on these states only).
+fn needs_capture(p: &PaymentRecord) -> bool {
+    matches!(p.state, PaymentState::Authorized | PaymentState::Capturing)
+}
+
+/// What the first commit of a completion found and did.
+enum CompletionStart {
+    /// Completed before: the answer comes from its purchase item.
+    AlreadyCompleted,
+    /// Negative control ([`Fault::AnswerBeforeCommit`]): acknowledged with nothing written.
+    AnswerFirst,
+    /// Refused; a `completing` sale with money due again is `open` again (`reopened`).
+    Refused { error: EngineError, reopened: bool },
+    /// Nothing to capture: completed, its purchase queued (this outbox id), in that commit.
+    Completed(i64),
+    /// `completing`, with these payments; the POS holds in `marked` (gift cards, terminal
+    /// payments through the POS) went `capturing` in the same commit and are captured next.
+    Capture {
+        pays: Vec<PaymentRecord>,
+        marked: Vec<String>,
+    },
+}
+
+/// The first commit of a completion (see [`Engine::complete_sale`]).
+fn start_completion(
+    c: &Connection,
+    store_code: &str,
+    sale_id: &str,
+    answer_first: bool,
+) -> Result<CompletionStart, StoreError> {
+    let (sale, pays) = load_in(c, sale_id)?;
+    let refused = |error| {
+        Ok(CompletionStart::Refused {
+            error,
+            reopened: false,
+        })
+    };
+    match sale.state {
+        SaleState::Completed => return Ok(CompletionStart::AlreadyCompleted),
+        SaleState::Open | SaleState::Completing => {}
+        SaleState::Cancelled | SaleState::Cancelling => {
+            return refused(EngineError::SaleCancelled(sale_id.into()));
+        }
+    }
+    if let Err(e) = Engine::refuse_in_doubt(&pays) {
+        return refused(e);
+    }
+    let due = paid_and_due(&sale, &pays).1;
+    if due != Money::ZERO {
+        let reopened = sale.state == SaleState::Completing;
+        if reopened {
+            sales::set_state(c, sale_id, SaleState::Open)?;
+        }
+        return Ok(CompletionStart::Refused {
+            error: EngineError::Due { due },
+            reopened,
+        });
+    }
+    if sale.state == SaleState::Open && answer_first {
+        return Ok(CompletionStart::AnswerFirst);
+    }
+    if sale.state == SaleState::Open {
+        sales::set_state(c, sale_id, SaleState::Completing)?;
+    }
+    if !pays.iter().any(needs_capture) {
+        return finish_completion(c, store_code, sale_id).map(CompletionStart::Completed);
+    }
+    let mut marked = Vec::new();
+    let mut out = Vec::with_capacity(pays.len());
+    for p in pays {
+        // Holds captured at the POS (gift cards, terminals the POS drives); a ZVT
+        // reservation is booked at the terminal by its own tender.
+        let hold = p.state == PaymentState::Authorized
+            && (p.method == Method::Giftcard
+                || p.terminal_mode == Some(crate::domain::payment::TerminalMode::Pos));
+        out.push(if hold {
+            marked.push(p.payment_id.clone());
+            payments::transition(
+                c,
+                &p.payment_id,
+                PaymentState::Capturing,
+                PaymentUpdate::default(),
+            )?
+        } else {
+            p
+        });
+    }
+    Ok(CompletionStart::Capture { pays: out, marked })
+}
+
+/// The last write of a completion: the purchase built from the sale as journaled now, the
+/// sale `completed`, its sealed codes erased, the purchase queued. Returns the outbox id.
+fn finish_completion(c: &Connection, store_code: &str, sale_id: &str) -> Result<i64, StoreError> {
+    let (sale, pays) = load_in(c, sale_id)?;
+    let input = purchase::build(store_code, &sale, &pays);
+    let payload = serde_json::to_string(&input).map_err(|e| StoreError::Data(e.to_string()))?;
+    sales::set_state(c, sale_id, SaleState::Completed)?;
+    crate::store::refunds::erase_codes(c, sale_id)?;
+    outbox::enqueue(
+        c,
+        &NewItem {
+            kind: OutboxKind::Purchase,
+            sale_id: Some(sale_id.to_owned()),
+            payment_id: None,
+            amount: Some(sale.totals.total),
+            code_hash: None,
+            payload,
+        },
+    )
+}
+
 impl Engine {
     /// Opens a sale (`POST /v1/sales`). The same `sale_id` with the same body returns the
     /// first sale; with another body, `Conflict`.
@@ -115,7 +261,8 @@ impl Engine {
             self.inner.cfg.store_code.clone(),
             self.inner.cfg.register_code.clone(),
         );
-        let ins = self
+        // The view is read in the commit that opened the sale: one trip to the store.
+        let (is_new, sale, pays) = self
             .inner
             .store
             .write(move |c, s| {
@@ -127,41 +274,26 @@ impl Engine {
                     original_sale_id.as_deref(),
                     is_new,
                 )?;
-                Ok(ins)
+                let (sale, pays) = load_in(c, &new.sale_id)?;
+                Ok((is_new, sale, pays))
             })
             .await?;
-        if let sales::Inserted::New(s) = &ins {
-            tracing::info!(sale_id = %s.sale_id, transaction_id = %s.transaction_id, total = %s.totals.total, "Sale opened.");
+        if is_new {
+            tracing::info!(sale_id = %sale.sale_id, transaction_id = %sale.transaction_id, total = %sale.totals.total, "Sale opened.");
             self.count(|m| m.record_sale(SaleOutcome::Opened));
             self.emit(EngineEvent::Sale {
-                sale_id: s.sale_id.clone(),
-                state: s.state,
+                sale_id: sale.sale_id.clone(),
+                state: sale.state,
             });
         }
-        self.sale(&ins.into_inner().sale_id).await
+        Ok(sale_view(sale, pays))
     }
 
     /// The sale, its payments and what is due (`GET /v1/sales/{id}`).
     pub async fn sale(&self, sale_id: &str) -> Result<SaleView, EngineError> {
         let id = sale_id.to_owned();
-        let (sale, pays) = self
-            .inner
-            .store
-            .read(move |c, _| Ok((sales::get(c, &id)?, payments::for_sale(c, &id)?)))
-            .await?;
-        let (paid, due) = paid_and_due(&sale, &pays);
-        Ok(SaleView {
-            sale_id: sale.sale_id,
-            transaction_id: sale.transaction_id,
-            state: sale.state,
-            total: sale.totals.total,
-            totals: sale.totals,
-            paid,
-            due,
-            member_id: sale.member_id,
-            lines: sale.lines,
-            payments: pays.iter().map(PaymentView::from).collect(),
-        })
+        let (sale, pays) = self.inner.store.read(move |c, _| load_in(c, &id)).await?;
+        Ok(sale_view(sale, pays))
     }
 
     pub(crate) async fn load(
@@ -169,11 +301,7 @@ impl Engine {
         sale_id: &str,
     ) -> Result<(SaleRecord, Vec<PaymentRecord>), EngineError> {
         let id = sale_id.to_owned();
-        Ok(self
-            .inner
-            .store
-            .read(move |c, _| Ok((sales::get(c, &id)?, payments::for_sale(c, &id)?)))
-            .await?)
+        Ok(self.inner.store.read(move |c, _| load_in(c, &id)).await?)
     }
 
     pub(crate) fn payment_event(&self, p: &PaymentRecord) {
@@ -191,10 +319,39 @@ impl Engine {
         to: PaymentState,
         upd: PaymentUpdate,
     ) -> Result<PaymentRecord, EngineError> {
+        Ok(self
+            .move_payment_then(payment_id, to, upd, |_, _| Ok(()))
+            .await?
+            .0)
+    }
+
+    /// The last move of a tender: the register's answer is read in the same transaction.
+    pub(crate) async fn settle_payment(
+        &self,
+        payment_id: &str,
+        to: PaymentState,
+        upd: PaymentUpdate,
+    ) -> Result<(PaymentRecord, PaymentAnswer), EngineError> {
+        self.move_payment_then(payment_id, to, upd, answer_in).await
+    }
+
+    /// Journals a payment's move and runs `then` on the moved record in the same
+    /// transaction.
+    async fn move_payment_then<T: Send + 'static>(
+        &self,
+        payment_id: &str,
+        to: PaymentState,
+        upd: PaymentUpdate,
+        then: fn(&Connection, &PaymentRecord) -> Result<T, StoreError>,
+    ) -> Result<(PaymentRecord, T), EngineError> {
         let id = payment_id.to_owned();
         if to == PaymentState::InDoubt {
-            let (p, raised) = self
-                .journal_outcome(move |c, _| super::in_doubt::enter(c, &id, upd.clone()))
+            let (p, raised, t) = self
+                .journal_outcome(move |c, _| {
+                    let (p, raised) = super::in_doubt::enter(c, &id, upd.clone())?;
+                    let t = then(c, &p)?;
+                    Ok((p, raised, t))
+                })
                 .await?;
             self.payment_event(&p);
             if let Some(eid) = raised {
@@ -205,13 +362,17 @@ impl Engine {
                 );
                 self.inner.in_doubt_wake.notify_one();
             }
-            return Ok(p);
+            return Ok((p, t));
         }
-        let p = self
-            .journal_outcome(move |c, _| payments::transition(c, &id, to, upd.clone()))
+        let (p, t) = self
+            .journal_outcome(move |c, _| {
+                let p = payments::transition(c, &id, to, upd.clone())?;
+                let t = then(c, &p)?;
+                Ok((p, t))
+            })
             .await?;
         self.payment_event(&p);
-        Ok(p)
+        Ok((p, t))
     }
 
     pub(crate) async fn answer(&self, p: &PaymentRecord) -> Result<PaymentAnswer, EngineError> {
@@ -303,7 +464,6 @@ impl Engine {
         req: PaymentRequest,
     ) -> Result<PaymentAnswer, EngineError> {
         let _guard = self.inner.sale_lock.lock().await;
-        let (sale, pays) = self.load(sale_id).await?;
         let code = req.code.as_ref().map(|c| {
             zeroize::Zeroizing::new(secrecy::ExposeSecret::expose_secret(c).trim().to_owned())
         });
@@ -329,13 +489,16 @@ impl Engine {
             pin_given: req.pin.is_some(),
             trace_before: None,
         };
-        let probe = new.clone();
-        if let Some(first) = self
+        let (probe, id) = (new.clone(), sale_id.to_owned());
+        let (sale, pays, first) = self
             .inner
             .store
-            .read(move |c, s| payments::find_same(c, s, &probe))
-            .await?
-        {
+            .read(move |c, s| {
+                let (sale, pays) = load_in(c, &id)?;
+                Ok((sale, pays, payments::find_same(c, s, &probe)?))
+            })
+            .await?;
+        if let Some(first) = first {
             // `authorizing` with no movement running: its recovery has not settled it yet.
             return Ok(answer_for(&first, paid_and_due(&sale, &pays).1));
         }
@@ -402,60 +565,82 @@ impl Engine {
         self.complete_with(sale_id, false).await
     }
 
+    /// A completion in at most two commits: the first checks the sale and, when nothing is
+    /// left to capture, completes it and queues its purchase right there; otherwise it marks
+    /// the sale `completing` and its POS holds `capturing` together, the holds are captured,
+    /// and the second commit journals the captures with the completion. A crash between the
+    /// POS's capture and that commit leaves the hold `capturing`, which recovery hands to the
+    /// outbox (a capture is idempotent).
     async fn complete_with(
         &self,
         sale_id: &str,
         answer_first: bool,
     ) -> Result<CompleteAnswer, EngineError> {
-        let (sale, pays) = self.load(sale_id).await?;
-        match sale.state {
-            SaleState::Completed => return self.completed_answer(sale_id).await,
-            SaleState::Open | SaleState::Completing => {}
-            SaleState::Cancelled | SaleState::Cancelling => {
-                return Err(EngineError::SaleCancelled(sale_id.into()));
-            }
-        }
-        Self::refuse_in_doubt(&pays)?;
-        let due = paid_and_due(&sale, &pays).1;
-        if due != Money::ZERO {
-            if sale.state == SaleState::Completing {
-                self.set_sale(sale_id, SaleState::Open).await?;
-            }
-            return Err(EngineError::Due { due });
-        }
-        if sale.state == SaleState::Open && answer_first {
-            return Ok(self.answer_then_commit(sale_id));
-        }
-        if sale.state == SaleState::Open {
-            self.set_sale(sale_id, SaleState::Completing).await?;
-        }
-        for p in &pays {
-            tender(p.method).capture(self, p).await?;
-        }
-        let (sale, pays) = self.load(sale_id).await?;
-        let input = purchase::build(&self.inner.cfg.store_code, &sale, &pays);
-        let payload =
-            serde_json::to_string(&input).map_err(|e| EngineError::Invalid(e.to_string()))?;
-        let id = sale_id.to_owned();
-        let outbox_id = self
+        let (id, store_code) = (sale_id.to_owned(), self.inner.cfg.store_code.clone());
+        let start = self
             .inner
             .store
-            .write(move |c, _| {
-                sales::set_state(c, &id, SaleState::Completed)?;
-                crate::store::refunds::erase_codes(c, &id)?;
-                outbox::enqueue(
-                    c,
-                    &NewItem {
-                        kind: OutboxKind::Purchase,
-                        sale_id: Some(id.clone()),
-                        payment_id: None,
-                        amount: Some(sale.totals.total),
-                        code_hash: None,
-                        payload,
-                    },
-                )
+            .write(move |c, _| start_completion(c, &store_code, &id, answer_first))
+            .await?;
+        let (pays, marked) = match start {
+            CompletionStart::AlreadyCompleted => return self.completed_answer(sale_id).await,
+            CompletionStart::AnswerFirst => return Ok(self.answer_then_commit(sale_id)),
+            CompletionStart::Refused { error, reopened } => {
+                if reopened {
+                    self.emit(EngineEvent::Sale {
+                        sale_id: sale_id.to_owned(),
+                        state: SaleState::Open,
+                    });
+                }
+                return Err(error);
+            }
+            CompletionStart::Completed(outbox_id) => return Ok(self.completed(sale_id, outbox_id)),
+            CompletionStart::Capture { pays, marked } => (pays, marked),
+        };
+        self.emit(EngineEvent::Sale {
+            sale_id: sale_id.to_owned(),
+            state: SaleState::Completing,
+        });
+        let mut captured: Vec<(String, PaymentUpdate)> = Vec::new();
+        for p in &pays {
+            if !marked.contains(&p.payment_id) {
+                tender(p.method).capture(self, p).await?;
+                continue;
+            }
+            self.payment_event(p);
+            let done = if p.method == Method::Giftcard {
+                self.capture_hold_now(p).await?
+            } else {
+                self.capture_terminal_now(p).await?
+            };
+            if let Some(upd) = done {
+                captured.push((p.payment_id.clone(), upd));
+            }
+        }
+        let (id, store_code) = (sale_id.to_owned(), self.inner.cfg.store_code.clone());
+        let (outbox_id, moved) = self
+            .journal_outcome(move |c, _| {
+                let mut moved = Vec::with_capacity(captured.len());
+                for (pid, upd) in &captured {
+                    moved.push(payments::transition(
+                        c,
+                        pid,
+                        PaymentState::Captured,
+                        upd.clone(),
+                    )?);
+                }
+                Ok((finish_completion(c, &store_code, &id)?, moved))
             })
             .await?;
+        for p in &moved {
+            self.payment_event(p);
+        }
+        Ok(self.completed(sale_id, outbox_id))
+    }
+
+    /// After the commit that completed a sale: the log line, the metric, the events, and a
+    /// nudge for the forwarder.
+    fn completed(&self, sale_id: &str, outbox_id: i64) -> CompleteAnswer {
         tracing::info!(sale_id, outbox_id, "Sale completed; purchase queued.");
         self.count(|m| m.record_sale(SaleOutcome::Completed));
         self.emit(EngineEvent::Sale {
@@ -468,11 +653,11 @@ impl Engine {
             state: OutboxState::New,
         });
         self.inner.wake.notify_one();
-        Ok(CompleteAnswer {
+        CompleteAnswer {
             state: SaleState::Completed,
             purchase: PurchaseStatus::Queued,
             outbox_id,
-        })
+        }
     }
 
     /// Negative control only ([`Fault::AnswerBeforeCommit`]): acknowledges the completion

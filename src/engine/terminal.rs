@@ -52,16 +52,18 @@ impl Engine {
             .store
             .write(move |c, s| {
                 let p = payments::insert(c, s, &sc, &rc, &new)?.into_inner();
-                payments::transition(
+                let p = payments::transition(
                     c,
                     &p.payment_id,
                     PaymentState::Approved,
                     PaymentUpdate::default(),
-                )
+                )?;
+                let answer = super::sale::answer_in(c, &p)?;
+                Ok((p, answer))
             })
             .await?;
-        self.payment_event(&p);
-        self.answer(&p).await
+        self.payment_event(&p.0);
+        Ok(p.1)
     }
 
     /// The terminal's last trace number before a command: the terminal client's, else the

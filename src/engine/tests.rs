@@ -13,6 +13,8 @@ use crate::domain::{Money, OutboxKind, OutboxState, PaymentState, SaleState};
 use crate::store::payments::{self, PaymentUpdate};
 use crate::store::{StoreOptions, outbox};
 
+mod step_commits;
+
 fn m(s: &str) -> Money {
     s.parse().unwrap()
 }

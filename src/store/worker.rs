@@ -1,5 +1,6 @@
 //! The writer thread: owns the `Connection`; async callers send it closures.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 
@@ -17,6 +18,9 @@ pub struct Store {
     tx: mpsc::Sender<Job>,
     /// The last storage fault of a write (full disk, I/O error), until a write succeeds.
     fault: Arc<Mutex<Option<String>>>,
+    /// Transactions committed through [`Store::write`]: what each register step costs in
+    /// durable commits (its tests and the step benchmark read it).
+    commits: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -59,6 +63,7 @@ impl Store {
         Ok(Store {
             tx,
             fault: Arc::new(Mutex::new(None)),
+            commits: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -82,6 +87,9 @@ impl Store {
         f: impl FnOnce(&Connection, &Secrets) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let res = self.with_db(move |db| db.write(f)).await;
+        if res.is_ok() {
+            self.commits.fetch_add(1, Ordering::Relaxed);
+        }
         let mut fault = self.fault.lock().unwrap_or_else(|e| e.into_inner());
         match &res {
             Ok(_) => {
@@ -98,6 +106,11 @@ impl Store {
             Err(_) => {}
         }
         res
+    }
+
+    /// How many transactions [`Store::write`] has committed since the store was opened.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     /// The storage fault of the last failed write, until a write succeeds again.

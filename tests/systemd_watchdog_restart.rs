@@ -1,7 +1,7 @@
 //! Issue 13 item 9: a stuck forwarder makes real systemd restart the service.
 //!
 //! A real systemd user manager (`/lib/systemd/systemd --user`) runs the real `lane-agent`
-//! binary as a `Type=notify` unit with the project unit's restart settings and a 2 s
+//! binary as a `Type=notify` unit with the project unit's restart settings and a 3 s
 //! watchdog. The POS stand-in holds every `purchaseAdd` for 60 s; a completed cash sale
 //! makes the forwarder send one, the agent withholds `WATCHDOG=1`, and systemd kills it
 //! (result `watchdog`) and starts it again: a new main PID, `NRestarts=1`, and the
@@ -32,6 +32,8 @@ use serde_json::json;
 
 const TOKEN: &str = "systemd-watchdog-token-0123456789";
 const SERVICE: &str = "lane-agent.service";
+/// The test unit's `WatchdogSec=`, in seconds.
+const WATCHDOG_S: u64 = 3;
 const MANAGER: &str = "/lib/systemd/systemd";
 /// The project's unit, whose watchdog and restart settings the test unit mirrors.
 const PROJECT_UNIT: &str = include_str!("../systemd/lane-agent.service");
@@ -100,7 +102,8 @@ fn missing() -> Option<String> {
     }
 }
 
-/// The test's unit: the project's restart and notify settings, a 2 s watchdog, the agent
+/// The test's unit: the project's restart and notify settings, a 3 s watchdog (the agent
+/// pings every 1.5 s: slack for a loaded CI machine), the agent
 /// binary Cargo built, its output in a file (there is no journald) and no core file from
 /// the watchdog's SIGABRT.
 fn unit(config: &Path, log: &Path) -> String {
@@ -108,7 +111,7 @@ fn unit(config: &Path, log: &Path) -> String {
     let mut unit = String::from("[Unit]\nDescription=lane-agent under test\n");
     let mut service = format!(
         "[Service]\nExecStartPre={bin} check-config --config {cfg}\n\
-         ExecStart={bin} run --config {cfg}\nWatchdogSec=2s\nLimitCORE=0\n\
+         ExecStart={bin} run --config {cfg}\nWatchdogSec={WATCHDOG_S}s\nLimitCORE=0\n\
          StandardOutput=append:{log}\nStandardError=append:{log}\n",
         cfg = config.display(),
         log = log.display(),
@@ -337,7 +340,7 @@ async fn a_stuck_forwarder_makes_systemd_restart_the_service() {
     // Healthy, it outlives two watchdog intervals: the pings reach systemd. This is an
     // observation window, not a synchronisation: nothing is expected to happen in it.
     let calm = tokio::task::block_in_place(|| {
-        let until = Instant::now() + Duration::from_secs(4);
+        let until = Instant::now() + Duration::from_secs(2 * WATCHDOG_S);
         let mut last = manager.show();
         while Instant::now() < until {
             last = manager.show();
@@ -376,7 +379,7 @@ async fn a_stuck_forwarder_makes_systemd_restart_the_service() {
     let (st, v) = api.post("/v1/sales/wd-sd-1/complete", json!({})).await;
     assert_eq!(st, 200, "{v}");
 
-    // systemd's watchdog fires (2 s of silence after the last ping), kills the agent and,
+    // systemd's watchdog fires (WatchdogSec of silence after the last ping), kills the agent and,
     // RestartSec later, starts a new one that reaches READY again.
     let restarted = tokio::task::block_in_place(|| {
         manager.wait_for("systemd restarts the agent", Duration::from_secs(60), |p| {

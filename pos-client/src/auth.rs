@@ -7,15 +7,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use openidconnect::core::{CoreClient, CoreErrorResponseType, CoreProviderMetadata};
+use openidconnect::core::{CoreClient, CoreErrorResponseType};
 use openidconnect::{
-    ClientId, ClientSecret, DiscoveryError, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    IssuerUrl, OAuth2TokenResponse, RequestTokenError, StandardErrorResponse,
+    ClientId, ClientSecret, EndpointMaybeSet, EndpointNotSet, EndpointSet, OAuth2TokenResponse,
+    RequestTokenError, StandardErrorResponse,
 };
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
 use crate::config::PosConfig;
+use crate::discovery::{self, Discovery, DiscoveryError, TokenError, TokenInfo};
 use crate::error::PosError;
 use crate::transport::{Http, TransportError};
 
@@ -120,30 +121,11 @@ impl Auth {
         {
             return Ok(c.bearer.clone());
         }
-        if st.client.is_none() {
-            st.client = Some(self.discover().await?);
-        }
-        let client = st.client.as_ref().expect("set just above");
-        match self.fetch(client).await {
-            Ok((token, lifetime, fetched_at)) => {
-                st.generation += 1;
-                let bearer = Bearer {
-                    token,
-                    generation: st.generation,
-                };
-                st.token = Some(Cached {
-                    bearer: bearer.clone(),
-                    refresh_at: fetched_at + lifetime.mul_f64(REFRESH_AT),
-                    expires_at: fetched_at + lifetime,
-                });
-                self.fetches.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(
-                    lifetime_s = lifetime.as_secs(),
-                    "POS access token obtained."
-                );
-                Ok(bearer)
-            }
+        match self.fetch_into(&mut st).await {
+            Ok((bearer, _)) => Ok(bearer),
+            Err(TokenError::Discovery(err)) => Err(err.into()),
             Err(err) => {
+                let err = PosError::from(err);
                 let now = self.clock.now();
                 match st
                     .token
@@ -164,92 +146,84 @@ impl Auth {
         }
     }
 
-    async fn discover(&self) -> Result<DiscoveredClient, PosError> {
-        let issuer = IssuerUrl::new(self.issuer_url.clone())
-            .map_err(|e| PosError::Config(format!("issuer_url: {e}")))?;
-        let meta = CoreProviderMetadata::discover_async(issuer, &self.http)
-            .await
-            .map_err(discovery_error)?;
-        // Discovery names where the client secret goes: it gets the same rule as the
-        // configured URLs (https, or plain http to loopback only), so a provider document
-        // cannot send the secret across the network in clear.
-        if let Some(endpoint) = meta.token_endpoint() {
-            let mut problems = Vec::new();
-            crate::config::check_url(
-                "token_endpoint (from discovery)",
-                endpoint.as_str(),
-                &mut problems,
-            );
-            if !problems.is_empty() {
-                return Err(PosError::Config(problems.join("; ")));
-            }
+    /// Discovery now (not lazily); the client keeps what it found for later calls.
+    pub(crate) async fn discover_now(&self) -> Result<Discovery, DiscoveryError> {
+        let found = discovery::discover(&self.http, &self.issuer_url).await?;
+        self.state.lock().await.client = Some(self.client_from(&found));
+        Ok(found)
+    }
+
+    /// A fresh token now, whatever the cache holds; it becomes the cached token.
+    pub(crate) async fn fetch_now(&self) -> Result<TokenInfo, TokenError> {
+        let mut st = self.state.lock().await;
+        self.fetch_into(&mut st).await.map(|(_, info)| info)
+    }
+
+    /// Discovers if needed, fetches a token and caches it.
+    async fn fetch_into(&self, st: &mut State) -> Result<(Bearer, TokenInfo), TokenError> {
+        if st.client.is_none() {
+            let found = discovery::discover(&self.http, &self.issuer_url).await?;
+            st.client = Some(self.client_from(&found));
         }
-        Ok(CoreClient::from_provider_metadata(
-            meta,
+        let client = st.client.as_ref().expect("set just above");
+        let (token, lifetime, fetched_at, expires_in) = self.fetch(client).await?;
+        st.generation += 1;
+        let bearer = Bearer {
+            token,
+            generation: st.generation,
+        };
+        st.token = Some(Cached {
+            bearer: bearer.clone(),
+            refresh_at: fetched_at + lifetime.mul_f64(REFRESH_AT),
+            expires_at: fetched_at + lifetime,
+        });
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            lifetime_s = lifetime.as_secs(),
+            "POS access token obtained."
+        );
+        Ok((bearer, TokenInfo { expires_in }))
+    }
+
+    fn client_from(&self, found: &Discovery) -> DiscoveredClient {
+        CoreClient::from_provider_metadata(
+            found.metadata.clone(),
             ClientId::new(self.client_id.clone()),
             // The secret leaves `SecretString` only here, into openidconnect's redacting type.
             Some(ClientSecret::new(
                 self.client_secret.expose_secret().to_owned(),
             )),
-        ))
+        )
     }
 
     async fn fetch(
         &self,
         client: &DiscoveredClient,
-    ) -> Result<(SecretString, Duration, Instant), PosError> {
+    ) -> Result<(SecretString, Duration, Instant, Option<Duration>), TokenError> {
         let fetched_at = self.clock.now();
         let req = client
             .exchange_client_credentials()
-            .map_err(|e| PosError::Config(format!("token endpoint: {e}")))?;
+            .map_err(|e| TokenError::Setup(e.to_string()))?;
         let resp = req.request_async(&self.http).await.map_err(token_error)?;
-        let lifetime = resp
-            .expires_in()
+        let expires_in = resp.expires_in();
+        let lifetime = expires_in
             .filter(|d| !d.is_zero())
             .unwrap_or(DEFAULT_LIFETIME);
         let token = SecretString::from(resp.access_token().secret().clone());
-        Ok((token, lifetime, fetched_at))
-    }
-}
-
-fn discovery_error(e: DiscoveryError<TransportError>) -> PosError {
-    match e {
-        DiscoveryError::Request(t) => PosError::NotSent {
-            operation: "discovery",
-            reason: t.to_string(),
-        },
-        DiscoveryError::Response(status, _, msg) if status.is_server_error() => PosError::NotSent {
-            operation: "discovery",
-            reason: msg,
-        },
-        DiscoveryError::Response(_, _, msg) => PosError::Config(format!("discovery: {msg}")),
-        DiscoveryError::Validation(msg) => PosError::Config(format!("discovery: {msg}")),
-        DiscoveryError::Parse(e) => PosError::Config(format!("discovery document: {e}")),
-        DiscoveryError::UrlParse(e) => PosError::Config(format!("issuer_url: {e}")),
-        other => PosError::Config(format!("discovery: {other}")),
+        Ok((token, lifetime, fetched_at, expires_in))
     }
 }
 
 fn token_error(
     e: RequestTokenError<TransportError, StandardErrorResponse<CoreErrorResponseType>>,
-) -> PosError {
+) -> TokenError {
     match e {
-        RequestTokenError::ServerResponse(resp) => match resp.error() {
-            CoreErrorResponseType::InvalidClient => PosError::InvalidClient,
-            // The IdP's own error object; it never contains the secret.
-            _ => PosError::Config(format!("token endpoint refused: {resp}")),
+        // The IdP's own error code; it never contains the secret.
+        RequestTokenError::ServerResponse(resp) => TokenError::Refused {
+            code: resp.error().as_ref().to_owned(),
         },
-        RequestTokenError::Request(t) => PosError::NotSent {
-            operation: "token",
-            reason: t.to_string(),
-        },
-        RequestTokenError::Parse(e, _) => PosError::NotSent {
-            operation: "token",
-            reason: format!("token answer malformed: {e}"),
-        },
-        RequestTokenError::Other(msg) => PosError::NotSent {
-            operation: "token",
-            reason: msg,
-        },
+        RequestTokenError::Request(t) => TokenError::Unreachable(t.to_string()),
+        RequestTokenError::Parse(e, _) => TokenError::Malformed(e.to_string()),
+        RequestTokenError::Other(msg) => TokenError::Unreachable(msg),
     }
 }

@@ -8,6 +8,7 @@ use crate::auth::{Auth, Clock, TokioClock};
 use crate::classify::{OpMeta, classify};
 use crate::config::PosConfig;
 use crate::convert;
+use crate::discovery::{Discovery, DiscoveryError, TokenError, TokenInfo};
 use crate::error::PosError;
 use crate::ops;
 use crate::pager::SincePager;
@@ -163,6 +164,48 @@ impl PosClient {
             }
         }
         Err(PosError::NotAuthenticated { operation: op.name })
+    }
+
+    /// OIDC discovery now rather than on the first call (install-time checks); the client
+    /// keeps what it found for its later calls.
+    pub async fn discover(&self) -> Result<Discovery, DiscoveryError> {
+        self.inner.auth.discover_now().await
+    }
+
+    /// A fresh access token now, whatever the cache holds (install-time checks); later
+    /// calls use it. Discovers first if that has not happened yet.
+    pub async fn fetch_token(&self) -> Result<TokenInfo, TokenError> {
+        self.inner.auth.fetch_now().await
+    }
+
+    /// The live schema: [`crate::schema_check::INTROSPECTION_QUERY`] through the client's
+    /// auth and classification; the answer's `data` object, ready for
+    /// [`crate::schema_check::check_introspection`].
+    pub async fn introspect(&self) -> Result<serde_json::Value, PosError> {
+        self.run::<Introspection>(
+            query("IntrospectionQuery", "__schema"),
+            serde_json::Map::new(),
+            &Redactor::default(),
+        )
+        .await
+    }
+
+    /// `GET url` through the client's transport — its TLS settings and certificate
+    /// verification, timeouts and body bound — and the HTTP status, whatever it is. For a
+    /// reachability and TLS check of the POS hosts.
+    pub async fn get_status(&self, url: &str) -> Result<u16, PosError> {
+        match self.inner.http.get_json(url).await {
+            Ok(resp) => Ok(resp.status),
+            Err(TransportError::NotSent(reason)) => Err(PosError::NotSent {
+                operation: "probe",
+                reason,
+            }),
+            Err(e) => Err(PosError::OutcomeUnknown {
+                operation: "probe",
+                mutation: false,
+                reason: e.to_string(),
+            }),
+        }
     }
 
     /// `environment`: the cheap read used as link probe.
@@ -773,5 +816,21 @@ fn transport_error(op: &OpMeta, e: TransportError, redactor: &Redactor) -> PosEr
             mutation: op.mutation,
             reason: format!("response body larger than {max} bytes"),
         },
+    }
+}
+
+/// The standard introspection query as an operation the client can run.
+struct Introspection;
+
+impl GraphQLQuery for Introspection {
+    type Variables = serde_json::Map<String, serde_json::Value>;
+    type ResponseData = serde_json::Value;
+
+    fn build_query(variables: Self::Variables) -> graphql_client::QueryBody<Self::Variables> {
+        graphql_client::QueryBody {
+            variables,
+            query: crate::schema_check::INTROSPECTION_QUERY,
+            operation_name: "IntrospectionQuery",
+        }
     }
 }

@@ -8,6 +8,10 @@
 //!   lifetime, one refresh + one retry on `NOT_AUTHENTICATED`.
 //! * **Errors**: one [`PosError`] whose [`PosError::class`] says retry, in doubt, rejected or
 //!   misconfigured; no gift-card code, PIN, secret or token ever appears in it.
+//! * **Install-time checks**: [`PosClient::discover`], [`PosClient::fetch_token`],
+//!   [`PosClient::introspect`] and [`PosClient::get_status`] run one step at a time with
+//!   typed errors ([`DiscoveryError`], [`TokenError`]) for `lane-agent doctor`, which
+//!   checks the answer with [`schema_check`].
 //! * **Backoff**: [`backoff`] is the project's one retry policy.
 //! * **Since & Until**: [`SincePager`] walks `item`, `itemWarehouse`, `itemSerialLot`,
 //!   `product` and `sale` resumably.
@@ -38,6 +42,7 @@ mod classify;
 mod client;
 mod config;
 mod convert;
+mod discovery;
 mod error;
 mod ops;
 mod pager;
@@ -51,6 +56,7 @@ mod wire;
 pub use auth::{Clock, TokioClock};
 pub use client::{CallObserver, PosClient};
 pub use config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, PosConfig};
+pub use discovery::{Discovery, DiscoveryError, TokenError, TokenInfo};
 pub use error::{DeclineReason, ErrorClass, PosError};
 pub use pager::{SincePage, SincePager};
 pub use secret::{GiftCode, mask_last4};

@@ -80,6 +80,17 @@ impl Http {
         self.execute(req).await
     }
 
+    /// `GET url` asking for JSON (discovery; doctor's reachability check).
+    pub(crate) async fn get_json(&self, url: &str) -> Result<RawResponse, TransportError> {
+        let req = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .build()
+            .map_err(|e| TransportError::NotSent(describe(&e)))?;
+        self.execute(req).await
+    }
+
     async fn execute(&self, req: reqwest::Request) -> Result<RawResponse, TransportError> {
         // reqwest's own timeout covers the whole exchange; this outer one is the explicit
         // guard style.md asks for on every call, in case a layer below ignores it.

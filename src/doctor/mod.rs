@@ -8,7 +8,8 @@
 //!
 //! ```text
 //! mod.rs     report, ordering, output       local.rs   config, secrets, store, devices
-//! pos.rs     DNS/TCP/TLS, OIDC, probes      schema.rs  operations vs. live schema
+//! pos.rs     DNS/TCP, then through PosClient: TLS, OIDC, probes, introspection
+//! schema     pos_client::schema_check: the operations vs. the live schema
 //! ```
 //!
 //! No secret or card data is ever printed: secrets are reported by path, mode and length

@@ -2,19 +2,19 @@
 //! client-credentials token, the `environment` probe, the configured `location`, and the
 //! agent's operations against the live schema.
 //!
-//! These calls are made with `reqwest` directly rather than through `pos_client`: doctor
-//! needs the raw answers (the token endpoint's `error`, the discovery `issuer`, an
-//! introspection query) that the client deliberately hides. TLS is the same rustls with
-//! certificate verification that the client uses.
+//! Every call goes through the agent's own [`PosClient`] (its transport, TLS settings,
+//! discovery and token code), one step at a time: `discover`, `fetch_token`, then the
+//! operations and `introspect`, whose answer `pos_client::schema_check` checks. Only the DNS
+//! lookup and the TCP connect are made here, to name the layer that fails.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Value as Json, json};
+use pos_client::{CodeQuery, DiscoveryError, PosClient, PosError, TokenError};
+use secrecy::SecretString;
 use url::Url;
 
-use super::schema::{self, INTROSPECTION_QUERY, OPERATIONS};
+use super::schema::{self, OPERATIONS};
 use super::{DoctorReport, EXIT_CONFIG, EXIT_OTHER, EXIT_UNAVAILABLE};
 use crate::config::Config;
 
@@ -50,23 +50,33 @@ pub(super) async fn checks(
             report.skip(area, name, why);
         }
     };
-    let http = match reqwest::Client::builder()
-        .timeout(cfg.pos.request_timeout.min(CALL_TIMEOUT))
-        .connect_timeout(CONNECT_TIMEOUT)
-        .build()
-    {
+    // Discovery and the TLS check do not use the secret; without a usable one the token
+    // check is skipped, so a placeholder keeps the client's config valid meanwhile.
+    let have_secret = secret.is_some();
+    let request_timeout = cfg.pos.request_timeout.min(CALL_TIMEOUT);
+    let pos_config = pos_client::PosConfig {
+        graphql_url: cfg.pos.graphql_url.to_string(),
+        issuer_url: cfg.pos.issuer_url.clone(),
+        client_id: cfg.pos.client_id.clone(),
+        client_secret: secret
+            .unwrap_or_else(|| SecretString::from("unused: no usable secret".to_owned())),
+        request_timeout,
+        connect_timeout: CONNECT_TIMEOUT.min(request_timeout),
+        max_response_bytes: pos_client::DEFAULT_MAX_RESPONSE_BYTES,
+    };
+    let client = match PosClient::new(pos_config) {
         Ok(c) => c,
         Err(e) => {
-            report.fail(EXIT_OTHER, "pos", "http client", e.to_string());
-            skip_rest(report, "no HTTP client");
+            report.fail(EXIT_CONFIG, "pos", "client", e.to_string());
+            skip_rest(report, "no POS client");
             return probe;
         }
     };
-    if !network(report, &http, cfg).await {
+    if !network(report, &client, cfg).await {
         skip_rest(report, "the POS is not reachable");
         return probe;
     }
-    let Some(token_endpoint) = discovery(report, &http, cfg).await else {
+    if !discovery(report, &client).await {
         for (area, name) in [
             ("oidc", "token"),
             ("pos", "environment"),
@@ -76,15 +86,14 @@ pub(super) async fn checks(
             report.skip(area, name, "OIDC discovery failed");
         }
         return probe;
+    }
+    let token = if have_secret {
+        token(report, &client, cfg).await
+    } else {
+        report.skip("oidc", "token", "the client secret file is not usable");
+        false
     };
-    let token = match secret {
-        Some(secret) => token(report, &http, cfg, &token_endpoint, &secret).await,
-        None => {
-            report.skip("oidc", "token", "the client secret file is not usable");
-            None
-        }
-    };
-    let Some(token) = token else {
+    if !token {
         for (area, name) in [
             ("pos", "environment"),
             ("pos", "location"),
@@ -93,66 +102,42 @@ pub(super) async fn checks(
             report.skip(area, name, "no access token");
         }
         return probe;
-    };
-    let gql = Gql {
-        http: &http,
-        url: cfg.pos.graphql_url.as_str(),
-        token: &token,
-    };
-    match gql
-        .post(schema::ENVIRONMENT_DOC, "Environment", json!({}))
-        .await
-    {
-        Ok(data) => {
-            let field = |k: &str| {
-                data.pointer(&format!("/environment/{k}"))
-                    .and_then(Json::as_str)
-                    .unwrap_or("?")
-                    .to_owned()
-            };
-            let (name, version) = (field("name"), field("version"));
-            report.pass("pos", "environment", format!("{name} {version}"));
-            probe.environment = Some((name, version));
+    }
+    match client.environment().await {
+        Ok(env) => {
+            report.pass(
+                "pos",
+                "environment",
+                format!("{} {}", env.name, env.version),
+            );
+            probe.environment = Some((env.name, env.version));
         }
-        Err((code, e)) => report.fail(code, "pos", "environment", e),
+        Err(e) => report.fail(exit_for(&e), "pos", "environment", e.to_string()),
     }
     let store_code = cfg.lane.store_code.as_str();
-    match gql
-        .post(
-            schema::LOCATION_DOC,
-            "Location",
-            json!({ "code": store_code, "first": 10 }),
-        )
-        .await
-    {
-        Ok(data) => {
-            let results = data
-                .pointer("/location/results")
-                .and_then(Json::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let found = results
-                .iter()
-                .find(|r| r.get("code").and_then(Json::as_str) == Some(store_code));
-            match found {
-                Some(loc) => {
-                    let name = loc.get("name").and_then(Json::as_str).unwrap_or("unnamed");
-                    report.pass("pos", "location", format!("{store_code} exists ({name})"));
-                }
-                None => report.fail(
-                    EXIT_CONFIG,
-                    "pos",
-                    "location",
-                    format!("no location with code {store_code}: check lane.store_code"),
-                ),
+    let location = client
+        .location(&CodeQuery {
+            code: Some(store_code.to_owned()),
+            skip: None,
+            first: Some(10),
+        })
+        .await;
+    match location {
+        Ok(page) => match page.results.iter().find(|r| r.code == store_code) {
+            Some(loc) => {
+                let name = loc.name.as_deref().unwrap_or("unnamed");
+                report.pass("pos", "location", format!("{store_code} exists ({name})"));
             }
-        }
-        Err((code, e)) => report.fail(code, "pos", "location", e),
+            None => report.fail(
+                EXIT_CONFIG,
+                "pos",
+                "location",
+                format!("no location with code {store_code}: check lane.store_code"),
+            ),
+        },
+        Err(e) => report.fail(exit_for(&e), "pos", "location", e.to_string()),
     }
-    match gql
-        .post(INTROSPECTION_QUERY, "IntrospectionQuery", json!({}))
-        .await
-    {
+    match client.introspect().await {
         Ok(data) => match schema::check_introspection(&data) {
             Ok(mismatches) if mismatches.is_empty() => {
                 terminal_payment_checks(report, cfg, &data);
@@ -174,8 +159,8 @@ pub(super) async fn checks(
             }
             Err(e) => report.fail(EXIT_OTHER, "schema", "introspection", e),
         },
-        Err((code, e)) => report.fail(
-            code,
+        Err(e) => report.fail(
+            exit_for(&e),
             "schema",
             "introspection",
             format!("{e} (is introspection disabled?)"),
@@ -185,7 +170,7 @@ pub(super) async fn checks(
 }
 
 /// Check 5: DNS, TCP and (for https) a verified TLS handshake to each POS host.
-async fn network(report: &mut DoctorReport, http: &reqwest::Client, cfg: &Config) -> bool {
+async fn network(report: &mut DoctorReport, client: &PosClient, cfg: &Config) -> bool {
     let mut urls = vec![("pos.graphql_url", cfg.pos.graphql_url.clone())];
     match Url::parse(&cfg.pos.issuer_url) {
         Ok(u) => urls.push(("pos.issuer_url", u)),
@@ -258,7 +243,7 @@ async fn network(report: &mut DoctorReport, http: &reqwest::Client, cfg: &Config
         }
         report.pass("pos", format!("tcp {target}"), "connects");
         if url.scheme() == "https" {
-            match http.get(url.clone()).send().await {
+            match client.get_status(url.as_str()).await {
                 Ok(_) => report.pass(
                     "pos",
                     format!("tls {target}"),
@@ -269,7 +254,7 @@ async fn network(report: &mut DoctorReport, http: &reqwest::Client, cfg: &Config
                         EXIT_UNAVAILABLE,
                         "pos",
                         format!("tls {target}"),
-                        format!("TLS handshake or HTTPS request failed: {}", error_chain(&e)),
+                        format!("TLS handshake or HTTPS request failed: {}", reason(&e)),
                     );
                     ok = false;
                 }
@@ -286,230 +271,98 @@ async fn network(report: &mut DoctorReport, http: &reqwest::Client, cfg: &Config
 }
 
 /// Check 6a: discovery answers and its `issuer` equals `pos.issuer_url` byte for byte.
-async fn discovery(
-    report: &mut DoctorReport,
-    http: &reqwest::Client,
-    cfg: &Config,
-) -> Option<TokenEndpoint> {
-    let url = cfg.pos.discovery_url();
-    let doc: Json = match http.get(&url).send().await {
-        Ok(r) if r.status().is_success() => match r.json().await {
-            Ok(j) => j,
-            Err(e) => {
-                report.fail(
-                    EXIT_OTHER,
-                    "oidc",
-                    "discovery",
-                    format!("{url}: not JSON: {e}"),
-                );
-                return None;
-            }
-        },
-        Ok(r) => {
-            report.fail(
-                EXIT_CONFIG,
+async fn discovery(report: &mut DoctorReport, client: &PosClient) -> bool {
+    let e = match client.discover().await {
+        Ok(found) => {
+            report.pass(
                 "oidc",
                 "discovery",
-                format!(
-                    "{url} answered HTTP {}: check pos.issuer_url",
-                    r.status().as_u16()
-                ),
+                format!("issuer matches; token endpoint {}", found.token_endpoint),
             );
-            return None;
+            return true;
         }
-        Err(e) => {
-            report.fail(
-                EXIT_UNAVAILABLE,
-                "oidc",
-                "discovery",
-                format!("{url}: {}", error_chain(&e)),
-            );
-            return None;
-        }
+        Err(e) => e,
     };
-    let issuer = doc.get("issuer").and_then(Json::as_str).unwrap_or("");
-    if issuer != cfg.pos.issuer_url {
-        report.fail(
+    let (exit, reason) = match &e {
+        DiscoveryError::Status { url, status } => (
             EXIT_CONFIG,
-            "oidc",
-            "discovery",
+            format!("{url} answered HTTP {status}: check pos.issuer_url"),
+        ),
+        DiscoveryError::Unreachable { .. } => (EXIT_UNAVAILABLE, e.to_string()),
+        DiscoveryError::IssuerMismatch { found, expected } => (
+            EXIT_CONFIG,
             format!(
-                "issuer {issuer:?} differs from pos.issuer_url {:?} (must match exactly, trailing slash included)",
-                cfg.pos.issuer_url
+                "issuer {found:?} differs from pos.issuer_url {expected:?} (must match exactly, trailing slash included)"
             ),
-        );
-        return None;
-    }
-    let Some(endpoint) = doc.get("token_endpoint").and_then(Json::as_str) else {
-        report.fail(
-            EXIT_OTHER,
-            "oidc",
-            "discovery",
-            format!("{url} has no token_endpoint"),
-        );
-        return None;
+        ),
+        DiscoveryError::BadIssuerUrl(_) | DiscoveryError::InsecureTokenEndpoint(_) => {
+            (EXIT_CONFIG, e.to_string())
+        }
+        _ => (EXIT_OTHER, e.to_string()),
     };
-    report.pass(
-        "oidc",
-        "discovery",
-        format!("issuer matches; token endpoint {endpoint}"),
-    );
-    let methods: Vec<&str> = doc
-        .get("token_endpoint_auth_methods_supported")
-        .and_then(Json::as_array)
-        .map(|m| m.iter().filter_map(Json::as_str).collect())
-        .unwrap_or_default();
-    // RFC 8414: absent means client_secret_basic only.
-    let basic = !methods.contains(&"client_secret_post");
-    Some(TokenEndpoint {
-        url: endpoint.to_owned(),
-        basic,
-    })
-}
-
-/// Where and how to ask for a token.
-struct TokenEndpoint {
-    url: String,
-    /// Client authentication by HTTP Basic (else in the form body).
-    basic: bool,
+    report.fail(exit, "oidc", "discovery", reason);
+    false
 }
 
 /// Check 6b: a client-credentials token for the configured client.
-async fn token(
-    report: &mut DoctorReport,
-    http: &reqwest::Client,
-    cfg: &Config,
-    endpoint: &TokenEndpoint,
-    secret: &SecretString,
-) -> Option<String> {
-    let request = if endpoint.basic {
-        // RFC 6749 §2.3.1: id and secret are form-encoded before Basic encoding.
-        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        http.post(&endpoint.url)
-            .basic_auth(enc(&cfg.pos.client_id), Some(enc(secret.expose_secret())))
-            .form(&[("grant_type", "client_credentials")])
-    } else {
-        http.post(&endpoint.url).form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", cfg.pos.client_id.as_str()),
-            ("client_secret", secret.expose_secret()),
-        ])
-    };
-    let resp = match request.send().await {
-        Ok(r) => r,
+async fn token(report: &mut DoctorReport, client: &PosClient, cfg: &Config) -> bool {
+    match client.fetch_token().await {
+        Ok(info) => {
+            let ttl = info
+                .expires_in
+                .map_or_else(String::new, |d| format!(", expires in {} s", d.as_secs()));
+            report.pass(
+                "oidc",
+                "token",
+                format!("issued to client {}{ttl}", cfg.pos.client_id),
+            );
+            true
+        }
         Err(e) => {
-            report.fail(EXIT_UNAVAILABLE, "oidc", "token", error_chain(&e));
-            return None;
+            let (exit, reason) = match &e {
+                TokenError::Refused { code } if e.is_client_rejected() => (
+                    EXIT_CONFIG,
+                    format!(
+                        "{code}: check client id/secret (pos.client_id {:?}, pos.client_secret_file)",
+                        cfg.pos.client_id
+                    ),
+                ),
+                TokenError::Unreachable(_) => (EXIT_UNAVAILABLE, e.to_string()),
+                _ => (EXIT_OTHER, e.to_string()),
+            };
+            report.fail(exit, "oidc", "token", reason);
+            false
         }
-    };
-    let status = resp.status();
-    let body: Json = resp.json().await.unwrap_or(Json::Null);
-    if status.is_success()
-        && let Some(tok) = body.get("access_token").and_then(Json::as_str)
-    {
-        let ttl = body
-            .get("expires_in")
-            .and_then(Json::as_u64)
-            .map_or_else(String::new, |s| format!(", expires in {s} s"));
-        report.pass(
-            "oidc",
-            "token",
-            format!("issued to client {}{ttl}", cfg.pos.client_id),
-        );
-        return Some(tok.to_owned());
-    }
-    let error = body
-        .get("error")
-        .and_then(Json::as_str)
-        .unwrap_or("no error code");
-    if error == "invalid_client" || error == "unauthorized_client" {
-        report.fail(
-            EXIT_CONFIG,
-            "oidc",
-            "token",
-            format!(
-                "{error}: check client id/secret (pos.client_id {:?}, pos.client_secret_file)",
-                cfg.pos.client_id
-            ),
-        );
-    } else {
-        report.fail(
-            EXIT_OTHER,
-            "oidc",
-            "token",
-            format!("HTTP {}: {error}", status.as_u16()),
-        );
-    }
-    None
-}
-
-struct Gql<'a> {
-    http: &'a reqwest::Client,
-    url: &'a str,
-    token: &'a str,
-}
-
-impl Gql<'_> {
-    /// POSTs one operation; `Ok(data)` or the exit code and reason of the failure.
-    async fn post(
-        &self,
-        query: &str,
-        operation: &str,
-        variables: Json,
-    ) -> Result<Json, (u8, String)> {
-        let body = json!({ "query": query, "operationName": operation, "variables": variables });
-        let resp = self
-            .http
-            .post(self.url)
-            .bearer_auth(self.token)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| (EXIT_UNAVAILABLE, error_chain(&e)))?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err((EXIT_UNAVAILABLE, format!("HTTP {}", status.as_u16())));
-        }
-        let mut answer: Json = resp
-            .json()
-            .await
-            .map_err(|e| (EXIT_OTHER, format!("answer is not JSON: {e}")))?;
-        if let Some(errors) = answer
-            .get("errors")
-            .and_then(Json::as_array)
-            .filter(|e| !e.is_empty())
-        {
-            let shown: Vec<String> = errors
-                .iter()
-                .map(|e| {
-                    let code = e
-                        .pointer("/extensions/code")
-                        .and_then(Json::as_str)
-                        .unwrap_or("ERROR");
-                    let msg = e.get("message").and_then(Json::as_str).unwrap_or("");
-                    format!("{code}: {msg}")
-                })
-                .collect();
-            return Err((EXIT_OTHER, shown.join("; ")));
-        }
-        Ok(answer.get_mut("data").map(Json::take).unwrap_or(Json::Null))
     }
 }
 
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
+/// The exit code a failed POS call stands for: 69 when the server could not be reached
+/// or answered with an HTTP error, 64 when the setup is wrong, 1 for a bad answer.
+fn exit_for(e: &PosError) -> u8 {
+    match e {
+        PosError::NotSent { .. }
+        | PosError::OutcomeUnknown { .. }
+        | PosError::HttpStatus { .. } => EXIT_UNAVAILABLE,
+        PosError::InvalidClient | PosError::Config(_) | PosError::NotAuthenticated { .. } => {
+            EXIT_CONFIG
+        }
+        _ => EXIT_OTHER,
     }
-    s
+}
+
+/// What went wrong on the wire, without the client's framing.
+fn reason(e: &PosError) -> String {
+    match e {
+        PosError::NotSent { reason, .. } | PosError::OutcomeUnknown { reason, .. } => {
+            reason.clone()
+        }
+        other => other.to_string(),
+    }
 }
 
 /// On a lane with `terminal.protocol = "pos"`: the terminal-payment shapes, each mismatch
 /// named, and which recovery the server allows.
-fn terminal_payment_checks(report: &mut DoctorReport, cfg: &Config, data: &Json) {
+fn terminal_payment_checks(report: &mut DoctorReport, cfg: &Config, data: &serde_json::Value) {
     let Some(terminal_id) = cfg.terminal.transport.pos_terminal_id() else {
         return;
     };

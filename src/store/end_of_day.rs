@@ -82,10 +82,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<EndOfDayRecord> {
 
 /// Journals a finished run; returns it.
 pub fn insert(c: &Connection, e: &NewEndOfDay) -> Result<EndOfDayRecord, StoreError> {
-    c.execute(
-        "INSERT INTO terminal_end_of_day (trigger, status, total, count, totals, reason, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
+    c.prepare_cached("INSERT INTO terminal_end_of_day (trigger, status, total, count, totals, reason, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(params![
             e.trigger.as_str(),
             if e.ok { "ok" } else { "failed" },
             e.total,
@@ -96,11 +94,10 @@ pub fn insert(c: &Connection, e: &NewEndOfDay) -> Result<EndOfDayRecord, StoreEr
         ],
     )?;
     let id = c.last_insert_rowid();
-    Ok(c.query_row(
-        &format!("SELECT {COLS} FROM terminal_end_of_day WHERE id = ?1"),
-        params![id],
-        from_row,
-    )?)
+    Ok(c.prepare_cached(&format!(
+        "SELECT {COLS} FROM terminal_end_of_day WHERE id = ?1"
+    ))?
+    .query_row(params![id], from_row)?)
 }
 
 /// Runs journaled on the local day whose UTC bounds are `[from, to)` (RFC 3339), oldest
@@ -115,12 +112,9 @@ pub fn between(c: &Connection, from: &str, to: &str) -> Result<Vec<EndOfDayRecor
 
 /// The latest successful run, if any.
 pub fn last_ok(c: &Connection) -> Result<Option<EndOfDayRecord>, StoreError> {
-    Ok(c.query_row(
-        &format!(
-            "SELECT {COLS} FROM terminal_end_of_day WHERE status = 'ok' ORDER BY id DESC LIMIT 1"
-        ),
-        [],
-        from_row,
-    )
+    Ok(c.prepare_cached(&format!(
+        "SELECT {COLS} FROM terminal_end_of_day WHERE status = 'ok' ORDER BY id DESC LIMIT 1"
+    ))?
+    .query_row([], from_row)
     .optional()?)
 }

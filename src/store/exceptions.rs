@@ -13,10 +13,8 @@ pub fn cache_balance(
     code_masked: &str,
     balance: Money,
 ) -> Result<(), StoreError> {
-    c.execute(
-        "INSERT INTO giftcard_cache(code_hash, code_masked, balance, updated_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT(code_hash) DO UPDATE SET balance = excluded.balance, updated_at = excluded.updated_at",
-        params![code_hash, code_masked, balance, now_utc()],
+    c.prepare_cached("INSERT INTO giftcard_cache(code_hash, code_masked, balance, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(code_hash) DO UPDATE SET balance = excluded.balance, updated_at = excluded.updated_at")?.execute(params![code_hash, code_masked, balance, now_utc()],
     )?;
     Ok(())
 }
@@ -26,12 +24,11 @@ pub fn cached_balance(
     c: &Connection,
     code_hash: &str,
 ) -> Result<Option<(Money, String)>, StoreError> {
-    Ok(c.query_row(
-        "SELECT balance, updated_at FROM giftcard_cache WHERE code_hash = ?1",
-        [code_hash],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+    Ok(
+        c.prepare_cached("SELECT balance, updated_at FROM giftcard_cache WHERE code_hash = ?1")?
+            .query_row([code_hash], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?,
     )
-    .optional()?)
 }
 
 /// What offline acceptance has used and not yet forwarded.
@@ -57,7 +54,7 @@ fn open_states() -> [OutboxState; 4] {
 /// Usage across the lane.
 pub fn offline_usage(c: &Connection) -> Result<OfflineUsage, StoreError> {
     let mut st =
-        c.prepare("SELECT amount, created_at FROM outbox WHERE kind = ?1 AND state = ?2")?;
+        c.prepare_cached("SELECT amount, created_at FROM outbox WHERE kind = ?1 AND state = ?2")?;
     let mut u = OfflineUsage::default();
     // Offline gift-card refunds (ADDs) share the caps with offline redemptions.
     for (kind, s) in open_states()
@@ -80,8 +77,9 @@ pub fn offline_usage(c: &Connection) -> Result<OfflineUsage, StoreError> {
 
 /// What this lane took offline from one card and has not yet forwarded.
 pub fn offline_taken_for_card(c: &Connection, code_hash: &str) -> Result<Money, StoreError> {
-    let mut st =
-        c.prepare("SELECT amount FROM outbox WHERE kind = ?1 AND state = ?2 AND code_hash = ?3")?;
+    let mut st = c.prepare_cached(
+        "SELECT amount FROM outbox WHERE kind = ?1 AND state = ?2 AND code_hash = ?3",
+    )?;
     let mut total = Money::ZERO;
     for s in open_states() {
         for a in st.query_map(params![OutboxKind::GiftcardRedeem, s, code_hash], |r| {
@@ -116,10 +114,8 @@ pub struct NewException {
 
 /// Records an exception.
 pub fn raise(c: &Connection, e: &NewException) -> Result<i64, StoreError> {
-    c.execute(
-        "INSERT INTO exceptions(kind, sale_id, payment_id, outbox_id, amount, code_masked, reason, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
+    c.prepare_cached("INSERT INTO exceptions(kind, sale_id, payment_id, outbox_id, amount, code_masked, reason, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(params![
             e.kind,
             e.sale_id,
             e.payment_id,
@@ -161,7 +157,7 @@ pub fn list(c: &Connection, open_only: bool) -> Result<Vec<ExceptionRecord>, Sto
     } else {
         ""
     };
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM exceptions {filter} ORDER BY id"
     ))?;
     Ok(st.query_map([], from_row)?.collect::<Result<_, _>>()?)
@@ -169,23 +165,18 @@ pub fn list(c: &Connection, open_only: bool) -> Result<Vec<ExceptionRecord>, Sto
 
 /// Counts the unacknowledged exceptions.
 pub fn count_open(c: &Connection) -> Result<u64, StoreError> {
-    let n: i64 = c.query_row(
-        "SELECT COUNT(*) FROM exceptions WHERE acknowledged_at IS NULL",
-        [],
-        |r| r.get(0),
-    )?;
+    let n: i64 = c
+        .prepare_cached("SELECT COUNT(*) FROM exceptions WHERE acknowledged_at IS NULL")?
+        .query_row([], |r| r.get(0))?;
     Ok(n as u64)
 }
 
 /// One exception.
 pub fn get(c: &Connection, id: i64) -> Result<ExceptionRecord, StoreError> {
-    c.query_row(
-        &format!("SELECT {COLS} FROM exceptions WHERE id = ?1"),
-        [id],
-        from_row,
-    )
-    .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("exception {id}")))
+    c.prepare_cached(&format!("SELECT {COLS} FROM exceptions WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("exception {id}")))
 }
 
 /// The open exceptions of one kind for a payment.
@@ -194,7 +185,7 @@ pub fn open_for_payment(
     payment_id: &str,
     kind: &str,
 ) -> Result<Vec<ExceptionRecord>, StoreError> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM exceptions
          WHERE payment_id = ?1 AND kind = ?2 AND acknowledged_at IS NULL ORDER BY id"
     ))?;
@@ -211,11 +202,12 @@ pub fn acknowledge(
     note: Option<&str>,
     resolution: Option<&str>,
 ) -> Result<ExceptionRecord, StoreError> {
-    let n = c.execute(
-        "UPDATE exceptions SET acknowledged_at = ?2, note = ?3, resolution = ?4
+    let n = c
+        .prepare_cached(
+            "UPDATE exceptions SET acknowledged_at = ?2, note = ?3, resolution = ?4
          WHERE id = ?1 AND acknowledged_at IS NULL",
-        params![id, now_utc(), note, resolution],
-    )?;
+        )?
+        .execute(params![id, now_utc(), note, resolution])?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("open exception {id}")));
     }

@@ -226,6 +226,9 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // Erased codes (`code_sealed = NULL`) must not linger in free space: zero freed cells.
         conn.pragma_update(None, "secure_delete", "ON")?;
+        // The store prepares each statement once (`prepare_cached`): parsing SQL was a
+        // visible share of a register step. Room for every statement of the hot paths.
+        conn.set_prepared_statement_cache_capacity(128);
         let db = Db { conn, secrets };
         let report = db.pragmas()?;
         if !mode.eq_ignore_ascii_case("wal") || !report.journal_mode.eq_ignore_ascii_case("wal") {

@@ -47,10 +47,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<OutboxItem> {
 /// Enqueues an item in `new` (inside the caller's transaction).
 pub fn enqueue(c: &Connection, item: &NewItem) -> Result<i64, StoreError> {
     let now = now_utc();
-    c.execute(
-        "INSERT INTO outbox(kind, state, sale_id, payment_id, amount, code_hash, payload, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-        params![
+    c.prepare_cached("INSERT INTO outbox(kind, state, sale_id, payment_id, amount, code_hash, payload, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)")?.execute(params![
             item.kind,
             OutboxState::New,
             item.sale_id,
@@ -66,22 +64,18 @@ pub fn enqueue(c: &Connection, item: &NewItem) -> Result<i64, StoreError> {
 
 /// Reads one item.
 pub fn get(c: &Connection, id: i64) -> Result<OutboxItem, StoreError> {
-    c.query_row(
-        &format!("SELECT {COLS} FROM outbox WHERE id = ?1"),
-        [id],
-        from_row,
-    )
-    .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("outbox item {id}")))
+    c.prepare_cached(&format!("SELECT {COLS} FROM outbox WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("outbox item {id}")))
 }
 
 /// The next item to send: the lowest id in `new`.
 pub fn next(c: &Connection) -> Result<Option<OutboxItem>, StoreError> {
-    Ok(c.query_row(
-        &format!("SELECT {COLS} FROM outbox WHERE state = 'new' ORDER BY id LIMIT 1"),
-        [],
-        from_row,
-    )
+    Ok(c.prepare_cached(&format!(
+        "SELECT {COLS} FROM outbox WHERE state = 'new' ORDER BY id LIMIT 1"
+    ))?
+    .query_row([], from_row)
     .optional()?)
 }
 
@@ -99,7 +93,7 @@ pub fn list(c: &Connection, state: Option<OutboxState>) -> Result<Vec<OutboxItem
     let mut out = Vec::new();
     match state {
         Some(s) => {
-            let mut st = c.prepare(&format!(
+            let mut st = c.prepare_cached(&format!(
                 "SELECT {COLS} FROM outbox WHERE state = ?1 ORDER BY id"
             ))?;
             for r in st.query_map([s], from_row)? {
@@ -107,7 +101,7 @@ pub fn list(c: &Connection, state: Option<OutboxState>) -> Result<Vec<OutboxItem
             }
         }
         None => {
-            let mut st = c.prepare(&format!("SELECT {COLS} FROM outbox ORDER BY id"))?;
+            let mut st = c.prepare_cached(&format!("SELECT {COLS} FROM outbox ORDER BY id"))?;
             for r in st.query_map([], from_row)? {
                 out.push(r?);
             }
@@ -118,7 +112,7 @@ pub fn list(c: &Connection, state: Option<OutboxState>) -> Result<Vec<OutboxItem
 
 /// Items belonging to a payment.
 pub fn for_payment(c: &Connection, payment_id: &str) -> Result<Vec<OutboxItem>, StoreError> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM outbox WHERE payment_id = ?1 ORDER BY id"
     ))?;
     Ok(st
@@ -144,14 +138,10 @@ pub fn transition(
     )?;
     let now = now_utc();
     if to == OutboxState::Sending {
-        c.execute(
-            "UPDATE outbox SET state = ?2, attempt = attempt + 1, sent_at = ?3, updated_at = ?3 WHERE id = ?1",
-            params![id, to, now],
+        c.prepare_cached("UPDATE outbox SET state = ?2, attempt = attempt + 1, sent_at = ?3, updated_at = ?3 WHERE id = ?1")?.execute(params![id, to, now],
         )?;
     } else {
-        c.execute(
-            "UPDATE outbox SET state = ?2, last_error = COALESCE(?3, last_error), updated_at = ?4 WHERE id = ?1",
-            params![id, to, error, now],
+        c.prepare_cached("UPDATE outbox SET state = ?2, last_error = COALESCE(?3, last_error), updated_at = ?4 WHERE id = ?1")?.execute(params![id, to, error, now],
         )?;
     }
     get(c, id)
@@ -172,7 +162,7 @@ pub struct Counts {
 
 /// Counts for `/v1/status`.
 pub fn counts(c: &Connection) -> Result<Counts, StoreError> {
-    let mut st = c.prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state")?;
+    let mut st = c.prepare_cached("SELECT state, COUNT(*) FROM outbox GROUP BY state")?;
     let mut out = Counts::default();
     for r in st.query_map([], |r| {
         Ok((r.get::<_, OutboxState>(0)?, r.get::<_, i64>(1)? as u64))
@@ -194,11 +184,10 @@ pub fn counts(c: &Connection) -> Result<Counts, StoreError> {
 
 /// Creation time of the oldest item still waiting for the POS or an operator.
 pub fn oldest_pending(c: &Connection) -> Result<Option<String>, StoreError> {
-    Ok(c.query_row(
+    Ok(c.prepare_cached(
         "SELECT MIN(created_at) FROM outbox WHERE state IN ('new', 'sending', 'held', 'in_doubt')",
-        [],
-        |r| r.get(0),
-    )?)
+    )?
+    .query_row([], |r| r.get(0))?)
 }
 
 /// Start-up repair: an item left in `sending` was maybe sent. Idempotent kinds go back to

@@ -183,11 +183,8 @@ pub fn find_same(
 ) -> Result<Option<PaymentRecord>, StoreError> {
     let fp = fingerprint(secrets, new);
     let existing: Option<String> = c
-        .query_row(
-            "SELECT request_hash FROM payments WHERE payment_id = ?1",
-            [&new.payment_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT request_hash FROM payments WHERE payment_id = ?1")?
+        .query_row([&new.payment_id], |r| r.get(0))
         .optional()?;
     match existing {
         None => Ok(None),
@@ -219,12 +216,10 @@ pub fn insert(
         None => (None, None, None),
     };
     let now = now_utc();
-    c.execute(
-        "INSERT INTO payments(payment_id, sale_id, seq, ref_no, method, state, request_hash,
+    c.prepare_cached("INSERT INTO payments(payment_id, sale_id, seq, ref_no, method, state, request_hash,
             requested_amount, amount, code_masked, code_hash, code_sealed, entry_mode, terminal_mode,
             created_at, updated_at, trace_before)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)",
-        params![
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)")?.execute(params![
             new.payment_id,
             new.sale_id,
             seq,
@@ -248,18 +243,17 @@ pub fn insert(
 
 /// Reads a payment.
 pub fn get(c: &Connection, payment_id: &str) -> Result<PaymentRecord, StoreError> {
-    c.query_row(
-        &format!("SELECT {COLS} FROM payments WHERE payment_id = ?1"),
-        [payment_id],
-        from_row,
-    )
+    c.prepare_cached(&format!(
+        "SELECT {COLS} FROM payments WHERE payment_id = ?1"
+    ))?
+    .query_row([payment_id], from_row)
     .optional()?
     .ok_or_else(|| StoreError::NotFound(format!("payment {payment_id}")))
 }
 
 /// A sale's payments in the order they were made.
 pub fn for_sale(c: &Connection, sale_id: &str) -> Result<Vec<PaymentRecord>, StoreError> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM payments WHERE sale_id = ?1 ORDER BY seq"
     ))?;
     Ok(st
@@ -269,7 +263,7 @@ pub fn for_sale(c: &Connection, sale_id: &str) -> Result<Vec<PaymentRecord>, Sto
 
 /// Payments in a state, oldest first.
 pub fn in_state(c: &Connection, state: PaymentState) -> Result<Vec<PaymentRecord>, StoreError> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM payments WHERE state = ?1 ORDER BY seq"
     ))?;
     Ok(st.query_map([state], from_row)?.collect::<Result<_, _>>()?)
@@ -294,12 +288,10 @@ pub fn transition(
                 | PaymentState::InDoubt
         );
     let t = upd.terminal.unwrap_or(cur.terminal);
-    c.execute(
-        "UPDATE payments SET state = ?2, amount = ?3, pos_trans_id = ?4, balance = ?5, receipt_no = ?6,
+    c.prepare_cached("UPDATE payments SET state = ?2, amount = ?3, pos_trans_id = ?4, balance = ?5, receipt_no = ?6,
             trace_no = ?7, masked_pan = ?8, card_name = ?9, reason = ?10,
             code_sealed = CASE WHEN ?11 THEN NULL ELSE code_sealed END, updated_at = ?12
-         WHERE payment_id = ?1",
-        params![
+         WHERE payment_id = ?1")?.execute(params![
             payment_id,
             to,
             upd.amount.unwrap_or(cur.amount),
@@ -324,22 +316,21 @@ pub fn set_trace_before(
     payment_id: &str,
     trace_before: Option<u32>,
 ) -> Result<(), StoreError> {
-    c.execute(
+    c.prepare_cached(
         "UPDATE payments SET trace_before = ?2, updated_at = ?3 WHERE payment_id = ?1",
-        params![payment_id, trace_before, now_utc()],
-    )?;
+    )?
+    .execute(params![payment_id, trace_before, now_utc()])?;
     Ok(())
 }
 
 /// The highest trace number journaled for a card payment (the terminal's last known
 /// transaction when the terminal client has not seen one since start).
 pub fn last_trace(c: &Connection) -> Result<Option<u32>, StoreError> {
-    Ok(c.query_row(
+    Ok(c.prepare_cached(
         "SELECT trace_no FROM payments WHERE method = 'card' AND trace_no IS NOT NULL
          ORDER BY updated_at DESC, seq DESC LIMIT 1",
-        [],
-        |r| r.get(0),
-    )
+    )?
+    .query_row([], |r| r.get(0))
     .optional()?)
 }
 
@@ -349,9 +340,7 @@ pub fn receipt_used_by_other(
     receipt_no: u32,
     payment_id: &str,
 ) -> Result<bool, StoreError> {
-    let n: i64 = c.query_row(
-        "SELECT COUNT(*) FROM payments WHERE method = 'card' AND receipt_no = ?1 AND payment_id <> ?2",
-        params![receipt_no, payment_id],
+    let n: i64 = c.prepare_cached("SELECT COUNT(*) FROM payments WHERE method = 'card' AND receipt_no = ?1 AND payment_id <> ?2")?.query_row(params![receipt_no, payment_id],
         |r| r.get(0),
     )?;
     Ok(n > 0)
@@ -364,31 +353,28 @@ pub fn set_continuation(
     payment_id: &str,
     token: Option<&str>,
 ) -> Result<(), StoreError> {
-    c.execute(
+    c.prepare_cached(
         "UPDATE payments SET continuation = ?2, updated_at = ?3 WHERE payment_id = ?1",
-        params![payment_id, token, now_utc()],
-    )?;
+    )?
+    .execute(params![payment_id, token, now_utc()])?;
     Ok(())
 }
 
 /// The journaled continuation token of a POS-driven terminal payment, if any.
 pub fn continuation(c: &Connection, payment_id: &str) -> Result<Option<String>, StoreError> {
-    Ok(c.query_row(
-        "SELECT continuation FROM payments WHERE payment_id = ?1",
-        [payment_id],
-        |r| r.get::<_, Option<String>>(0),
+    Ok(
+        c.prepare_cached("SELECT continuation FROM payments WHERE payment_id = ?1")?
+            .query_row([payment_id], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten(),
     )
-    .optional()?
-    .flatten())
 }
 
 /// Counts payments in a state.
 pub fn count_in_state(c: &Connection, state: PaymentState) -> Result<u64, StoreError> {
-    let n: i64 = c.query_row(
-        "SELECT COUNT(*) FROM payments WHERE state = ?1",
-        [state],
-        |r| r.get(0),
-    )?;
+    let n: i64 = c
+        .prepare_cached("SELECT COUNT(*) FROM payments WHERE state = ?1")?
+        .query_row([state], |r| r.get(0))?;
     Ok(n as u64)
 }
 
@@ -399,11 +385,8 @@ pub fn sealed_code(
     payment_id: &str,
 ) -> Result<Option<zeroize::Zeroizing<String>>, StoreError> {
     let sealed: Option<Vec<u8>> = c
-        .query_row(
-            "SELECT code_sealed FROM payments WHERE payment_id = ?1",
-            [payment_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT code_sealed FROM payments WHERE payment_id = ?1")?
+        .query_row([payment_id], |r| r.get(0))
         .optional()?
         .flatten();
     sealed.map(|s| secrets.open(payment_id, &s)).transpose()

@@ -63,11 +63,11 @@ pub fn append(c: &Connection, payment_id: &str, lines: &[String]) -> Result<(), 
     if lines.is_empty() {
         return Ok(());
     }
-    let next: i64 = c.query_row(
-        "SELECT COALESCE(MAX(seq), 0) FROM payment_receipt_lines WHERE payment_id = ?1",
-        params![payment_id],
-        |r| r.get(0),
-    )?;
+    let next: i64 = c
+        .prepare_cached(
+            "SELECT COALESCE(MAX(seq), 0) FROM payment_receipt_lines WHERE payment_id = ?1",
+        )?
+        .query_row(params![payment_id], |r| r.get(0))?;
     let at = now_utc();
     let mut stmt = c.prepare_cached(
         "INSERT INTO payment_receipt_lines (payment_id, seq, line, created_at)

@@ -207,12 +207,11 @@ fn seal_context(refund_id: &str) -> String {
 
 /// Reads a refund if it exists.
 pub fn find(c: &Connection, refund_id: &str) -> Result<Option<RefundRecord>, StoreError> {
-    Ok(c.query_row(
-        &format!("SELECT {COLS} FROM refunds WHERE refund_id = ?1"),
-        [refund_id],
-        from_row,
+    Ok(
+        c.prepare_cached(&format!("SELECT {COLS} FROM refunds WHERE refund_id = ?1"))?
+            .query_row([refund_id], from_row)
+            .optional()?,
     )
-    .optional()?)
 }
 
 /// Reads a refund.
@@ -228,11 +227,8 @@ pub fn find_same(
     new: &NewRefund,
 ) -> Result<Option<RefundRecord>, StoreError> {
     let existing: Option<String> = c
-        .query_row(
-            "SELECT request_hash FROM refunds WHERE refund_id = ?1",
-            [&new.refund_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT request_hash FROM refunds WHERE refund_id = ?1")?
+        .query_row([&new.refund_id], |r| r.get(0))
         .optional()?;
     match existing {
         None => Ok(None),
@@ -264,25 +260,25 @@ pub fn claim(
         None => (None, None, None),
     };
     let now = now_utc();
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO refunds(refund_id, sale_id, seq, ref_no, method, state, request_hash, amount,
             code_masked, code_hash, code_sealed, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
-        params![
-            new.refund_id,
-            new.sale_id,
-            seq,
-            ref_no,
-            new.method.as_str(),
-            RefundState::Running.as_str(),
-            fingerprint(secrets, new),
-            new.amount,
-            masked,
-            hash,
-            sealed,
-            now
-        ],
-    )?;
+    )?
+    .execute(params![
+        new.refund_id,
+        new.sale_id,
+        seq,
+        ref_no,
+        new.method.as_str(),
+        RefundState::Running.as_str(),
+        fingerprint(secrets, new),
+        new.amount,
+        masked,
+        hash,
+        sealed,
+        now
+    ])?;
     Ok(Claim::New(get(c, &new.refund_id)?))
 }
 
@@ -316,19 +312,19 @@ pub fn transition(
             to: to.as_str().into(),
         });
     }
-    c.execute(
+    c.prepare_cached(
         "UPDATE refunds SET state = ?2, balance = ?3, reason = ?4,
             code_sealed = CASE WHEN ?5 THEN code_sealed ELSE NULL END, updated_at = ?6
          WHERE refund_id = ?1",
-        params![
-            refund_id,
-            to.as_str(),
-            upd.balance.or(cur.balance),
-            upd.reason.or(cur.reason),
-            upd.keep_code,
-            now_utc()
-        ],
-    )?;
+    )?
+    .execute(params![
+        refund_id,
+        to.as_str(),
+        upd.balance.or(cur.balance),
+        upd.reason.or(cur.reason),
+        upd.keep_code,
+        now_utc()
+    ])?;
     get(c, refund_id)
 }
 
@@ -343,10 +339,11 @@ pub fn begin_reversal(
     let cur = get(c, refund_id)?;
     if cur.reversal_ref_no.is_none() {
         let seq = next_seq(c, "journal")?;
-        c.execute(
-            "UPDATE refunds SET reversal_ref_no = ?2 WHERE refund_id = ?1",
-            params![refund_id, journal_id(store_code, register_code, seq)],
-        )?;
+        c.prepare_cached("UPDATE refunds SET reversal_ref_no = ?2 WHERE refund_id = ?1")?
+            .execute(params![
+                refund_id,
+                journal_id(store_code, register_code, seq)
+            ])?;
     }
     // The take-back USE still needs the card's code.
     transition(
@@ -362,7 +359,7 @@ pub fn begin_reversal(
 
 /// A sale's refunds in the order they were made.
 pub fn for_sale(c: &Connection, sale_id: &str) -> Result<Vec<RefundRecord>, StoreError> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM refunds WHERE sale_id = ?1 ORDER BY seq"
     ))?;
     Ok(st
@@ -372,7 +369,7 @@ pub fn for_sale(c: &Connection, sale_id: &str) -> Result<Vec<RefundRecord>, Stor
 
 /// Refunds in a state, oldest first.
 pub fn in_state(c: &Connection, state: RefundState) -> Result<Vec<RefundRecord>, StoreError> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM refunds WHERE state = ?1 ORDER BY seq"
     ))?;
     Ok(st
@@ -405,7 +402,7 @@ pub fn refunded_against(
     code_hash: Option<&str>,
     except_refund: &str,
 ) -> Result<Money, StoreError> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM refunds WHERE sale_id IN
             (SELECT sale_id FROM sales WHERE original_sale_id = ?1) ORDER BY seq"
     ))?;
@@ -431,11 +428,8 @@ pub fn sealed_code(
     refund_id: &str,
 ) -> Result<Option<zeroize::Zeroizing<String>>, StoreError> {
     let sealed: Option<Vec<u8>> = c
-        .query_row(
-            "SELECT code_sealed FROM refunds WHERE refund_id = ?1",
-            [refund_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT code_sealed FROM refunds WHERE refund_id = ?1")?
+        .query_row([refund_id], |r| r.get(0))
         .optional()?
         .flatten();
     sealed
@@ -445,21 +439,19 @@ pub fn sealed_code(
 
 /// Removes a running refund that moved nothing (not sent), so that a retry may run again.
 pub fn forget(c: &Connection, refund_id: &str) -> Result<(), StoreError> {
-    c.execute(
-        "DELETE FROM refunds WHERE refund_id = ?1 AND state = 'running'",
-        [refund_id],
-    )?;
+    c.prepare_cached("DELETE FROM refunds WHERE refund_id = ?1 AND state = 'running'")?
+        .execute([refund_id])?;
     Ok(())
 }
 
 /// Erases the sealed codes of a sale's refunds at completion (nothing will take them back),
 /// except an ADD still to be forwarded or that an operator may resend.
 pub fn erase_codes(c: &Connection, sale_id: &str) -> Result<(), StoreError> {
-    c.execute(
+    c.prepare_cached(
         "UPDATE refunds SET code_sealed = NULL WHERE sale_id = ?1
          AND state NOT IN ('queued', 'in_doubt')",
-        [sale_id],
-    )?;
+    )?
+    .execute([sale_id])?;
     Ok(())
 }
 
@@ -472,17 +464,13 @@ pub fn set_original(
     is_new: bool,
 ) -> Result<(), StoreError> {
     if is_new {
-        c.execute(
-            "UPDATE sales SET original_sale_id = ?2 WHERE sale_id = ?1",
-            params![sale_id, original_sale_id],
-        )?;
+        c.prepare_cached("UPDATE sales SET original_sale_id = ?2 WHERE sale_id = ?1")?
+            .execute(params![sale_id, original_sale_id])?;
         return Ok(());
     }
-    let stored: Option<String> = c.query_row(
-        "SELECT original_sale_id FROM sales WHERE sale_id = ?1",
-        [sale_id],
-        |r| r.get(0),
-    )?;
+    let stored: Option<String> = c
+        .prepare_cached("SELECT original_sale_id FROM sales WHERE sale_id = ?1")?
+        .query_row([sale_id], |r| r.get(0))?;
     if stored.as_deref() != original_sale_id {
         return Err(StoreError::Conflict(format!("sale {sale_id}")));
     }

@@ -111,11 +111,10 @@ pub fn get(
     kind: &str,
     request_id: &str,
 ) -> Result<Option<RequestRecord>, StoreError> {
-    Ok(c.query_row(
-        &format!("SELECT {COLS} FROM requests WHERE kind = ?1 AND request_id = ?2"),
-        params![kind, request_id],
-        from_row,
-    )
+    Ok(c.prepare_cached(&format!(
+        "SELECT {COLS} FROM requests WHERE kind = ?1 AND request_id = ?2"
+    ))?
+    .query_row(params![kind, request_id], from_row)
     .optional()?)
 }
 
@@ -128,11 +127,8 @@ pub fn claim(
     new: &NewRequest<'_>,
 ) -> Result<Claim, StoreError> {
     let existing: Option<String> = c
-        .query_row(
-            "SELECT request_hash FROM requests WHERE kind = ?1 AND request_id = ?2",
-            params![new.kind, new.request_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT request_hash FROM requests WHERE kind = ?1 AND request_id = ?2")?
+        .query_row(params![new.kind, new.request_id], |r| r.get(0))
         .optional()?;
     match existing {
         Some(h) if h == new.fingerprint => {
@@ -147,20 +143,20 @@ pub fn claim(
     }
     let ref_no = journal_id(store_code, register_code, next_seq(c, "journal")?);
     let now = now_utc();
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO requests(kind, request_id, request_hash, ref_no, state, code_masked, amount,
             created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-        params![
-            new.kind,
-            new.request_id,
-            new.fingerprint,
-            ref_no,
-            RequestState::Running.as_str(),
-            new.code_masked,
-            new.amount,
-            now
-        ],
-    )?;
+    )?
+    .execute(params![
+        new.kind,
+        new.request_id,
+        new.fingerprint,
+        ref_no,
+        RequestState::Running.as_str(),
+        new.code_masked,
+        new.amount,
+        now
+    ])?;
     get(c, new.kind, new.request_id)?
         .map(Claim::New)
         .ok_or_else(|| StoreError::NotFound(format!("request {}", new.request_id)))
@@ -174,11 +170,12 @@ pub fn finish(
     state: RequestState,
     answer: Option<&str>,
 ) -> Result<(), StoreError> {
-    let n = c.execute(
-        "UPDATE requests SET state = ?3, answer = ?4, updated_at = ?5
+    let n = c
+        .prepare_cached(
+            "UPDATE requests SET state = ?3, answer = ?4, updated_at = ?5
          WHERE kind = ?1 AND request_id = ?2 AND state = 'running'",
-        params![kind, request_id, state.as_str(), answer, now_utc()],
-    )?;
+        )?
+        .execute(params![kind, request_id, state.as_str(), answer, now_utc()])?;
     if n == 0 {
         return Err(StoreError::IllegalTransition {
             entity: "request",
@@ -192,7 +189,7 @@ pub fn finish(
 
 /// Requests still running (found at start-up: their outcome was never journaled).
 pub fn running(c: &Connection) -> Result<Vec<RequestRecord>, StoreError> {
-    let mut st = c.prepare(&format!(
+    let mut st = c.prepare_cached(&format!(
         "SELECT {COLS} FROM requests WHERE state = 'running' ORDER BY created_at"
     ))?;
     Ok(st.query_map([], from_row)?.collect::<Result<_, _>>()?)
@@ -201,9 +198,9 @@ pub fn running(c: &Connection) -> Result<Vec<RequestRecord>, StoreError> {
 /// Removes a running request that moved nothing (not sent, or refused), so that a retry
 /// with the same id may run again.
 pub fn forget(c: &Connection, kind: &str, request_id: &str) -> Result<(), StoreError> {
-    c.execute(
+    c.prepare_cached(
         "DELETE FROM requests WHERE kind = ?1 AND request_id = ?2 AND state = 'running'",
-        params![kind, request_id],
-    )?;
+    )?
+    .execute(params![kind, request_id])?;
     Ok(())
 }

@@ -54,16 +54,15 @@ pub struct SaleRecord {
 
 /// Takes the next value of a named journal sequence (inside the caller's transaction).
 pub fn next_seq(c: &Connection, name: &str) -> Result<i64, StoreError> {
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO journal_seq(name, value) VALUES (?1, 1)
          ON CONFLICT(name) DO UPDATE SET value = value + 1",
-        [name],
-    )?;
-    Ok(c.query_row(
-        "SELECT value FROM journal_seq WHERE name = ?1",
-        [name],
-        |r| r.get(0),
-    )?)
+    )?
+    .execute([name])?;
+    Ok(
+        c.prepare_cached("SELECT value FROM journal_seq WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))?,
+    )
 }
 
 /// Numbers one journal epoch can hold; a sequence number is `epoch * EPOCH_SPAN + n`.
@@ -112,11 +111,8 @@ pub fn insert(
         .map_err(|e| StoreError::Data(e.to_string()))?;
     let hash = secrets.keyed_hash(&canonical);
     let existing: Option<String> = c
-        .query_row(
-            "SELECT request_hash FROM sales WHERE sale_id = ?1",
-            [&new.sale_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT request_hash FROM sales WHERE sale_id = ?1")?
+        .query_row([&new.sale_id], |r| r.get(0))
         .optional()?;
     if let Some(h) = existing {
         if h != hash {
@@ -128,31 +124,29 @@ pub fn insert(
     let seq = next_seq(c, "journal")?;
     let tid = journal_id(store_code, register_code, seq);
     let now = now_utc();
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO sales(sale_id, transaction_id, seq, state, request_hash, member_id, subtotal,
             item_discount, sale_discount, tax, total, purchased_on, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
-        params![
-            new.sale_id,
-            tid,
-            seq,
-            SaleState::Open,
-            hash,
-            new.member_id,
-            totals.subtotal,
-            totals.item_discount,
-            totals.sale_discount,
-            totals.tax,
-            totals.total,
-            new.purchased_on,
-            now
-        ],
-    )?;
+    )?
+    .execute(params![
+        new.sale_id,
+        tid,
+        seq,
+        SaleState::Open,
+        hash,
+        new.member_id,
+        totals.subtotal,
+        totals.item_discount,
+        totals.sale_discount,
+        totals.tax,
+        totals.total,
+        new.purchased_on,
+        now
+    ])?;
     for l in &lines {
-        c.execute(
-            "INSERT INTO sale_lines(sale_id, line_no, sku, quantity, unit_price, uom, item_discount,
-                sale_discount, ext_price) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
+        c.prepare_cached("INSERT INTO sale_lines(sale_id, line_no, sku, quantity, unit_price, uom, item_discount,
+                sale_discount, ext_price) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?.execute(params![
                 new.sale_id,
                 l.line_no,
                 l.sku,
@@ -176,10 +170,9 @@ pub fn get(c: &Connection, sale_id: &str) -> Result<SaleRecord, StoreError> {
 /// Reads a sale if it exists.
 pub fn find(c: &Connection, sale_id: &str) -> Result<Option<SaleRecord>, StoreError> {
     let sale = c
-        .query_row(
-            "SELECT sale_id, transaction_id, state, member_id, subtotal, item_discount, sale_discount,
-                tax, total, purchased_on, created_at, original_sale_id FROM sales WHERE sale_id = ?1",
-            [sale_id],
+        .prepare_cached("SELECT sale_id, transaction_id, state, member_id, subtotal, item_discount, sale_discount,
+                tax, total, purchased_on, created_at, original_sale_id FROM sales WHERE sale_id = ?1")?
+        .query_row([sale_id],
             |r| {
                 Ok(SaleRecord {
                     sale_id: r.get(0)?,
@@ -206,7 +199,7 @@ pub fn find(c: &Connection, sale_id: &str) -> Result<Option<SaleRecord>, StoreEr
     let Some(mut sale) = sale else {
         return Ok(None);
     };
-    let mut st = c.prepare(
+    let mut st = c.prepare_cached(
         "SELECT line_no, sku, quantity, unit_price, uom, item_discount, sale_discount, ext_price
          FROM sale_lines WHERE sale_id = ?1 ORDER BY line_no",
     )?;
@@ -231,18 +224,13 @@ pub fn find(c: &Connection, sale_id: &str) -> Result<Option<SaleRecord>, StoreEr
 /// Moves a sale to `to`, enforcing the legal transitions.
 pub fn set_state(c: &Connection, sale_id: &str, to: SaleState) -> Result<SaleState, StoreError> {
     let from: SaleState = c
-        .query_row(
-            "SELECT state FROM sales WHERE sale_id = ?1",
-            [sale_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT state FROM sales WHERE sale_id = ?1")?
+        .query_row([sale_id], |r| r.get(0))
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("sale {sale_id}")))?;
     check("sale", sale_id, from, to, from.can_go(to))?;
-    c.execute(
-        "UPDATE sales SET state = ?2, updated_at = ?3 WHERE sale_id = ?1",
-        params![sale_id, to, now_utc()],
-    )?;
+    c.prepare_cached("UPDATE sales SET state = ?2, updated_at = ?3 WHERE sale_id = ?1")?
+        .execute(params![sale_id, to, now_utc()])?;
     Ok(from)
 }
 
@@ -250,25 +238,22 @@ pub fn set_state(c: &Connection, sale_id: &str, to: SaleState) -> Result<SaleSta
 /// while the register has a sale open); returns that sale's id, or `None` if there is none.
 pub fn attach_member(c: &Connection, member_id: &str) -> Result<Option<String>, StoreError> {
     let sale: Option<String> = c
-        .query_row(
+        .prepare_cached(
             "SELECT sale_id FROM sales WHERE state = ?1 AND member_id IS NULL
              ORDER BY seq DESC LIMIT 1",
-            [SaleState::Open],
-            |r| r.get(0),
-        )
+        )?
+        .query_row([SaleState::Open], |r| r.get(0))
         .optional()?;
     if let Some(id) = &sale {
-        c.execute(
-            "UPDATE sales SET member_id = ?2, updated_at = ?3 WHERE sale_id = ?1",
-            params![id, member_id, now_utc()],
-        )?;
+        c.prepare_cached("UPDATE sales SET member_id = ?2, updated_at = ?3 WHERE sale_id = ?1")?
+            .execute(params![id, member_id, now_utc()])?;
     }
     Ok(sale)
 }
 
 /// Ids of sales in one of `states`, oldest first (recovery).
 pub fn ids_in_states(c: &Connection, states: &[SaleState]) -> Result<Vec<String>, StoreError> {
-    let mut st = c.prepare("SELECT sale_id FROM sales WHERE state = ?1 ORDER BY seq")?;
+    let mut st = c.prepare_cached("SELECT sale_id FROM sales WHERE state = ?1 ORDER BY seq")?;
     let mut out = Vec::new();
     for s in states {
         for id in st.query_map([s], |r| r.get::<_, String>(0))? {

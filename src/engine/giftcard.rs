@@ -279,67 +279,31 @@ impl Engine {
             self.inner.cfg.store_code.clone(),
             self.inner.cfg.register_code.clone(),
         );
-        let (p, item, answer) = self
+        let decided = self
             .inner
             .store
             .write(move |c, s| {
                 if let Some(n) = &insert {
                     payments::insert(c, s, &sc, &rc, n)?;
                 }
-                let p = payments::get(c, &pid)?;
-                let hash = p.code_hash.clone().unwrap_or_default();
-                let usage = exceptions::offline_usage(c)?;
-                let known = exceptions::cached_balance(c, &hash)?.map(|(b, _)| b);
-                let taken = exceptions::offline_taken_for_card(c, &hash)?;
-                match offline::decide(&policy, &usage, amount, known, taken, chrono::Utc::now()) {
-                    Ok(approved) => {
-                        let p = payments::transition(
-                            c,
-                            &pid,
-                            PaymentState::OfflineApproved,
-                            PaymentUpdate {
-                                amount: Some(approved),
-                                ..Default::default()
-                            },
-                        )?;
-                        let payload = serde_json::json!({ "ref_no": p.ref_no, "amount": approved })
-                            .to_string();
-                        let id = outbox::enqueue(
-                            c,
-                            &NewItem {
-                                kind: OutboxKind::GiftcardRedeem,
-                                sale_id: Some(p.sale_id.clone()),
-                                payment_id: Some(pid.clone()),
-                                amount: Some(approved),
-                                code_hash: Some(hash),
-                                payload,
-                            },
-                        )?;
-                        let answer = answer_in(c, &p)?;
-                        Ok((p, Some(id), answer))
-                    }
-                    Err(refusal) => {
-                        let upd = PaymentUpdate {
-                            reason: Some(refusal.to_string()),
-                            ..Default::default()
-                        };
-                        let p = payments::transition(c, &pid, PaymentState::Declined, upd)?;
-                        let answer = answer_in(c, &p)?;
-                        Ok((p, None, answer))
-                    }
-                }
+                offline_decide_in(c, &policy, &pid, amount)
             })
             .await?;
-        self.payment_event(&p);
-        if let Some(id) = item {
-            tracing::info!(payment_id = %p.payment_id, amount = %p.amount, "Gift card accepted offline.");
+        Ok(self.offline_decided(decided))
+    }
+
+    /// After the commit of an offline decision: the events and the log line.
+    pub(crate) fn offline_decided(&self, d: LocallyDecided) -> PaymentAnswer {
+        self.payment_event(&d.payment);
+        if let Some(id) = d.item {
+            tracing::info!(payment_id = %d.payment.payment_id, amount = %d.payment.amount, "Gift card accepted offline.");
             self.emit(EngineEvent::Outbox {
                 id,
                 kind: OutboxKind::GiftcardRedeem,
                 state: OutboxState::New,
             });
         }
-        Ok(answer)
+        d.answer
     }
 
     /// Captures a hold in `capturing`; when it cannot be done now, an outbox item finishes it.
@@ -510,4 +474,71 @@ impl Engine {
             ))),
         }
     }
+}
+
+/// A payment decided on the lane (cash, an offline decision) as committed: the payment, its
+/// redemption item when approved offline, the register's answer.
+pub(crate) struct LocallyDecided {
+    pub(crate) payment: PaymentRecord,
+    pub(crate) item: Option<i64>,
+    pub(crate) answer: PaymentAnswer,
+}
+
+/// The offline policy's decision on payment `pid` (already inserted), journaled in the
+/// caller's transaction: approved with its redemption item, or declined with the refusal.
+pub(crate) fn offline_decide_in(
+    c: &rusqlite::Connection,
+    policy: &super::OfflinePolicy,
+    pid: &str,
+    amount: Money,
+) -> Result<LocallyDecided, crate::store::StoreError> {
+    let p = payments::get(c, pid)?;
+    let hash = p.code_hash.clone().unwrap_or_default();
+    let usage = exceptions::offline_usage(c)?;
+    let known = exceptions::cached_balance(c, &hash)?.map(|(b, _)| b);
+    let taken = exceptions::offline_taken_for_card(c, &hash)?;
+    let (payment, item) =
+        match offline::decide(policy, &usage, amount, known, taken, chrono::Utc::now()) {
+            Ok(approved) => {
+                let p = payments::transition(
+                    c,
+                    pid,
+                    PaymentState::OfflineApproved,
+                    PaymentUpdate {
+                        amount: Some(approved),
+                        ..Default::default()
+                    },
+                )?;
+                let payload =
+                    serde_json::json!({ "ref_no": p.ref_no, "amount": approved }).to_string();
+                let id = outbox::enqueue(
+                    c,
+                    &NewItem {
+                        kind: OutboxKind::GiftcardRedeem,
+                        sale_id: Some(p.sale_id.clone()),
+                        payment_id: Some(pid.to_owned()),
+                        amount: Some(approved),
+                        code_hash: Some(hash),
+                        payload,
+                    },
+                )?;
+                (p, Some(id))
+            }
+            Err(refusal) => {
+                let upd = PaymentUpdate {
+                    reason: Some(refusal.to_string()),
+                    ..Default::default()
+                };
+                (
+                    payments::transition(c, pid, PaymentState::Declined, upd)?,
+                    None,
+                )
+            }
+        };
+    let answer = answer_in(c, &payment)?;
+    Ok(LocallyDecided {
+        payment,
+        item,
+        answer,
+    })
 }

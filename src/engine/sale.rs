@@ -110,6 +110,25 @@ fn needs_capture(p: &PaymentRecord) -> bool {
     matches!(p.state, PaymentState::Authorized | PaymentState::Capturing)
 }
 
+/// A tender decided on the lane, in the commit that checks the sale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LocalTender {
+    /// Cash: approved as it is recorded.
+    Cash,
+    /// A gift card while the POS link is down: the offline policy decides.
+    Offline,
+}
+
+/// What the commit of a local tender did.
+enum PaidLocally {
+    /// Decided and journaled now.
+    Now(Box<super::giftcard::LocallyDecided>),
+    /// The same payment was made before: its first answer.
+    Before(PaymentAnswer),
+    /// The sale cannot take it; nothing was written.
+    Refused(EngineError),
+}
+
 /// What the first commit of a completion found and did.
 enum CompletionStart {
     /// Completed before: the answer comes from its purchase item.
@@ -489,6 +508,10 @@ impl Engine {
             pin_given: req.pin.is_some(),
             trace_before: None,
         };
+        let method = req.method;
+        if let Some(local) = self.local_tender(&req) {
+            return self.pay_locally(local, new).await;
+        }
         let (probe, id) = (new.clone(), sale_id.to_owned());
         let (sale, pays, first) = self
             .inner
@@ -502,16 +525,106 @@ impl Engine {
             // `authorizing` with no movement running: its recovery has not settled it yet.
             return Ok(answer_for(&first, paid_and_due(&sale, &pays).1));
         }
-        Self::refuse_in_doubt(&pays)?;
-        Self::open_for_money(&sale, req.amount)?;
-        let due = paid_and_due(&sale, &pays).1;
-        if !due.is_positive() {
-            return Err(EngineError::NothingDue(sale_id.into()));
-        }
+        let due = Self::payable(&sale, &pays, req.amount)?;
         let mut new = new;
         new.amount = req.amount.min(due);
-        let (method, asked) = (req.method, new.amount);
+        let asked = new.amount;
         let answer = tender(method).start(self, new, req.pin).await;
+        self.count(|m| m.record_tender(tender_method(method), tender_result(&answer, asked)));
+        answer
+    }
+
+    /// What is due on a sale that may take `amount` now; refuses a sale with a payment in
+    /// doubt, a sale that is not open, a non-positive amount and a sale with nothing due.
+    fn payable(
+        sale: &SaleRecord,
+        pays: &[PaymentRecord],
+        amount: Money,
+    ) -> Result<Money, EngineError> {
+        Self::refuse_in_doubt(pays)?;
+        Self::open_for_money(sale, amount)?;
+        let due = paid_and_due(sale, pays).1;
+        if !due.is_positive() {
+            return Err(EngineError::NothingDue(sale.sale_id.clone()));
+        }
+        Ok(due)
+    }
+
+    /// A tender the lane decides by itself: cash, and a gift card while the POS link is down
+    /// (without a PIN, which could not be forwarded: that one is refused on the usual path).
+    fn local_tender(&self, req: &PaymentRequest) -> Option<LocalTender> {
+        match req.method {
+            Method::Cash => Some(LocalTender::Cash),
+            Method::Giftcard if !self.inner.link.is_online() && req.pin.is_none() => {
+                Some(LocalTender::Offline)
+            }
+            _ => None,
+        }
+    }
+
+    /// A local tender in one commit: the sale's checks, the payment and its outcome (an
+    /// offline decision with its redemption item) and the answer.
+    pub(crate) async fn pay_locally(
+        &self,
+        local: LocalTender,
+        new: NewPayment,
+    ) -> Result<PaymentAnswer, EngineError> {
+        let (sc, rc) = (
+            self.inner.cfg.store_code.clone(),
+            self.inner.cfg.register_code.clone(),
+        );
+        let policy = self.inner.cfg.offline.clone();
+        let paid = self
+            .inner
+            .store
+            .write(move |c, s| {
+                let (sale, pays) = load_in(c, &new.sale_id)?;
+                if let Some(first) = payments::find_same(c, s, &new)? {
+                    let answer = answer_for(&first, paid_and_due(&sale, &pays).1);
+                    return Ok(PaidLocally::Before(answer));
+                }
+                let due = match Self::payable(&sale, &pays, new.amount) {
+                    Ok(due) => due,
+                    Err(e) => return Ok(PaidLocally::Refused(e)),
+                };
+                let mut new = new;
+                new.amount = new.amount.min(due);
+                let p = payments::insert(c, s, &sc, &rc, &new)?.into_inner();
+                Ok(PaidLocally::Now(Box::new(match local {
+                    LocalTender::Cash => {
+                        let payment = payments::transition(
+                            c,
+                            &p.payment_id,
+                            PaymentState::Approved,
+                            PaymentUpdate::default(),
+                        )?;
+                        let answer = answer_in(c, &payment)?;
+                        super::giftcard::LocallyDecided {
+                            payment,
+                            item: None,
+                            answer,
+                        }
+                    }
+                    LocalTender::Offline => {
+                        super::giftcard::offline_decide_in(c, &policy, &p.payment_id, new.amount)?
+                    }
+                })))
+            })
+            .await?;
+        let d = match paid {
+            PaidLocally::Now(d) => *d,
+            PaidLocally::Before(answer) => return Ok(answer),
+            PaidLocally::Refused(e) => return Err(e),
+        };
+        // The amount was trimmed to what is due, which is no partial approval.
+        let (method, asked) = (d.payment.method, d.payment.amount);
+        let answer = if local == LocalTender::Cash {
+            self.payment_event(&d.payment);
+            d.answer
+        } else {
+            self.offline_decided(d)
+        };
+        let answer = Ok(answer);
         self.count(|m| m.record_tender(tender_method(method), tender_result(&answer, asked)));
         answer
     }

@@ -257,7 +257,7 @@ impl Tender for CashTender {
         new: NewPayment,
         _pin: Option<SecretString>,
     ) -> Result<PaymentAnswer, EngineError> {
-        e.pay_cash(new).await
+        e.pay_locally(super::sale::LocalTender::Cash, new).await
     }
 
     async fn capture(&self, _: &Engine, _: &PaymentRecord) -> Result<(), EngineError> {

@@ -41,31 +41,6 @@ enum FollowUp {
 }
 
 impl Engine {
-    /// Cash: recorded and approved in one transaction (change is the register's business).
-    pub(crate) async fn pay_cash(&self, new: NewPayment) -> Result<PaymentAnswer, EngineError> {
-        let (sc, rc) = (
-            self.inner.cfg.store_code.clone(),
-            self.inner.cfg.register_code.clone(),
-        );
-        let p = self
-            .inner
-            .store
-            .write(move |c, s| {
-                let p = payments::insert(c, s, &sc, &rc, &new)?.into_inner();
-                let p = payments::transition(
-                    c,
-                    &p.payment_id,
-                    PaymentState::Approved,
-                    PaymentUpdate::default(),
-                )?;
-                let answer = super::sale::answer_in(c, &p)?;
-                Ok((p, answer))
-            })
-            .await?;
-        self.payment_event(&p.0);
-        Ok(p.1)
-    }
-
     /// The terminal's last trace number before a command: the terminal client's, else the
     /// journal's latest.
     async fn trace_before(&self) -> Result<Option<u32>, EngineError> {

@@ -19,8 +19,12 @@ pub struct Store {
     /// The last storage fault of a write (full disk, I/O error), until a write succeeds.
     fault: Arc<Mutex<Option<String>>>,
     /// Transactions committed through [`Store::write`]: what each register step costs in
-    /// durable commits (its tests and the step benchmark read it).
+    /// durable commits (the engine's tests read it). One that changed nothing counts too,
+    /// though SQLite writes and syncs nothing for it.
     commits: Arc<AtomicU64>,
+    /// Jobs sent to the writer thread (reads, writes, anything else): each is a hand-off
+    /// between threads, which a register step pays for in latency.
+    trips: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -64,6 +68,7 @@ impl Store {
             tx,
             fault: Arc::new(Mutex::new(None)),
             commits: Arc::new(AtomicU64::new(0)),
+            trips: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -73,6 +78,7 @@ impl Store {
         f: impl FnOnce(&mut Db) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (otx, orx) = oneshot::channel();
+        self.trips.fetch_add(1, Ordering::Relaxed);
         self.tx
             .send(Box::new(move |db: &mut Db| {
                 let _ = otx.send(f(db));
@@ -111,6 +117,11 @@ impl Store {
     /// How many transactions [`Store::write`] has committed since the store was opened.
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
+    }
+
+    /// How many jobs went to the writer thread since the store was opened.
+    pub fn trips(&self) -> u64 {
+        self.trips.load(Ordering::Relaxed)
     }
 
     /// The storage fault of the last failed write, until a write succeeds again.

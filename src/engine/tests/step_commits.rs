@@ -13,6 +13,17 @@ async fn commits_of<T>(e: &Engine, f: impl Future<Output = T>) -> (T, u64) {
     (t, e.inner.store.commits() - before)
 }
 
+/// `f`'s result, and its commits and trips to the store's thread.
+async fn cost_of<T>(e: &Engine, f: impl Future<Output = T>) -> (T, (u64, u64)) {
+    let (commits, trips) = (e.inner.store.commits(), e.inner.store.trips());
+    let t = f.await;
+    let cost = (
+        e.inner.store.commits() - commits,
+        e.inner.store.trips() - trips,
+    );
+    (t, cost)
+}
+
 #[tokio::test]
 async fn a_cash_sale_costs_one_commit_per_step() {
     let h = harness(
@@ -23,15 +34,26 @@ async fn a_cash_sale_costs_one_commit_per_step() {
     )
     .await;
     let e = &h.engine;
-    let (_, n) = commits_of(e, sale(e, "10.00")).await;
-    assert_eq!(n, 1, "open");
-    let (a, n) = commits_of(e, e.add_payment("S1", cash("P1", "10.00"))).await;
+    let (_, n) = cost_of(e, sale(e, "10.00")).await;
+    assert_eq!(n, (1, 1), "open: one commit, one trip");
+    let (a, n) = cost_of(e, e.add_payment("S1", cash("P1", "10.00"))).await;
     let a = a.unwrap();
     assert_eq!((a.status, a.due), (PaymentStatus::Approved, Money::ZERO));
-    assert_eq!(n, 1, "cash payment");
-    let (c, n) = commits_of(e, e.complete_sale("S1")).await;
+    assert_eq!(
+        n,
+        (1, 1),
+        "cash payment: checked, approved and answered in one commit"
+    );
+    let (c, n) = cost_of(e, e.complete_sale("S1")).await;
     assert_eq!(c.unwrap().state, SaleState::Completed);
-    assert_eq!(n, 1, "completion with nothing to capture");
+    assert_eq!(n, (1, 1), "completion with nothing to capture");
+    // A retry gets the first answer and adds no payment.
+    let a = e.add_payment("S1", cash("P1", "10.00")).await.unwrap();
+    assert_eq!(
+        (a.payment_id.as_str(), a.status),
+        ("P1", PaymentStatus::Approved)
+    );
+    assert_eq!(e.sale("S1").await.unwrap().payments.len(), 1);
     let queued = items(e).await;
     assert_eq!(queued.len(), 1);
     assert_eq!(

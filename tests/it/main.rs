@@ -36,6 +36,7 @@ mod engine_exactly_once;
 mod engine_pos_sim;
 mod giftcard_load;
 mod giftcard_replace_standin;
+mod layout;
 mod mirror_report;
 mod mirror_standin;
 mod mirror_sync;

@@ -2,8 +2,6 @@
 //! payment and answer prompts with `--default-input` (cancel by default); `--script` files
 //! apply; the example scripts in `config/` stay valid.
 
-mod terminal_common;
-
 use std::{
     io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
@@ -48,7 +46,7 @@ fn start(extra: &[&str]) -> (Sim, String) {
 }
 
 async fn connect(addr: &str) -> Terminal {
-    let cfg = terminal_common::fast(TransportConfig::tcp(addr));
+    let cfg = crate::support::terminal::fast(TransportConfig::tcp(addr));
     tokio::time::timeout(Duration::from_secs(10), Terminal::connect(cfg, NoRetry))
         .await
         .unwrap()
@@ -290,7 +288,7 @@ async fn live_console_shows_faults_and_naks_on_serial() {
             }
         }
     });
-    let cfg = terminal_common::fast(TransportConfig::serial(&link));
+    let cfg = crate::support::terminal::fast(TransportConfig::serial(&link));
     let mut pt = tokio::time::timeout(Duration::from_secs(10), Terminal::connect(cfg, NoRetry))
         .await
         .unwrap()

@@ -1,8 +1,6 @@
 //! purchaseAdd and permissions over real HTTP.
 
-mod pos_support;
-
-use pos_support::*;
+use crate::support::pos::*;
 use rust_decimal::dec;
 use serde_json::json;
 

@@ -2,21 +2,19 @@
 //! without secrets; `hardware-sim terminal --replay` plays it back and the driver goes
 //! through the same payment with the same outcome (real TCP, the real binary for replay).
 
-mod terminal_common;
-
 use std::{
     io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
     time::Duration,
 };
 
+use crate::support::terminal::{Via, rig, sim_config, wait_for};
 use hardware_sim::{
     tap::{Tap, read_capture},
     terminal::{SimEvent, Step, StepOn, TestCard},
     zvtlog::Direction,
 };
 use rust_decimal::Decimal;
-use terminal_common::{Via, rig, sim_config, wait_for};
 use zvt::{
     command::PaymentRequest,
     transport::{Endpoint, NoEvents, NoRetry, Terminal, TxOutcome},

@@ -4,16 +4,14 @@
 //! needed) and decoded with `tshark -d tcp.port==20007,zvt`. No packet may be malformed and
 //! the decoded fields must show what was sent.
 
-mod terminal_common;
-
 use std::{
     process::Command,
     sync::{Arc, Mutex},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+use crate::support::terminal::{Via, rig, sim_config};
 use rust_decimal::Decimal;
-use terminal_common::{Via, rig, sim_config};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},

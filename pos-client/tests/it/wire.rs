@@ -1,12 +1,10 @@
 //! The client against scripted HTTP peers (wiremock and raw TCP): auth retry, status codes,
 //! timeouts, malformed and oversized answers, and the wire format of requests.
 
-mod common;
-
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use pos_client::*;
 use rust_decimal::Decimal;
 use secrecy::SecretString;

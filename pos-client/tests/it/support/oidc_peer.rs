@@ -73,15 +73,4 @@ impl OidcPeer {
         .ok()
         .flatten()
     }
-
-    /// Every event already printed, without waiting.
-    pub fn drain_events(&mut self) -> Vec<String> {
-        let mut out = Vec::new();
-        while let Ok(line) = self.events.try_recv() {
-            if let Some(ev) = line.strip_prefix("EVENT ") {
-                out.push(ev.to_owned());
-            }
-        }
-        out
-    }
 }

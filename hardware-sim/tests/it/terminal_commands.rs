@@ -1,10 +1,8 @@
 //! Every driver command against the simulated terminal, over real TCP and a real pty.
 
-mod terminal_common;
-
+use crate::support::terminal::{Via, rig, sim_config, wait_for};
 use hardware_sim::terminal::{Outcome, SimEvent, TxKind};
 use rust_decimal::Decimal;
-use terminal_common::{Via, rig, sim_config, wait_for};
 use zvt::{
     command::PaymentRequest,
     exchange::Event,

@@ -1,12 +1,10 @@
 //! OIDC discovery, the token endpoint and bearer checks of the POS simulator.
 
-mod pos_support;
-
 use std::time::Duration;
 
+use crate::support::pos::*;
 use openidconnect::core::{CoreClient, CoreProviderMetadata};
 use openidconnect::{ClientId, ClientSecret, IssuerUrl, OAuth2TokenResponse};
-use pos_support::*;
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -2,11 +2,9 @@
 //! real TCP and a real pty; a refund whose answer is lost is settled from the terminal's
 //! evidence, never sent again.
 
-mod terminal_common;
-
+use crate::support::terminal::{Via, rig, sim_config};
 use hardware_sim::terminal::{Fault, TxKind};
 use rust_decimal::Decimal;
-use terminal_common::{Via, rig, sim_config};
 use zvt::{
     command::{PaymentRequest, USD},
     recovery::Verdict,

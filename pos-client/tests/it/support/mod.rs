@@ -1,8 +1,6 @@
 //! Shared test fixtures: a wiremock identity provider, a manual clock, a raw TCP server and
 //! the real oidc-provider peer.
 
-#![allow(dead_code)]
-
 pub mod oidc_peer;
 
 use std::sync::Arc;

@@ -1,5 +1,4 @@
 //! Shared helpers for the POS simulator tests: a started simulator and a raw HTTP client.
-#![allow(dead_code)]
 
 use hardware_sim::pos::{PosSim, Seed};
 use serde_json::{Value, json};

@@ -1,7 +1,5 @@
 //! `hardware-sim pos` as a process: seed file, script file, readiness in the log.
 
-mod pos_support;
-
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
@@ -76,7 +74,7 @@ async fn runs_a_seed_file_with_a_script() {
     });
 
     let base = format!("http://{addr}");
-    let http = pos_support::http();
+    let http = crate::support::pos::http();
     let token: Value = http
         .post(format!("{base}/connect/token"))
         .basic_auth("lane", Some("s3cret-value"))
@@ -96,7 +94,7 @@ async fn runs_a_seed_file_with_a_script() {
             .send()
     };
     let first: Value = ask().await.unwrap().json().await.unwrap();
-    assert_eq!(pos_support::code(&first), Some("FUSION_ERROR"));
+    assert_eq!(crate::support::pos::code(&first), Some("FUSION_ERROR"));
     let second: Value = ask().await.unwrap().json().await.unwrap();
     assert_eq!(second["data"]["environment"]["name"], "cli-test");
     let refused = http

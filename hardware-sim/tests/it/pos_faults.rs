@@ -1,11 +1,9 @@
 //! Every fault kind, observed by raw clients.
 
-mod pos_support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::pos::*;
 use hardware_sim::pos::{Fault, FaultKind, FaultTarget, Ledger, PosSim};
-use pos_support::*;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -3,16 +3,14 @@
 //! TRACE (both sides, hex dumps included) is written to a buffer; the sentinel password,
 //! PIN, card number and track data must not appear in it.
 
-mod terminal_common;
-
 use std::{
     io::Write,
     sync::{Arc, Mutex},
 };
 
+use crate::support::terminal::{Via, rig, sim_config};
 use hardware_sim::terminal::{Step, StepOn, TestCard};
 use rust_decimal::Decimal;
-use terminal_common::{Via, rig, sim_config};
 use zvt::{command::PaymentRequest, transport::NoEvents};
 
 const PASSWORD: &str = "314159";

@@ -2,14 +2,12 @@
 //! discovery, client-credentials tokens, renewal before expiry, a wrong secret, and the
 //! secret going to the token endpoint only.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::oidc_peer::OidcPeer;
+use crate::support::*;
 use base64_free::basic_auth;
-use common::oidc_peer::OidcPeer;
-use common::*;
 use pos_client::{ErrorClass, PosClient, PosError};
 use serde_json::json;
 use wiremock::matchers::{method, path};

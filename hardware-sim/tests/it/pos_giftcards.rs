@@ -1,11 +1,9 @@
 //! Gift cards over real HTTP: lookups, authorize/capture/cancel, declines, Delay Period.
 
-mod pos_support;
-
 use std::time::Duration;
 
+use crate::support::pos::*;
 use hardware_sim::pos::{PosSim, TransStatus};
-use pos_support::*;
 use rust_decimal::{Decimal, dec};
 use serde_json::{Value, json};
 

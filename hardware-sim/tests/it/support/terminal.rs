@@ -1,12 +1,11 @@
 //! Shared set-up for the driver ↔ simulated terminal tests: a real TCP socket or a real
 //! pseudo-terminal between `zvt::transport::Terminal` and `hardware_sim::terminal`.
-#![allow(dead_code)]
 
 use std::{path::PathBuf, time::Duration};
 
 use hardware_sim::terminal::{SimEvent, SimTerminal, SimTerminalConfig};
 use tokio::sync::broadcast;
-use zvt::transport::{NoRetry, Terminal, TransportConfig};
+use zvt::transport::{Terminal, TransportConfig};
 
 /// Which link a test runs over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +18,6 @@ pub enum Via {
 pub struct Rig {
     pub sim: SimTerminal,
     pub config: TransportConfig,
-    pub via: Via,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -53,7 +51,6 @@ pub async fn rig(via: Via, sim_cfg: SimTerminalConfig) -> Rig {
             Rig {
                 sim,
                 config,
-                via,
                 _dir: None,
             }
         }
@@ -66,7 +63,6 @@ pub async fn rig(via: Via, sim_cfg: SimTerminalConfig) -> Rig {
             Rig {
                 sim,
                 config,
-                via,
                 _dir: Some(dir),
             }
         }
@@ -80,11 +76,6 @@ impl Rig {
         Terminal::connect(self.config.clone(), policy)
             .await
             .expect("connect and register")
-    }
-
-    /// A driver that does not retry.
-    pub fn terminal_no_retry(&self) -> Terminal {
-        Terminal::new(self.config.clone(), NoRetry).unwrap()
     }
 }
 

@@ -1,13 +1,11 @@
 //! Each injected fault ends in the right result or a recovered outcome, over a real pty or
 //! real TCP, and no fault ever yields two payments (the simulator's journal is the truth).
 
-mod terminal_common;
-
 use std::time::Duration;
 
+use crate::support::terminal::{Via, rig, sim_config, wait_for};
 use hardware_sim::terminal::{Fault, SimEvent, TxKind};
 use rust_decimal::Decimal;
-use terminal_common::{Via, rig, sim_config, wait_for};
 use zvt::{
     command::PaymentRequest,
     recovery::Verdict,
@@ -311,7 +309,8 @@ async fn unreachable_terminal_reports_down_after_the_schedule() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
-    let cfg = terminal_common::fast(zvt::transport::TransportConfig::tcp(addr.to_string()));
+    let cfg =
+        crate::support::terminal::fast(zvt::transport::TransportConfig::tcp(addr.to_string()));
     let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let seen = attempts.clone();
     let policy = move || {

@@ -1,11 +1,9 @@
 //! skip/first and Since & Until over real HTTP, with changes between pages.
 
-mod pos_support;
-
 use std::collections::BTreeMap;
 
+use crate::support::pos::*;
 use hardware_sim::pos::{PosSim, Seed, generated_item};
-use pos_support::*;
 use serde_json::{Value, json};
 
 const ITEMS: &str = "query($since: String, $first: Int, $skip: Int, $wh: String) {

@@ -1,12 +1,10 @@
 //! The served schema matches pos-schema.graphql, and every query answers.
 
-mod pos_support;
-
 use std::collections::BTreeMap;
 
+use crate::support::pos::*;
 use async_graphql::parser::parse_schema;
 use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
-use pos_support::*;
 use serde_json::json;
 
 /// Type name → its fields (with arguments and types), input fields or enum values.

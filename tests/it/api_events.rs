@@ -245,16 +245,20 @@ async fn the_running_agent_streams_every_kind_of_event() {
          [member]\npattern = '^M(?P<id>\\d{{9}})$'\n",
         link.display()
     );
-    let config = crate::support::agent::config(
+    let config = crate::support::lane::write_config(
         dir.path(),
         &pos,
-        &crate::support::agent::Lane {
+        &crate::support::lane::LaneConfig {
             token: AGENT_TOKEN,
-            listen: addr.clone(),
+            listen: &addr,
             request_timeout_ms: 2000,
-            terminal: terminal.addr().unwrap().to_string(),
-            terminal_extra: &extra,
+            lane_lines: "",
+            terminal: &crate::support::lane::zvt_section(
+                &terminal.addr().unwrap().to_string(),
+                &extra,
+            ),
             offline: crate::support::agent::OFFLINE_ENABLED,
+            sections: "",
         },
     );
     let (child, notify) = crate::support::agent::start_quiet(&config, dir.path()).await;

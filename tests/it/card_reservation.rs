@@ -3,9 +3,9 @@
 //! never a plain authorization (06 01); a cancelled sale releases its reservation (06 25) and
 //! books nothing; `reserve` with a gift card is a 422 that changes nothing.
 
-use crate::support::agent::{Api, Lane, OFFLINE_ENABLED, free_port, start_quiet, stop_gracefully};
-use hardware_sim::pos::{PosSim, Seed};
-use hardware_sim::terminal::{SimTerminal, SimTerminalConfig, TxKind};
+use crate::support::agent::{Api, stop_gracefully};
+use crate::support::lane::TestLane;
+use hardware_sim::terminal::{SimTerminal, TxKind};
 use rust_decimal::Decimal;
 use serde_json::json;
 
@@ -32,32 +32,12 @@ async fn open(api: &Api, sale_id: &str, price: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reserve_then_book_at_completion_and_release_on_cancel() {
-    let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
-        .await
-        .unwrap();
-    let terminal =
-        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
-            .await
-            .unwrap();
-    let port = free_port();
-    let config = crate::support::agent::config(
-        dir.path(),
-        &pos,
-        &Lane {
-            token: TOKEN,
-            listen: format!("127.0.0.1:{port}"),
-            request_timeout_ms: 3000,
-            terminal: terminal.addr().unwrap().to_string(),
-            terminal_extra: "",
-            offline: OFFLINE_ENABLED,
-        },
-    );
-    let (child, notify) = start_quiet(&config, dir.path()).await;
-    let api = Api::new(&format!("127.0.0.1:{port}"), TOKEN);
+    let l = TestLane::zvt().token(TOKEN).build().await;
+    let (terminal, api) = (l.terminal(), &l.api);
+    let (child, notify) = l.start().await;
 
     // Reserve, then complete: the reservation is booked for the sale's total.
-    open(&api, "res-1", "12.50").await;
+    open(api, "res-1", "12.50").await;
     let (st, v) = api
         .post(
             "/v1/sales/res-1/payments",
@@ -67,7 +47,7 @@ async fn reserve_then_book_at_completion_and_release_on_cancel() {
     assert_eq!(st, 201, "{v}");
     assert_eq!(v["status"], "approved", "{v}");
     assert_eq!(v["due"], "0.00", "{v}");
-    assert_eq!(kinds(&terminal), vec![TxKind::Reservation]);
+    assert_eq!(kinds(terminal), vec![TxKind::Reservation]);
     let (st, v) = api.post("/v1/sales/res-1/complete", json!({})).await;
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["state"], "completed", "{v}");
@@ -84,7 +64,7 @@ async fn reserve_then_book_at_completion_and_release_on_cancel() {
     assert_eq!(terminal.control().approved_payments(), 0);
 
     // Reserve, then cancel: the reservation is released and nothing is booked.
-    open(&api, "res-2", "8.00").await;
+    open(api, "res-2", "8.00").await;
     let (st, v) = api
         .post(
             "/v1/sales/res-2/payments",
@@ -112,7 +92,7 @@ async fn reserve_then_book_at_completion_and_release_on_cancel() {
     assert_eq!(terminal.control().approved_payments(), 0);
 
     // `reserve` is for cards only: a gift card with it is refused and nothing moves.
-    open(&api, "res-3", "5.00").await;
+    open(api, "res-3", "5.00").await;
     let (st, v) = api
         .post(
             "/v1/sales/res-3/payments",
@@ -127,5 +107,4 @@ async fn reserve_then_book_at_completion_and_release_on_cancel() {
     assert_eq!(terminal.control().journal().len(), 4);
 
     stop_gracefully(child, notify).await;
-    pos.shutdown().await;
 }

@@ -2,35 +2,35 @@
 //! agent's API (hold, show, flush), then on the store directly once it has stopped (hold,
 //! flush with progress), against the POS stand-in's ledger.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::agent::{WAIT, cli, free_port, json_of, start_quiet, stop_gracefully};
-use hardware_sim::pos::{PosSim, Seed};
+use crate::support::agent::{WAIT, cli, json_of, start_quiet, stop_gracefully};
+use crate::support::lane::TestLane;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "cli-status-token-0123456789";
 
-fn config(dir: &Path, pos: &PosSim, port: u16) -> PathBuf {
-    crate::support::agent::config_without_terminal(dir, pos, TOKEN, port)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_and_outbox_through_the_api_then_on_the_stopped_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
-        .await
-        .unwrap();
-    let port = free_port();
-    let config = config(dir.path(), &pos, port);
+    let TestLane {
+        dir,
+        pos,
+        config,
+        addr,
+        ..
+    } = TestLane::without_terminal()
+        .token(TOKEN)
+        .request_timeout_ms(2000)
+        .build()
+        .await;
     // The POS is down all day: the purchase stays queued.
     pos.control().set_online(false).await;
 
     let (child, notify) = start_quiet(&config, dir.path()).await;
 
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
+    let base = format!("http://{addr}");
     let post = |path: &str, body: Value| {
         http.post(format!("{base}{path}"))
             .bearer_auth(TOKEN)
@@ -243,11 +243,16 @@ async fn status_and_outbox_through_the_api_then_on_the_stopped_store() {
 /// POS checks fail and the exit code says "service unreachable" (69); the local checks pass.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_through_the_binary_reports_an_unreachable_pos_with_exit_69() {
-    let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
-        .await
-        .unwrap();
-    let config = config(dir.path(), &pos, free_port());
+    let TestLane {
+        dir: _dir,
+        pos,
+        config,
+        ..
+    } = TestLane::without_terminal()
+        .token(TOKEN)
+        .request_timeout_ms(2000)
+        .build()
+        .await;
     pos.control().set_online(false).await;
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_lane-agent"))

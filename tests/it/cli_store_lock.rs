@@ -3,19 +3,21 @@
 //! port) refuses with a clear message instead of opening the store as a second writer. Once
 //! the service stopped, the same command opens the store directly.
 
-use crate::support::agent::{
-    cli, config_without_terminal, free_port, start_quiet, stop_gracefully,
-};
-use hardware_sim::pos::{PosSim, Seed};
+use crate::support::agent::{cli, free_port, start_quiet, stop_gracefully};
+use crate::support::lane::TestLane;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_refuses_the_store_while_the_service_holds_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
-        .await
-        .unwrap();
-    let token = "store-lock-token-0123456789";
-    let config = config_without_terminal(dir.path(), &pos, token, free_port());
+    let TestLane {
+        dir,
+        pos: _pos,
+        config,
+        ..
+    } = TestLane::without_terminal()
+        .token("store-lock-token-0123456789")
+        .request_timeout_ms(2000)
+        .build()
+        .await;
     let (child, notify) = start_quiet(&config, dir.path()).await;
     assert!(lane_agent::store::lock_path(&dir.path().join("agent.db")).exists());
 

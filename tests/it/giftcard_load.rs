@@ -3,9 +3,8 @@
 //! the POS ledger shows exactly those credits, a second activation of the code is a 409 that
 //! changes nothing, and the new card then pays for a sale.
 
-use crate::support::agent::{Api, Lane, OFFLINE_ENABLED, free_port, start_quiet, stop_gracefully};
-use hardware_sim::pos::{PosSim, Seed};
-use hardware_sim::terminal::{SimTerminal, SimTerminalConfig};
+use crate::support::agent::stop_gracefully;
+use crate::support::lane::TestLane;
 use serde_json::json;
 
 const TOKEN: &str = "giftcard-load-token-0123456789ab";
@@ -13,29 +12,9 @@ const NEW_CODE: &str = "6006497700000042";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn activate_then_reload_then_spend_a_new_card() {
-    let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
-        .await
-        .unwrap();
-    let terminal =
-        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
-            .await
-            .unwrap();
-    let port = free_port();
-    let config = crate::support::agent::config(
-        dir.path(),
-        &pos,
-        &Lane {
-            token: TOKEN,
-            listen: format!("127.0.0.1:{port}"),
-            request_timeout_ms: 3000,
-            terminal: terminal.addr().unwrap().to_string(),
-            terminal_extra: "",
-            offline: OFFLINE_ENABLED,
-        },
-    );
-    let (child, notify) = start_quiet(&config, dir.path()).await;
-    let api = Api::new(&format!("127.0.0.1:{port}"), TOKEN);
+    let l = TestLane::zvt().token(TOKEN).build().await;
+    let (pos, api) = (&l.pos, &l.api);
+    let (child, notify) = l.start().await;
 
     let (st, v) = api
         .post(

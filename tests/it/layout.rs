@@ -5,12 +5,13 @@
 use std::fs;
 use std::path::Path;
 
+/// Each crate's directory with a trailing `/` (empty for the root crate).
 const CRATES: &[&str] = &[
-    ".",
-    "pos-client",
-    "hardware-sim",
-    "drivers/zvt",
-    "drivers/cardreader",
+    "",
+    "pos-client/",
+    "hardware-sim/",
+    "drivers/zvt/",
+    "drivers/cardreader/",
 ];
 
 /// The `.rs` files directly in `dir`, by stem.
@@ -32,18 +33,18 @@ fn every_test_file_is_a_module_of_its_crates_one_test_binary() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut problems = Vec::new();
     for krate in CRATES {
-        let tests = root.join(krate).join("tests");
+        let tests = root.join(format!("{krate}tests"));
         for stray in rust_files(&tests) {
             problems.push(format!(
-                "{krate}/tests/{stray}.rs is built by nothing: move it to {krate}/tests/it/ and add `mod {stray};` to its main.rs"
+                "{krate}tests/{stray}.rs is built by nothing: move it to {krate}tests/it/ and add `mod {stray};` to its main.rs"
             ));
         }
         let main = fs::read_to_string(tests.join("it/main.rs"))
-            .unwrap_or_else(|e| panic!("{krate}/tests/it/main.rs: {e}"));
+            .unwrap_or_else(|e| panic!("{krate}tests/it/main.rs: {e}"));
         for module in rust_files(&tests.join("it")) {
             if module != "main" && !main.lines().any(|l| l.trim() == format!("mod {module};")) {
                 problems.push(format!(
-                    "{krate}/tests/it/{module}.rs is not in its main.rs: add `mod {module};`"
+                    "{krate}tests/it/{module}.rs is not in its main.rs: add `mod {module};`"
                 ));
             }
         }

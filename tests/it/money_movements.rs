@@ -16,64 +16,27 @@
 use std::process::Child;
 use std::time::Duration;
 
-use crate::support::agent::{
-    Api, Lane, OFFLINE_ENABLED, cli, free_port, json_of, start_quiet, stop_gracefully,
-};
-use hardware_sim::pos::{Fault, FaultKind, FaultTarget, PosSim, Seed, TransType};
-use hardware_sim::terminal::{SimTerminal, SimTerminalConfig, TxKind};
+use crate::support::agent::{Api, cli, json_of, stop_gracefully};
+use crate::support::lane::TestLane;
+use hardware_sim::pos::{Fault, FaultKind, FaultTarget, TransType};
+use hardware_sim::terminal::TxKind;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "money-movements-token-0123456789";
 
-struct LaneUnderTest {
-    dir: tempfile::TempDir,
-    pos: PosSim,
-    terminal: SimTerminal,
-    config: std::path::PathBuf,
-    api: Api,
-    addr: String,
-}
-
-async fn lane() -> LaneUnderTest {
-    lane_in(tempfile::tempdir().unwrap()).await
-}
-
-/// A lane whose state (config, secrets, store) lives in `dir`.
-async fn lane_in(dir: tempfile::TempDir) -> LaneUnderTest {
-    lane_with(dir, "").await
-}
-
-/// [`lane_in`] with `extra` config lines after `[terminal]` (readers, `[giftcard]`, …).
-async fn lane_with(dir: tempfile::TempDir, extra: &str) -> LaneUnderTest {
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
+/// The lane of these tests: a simulated ZVT terminal, the POS stand-in, `extra` lines after
+/// `[terminal]` (readers, `[giftcard]`, …), its state in `dir`.
+async fn lane_with(dir: tempfile::TempDir, extra: &str) -> TestLane {
+    TestLane::zvt()
+        .token(TOKEN)
+        .in_dir(dir)
+        .terminal_lines(extra)
+        .build()
         .await
-        .unwrap();
-    let terminal =
-        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
-            .await
-            .unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let config = crate::support::agent::config(
-        dir.path(),
-        &pos,
-        &Lane {
-            token: TOKEN,
-            listen: addr.clone(),
-            request_timeout_ms: 3000,
-            terminal: terminal.addr().unwrap().to_string(),
-            terminal_extra: extra,
-            offline: OFFLINE_ENABLED,
-        },
-    );
-    let api = Api::new(&addr, TOKEN);
-    LaneUnderTest {
-        dir,
-        pos,
-        terminal,
-        config,
-        api,
-        addr,
-    }
+}
+
+async fn lane() -> TestLane {
+    lane_with(tempfile::tempdir().unwrap(), "").await
 }
 
 async fn open(api: &Api, sale_id: &str, price: &str) {
@@ -142,9 +105,9 @@ fn kill(child: &mut Child) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_register_that_hangs_up_does_not_lose_the_approval() {
     let l = lane().await;
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     open(&l.api, "hang-1", "9.99").await;
-    l.terminal.control().hold_card();
+    l.terminal().control().hold_card();
 
     // The register gives up after one second; the customer is still at the terminal.
     let impatient = reqwest::Client::builder()
@@ -168,7 +131,7 @@ async fn a_register_that_hangs_up_does_not_lose_the_approval() {
         let body = body.clone();
         tokio::spawn(async move { api.post("/v1/sales/hang-1/payments", body).await })
     };
-    l.terminal.control().present_card();
+    l.terminal().control().present_card();
     let (st, v) = retry.await.unwrap();
     assert_eq!(st, 201, "{v}");
     assert_eq!(v["status"], "approved", "{v}");
@@ -177,10 +140,10 @@ async fn a_register_that_hangs_up_does_not_lose_the_approval() {
     let (_, again) = l.api.post("/v1/sales/hang-1/payments", body).await;
     assert_eq!(again["status"], "approved", "{again}");
     assert_eq!(
-        l.terminal.control().approved_payments(),
+        l.terminal().control().approved_payments(),
         1,
         "one authorization at the terminal: {:?}",
-        l.terminal.control().journal()
+        l.terminal().control().journal()
     );
     let (st, v) = l.api.post("/v1/sales/hang-1/complete", json!({})).await;
     assert_eq!((st, v["state"].as_str()), (200, Some("completed")), "{v}");
@@ -190,7 +153,7 @@ async fn a_register_that_hangs_up_does_not_lose_the_approval() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_register_that_hangs_up_on_a_slow_pos_does_not_lose_the_gift_card_hold() {
     let l = lane().await;
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     open(&l.api, "slow-1", "7.50").await;
     // The authorization takes 2.5 s at the POS (within the agent's 3 s request timeout).
     l.pos.control().inject(Fault {
@@ -232,7 +195,7 @@ async fn a_register_that_hangs_up_on_a_slow_pos_does_not_lose_the_gift_card_hold
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_retried_with_its_request_id_is_one_add() {
     let l = lane().await;
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     let body = json!({"code": "6006491000000001", "amount": "5.00", "request_id": "reload-1"});
     let (st, first) = l.api.post("/v1/giftcards/reload", body.clone()).await;
     assert_eq!(st, 200, "{first}");
@@ -267,9 +230,9 @@ async fn a_reload_retried_with_its_request_id_is_one_add() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_lost_with_the_agent_is_in_doubt_until_an_operator_resolves_it() {
     let l = lane().await;
-    let (mut child, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut child, _notify) = l.start().await;
     open(&l.api, "kill-1", "4.20").await;
-    l.terminal.control().hold_card();
+    l.terminal().control().hold_card();
     let body = json!({"method": "card", "amount": "4.20", "payment_id": "kill-1-c"});
     let pending = {
         let api = Api::new(&l.addr, TOKEN);
@@ -288,10 +251,10 @@ async fn a_payment_lost_with_the_agent_is_in_doubt_until_an_operator_resolves_it
     kill(&mut child);
     pending.await.unwrap();
     // The customer pays while the agent is gone; the answer never reaches the journal.
-    l.terminal.control().present_card();
+    l.terminal().control().present_card();
 
     std::fs::remove_file(l.dir.path().join("notify.sock")).unwrap();
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     // The terminal's evidence cannot tie its last transaction to ours (nothing to match it
     // by): in doubt, never declined.
     let sale = payment_state_becomes(&l.api, "kill-1", "kill-1-c", "in_doubt").await;
@@ -328,7 +291,7 @@ async fn a_payment_lost_with_the_agent_is_in_doubt_until_an_operator_resolves_it
     );
     // The terminal's own journal shows no approval (the link died before the customer's
     // card was read): the operator says so, and the customer pays again.
-    assert_eq!(l.terminal.control().approved_payments(), 0);
+    assert_eq!(l.terminal().control().approved_payments(), 0);
     let closed = json_of(&cli(
         &l.config,
         &[
@@ -361,14 +324,18 @@ async fn a_payment_lost_with_the_agent_is_in_doubt_until_an_operator_resolves_it
     assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
     let (st, v) = l.api.post("/v1/sales/kill-1/complete", json!({})).await;
     assert_eq!((st, v["state"].as_str()), (200, Some("completed")), "{v}");
-    assert_eq!(l.terminal.control().approved_payments(), 1, "charged once");
+    assert_eq!(
+        l.terminal().control().approved_payments(),
+        1,
+        "charged once"
+    );
     stop_gracefully(child, notify).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reservation_made_before_a_restart_is_released_with_06_25() {
     let l = lane().await;
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     open(&l.api, "res-r", "15.00").await;
     let (st, v) = l
         .api
@@ -381,11 +348,11 @@ async fn a_reservation_made_before_a_restart_is_released_with_06_25() {
     stop_gracefully(child, notify).await;
 
     std::fs::remove_file(l.dir.path().join("notify.sock")).unwrap();
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     let (st, v) = l.api.post("/v1/sales/res-r/cancel", json!({})).await;
     assert_eq!((st, v["state"].as_str()), (200, Some("cancelled")), "{v}");
     let kinds: Vec<TxKind> = l
-        .terminal
+        .terminal()
         .control()
         .journal()
         .iter()
@@ -442,27 +409,21 @@ fn fill(path: &std::path::Path) -> u64 {
 async fn a_full_disk_acknowledges_nothing_and_the_lane_resumes_when_space_returns() {
     let dir = tempfile::tempdir().unwrap();
     let _tmpfs = mount_small_tmpfs(dir.path());
-    let LaneUnderTest {
-        dir,
-        pos: _pos,
-        terminal,
-        config,
-        api,
-        addr,
-    } = lane_in(dir).await;
-    let (child, notify) = start_quiet(&config, dir.path()).await;
-    open(&api, "full-1", "10.00").await;
+    let l = lane_with(dir, "").await;
+    let (terminal, api) = (l.terminal(), &l.api);
+    let (child, notify) = l.start().await;
+    open(api, "full-1", "10.00").await;
     terminal.control().hold_card();
     let body = json!({"method": "card", "amount": "10.00", "payment_id": "full-1-c"});
     let paying = {
-        let api = Api::new(&addr, TOKEN);
+        let api = Api::new(&l.addr, TOKEN);
         let body = body.clone();
         tokio::spawn(async move { api.post("/v1/sales/full-1/payments", body).await })
     };
-    payment_state_becomes(&api, "full-1", "full-1-c", "pending").await;
+    payment_state_becomes(api, "full-1", "full-1-c", "pending").await;
 
     // The disk fills up while the customer is at the terminal; then the terminal approves.
-    let filler = dir.path().join("filler");
+    let filler = l.dir.path().join("filler");
     assert!(fill(&filler) > 0);
     terminal.control().present_card();
 
@@ -488,7 +449,7 @@ async fn a_full_disk_acknowledges_nothing_and_the_lane_resumes_when_space_return
     assert_eq!(terminal.control().approved_payments(), 1);
     let sale = api.get("/v1/sales/full-1").await;
     assert_eq!(sale["payments"][0]["state"], "pending", "{sale}");
-    metric_becomes(&api, "lane_storage_writable 0").await;
+    metric_becomes(api, "lane_storage_writable 0").await;
     assert_eq!(sale["due"], "10.00", "{sale}");
     let (st, v) = api
         .post(
@@ -508,7 +469,7 @@ async fn a_full_disk_acknowledges_nothing_and_the_lane_resumes_when_space_return
     assert_eq!((st, v["status"].as_str()), (201, Some("approved")), "{v}");
     let status = api.get("/v1/status").await;
     assert!(status["storage_error"].is_null(), "{status}");
-    metric_becomes(&api, "lane_storage_writable 1").await;
+    metric_becomes(api, "lane_storage_writable 1").await;
     let (st, v) = api.post("/v1/sales/full-1/complete", json!({})).await;
     assert_eq!((st, v["state"].as_str()), (200, Some("completed")), "{v}");
     assert_eq!(terminal.control().approved_payments(), 1, "charged once");
@@ -523,7 +484,7 @@ async fn a_full_disk_acknowledges_nothing_and_the_lane_resumes_when_space_return
 async fn a_payment_lost_after_a_restart_is_not_matched_to_a_reversal_of_the_same_amount() {
     let l = lane().await;
     // A card payment, then the customer changes their mind: 06 01 then 06 30.
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     open(&l.api, "rev-a", "10.00").await;
     let (st, v) = l
         .api
@@ -540,9 +501,9 @@ async fn a_payment_lost_after_a_restart_is_not_matched_to_a_reversal_of_the_same
     // After a restart, the next card payment of the same amount dies with the agent while the
     // customer has no card out: the terminal never runs it.
     std::fs::remove_file(l.dir.path().join("notify.sock")).unwrap();
-    let (mut child, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut child, _notify) = l.start().await;
     open(&l.api, "rev-b", "10.00").await;
-    l.terminal.control().hold_card();
+    l.terminal().control().hold_card();
     let paying = {
         let api = Api::new(&l.addr, TOKEN);
         tokio::spawn(async move {
@@ -560,14 +521,14 @@ async fn a_payment_lost_after_a_restart_is_not_matched_to_a_reversal_of_the_same
     paying.await.unwrap();
 
     std::fs::remove_file(l.dir.path().join("notify.sock")).unwrap();
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     // Positive evidence (the terminal's last transaction is the one journaled before ours):
     // declined, the amount still due. Approved would be a sale paid with money never taken.
     let sale = payment_state_becomes(&l.api, "rev-b", "rev-b-c", "declined").await;
     assert_eq!(sale["due"], "10.00", "{sale}");
-    l.terminal.control().present_card();
+    l.terminal().control().present_card();
     let kinds: Vec<TxKind> = l
-        .terminal
+        .terminal()
         .control()
         .journal()
         .iter()
@@ -593,8 +554,8 @@ async fn metrics_follow_a_scripted_day() {
         msr.display()
     );
     let l = lane_with(dir, &reader).await;
-    let (api, pos, terminal) = (&l.api, &l.pos, &l.terminal);
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (api, pos, terminal) = (&l.api, &l.pos, l.terminal());
+    let (child, notify) = l.start().await;
 
     // A split tender, completed.
     open(api, "day-1", "20.00").await;
@@ -684,8 +645,8 @@ async fn a_lane_without_a_reader_reads_the_gift_card_on_the_terminal() {
         "[giftcard]\nprefixes = [\"600649\"]\n",
     )
     .await;
-    let (api, terminal) = (&l.api, &l.terminal);
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (api, terminal) = (&l.api, l.terminal());
+    let (child, notify) = l.start().await;
     open(api, "read-1", "5.00").await;
 
     // A bank card at the terminal: refused, its data dropped, nothing paid.
@@ -733,7 +694,7 @@ async fn the_terminal_trace_shows_the_agents_own_conversation_in_words() {
     use std::io::{BufRead, BufReader};
 
     let l = lane().await;
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     let mut trace = std::process::Command::new(crate::support::agent::agent_bin())
         .args(["terminal", "trace", "--config"])
         .arg(&l.config)
@@ -797,7 +758,7 @@ async fn a_reader_named_by_usb_identity_runs_and_reports_until_the_port_appears(
         "[[reader]]\nname = \"msr\"\nkind = \"serial-msr\"\ndevice = \"usb:0801:0002\"\n",
     )
     .await;
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     let status = l.api.get("/v1/status").await;
     let msr = status["devices"]
         .as_array()

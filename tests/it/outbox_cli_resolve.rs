@@ -3,27 +3,28 @@
 //! operator resolves one as recorded through the running agent and the other on the stopped
 //! store; the ledger keeps exactly one purchase per sale.
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::support::agent::{WAIT, cli, free_port, json_of, start_quiet, stop_gracefully};
-use hardware_sim::pos::{Fault, FaultKind, FaultTarget, PosSim, Seed};
+use crate::support::agent::{WAIT, cli, json_of, start_quiet, stop_gracefully};
+use crate::support::lane::TestLane;
+use hardware_sim::pos::{Fault, FaultKind, FaultTarget};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "outbox-cli-token-0123456789";
 
-fn config(dir: &Path, pos: &PosSim, port: u16) -> PathBuf {
-    crate::support::agent::config_without_terminal(dir, pos, TOKEN, port)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_in_doubt_purchase_waits_for_the_operator_and_is_resolved_as_recorded() {
-    let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
-        .await
-        .unwrap();
-    let port = free_port();
-    let config = config(dir.path(), &pos, port);
+    let TestLane {
+        dir,
+        pos,
+        config,
+        addr,
+        ..
+    } = TestLane::without_terminal()
+        .token(TOKEN)
+        .request_timeout_ms(2000)
+        .build()
+        .await;
     pos.control().inject(Fault {
         target: FaultTarget::Operation("purchaseAdd".into()),
         kind: FaultKind::ApplyThenDrop,
@@ -33,7 +34,7 @@ async fn an_in_doubt_purchase_waits_for_the_operator_and_is_resolved_as_recorded
     let (child, notify) = start_quiet(&config, dir.path()).await;
 
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
+    let base = format!("http://{addr}");
     let steps = ["doubt-1", "doubt-2"].into_iter().flat_map(|sale| {
         [
             (

@@ -9,88 +9,36 @@
 //! restart, one payment), a lost `capture` answer (captured once, before the purchase), a
 //! cancelled sale (voided), and a POS client without the permission (a plain reason).
 
-use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use crate::support::agent::{Api, OFFLINE_ENABLED, free_port, private, start_quiet};
+use std::os::unix::net::UnixDatagram;
+
+use crate::support::agent::Api;
+use crate::support::lane::{POS_TERMINAL_ID, TestLane};
 use hardware_sim::pos::{
     Fault, FaultKind, FaultTarget, PosSim, Seed, TerminalOutcome, TerminalStep, TpStatus,
 };
 use serde_json::{Value, json};
 
 const TOKEN: &str = "pos-terminal-token-0123456789abcd";
-const TERMINAL: &str = "FORTIS-T-0042";
 
-struct UsLane {
-    dir: tempfile::TempDir,
-    pos: PosSim,
-    config: PathBuf,
-    api: Api,
-}
-
-/// Writes a lane config whose `[terminal]` is `protocol = "pos"` with the seed's terminal.
-fn pos_config(dir: &Path, pos: &PosSim, listen: &str) -> PathBuf {
-    let secret = private(
-        dir,
-        "pos-client-secret",
-        "lane-agent-sim-secret-0123456789\n",
-    );
-    let token = private(dir, "api-token", &format!("{TOKEN}\n"));
-    let text = format!(
-        r#"[lane]
-store_code = "DALLAS"
-register_code = "LANE01"
-[pos]
-graphql_url = "{}"
-issuer_url = "{}"
-client_id = "lane-agent"
-client_secret_file = "{}"
-request_timeout_ms = 3000
-[api]
-listen = "{listen}"
-token_file = "{}"
-[store]
-path = "{}"
-[terminal]
-protocol = "pos"
-terminal_id = "{TERMINAL}"
-[offline]
-{OFFLINE_ENABLED}"#,
-        pos.graphql_url(),
-        pos.issuer_url(),
-        secret.display(),
-        token.display(),
-        dir.join("agent.db").display(),
-    );
-    let path = dir.join("lane-agent.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-async fn us_lane_with(seed: Seed) -> UsLane {
-    let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), seed)
+/// A US lane: cards on the processor terminal the POS drives, the stand-in seeded with `seed`.
+async fn us_lane_with(seed: Seed) -> TestLane {
+    TestLane::pos_terminal()
+        .token(TOKEN)
+        .seed(seed)
+        .build()
         .await
-        .unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let config = pos_config(dir.path(), &pos, &addr);
-    let api = Api::new(&addr, TOKEN);
-    UsLane {
-        dir,
-        pos,
-        config,
-        api,
-    }
 }
 
-async fn us_lane() -> UsLane {
+async fn us_lane() -> TestLane {
     us_lane_with(Seed::example()).await
 }
 
 fn step(outcome: TerminalOutcome, delay_ms: u64) -> TerminalStep {
     TerminalStep {
-        terminal: TERMINAL.into(),
+        terminal: POS_TERMINAL_ID.into(),
         outcome,
         delay_ms: Some(delay_ms),
     }
@@ -192,7 +140,7 @@ async fn sse_until(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_card_is_authorized_at_the_terminal_captured_at_completion_with_progress_events() {
     let l = us_lane().await;
-    let (mut agent, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut agent, notify) = l.start().await;
     let mut events = l
         .api
         .http
@@ -252,7 +200,7 @@ async fn a_card_is_authorized_at_the_terminal_captured_at_completion_with_progre
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partial_approval_leaves_the_rest_due_for_a_gift_card() {
     let l = us_lane().await;
-    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut agent, _notify) = l.start().await;
     l.pos.control().terminal_step(step(
         TerminalOutcome::Partial {
             amount: "12.00".parse().unwrap(),
@@ -297,7 +245,7 @@ async fn a_partial_approval_leaves_the_rest_due_for_a_gift_card() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declines_cancels_and_a_busy_terminal_answer_declined_with_a_plain_reason() {
     let l = us_lane().await;
-    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut agent, _notify) = l.start().await;
     let c = l.pos.control();
     c.terminal_step(step(
         TerminalOutcome::Decline {
@@ -345,7 +293,7 @@ async fn declines_cancels_and_a_busy_terminal_answer_declined_with_a_plain_reaso
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_pos_down_a_card_is_refused_at_once() {
     let l = us_lane().await;
-    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut agent, _notify) = l.start().await;
     open(&l.api, "us-off", "9.00").await;
     l.pos.control().set_online(false).await;
     let t0 = Instant::now();
@@ -371,7 +319,7 @@ async fn with_the_pos_down_a_card_is_refused_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_start_answer_is_looked_up_and_the_register_gets_the_real_outcome() {
     let l = us_lane().await;
-    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut agent, _notify) = l.start().await;
     let c = l.pos.control();
     c.terminal_step(step(TerminalOutcome::Approve, 300));
     c.inject(Fault {
@@ -409,7 +357,7 @@ async fn a_lost_start_answer_is_looked_up_and_the_register_gets_the_real_outcome
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_cut_by_sigkill_mid_terminal_resumes_after_restart_once() {
     let l = us_lane().await;
-    let (mut agent, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut agent, notify) = l.start().await;
     let c = l.pos.control();
     // The cardholder takes long enough for the kill to land between start and the end.
     c.terminal_step(step(TerminalOutcome::Approve, 2500));
@@ -433,7 +381,7 @@ async fn a_payment_cut_by_sigkill_mid_terminal_resumes_after_restart_once() {
     let _ = first.await;
     drop(notify);
     std::fs::remove_file(l.dir.path().join("notify.sock")).unwrap();
-    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut agent, _notify) = l.start().await;
     let sale = payment_state_becomes(&l.api, "us-kill", "us-kill-1", "approved").await;
     assert_eq!(sale["due"], "0.00", "{sale}");
     // The register's retry with the same id gets the approval.
@@ -449,7 +397,7 @@ async fn a_payment_cut_by_sigkill_mid_terminal_resumes_after_restart_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_capture_answer_is_captured_once_before_the_purchase() {
     let l = us_lane().await;
-    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut agent, _notify) = l.start().await;
     let c = l.pos.control();
     c.terminal_step(step(TerminalOutcome::Approve, 0));
     open(&l.api, "us-cap", "8.00").await;
@@ -492,7 +440,7 @@ async fn a_lost_capture_answer_is_captured_once_before_the_purchase() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_sale_voids_its_terminal_payment() {
     let l = us_lane().await;
-    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut agent, _notify) = l.start().await;
     l.pos
         .control()
         .terminal_step(step(TerminalOutcome::Approve, 0));
@@ -518,7 +466,7 @@ async fn a_pos_client_without_the_permission_gets_a_clear_reason() {
         }
     }
     let l = us_lane_with(seed).await;
-    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut agent, _notify) = l.start().await;
     open(&l.api, "us-perm", "5.00").await;
     let (st, v) = pay_card(&l.api, "us-perm", "us-perm-1", "5.00").await;
     assert_eq!((st, v["status"].as_str()), (201, Some("declined")), "{v}");
@@ -539,7 +487,7 @@ async fn check_config_accepts_a_pos_lane_and_names_what_does_not_belong() {
     );
     let text = std::fs::read_to_string(&l.config).unwrap();
     let bad = text.replace(
-        &format!("terminal_id = \"{TERMINAL}\"\n"),
+        &format!("terminal_id = \"{POS_TERMINAL_ID}\"\n"),
         "address = \"127.0.0.1:20007\"\n",
     );
     std::fs::write(&l.config, bad).unwrap();
@@ -575,7 +523,7 @@ async fn doctor_checks_the_terminal_payment_shapes_and_names_the_recovery() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_start_that_cannot_be_looked_up_is_in_doubt_until_the_lookup_answers() {
     let l = us_lane().await;
-    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut agent, _notify) = l.start().await;
     let c = l.pos.control();
     c.terminal_step(step(TerminalOutcome::Approve, 0));
     c.inject(Fault {
@@ -784,7 +732,7 @@ async fn sigkill_at_random_points_loses_nothing_and_charges_once() {
     for kill_no in 0..=kills {
         let sock = l.dir.path().join("notify.sock");
         let _ = std::fs::remove_file(&sock);
-        let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+        let (mut agent, _notify) = l.start().await;
         if kill_no == kills {
             // The last run is not killed: it finishes the interrupted sale and drains.
             reg.run(&l.api, reg.next + 2).await;
@@ -851,7 +799,7 @@ async fn sigkill_at_random_points_loses_nothing_and_charges_once() {
     };
     let sid = l.dir.path().join("notify.sock");
     let _ = std::fs::remove_file(&sid);
-    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut agent, _notify) = l.start().await;
     for sale in &reg.completed {
         let t = tid(sale).await;
         let expected = usize::from(!purchases_in_doubt.contains(sale));
@@ -911,7 +859,7 @@ async fn sigkill_at_random_points_loses_nothing_and_charges_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_continue_and_void_answers_are_asked_again_never_doubled() {
     let l = us_lane().await;
-    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut agent, _notify) = l.start().await;
     let c = l.pos.control();
     c.terminal_step(step(TerminalOutcome::Approve, 300));
     c.inject(Fault {
@@ -943,23 +891,13 @@ async fn lost_continue_and_void_answers_are_asked_again_never_doubled() {
     kill(&mut agent);
 }
 
-/// `start_quiet` with `LANE_AGENT_FAULT` set (fault-injection test builds only).
-async fn start_with_fault(
-    config: &Path,
-    dir: &Path,
-    fault: &str,
-) -> (Child, std::os::unix::net::UnixDatagram) {
-    let notify_path = dir.join("notify.sock");
-    let _ = std::fs::remove_file(&notify_path);
-    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
-    let child = std::process::Command::new(crate::support::agent::agent_bin())
-        .args(["run", "--config"])
-        .arg(config)
-        .env("NOTIFY_SOCKET", &notify_path)
+/// [`TestLane::start`] with `LANE_AGENT_FAULT` set (fault-injection test builds only).
+async fn start_with_fault(l: &TestLane, fault: &str) -> (Child, UnixDatagram) {
+    let _ = std::fs::remove_file(l.notify_path());
+    let notify = UnixDatagram::bind(l.notify_path()).unwrap();
+    let child = l
+        .run_command()
         .env("LANE_AGENT_FAULT", fault)
-        .env_remove("WATCHDOG_USEC")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -978,7 +916,7 @@ async fn start_with_fault(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn control_a_recovery_that_starts_again_is_caught_as_a_second_payment() {
     let l = us_lane().await;
-    let (mut agent, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut agent, notify) = l.start().await;
     let c = l.pos.control();
     c.terminal_step(step(TerminalOutcome::Approve, 2500));
     open(&l.api, "us-ctl", "14.00").await;
@@ -999,7 +937,7 @@ async fn control_a_recovery_that_starts_again_is_caught_as_a_second_payment() {
     kill(&mut agent);
     let _ = first.await;
     drop(notify);
-    let (mut agent, _notify) = start_with_fault(&l.config, l.dir.path(), "resend-pos-start").await;
+    let (mut agent, _notify) = start_with_fault(&l, "resend-pos-start").await;
     ledger_until(&l.pos, "the blind second start", |l| {
         l.requests_for("terminalPayment.start") >= 2
     })
@@ -1047,7 +985,7 @@ async fn a_return_is_refunded_to_the_card_on_the_pos_terminal_and_end_of_day_is_
     use hardware_sim::pos::TpType;
 
     let l = us_lane().await;
-    let (mut agent, _notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (mut agent, _notify) = l.start().await;
     l.pos
         .control()
         .terminal_step(step(TerminalOutcome::Approve, 300));

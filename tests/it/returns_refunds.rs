@@ -18,53 +18,23 @@
 
 use std::time::Duration;
 
-use crate::support::agent::{Api, Lane, OFFLINE_ENABLED, free_port, start_quiet, stop_gracefully};
-use hardware_sim::pos::{Fault, FaultKind, FaultTarget, PosSim, Seed, TransType};
-use hardware_sim::terminal::{SimTerminal, SimTerminalConfig};
+use crate::support::agent::{Api, stop_gracefully};
+use crate::support::lane::TestLane;
+use hardware_sim::pos::{Fault, FaultKind, FaultTarget, PosSim, TransType};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "returns-refunds-token-0123456789";
 const CARD: &str = "6006491000000001";
 
-struct LaneUnderTest {
-    dir: tempfile::TempDir,
-    pos: PosSim,
-    terminal: SimTerminal,
-    config: std::path::PathBuf,
-    api: Api,
-}
-
-async fn lane() -> LaneUnderTest {
-    let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
+/// The lane of these tests: a simulated ZVT terminal and the POS stand-in, POS calls bounded
+/// at 2 s.
+async fn lane() -> TestLane {
+    TestLane::zvt()
+        .token(TOKEN)
+        .request_timeout_ms(2000)
+        .build()
         .await
-        .unwrap();
-    let terminal =
-        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
-            .await
-            .unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let config = crate::support::agent::config(
-        dir.path(),
-        &pos,
-        &Lane {
-            token: TOKEN,
-            listen: addr.clone(),
-            request_timeout_ms: 2000,
-            terminal: terminal.addr().unwrap().to_string(),
-            terminal_extra: "",
-            offline: OFFLINE_ENABLED,
-        },
-    );
-    let api = Api::new(&addr, TOKEN);
-    LaneUnderTest {
-        dir,
-        pos,
-        terminal,
-        config,
-        api,
-    }
 }
 
 fn d(s: &str) -> Decimal {
@@ -155,7 +125,7 @@ async fn purchase_of(pos: &PosSim, api: &Api, sale: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_return_to_cash_is_paid_once_and_recorded_with_its_refund() {
     let l = lane().await;
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     let v = open(
         &l.api,
         json!({"sale_id": "ret-cash", "lines": [
@@ -240,7 +210,7 @@ async fn a_return_to_cash_is_paid_once_and_recorded_with_its_refund() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_return_to_a_gift_card_is_one_add_and_a_cancel_takes_it_back() {
     let l = lane().await;
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     open(
         &l.api,
         json!({"sale_id": "ret-gift", "lines": [
@@ -301,7 +271,7 @@ async fn a_return_to_a_gift_card_is_one_add_and_a_cancel_takes_it_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exchange_nets_out_and_refunds_stay_within_the_original_sale() {
     let l = lane().await;
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     // The original sale: paid by gift card.
     open(
         &l.api,
@@ -470,7 +440,7 @@ async fn an_exchange_nets_out_and_refunds_stay_within_the_original_sale() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_return_while_offline_pays_cash_refuses_card_and_queues_the_gift_card_once() {
     let l = lane().await;
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     open(
         &l.api,
         json!({"sale_id": "ret-off", "lines": [
@@ -539,7 +509,7 @@ async fn a_return_while_offline_pays_cash_refuses_card_and_queues_the_gift_card_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_split_tender_receipt_masks_every_tender_and_a_card_refund_runs_on_the_terminal() {
     let l = lane().await;
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     open(
         &l.api,
         json!({"sale_id": "split-1", "lines": [{"sku": "ITEM-001", "quantity": "2", "unit_price": "5.00"}]}),
@@ -627,7 +597,7 @@ async fn a_split_tender_receipt_masks_every_tender_and_a_card_refund_runs_on_the
         "{v}"
     );
     assert_eq!(dec_of(&v["due"]), d("0.00"), "{v}");
-    let refunds = l.terminal.control().refunds();
+    let refunds = l.terminal().control().refunds();
     assert_eq!(refunds.len(), 1, "one refund at the terminal");
     assert_eq!(refunds[0].amount, d("5.00"));
     let (st, v) = l.api.post("/v1/sales/ret-card/complete", json!({})).await;
@@ -639,7 +609,7 @@ async fn a_split_tender_receipt_masks_every_tender_and_a_card_refund_runs_on_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_register_that_hangs_up_on_a_slow_add_gets_the_refund_on_retry() {
     let l = lane().await;
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     open(
         &l.api,
         json!({"sale_id": "ret-slow", "lines": [
@@ -679,7 +649,7 @@ async fn a_register_that_hangs_up_on_a_slow_add_gets_the_refund_on_retry() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_add_whose_answer_is_lost_is_in_doubt_and_never_paid_twice() {
     let l = lane().await;
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     open(
         &l.api,
         json!({"sale_id": "ret-lost", "lines": [
@@ -735,7 +705,7 @@ async fn an_add_whose_answer_is_lost_is_in_doubt_and_never_paid_twice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_takes_back_cash_and_drops_a_gift_card_refund_still_queued() {
     let l = lane().await;
-    let (child, notify) = start_quiet(&l.config, l.dir.path()).await;
+    let (child, notify) = l.start().await;
     open(
         &l.api,
         json!({"sale_id": "ret-undo", "lines": [

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::support::agent::{Api, Lane, OFFLINE_ENABLED, WAIT, expect_async};
+use crate::support::agent::{Api, WAIT, expect_async};
 use hardware_sim::pos::{PosSim, Seed};
 use hardware_sim::terminal::{Fault, SimEvent, SimTerminal, SimTerminalConfig};
 use lane_agent::store::{PaymentState, Store, StoreOptions, payments};
@@ -18,16 +18,17 @@ use serde_json::{Value, json};
 const TOKEN: &str = "run-sale-token-0123456789";
 
 fn config(dir: &Path, pos: &PosSim, terminal: &str) -> PathBuf {
-    crate::support::agent::config(
+    crate::support::lane::write_config(
         dir,
         pos,
-        &Lane {
+        &crate::support::lane::LaneConfig {
             token: TOKEN,
-            listen: "127.0.0.1:0".into(),
+            listen: "127.0.0.1:0",
             request_timeout_ms: 3000,
-            terminal: terminal.into(),
-            terminal_extra: "t3_ms = 1500\nt4_ms = 5000\n",
-            offline: OFFLINE_ENABLED,
+            lane_lines: "",
+            terminal: &crate::support::lane::zvt_section(terminal, "t3_ms = 1500\nt4_ms = 5000\n"),
+            offline: crate::support::agent::OFFLINE_ENABLED,
+            sections: "",
         },
     )
 }

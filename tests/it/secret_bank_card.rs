@@ -8,8 +8,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::agent::{Api, Lane, OFFLINE_ENABLED, WAIT, expect, expect_async};
-use hardware_sim::pos::{PosSim, Seed};
+use crate::support::agent::{Api, WAIT, expect, expect_async};
+use hardware_sim::pos::PosSim;
+
+use crate::support::lane::TestLane;
 use serde_json::json;
 
 const TOKEN: &str = "bank-card-token-0123456789";
@@ -46,25 +48,17 @@ fn scan(dir: &Path, needles: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bank_card_numbers_are_refused_on_every_code_route() {
-    let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
-        .await
-        .unwrap();
-    let config = crate::support::agent::config(
-        dir.path(),
-        &pos,
-        &Lane {
-            token: TOKEN,
-            listen: "127.0.0.1:0".into(),
-            request_timeout_ms: 3000,
-            terminal: "127.0.0.1:9".into(),
-            terminal_extra: "",
-            offline: OFFLINE_ENABLED,
-        },
-    );
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("[giftcard]\nprefixes = [\"600649\"]\n[api.permissions]\ngiftcard_edit = true\ngiftcard_replace_code = true\n");
-    std::fs::write(&config, text).unwrap();
+    let TestLane {
+        dir, pos, config, ..
+    } = TestLane::without_terminal()
+        .token(TOKEN)
+        .any_port()
+        .sections(
+            "[giftcard]\nprefixes = [\"600649\"]\n[api.permissions]\ngiftcard_edit = true\n\
+             giftcard_replace_code = true\n",
+        )
+        .build()
+        .await;
 
     let notify_path = dir.path().join("notify.sock");
     let notify = Arc::new(std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap());

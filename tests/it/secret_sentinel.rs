@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::agent::{Api, Lane, OFFLINE_ENABLED, WAIT, expect, expect_async, private};
+use crate::support::agent::{Api, WAIT, expect, expect_async, private};
 use hardware_sim::pos::{PosSim, Seed};
 use hardware_sim::reader::{SimReader, SimReaderConfig, cards};
 use hardware_sim::terminal::{DefaultInput, SimTerminal, SimTerminalConfig};
@@ -101,16 +101,20 @@ async fn no_card_data_or_secret_anywhere() {
     let mut reader = SimReader::start(dir.path().join("msr"), SimReaderConfig::default())
         .await
         .unwrap();
-    let config = crate::support::agent::config(
+    let config = crate::support::lane::write_config(
         dir.path(),
         &pos,
-        &Lane {
+        &crate::support::lane::LaneConfig {
             token: TOKEN,
-            listen: "127.0.0.1:0".into(),
+            listen: "127.0.0.1:0",
             request_timeout_ms: 3000,
-            terminal: terminal.addr().unwrap().to_string(),
-            terminal_extra: "t3_ms = 1500\nt4_ms = 5000\n",
-            offline: OFFLINE_ENABLED,
+            lane_lines: "",
+            terminal: &crate::support::lane::zvt_section(
+                &terminal.addr().unwrap().to_string(),
+                "t3_ms = 1500\nt4_ms = 5000\n",
+            ),
+            offline: crate::support::agent::OFFLINE_ENABLED,
+            sections: "",
         },
     );
     let zvt = private(dir.path(), "zvt-password", &format!("{ZVT_PASSWORD}\n"));

@@ -3,11 +3,11 @@
 //! making them unreadable; a new key is written atomically (no temp file left); the key may
 //! come from a systemd credential, and then nothing is created beside the database.
 
+use crate::support::lane::TestLane;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::support::agent::{Lane, OFFLINE_ENABLED, private};
-use hardware_sim::pos::{PosSim, Seed};
+use crate::support::agent::private;
 use lane_agent::store::payments::{self, Method, NewPayment};
 use lane_agent::store::sales::{self, LineInput, NewSale};
 use lane_agent::store::{Db, Money, StoreError, StoreOptions, key_path};
@@ -131,22 +131,17 @@ fn a_new_database_gets_a_new_key_and_a_credential_key_is_used_in_place() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_service_exits_74_when_sealed_codes_lost_their_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
-        .await
-        .unwrap();
-    let config = crate::support::agent::config(
-        dir.path(),
-        &pos,
-        &Lane {
-            token: "code-key-token-0123456789",
-            listen: "127.0.0.1:0".into(),
-            request_timeout_ms: 2000,
-            terminal: "127.0.0.1:9".into(),
-            terminal_extra: "",
-            offline: OFFLINE_ENABLED,
-        },
-    );
+    let TestLane {
+        dir,
+        pos: _pos,
+        config,
+        ..
+    } = TestLane::without_terminal()
+        .token("code-key-token-0123456789")
+        .any_port()
+        .request_timeout_ms(2000)
+        .build()
+        .await;
     let db = dir.path().join("agent.db");
     seed_sealed(&StoreOptions::new(&db));
     std::fs::remove_file(key_path(&db)).unwrap();

@@ -7,10 +7,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::agent::{
-    Api, Lane, OFFLINE_ENABLED, WAIT, cli, free_port, json_of, start_quiet, stop_gracefully,
-};
-use hardware_sim::pos::{PosSim, Seed};
+use crate::support::agent::{Api, WAIT, cli, json_of, stop_gracefully};
+use crate::support::lane::TestLane;
 use hardware_sim::terminal::{Fault, SimEvent, SimTerminal, SimTerminalConfig, TxKind};
 use lane_agent::agent::{ZvtTerminal, transport_config};
 use lane_agent::engine::ports::TerminalRequest;
@@ -20,35 +18,14 @@ use serde_json::{Value, json};
 
 const TOKEN: &str = "terminal-day-token-0123456789";
 
-/// A lane config in `currency`, with extra `[terminal]` lines.
-fn lane_config(
-    dir: &Path,
-    pos: &PosSim,
-    terminal: &SimTerminal,
-    port: u16,
-    currency: &str,
-    terminal_extra: &str,
-) -> std::path::PathBuf {
-    let path = crate::support::agent::config(
-        dir,
-        pos,
-        &Lane {
-            token: TOKEN,
-            listen: format!("127.0.0.1:{port}"),
-            request_timeout_ms: 3000,
-            terminal: terminal.addr().unwrap().to_string(),
-            terminal_extra,
-            offline: OFFLINE_ENABLED,
-        },
-    );
-    let text = std::fs::read_to_string(&path).unwrap();
-    let text = text.replacen(
-        "[lane]\n",
-        &format!("[lane]\ncurrency = \"{currency}\"\n"),
-        1,
-    );
-    std::fs::write(&path, text).unwrap();
-    path
+/// A lane in `currency`, with extra `[terminal]` lines.
+async fn lane(currency: &str, terminal_lines: &str) -> TestLane {
+    TestLane::zvt()
+        .token(TOKEN)
+        .lane_lines(&format!("currency = \"{currency}\"\n"))
+        .terminal_lines(terminal_lines)
+        .build()
+        .await
 }
 
 /// The journal, read-only beside the running agent.
@@ -94,21 +71,12 @@ async fn sale_paid_by_card(api: &Api, sale: &str, amount: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_usd_lane_pays_keeps_receipt_lines_and_ends_the_day_by_route_and_cli() {
-    let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
-        .await
-        .unwrap();
-    let terminal =
-        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
-            .await
-            .unwrap();
-    let port = free_port();
-    let config = lane_config(dir.path(), &pos, &terminal, port, "USD", "");
-    let (child, notify) = start_quiet(&config, dir.path()).await;
-    let api = Api::new(&format!("127.0.0.1:{port}"), TOKEN);
+    let l = lane("USD", "").await;
+    let (terminal, api, config, dir) = (l.terminal(), &l.api, &l.config, l.dir.path());
+    let (child, notify) = l.start().await;
 
     // The terminal is registered in USD and the payment runs in USD.
-    sale_paid_by_card(&api, "usd-1", "12.34").await;
+    sale_paid_by_card(api, "usd-1", "12.34").await;
     assert_eq!(terminal.control().currency(), 840, "registered in USD");
     let tx = terminal.control().journal();
     assert_eq!(tx.len(), 1);
@@ -146,8 +114,7 @@ async fn a_usd_lane_pays_keeps_receipt_lines_and_ends_the_day_by_route_and_cli()
     );
 
     // The terminal's own receipt, kept with the payment, its card number masked.
-    let lines =
-        lane_agent::store::receipts::receipt_lines(&journal(dir.path()), "usd-1-card").unwrap();
+    let lines = lane_agent::store::receipts::receipt_lines(&journal(dir), "usd-1-card").unwrap();
     assert!(lines.contains(&"USD 12.34".to_owned()), "{lines:?}");
     assert!(lines.contains(&"APPROVED".to_owned()), "{lines:?}");
     assert!(
@@ -170,17 +137,17 @@ async fn a_usd_lane_pays_keeps_receipt_lines_and_ends_the_day_by_route_and_cli()
     assert_eq!(v["totals"]["currency"], "USD", "{v}");
 
     // By CLI while the agent runs (through its API): the new period is empty.
-    let v = json_of(&cli(&config, &["terminal", "end-of-day", "--json"]));
+    let v = json_of(&cli(config, &["terminal", "end-of-day", "--json"]));
     assert_eq!(v["status"], "ok", "{v}");
     assert_eq!(v["totals"]["count"], 0, "{v}");
 
     // The report puts the terminal's totals beside the journal's card tenders: they agree.
-    let out = cli(&config, &["report"]);
+    let out = cli(config, &["report"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{text}");
     assert!(text.contains("Terminal:   end of day"), "{text}");
     assert!(!text.contains("DIFFERENCE"), "{text}");
-    let v = json_of(&cli(&config, &["report", "--json"]));
+    let v = json_of(&cli(config, &["report", "--json"]));
     assert_eq!(v["terminal"]["total"], "12.34", "{v}");
     assert_eq!(v["terminal"]["journal_card_total"], "12.34", "{v}");
     assert_eq!(v["terminal"]["mismatch"], false, "{v}");
@@ -201,7 +168,7 @@ async fn a_usd_lane_pays_keeps_receipt_lines_and_ends_the_day_by_route_and_cli()
     drop(other);
 
     // By CLI on a stopped agent: on its store and terminal directly.
-    let out = cli(&config, &["terminal", "end-of-day"]);
+    let out = cli(config, &["terminal", "end-of-day"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -209,7 +176,7 @@ async fn a_usd_lane_pays_keeps_receipt_lines_and_ends_the_day_by_route_and_cli()
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("End of day: ok"), "{text}");
-    let rows = end_of_day_rows(dir.path());
+    let rows = end_of_day_rows(dir);
     let triggers: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     assert_eq!(triggers, ["api", "api", "cli"], "{rows:?}");
     assert!(rows.iter().all(|r| r.1 == "ok"), "{rows:?}");
@@ -217,35 +184,26 @@ async fn a_usd_lane_pays_keeps_receipt_lines_and_ends_the_day_by_route_and_cli()
     assert_eq!(rows[2].2.as_deref(), Some("5.00"));
 
     // The report flags the difference: the terminal took 17.34, the journal 12.34 by card.
-    let out = cli(&config, &["report"]);
+    let out = cli(config, &["report"]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{text}");
     assert!(
         text.contains("DIFFERENCE: terminal and journal card totals differ by 5.00"),
         "{text}"
     );
-    let v = json_of(&cli(&config, &["report", "--json"]));
+    let v = json_of(&cli(config, &["report", "--json"]));
     assert_eq!(v["terminal"]["mismatch"], true, "{v}");
     assert_eq!(v["terminal"]["total"], "17.34", "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scheduled_end_of_day_runs_unattended() {
-    let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
-        .await
-        .unwrap();
-    let terminal =
-        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
-            .await
-            .unwrap();
-    let mut events = terminal.control().subscribe();
-    let port = free_port();
     // A few seconds ahead (local time): the test waits on the terminal's event, not a clock.
     let at = (chrono::Local::now() + chrono::Duration::seconds(8)).format("%H:%M:%S");
     let extra = format!("end_of_day_at = \"{at}\"\n");
-    let config = lane_config(dir.path(), &pos, &terminal, port, "EUR", &extra);
-    let (child, notify) = start_quiet(&config, dir.path()).await;
+    let l = lane("EUR", &extra).await;
+    let mut events = l.terminal().control().subscribe();
+    let (child, notify) = l.start().await;
     tokio::time::timeout(WAIT, async {
         loop {
             match events.recv().await {
@@ -261,7 +219,7 @@ async fn the_scheduled_end_of_day_runs_unattended() {
     // The run is journaled once its answer is in: wait for the row, bounded.
     let rows = tokio::time::timeout(WAIT, async {
         loop {
-            let rows = end_of_day_rows(dir.path());
+            let rows = end_of_day_rows(l.dir.path());
             if !rows.is_empty() {
                 return rows;
             }

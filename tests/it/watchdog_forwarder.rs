@@ -2,13 +2,14 @@
 //! POS (latency far beyond the watchdog interval, inside the request timeout) the service
 //! stops sending `WATCHDOG=1` and names the forwarder; before that it pings.
 
+use crate::support::lane::TestLane;
 use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::support::agent::{Api, Lane, OFFLINE_ENABLED, expect_async};
-use hardware_sim::pos::{Fault, FaultKind, FaultTarget, PosSim, Seed};
+use crate::support::agent::{Api, expect_async};
+use hardware_sim::pos::{Fault, FaultKind, FaultTarget};
 use serde_json::json;
 
 const TOKEN: &str = "watchdog-token-0123456789";
@@ -40,22 +41,14 @@ fn pings(sock: &UnixDatagram, span: Duration) -> Vec<Instant> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stuck_forwarder_withholds_the_watchdog_ping() {
-    let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
-        .await
-        .unwrap();
-    let config = crate::support::agent::config(
-        dir.path(),
-        &pos,
-        &Lane {
-            token: TOKEN,
-            listen: "127.0.0.1:0".into(),
-            request_timeout_ms: 120_000,
-            terminal: "127.0.0.1:9".into(),
-            terminal_extra: "",
-            offline: OFFLINE_ENABLED,
-        },
-    );
+    let TestLane {
+        dir, pos, config, ..
+    } = TestLane::without_terminal()
+        .token(TOKEN)
+        .any_port()
+        .request_timeout_ms(120_000)
+        .build()
+        .await;
     let notify_path = dir.path().join("notify.sock");
     let notify = Arc::new(UnixDatagram::bind(&notify_path).unwrap());
     let log = dir.path().join("agent.log");

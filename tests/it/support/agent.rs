@@ -1,6 +1,6 @@
-//! Shared support for tests that run the real `lane-agent` binary against an in-process POS
-//! stand-in (and, where needed, a simulated terminal): the config and its secrets in a temp dir,
-//! the notify socket the agent reports READY/STOPPING on, and the CLI and HTTP API helpers.
+//! The `lane-agent` process as the tests drive it: its binary, private secret files, the
+//! notify socket it reports READY/STOPPING on, the CLI and the HTTP API. The lane it runs on
+//! (simulators and config) is `super::lane`.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -10,7 +10,6 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hardware_sim::pos::PosSim;
 use serde_json::Value;
 
 /// Bound on every single wait on the agent.
@@ -47,85 +46,6 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// What differs between the tests' lane configs.
-pub struct Lane<'a> {
-    /// The API bearer token (written to a private token file).
-    pub token: &'a str,
-    /// `[api] listen`.
-    pub listen: String,
-    /// `[pos] request_timeout_ms`.
-    pub request_timeout_ms: u32,
-    /// `[terminal] address`.
-    pub terminal: String,
-    /// Extra `[terminal]` lines (each ending in a newline).
-    pub terminal_extra: &'a str,
-    /// The `[offline]` section body.
-    pub offline: &'a str,
-}
-
-/// Writes the secrets and `lane-agent.toml` for `lane` into `dir`; the store is `dir/agent.db`.
-pub fn config(dir: &Path, pos: &PosSim, lane: &Lane<'_>) -> PathBuf {
-    let secret = private(
-        dir,
-        "pos-client-secret",
-        "lane-agent-sim-secret-0123456789\n",
-    );
-    let token = private(dir, "api-token", &format!("{}\n", lane.token));
-    let text = format!(
-        r#"[lane]
-store_code = "DALLAS"
-register_code = "LANE01"
-[pos]
-graphql_url = "{}"
-issuer_url = "{}"
-client_id = "lane-agent"
-client_secret_file = "{}"
-request_timeout_ms = {}
-[api]
-listen = "{}"
-token_file = "{}"
-[store]
-path = "{}"
-[terminal]
-protocol = "zvt"
-transport = "tcp"
-address = "{}"
-password = "000000"
-{}[offline]
-{}"#,
-        pos.graphql_url(),
-        pos.issuer_url(),
-        secret.display(),
-        lane.request_timeout_ms,
-        lane.listen,
-        token.display(),
-        dir.join("agent.db").display(),
-        lane.terminal,
-        lane.terminal_extra,
-        lane.offline,
-    );
-    let path = dir.join("lane-agent.toml");
-    fs::write(&path, text).unwrap();
-    path
-}
-
-/// [`config`] for a lane whose API listens on `127.0.0.1:PORT` and whose terminal address
-/// (port 9, discard) has nothing behind it: for tests of sales paid in cash and of the CLI.
-pub fn config_without_terminal(dir: &Path, pos: &PosSim, token: &str, port: u16) -> PathBuf {
-    config(
-        dir,
-        pos,
-        &Lane {
-            token,
-            listen: format!("127.0.0.1:{port}"),
-            request_timeout_ms: 2000,
-            terminal: "127.0.0.1:9".into(),
-            terminal_extra: "",
-            offline: OFFLINE_ENABLED,
-        },
-    )
 }
 
 /// Blocks until a datagram containing a line starting with `needle` arrives; returns it.

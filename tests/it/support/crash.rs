@@ -27,7 +27,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::agent::{Lane, OFFLINE_DISABLED};
+use super::agent::OFFLINE_DISABLED;
+use super::lane::{LaneConfig, write_config, zvt_section};
 use hardware_sim::pos::{
     CodeType, Fault as PosFault, FaultKind, FaultTarget, PosSim, Seed, SeedGiftcard,
     SeedGiftcardCode, TransStatus, TransType,
@@ -553,16 +554,17 @@ impl Driver<'_> {
 }
 
 fn config(dir: &Path, pos: &PosSim, terminal: &str) -> PathBuf {
-    super::agent::config(
+    write_config(
         dir,
         pos,
-        &Lane {
+        &LaneConfig {
             token: TOKEN,
-            listen: "127.0.0.1:0".into(),
+            listen: "127.0.0.1:0",
             request_timeout_ms: 3000,
-            terminal: terminal.into(),
-            terminal_extra: "",
+            lane_lines: "",
+            terminal: &zvt_section(terminal, ""),
             offline: OFFLINE_DISABLED,
+            sections: "",
         },
     )
 }

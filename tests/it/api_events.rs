@@ -273,9 +273,25 @@ async fn the_running_agent_streams_every_kind_of_event() {
     assert_eq!(resp.status(), 200);
     let mut buf = String::new();
 
-    // Device: the scanner unplugged, then back, with its configured kind.
+    // Device: the scanner unplugged, then back, with its configured kind. READY does not wait
+    // for the readers: once subscribed, wait until the scanner is up (its `ready` may still be
+    // on the way), so that the unplug is what it reports next.
+    let status = api.get("/v1/status").await;
+    let scanner_up = status["devices"].as_array().is_some_and(|ds| {
+        ds.iter()
+            .any(|d| d["name"] == "scanner" && d["state"] == "ready")
+    });
+    if !scanner_up {
+        event_where(&mut resp, &mut buf, "device", |d| {
+            d["name"] == "scanner" && d["state"] == "ready"
+        })
+        .await;
+    }
     scanner.unplug().await.unwrap();
-    let down = event_where(&mut resp, &mut buf, "device", |d| d["name"] == "scanner").await;
+    let down = event_where(&mut resp, &mut buf, "device", |d| {
+        d["name"] == "scanner" && d["state"] != "ready"
+    })
+    .await;
     assert_eq!(down["kind"], "serial-scanner", "{down}");
     assert_eq!(down["state"], "disconnected", "{down}");
     scanner.replug().await.unwrap();

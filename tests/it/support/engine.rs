@@ -1,6 +1,7 @@
-//! A fake POS with a ledger and faults, and a fake terminal, for engine scenario tests.
-//! (The real stand-in is `hardware_sim::pos`; these fakes keep the engine tests independent
-//! of it while it is being written.)
+//! Fakes of the engine's ports for engine scenarios driven through `Engine` directly: a POS
+//! with a ledger and faults placed on one call (apply, then lose the answer), and a terminal
+//! that approves. `engine_exactly_once` runs on both; `engine_pos_sim` pairs the real POS
+//! stand-in (`hardware_sim::pos`) with the fake terminal.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

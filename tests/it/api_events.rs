@@ -222,47 +222,29 @@ async fn event_where(
 /// doubt) and link events.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_running_agent_streams_every_kind_of_event() {
-    use hardware_sim::pos::{PosSim, Seed};
+    use crate::support::lane::TestLane;
     use hardware_sim::reader::{SimReader, SimReaderConfig};
-    use hardware_sim::terminal::{Fault, SimTerminal, SimTerminalConfig};
+    use hardware_sim::terminal::Fault;
 
     const AGENT_TOKEN: &str = "events-token-0123456789abcdef";
     let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
-        .await
-        .unwrap();
-    let terminal =
-        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
-            .await
-            .unwrap();
     let link = dir.path().join("scanner");
     let mut scanner = SimReader::start(&link, SimReaderConfig::default())
         .await
         .unwrap();
-    let addr = format!("127.0.0.1:{}", crate::support::agent::free_port());
-    let extra = format!(
-        "[[reader]]\nname = \"scanner\"\nkind = \"serial-scanner\"\ndevice = \"{}\"\n\
-         [member]\npattern = '^M(?P<id>\\d{{9}})$'\n",
-        link.display()
-    );
-    let config = crate::support::lane::write_config(
-        dir.path(),
-        &pos,
-        &crate::support::lane::LaneConfig {
-            token: AGENT_TOKEN,
-            listen: &addr,
-            request_timeout_ms: 2000,
-            lane_lines: "",
-            terminal: &crate::support::lane::zvt_section(
-                &terminal.addr().unwrap().to_string(),
-                &extra,
-            ),
-            offline: crate::support::agent::OFFLINE_ENABLED,
-            sections: "",
-        },
-    );
-    let (child, notify) = crate::support::agent::start_quiet(&config, dir.path()).await;
-    let api = crate::support::agent::Api::new(&addr, AGENT_TOKEN);
+    let lane = TestLane::zvt()
+        .token(AGENT_TOKEN)
+        .request_timeout_ms(2000)
+        .in_dir(dir)
+        .terminal_lines(&format!(
+            "[[reader]]\nname = \"scanner\"\nkind = \"serial-scanner\"\ndevice = \"{}\"\n\
+             [member]\npattern = '^M(?P<id>\\d{{9}})$'\n",
+            link.display()
+        ))
+        .build()
+        .await;
+    let (pos, terminal, api) = (&lane.pos, lane.terminal(), &lane.api);
+    let (child, notify) = lane.start().await;
     let mut resp = api
         .http
         .get(format!("{}/v1/events", api.base))

@@ -4,46 +4,23 @@
 //! payment waits on the terminal: STOPPING=1, exit 0, and the payment's journal row settled.
 
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::support::agent::{Api, WAIT, expect_async};
-use hardware_sim::pos::{PosSim, Seed};
-use hardware_sim::terminal::{Fault, SimEvent, SimTerminal, SimTerminalConfig};
+use crate::support::lane::TestLane;
+use hardware_sim::terminal::{Fault, SimEvent};
 use lane_agent::store::{PaymentState, Store, StoreOptions, payments};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "run-sale-token-0123456789";
 
-fn config(dir: &Path, pos: &PosSim, terminal: &str) -> PathBuf {
-    crate::support::lane::write_config(
-        dir,
-        pos,
-        &crate::support::lane::LaneConfig {
-            token: TOKEN,
-            listen: "127.0.0.1:0",
-            request_timeout_ms: 3000,
-            lane_lines: "",
-            terminal: &crate::support::lane::zvt_section(terminal, "t3_ms = 1500\nt4_ms = 5000\n"),
-            offline: crate::support::agent::OFFLINE_ENABLED,
-            sections: "",
-        },
-    )
-}
-
-fn spawn(config: &Path, notify: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_lane-agent"))
-        .args(["run", "--config"])
-        .arg(config)
-        .env("NOTIFY_SOCKET", notify)
+/// `lane-agent run` with a 2 s watchdog and its log on a pipe.
+fn spawn(lane: &TestLane) -> Child {
+    lane.run_command()
         .env("WATCHDOG_USEC", "2000000")
-        .env_remove("WATCHDOG_PID")
-        .env_remove("JOURNAL_STREAM")
         .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
@@ -65,19 +42,16 @@ async fn wait_exit(child: Child) -> (Option<i32>, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sale_through_the_running_agent_then_graceful_stop_mid_payment() {
-    let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
-        .await
-        .unwrap();
-    let terminal =
-        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
-            .await
-            .unwrap();
-    let config = config(dir.path(), &pos, &terminal.addr().unwrap().to_string());
-    let notify_path = dir.path().join("notify.sock");
-    let notify = Arc::new(UnixDatagram::bind(&notify_path).unwrap());
+    let lane = TestLane::zvt()
+        .token(TOKEN)
+        .any_port()
+        .terminal_lines("t3_ms = 1500\nt4_ms = 5000\n")
+        .build()
+        .await;
+    let (dir, terminal) = (lane.dir.path(), lane.terminal());
+    let notify = Arc::new(UnixDatagram::bind(lane.notify_path()).unwrap());
 
-    let child = spawn(&config, &notify_path);
+    let child = spawn(&lane);
     let ready = expect_async(&notify, "READY=1").await;
     let addr = ready
         .lines()
@@ -134,7 +108,7 @@ async fn sale_through_the_running_agent_then_graceful_stop_mid_payment() {
     let deadline = Instant::now() + WAIT;
     let mut ticks = tokio::time::interval(Duration::from_millis(50));
     loop {
-        let n = pos.control().ledger().purchases_with(&tid).len();
+        let n = lane.pos.control().ledger().purchases_with(&tid).len();
         if n >= 1 {
             break;
         }
@@ -144,7 +118,7 @@ async fn sale_through_the_running_agent_then_graceful_stop_mid_payment() {
         );
         ticks.tick().await;
     }
-    let ledger = pos.control().ledger();
+    let ledger = lane.pos.control().ledger();
     assert_eq!(ledger.purchases_with(&tid).len(), 1);
     assert_eq!(ledger.purchases.len(), 1);
     assert_eq!(ledger.balance("1001").unwrap().to_string(), "30.00");
@@ -233,7 +207,7 @@ async fn sale_through_the_running_agent_then_graceful_stop_mid_payment() {
     );
 
     // The journal keeps the payment, settled (never shown approved, never lost).
-    let store = Store::open(StoreOptions::new(dir.path().join("agent.db")))
+    let store = Store::open(StoreOptions::new(dir.join("agent.db")))
         .await
         .unwrap();
     let p = store
@@ -247,5 +221,4 @@ async fn sale_through_the_running_agent_then_graceful_stop_mid_payment() {
     );
     // Nothing was charged twice at the terminal.
     assert_eq!(terminal.control().approved_payments(), 1);
-    pos.shutdown().await;
 }

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::agent::{Api, WAIT, expect, expect_async, private};
-use hardware_sim::pos::{PosSim, Seed};
+use crate::support::lane::TestLane;
 use hardware_sim::reader::{SimReader, SimReaderConfig, cards};
-use hardware_sim::terminal::{DefaultInput, SimTerminal, SimTerminalConfig};
+use hardware_sim::terminal::{DefaultInput, SimTerminalConfig};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "sentinel-token-0123456789";
@@ -84,64 +84,49 @@ fn scan_dir(dir: &Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_card_data_or_secret_anywhere() {
     let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
+    let msr = dir.path().join("msr");
+    let mut reader = SimReader::start(&msr, SimReaderConfig::default())
         .await
         .unwrap();
-    let terminal = SimTerminal::start_tcp(
-        "127.0.0.1:0".parse().unwrap(),
-        SimTerminalConfig {
-            password: ZVT_PASSWORD.into(),
-            default_input: DefaultInput::Digits(TERMINAL_PIN.into()),
-            gift_track: "6006491000000006=4912".into(),
-            ..SimTerminalConfig::default()
-        },
-    )
-    .await
-    .unwrap();
-    let mut reader = SimReader::start(dir.path().join("msr"), SimReaderConfig::default())
-        .await
-        .unwrap();
-    let config = crate::support::lane::write_config(
-        dir.path(),
-        &pos,
-        &crate::support::lane::LaneConfig {
-            token: TOKEN,
-            listen: "127.0.0.1:0",
-            request_timeout_ms: 3000,
-            lane_lines: "",
-            terminal: &crate::support::lane::zvt_section(
-                &terminal.addr().unwrap().to_string(),
-                "t3_ms = 1500\nt4_ms = 5000\n",
-            ),
-            offline: crate::support::agent::OFFLINE_ENABLED,
-            sections: "",
-        },
-    );
     let zvt = private(dir.path(), "zvt-password", &format!("{ZVT_PASSWORD}\n"));
-    let mut text = std::fs::read_to_string(&config).unwrap().replace(
-        "password = \"000000\"",
-        &format!("password_file = \"{}\"", zvt.display()),
-    );
-    text.push_str(&format!(
+    let lane = TestLane::zvt_with(SimTerminalConfig {
+        password: ZVT_PASSWORD.into(),
+        default_input: DefaultInput::Digits(TERMINAL_PIN.into()),
+        gift_track: "6006491000000006=4912".into(),
+        ..SimTerminalConfig::default()
+    })
+    .token(TOKEN)
+    .any_port()
+    .in_dir(dir)
+    .terminal_lines("t3_ms = 1500\nt4_ms = 5000\n")
+    .sections(&format!(
         "[giftcard]\nprefixes = [\"600649\"]\n[api.permissions]\ngiftcard_edit = true\n\
          giftcard_replace_code = true\n[[reader]]\nname = \"msr\"\nkind = \"serial-msr\"\n\
          device = \"{}\"\n",
-        dir.path().join("msr").display()
-    ));
-    std::fs::write(&config, text).unwrap();
+        msr.display()
+    ))
+    .build()
+    .await;
+    // The password comes from its file, never from the config.
+    let text = std::fs::read_to_string(&lane.config).unwrap().replace(
+        "password = \"000000\"",
+        &format!("password_file = \"{}\"", zvt.display()),
+    );
+    std::fs::write(&lane.config, text).unwrap();
+    let (dir, config) = (lane.dir.path(), &lane.config);
 
-    let notify_path = dir.path().join("notify.sock");
+    let notify_path = dir.join("notify.sock");
     let notify = Arc::new(std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap());
-    let log_path = dir.path().join("agent.log");
+    let log_path = dir.join("agent.log");
     let mut child = std::process::Command::new(crate::support::agent::agent_bin())
         .args(["run", "--config"])
-        .arg(&config)
+        .arg(config)
         .env("NOTIFY_SOCKET", &notify_path)
         .env_remove("WATCHDOG_USEC")
         .env("RUST_LOG", "trace")
         .env("RUST_BACKTRACE", "1")
         .stdin(std::process::Stdio::null())
-        .stdout(std::fs::File::create(dir.path().join("agent.out")).unwrap())
+        .stdout(std::fs::File::create(dir.join("agent.out")).unwrap())
         .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
         .unwrap();
@@ -337,6 +322,6 @@ async fn no_card_data_or_secret_anywhere() {
     ] {
         hits.extend(leaks(&text).into_iter().map(|l| format!("{what}: {l}")));
     }
-    hits.extend(scan_dir(dir.path()));
+    hits.extend(scan_dir(dir));
     assert!(hits.is_empty(), "{hits:#?}");
 }

@@ -65,6 +65,11 @@ impl TestLane {
         LaneBuilder::new(Terminal::Zvt(Box::default()))
     }
 
+    /// A lane paying cards on a simulated ZVT terminal started with `config`.
+    pub fn zvt_with(config: SimTerminalConfig) -> LaneBuilder {
+        LaneBuilder::new(Terminal::Zvt(Box::new(config)))
+    }
+
     /// A US lane: cards go through the processor terminal the POS drives.
     pub fn pos_terminal() -> LaneBuilder {
         LaneBuilder::new(Terminal::Pos)

@@ -1,7 +1,8 @@
 //! Adapters from the shared crates to the engine's ports: `pos_client::PosClient` as
-//! [`GiftcardHost`] and [`PurchaseSink`], and `pos_client::backoff::Backoff` as a
-//! [`BackoffFactory`]. (The terminal adapter lives with the device supervisor, which owns the
-//! ZVT `Terminal`.)
+//! [`GiftcardHost`], [`PurchaseSink`] and the POS-driven terminal's host, the terminal port of
+//! a lane without a ZVT terminal ([`NoZvtTerminal`]), and `pos_client::backoff::Backoff` as a
+//! [`BackoffFactory`]. (The ZVT terminal's port is `crate::agent::ZvtTerminal`, in
+//! `src/agent/terminal.rs`.)
 
 use std::sync::Arc;
 

@@ -13,8 +13,9 @@
 //! * **Journal first.** Every money movement gets its ids (`transactionId`, `refNo`) and an
 //!   `authorizing`/`sending` row committed before the first byte leaves; the answer is
 //!   committed before it is shown. Nothing in doubt is shown as approved.
-//! * **Gift cards** ([`giftcard`]): balance, then `USE authorize:true` of `min(balance, due)`
-//!   (partial approval); `InsufficientBalance` re-reads the balance once; `InvalidPin` on a
+//! * **Gift cards** ([`giftcard`]): one `USE authorize:true` of what is due, whose answer
+//!   carries the balance left; only `InsufficientBalance` reads the balance and authorizes
+//!   what the card holds (a partial approval; a second refusal is final). `InvalidPin` on a
 //!   keyed code without PIN asks the terminal for one; a lost answer makes the payment
 //!   `in_doubt`. Capture at completion, cancel on sale cancel; a capture/cancel that cannot be
 //!   sent becomes an idempotent outbox item.
@@ -25,7 +26,8 @@
 //! * **Tenders** ([`tender`]): one state machine per method (start, capture, release,
 //!   recover) that the sale, start-up recovery and the in-doubt loop drive; the card tender
 //!   ([`terminal`]) authorizes or reserves, books the total, reverses on cancel, and settles a
-//!   lost answer from the terminal's evidence; cash is a tender too.
+//!   lost answer from the terminal's evidence; cash is a tender too. On a US lane
+//!   ([`pos_terminal`]) the card tender runs on the processor terminal the POS drives.
 //! * **Movements** ([`movement`]): every money movement runs on an engine-owned task under
 //!   its idempotency key; the handler only submits and waits. Gift-card loads ([`load`]) are
 //!   journaled in `requests`.
@@ -35,9 +37,13 @@
 //!   its `purchaseAdd` into the outbox.
 //! * **Forwarder** ([`forwarder`]): NEW → SENDING → CONFIRMED | REJECTED | IN_DOUBT; an
 //!   in-doubt item is never re-sent without an operator ([`Engine::outbox_resolve`]).
+//! * **Returns** ([`refund`]): refunds and exchanges within the original sale, to cash, a
+//!   gift card or the card; [`receipt`] builds the split-tender receipt, [`end_of_day`] the
+//!   terminal's day closing.
 //! * **Recovery** ([`recovery`]): at start-up every sale and payment resumes from its state.
-//! * **Ports** ([`ports`]) keep the engine testable; [`adapters`] plugs in `PosClient` and
-//!   the shared `Backoff`. The terminal adapter belongs to the device supervisor.
+//! * **Ports** ([`ports`]) keep the engine testable; [`adapters`] plugs in `PosClient` (gift
+//!   cards, purchases, the POS-driven terminal) and the shared `Backoff`. The ZVT terminal's
+//!   port is `crate::agent::ZvtTerminal`, over `zvt::transport::Terminal`.
 //!
 //! # Wiring
 //!

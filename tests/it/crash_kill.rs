@@ -1,0 +1,168 @@
+//! Crash test (reliability.md T1.1 / T2.1, issues 5 and 10): the agent binary SIGKILLed at
+//! random points (some while a card command is at the terminal) while a register sells
+//! through its API with gift-card, cash and ZVT card tenders (payments and reservations),
+//! restarted on the same store each time, then drained and reconciled with the POS
+//! stand-in's ledger and the simulated terminal's journal. Plus the negative controls that
+//! prove the harness can fail.
+//!
+//! The long run (the soak) is the first test with more kills, its summary on stderr:
+//! `CRASH_KILLS=2000 cargo test -p lane-agent --test it crash_kill::random_kills -- --nocapture`.
+//! Knobs, read here only: `CRASH_KILLS` (default 100; the controls run a fraction of it),
+//! `CRASH_SEED`, `CRASH_CARD_KILLS=off|only` (no kill at the terminal / every kill just after
+//! a terminal approval), `CRASH_ONE_CPU=1` (the agent on one CPU), `CRASH_VERBOSE=1` (a line
+//! per epoch). A control on a long run: the same filter with `crash_kill::control_…`.
+
+use crate::support::crash::{Options, run, seed_from_env};
+
+fn env_is(name: &str, value: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == value)
+}
+
+fn options(kills: usize) -> Options {
+    let mut o = Options::new(kills, seed_from_env());
+    o.agent_bin = crate::support::agent::agent_bin().into();
+    o.card_kills = !env_is("CRASH_CARD_KILLS", "off");
+    o.card_kills_only = env_is("CRASH_CARD_KILLS", "only");
+    o.one_cpu = env_is("CRASH_ONE_CPU", "1");
+    o.verbose = env_is("CRASH_VERBOSE", "1");
+    o
+}
+
+fn kills(default: usize) -> usize {
+    std::env::var("CRASH_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_kills_lose_nothing_and_duplicate_nothing() {
+    let report = run(options(kills(100))).await;
+    assert_eq!(report.kills, kills(100));
+    assert!(report.acknowledged > 0, "{}", report.summary());
+    assert!(
+        report.lost.is_empty(),
+        "lost: {:?}\n{}",
+        report.lost,
+        report.summary()
+    );
+    assert!(
+        report.duplicates.is_empty(),
+        "{:?}\n{}",
+        report.duplicates,
+        report.summary()
+    );
+    assert!(
+        report.resent.is_empty(),
+        "{:?}\n{}",
+        report.resent,
+        report.summary()
+    );
+    assert!(
+        report.double_captures.is_empty(),
+        "{:?}",
+        report.double_captures
+    );
+    assert!(
+        report.balance_mismatches.is_empty(),
+        "{:?}",
+        report.balance_mismatches
+    );
+    assert!(
+        report.capture_mismatches.is_empty(),
+        "{:?}",
+        report.capture_mismatches
+    );
+    assert_eq!(
+        report.recorded + report.in_doubt,
+        report.acknowledged,
+        "{}",
+        report.summary()
+    );
+    // Card tenders against the simulated terminal's journal: every card tender of a
+    // completed sale charged once (a reservation booked once), no payment charged twice, no
+    // cancelled sale left charged. Payments in doubt are counted in the summary.
+    assert!(
+        report.card_lost.is_empty(),
+        "card lost: {:?}\n{}",
+        report.card_lost,
+        report.summary()
+    );
+    assert!(
+        report.double_charges.is_empty(),
+        "double charges: {:?}\n{}",
+        report.double_charges,
+        report.summary()
+    );
+    assert!(
+        report.card_payments > 0 && report.reservations > 0 && report.card_charged > 0,
+        "the stream exercised no card tender: {}",
+        report.summary()
+    );
+    assert!(
+        report.kills_during_card > 0 && report.card_reversed > 0,
+        "no kill at the terminal or no reversal: {}",
+        report.summary()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_answers_on_purchases_end_in_doubt_never_resent() {
+    let mut opts = options(kills(100) / 4);
+    opts.drop_purchases = 5;
+    let report = run(opts).await;
+    assert!(report.clean(), "{}", report.summary());
+    // The dropped answers left items in doubt; they were reported, not resent or lost.
+    assert!(report.outbox_in_doubt > 0, "{}", report.summary());
+    assert_eq!(
+        report.recorded + report.in_doubt,
+        report.acknowledged,
+        "{}",
+        report.summary()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_resend_in_doubt_is_reported_as_duplicates() {
+    let mut opts = options(kills(100) / 4);
+    opts.agent_fault = Some("resend-in-doubt");
+    opts.drop_purchases = 5;
+    let report = run(opts).await;
+    assert!(
+        !report.duplicates.is_empty() && !report.clean(),
+        "the broken build duplicated nothing: the harness cannot see duplicates\n{}",
+        report.summary()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_answer_before_commit_is_reported_as_loss() {
+    // Every kill lands on the status line of a 2xx `complete`; the register does not replay a
+    // sale it saw acknowledged, so only the journal can keep it.
+    let mut opts = options(kills(100) / 12);
+    opts.agent_fault = Some("answer-before-commit");
+    opts.kill_at_acks_only = true;
+    let report = run(opts).await;
+    assert!(report.kills_after_ack > 0, "{}", report.summary());
+    assert!(
+        !report.lost.is_empty() && !report.clean(),
+        "the broken build lost nothing: the harness cannot see a lost sale\n{}",
+        report.summary()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_resend_card_is_reported_as_double_charge() {
+    // Every kill lands while the customer is at the terminal; the broken build's recovery
+    // sends the payment again instead of asking the terminal what happened.
+    let mut opts = options(kills(100) / 8);
+    opts.agent_fault = Some("resend-card");
+    opts.card_kills_only = true;
+    let report = run(opts).await;
+    assert!(report.kills_during_card > 0, "{}", report.summary());
+    assert!(
+        !report.double_charges.is_empty() && !report.clean(),
+        "the broken build charged nothing twice: the harness cannot see a double charge\n{}",
+        report.summary()
+    );
+}

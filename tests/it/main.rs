@@ -55,5 +55,6 @@ mod store_open;
 mod store_outbox_model;
 mod store_secure_delete;
 mod systemd_security;
+mod systemd_watchdog_restart;
 mod terminal_day;
 mod watchdog_forwarder;

@@ -6,6 +6,7 @@
 mod support;
 
 mod against_stand_in;
+mod install_checks;
 mod oidc;
 mod terminal_payments;
 mod wire;

@@ -18,15 +18,14 @@
 //! (`cgroup.kill`) and removes it. Where this cannot run (not root, no systemd, no cgroup2,
 //! no namespaces) the test prints `NOT RUN: …` and returns.
 
-mod agent_support;
-
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use agent_support::{Api, Lane, OFFLINE_ENABLED};
+use crate::support::agent::{self, Api, OFFLINE_ENABLED};
+use crate::support::lane::{LaneConfig, write_config, zvt_section};
 use hardware_sim::pos::{Fault, FaultKind, FaultTarget, PosSim, Seed};
 use serde_json::json;
 
@@ -36,7 +35,7 @@ const SERVICE: &str = "lane-agent.service";
 const WATCHDOG_S: u64 = 3;
 const MANAGER: &str = "/lib/systemd/systemd";
 /// The project's unit, whose watchdog and restart settings the test unit mirrors.
-const PROJECT_UNIT: &str = include_str!("../systemd/lane-agent.service");
+const PROJECT_UNIT: &str = include_str!("../../systemd/lane-agent.service");
 /// Keys of the project's unit that apply in a user manager. The hardening options,
 /// `DynamicUser=` and the credentials need the system manager; the watchdog is shortened.
 const MIRRORED: &[&str] = &[
@@ -107,7 +106,7 @@ fn missing() -> Option<String> {
 /// binary Cargo built, its output in a file (there is no journald) and no core file from
 /// the watchdog's SIGABRT.
 fn unit(config: &Path, log: &Path) -> String {
-    let bin = agent_support::agent_bin();
+    let bin = agent::agent_bin();
     let mut unit = String::from("[Unit]\nDescription=lane-agent under test\n");
     let mut service = format!(
         "[Service]\nExecStartPre={bin} check-config --config {cfg}\n\
@@ -313,17 +312,18 @@ async fn a_stuck_forwarder_makes_systemd_restart_the_service() {
     let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), Seed::example())
         .await
         .unwrap();
-    let listen = format!("127.0.0.1:{}", agent_support::free_port());
-    let config = agent_support::config(
+    let listen = format!("127.0.0.1:{}", agent::free_port());
+    let config = write_config(
         dir.path(),
         &pos,
-        &Lane {
+        &LaneConfig {
             token: TOKEN,
-            listen: listen.clone(),
+            listen: &listen,
             request_timeout_ms: 120_000,
-            terminal: "127.0.0.1:9".into(),
-            terminal_extra: "",
+            lane_lines: "",
+            terminal: &zvt_section("127.0.0.1:9", ""),
             offline: OFFLINE_ENABLED,
+            sections: "",
         },
     );
     let agent_log = dir.path().join("agent.log");

@@ -152,9 +152,14 @@ impl Engine {
         let mut retry_at: Option<tokio::time::Instant> = None;
         let mut delays = (self.inner.cfg.forward_backoff)();
         let mut done = 0usize;
+        // Answers and wake-ups seen so far, and at the start of the running commit: a claim
+        // that came back short only means "nothing more" if nothing changed meanwhile.
+        let (mut answers, mut answers_at_commit) = (0u64, 0u64);
         loop {
             let stopping = shutdown.is_cancelled() || stop.is_some();
-            if !stopping && failure.is_none() {
+            if !stopping {
+                // Ready items are durably `sending` already: they may leave even while a
+                // later commit is being retried.
                 while tasks.len() < window {
                     let Some(item) = lanes.ready.pop_front() else {
                         break;
@@ -183,7 +188,7 @@ impl Engine {
             }
             let may_commit = retry_at.is_none_or(|at| tokio::time::Instant::now() >= at);
             if commit.is_none() && may_commit {
-                let claim = if stopping || exhausted || lanes.alone.is_some() || failure.is_some() {
+                let claim = if stopping || exhausted || lanes.alone.is_some() {
                     0
                 } else {
                     (window + 1).saturating_sub(tasks.len() + lanes.ready.len())
@@ -193,6 +198,7 @@ impl Engine {
                 }
                 if !lanes.outcomes.is_empty() || claim > 0 || !lanes.releasing.is_empty() {
                     lanes.committing = lanes.outcomes.len();
+                    answers_at_commit = answers;
                     let alone = tasks.is_empty() && lanes.ready.is_empty();
                     commit = Some(self.commit(
                         lanes.outcomes.clone(),
@@ -231,6 +237,7 @@ impl Engine {
                     match joined {
                         Ok((task, answer)) => {
                             lanes.flight.remove(&task);
+                            answers += 1;
                             let outcome = self.classify(answer, &mut stop);
                             lanes.outcomes.push(outcome);
                             // A slot, a sale or the queue's head may be free now.
@@ -238,6 +245,7 @@ impl Engine {
                         }
                         Err(e) => {
                             let (id, _) = lanes.flight.remove(&e.id()).unwrap_or((0, None));
+                            answers += 1;
                             exhausted = false;
                             // It stays `sending`: in doubt at the next start, never re-sent.
                             tracing::error!(outbox_id = id, error = %e, "Purchase request task failed; the item stays sending.");
@@ -261,7 +269,7 @@ impl Engine {
                             }
                             let released = std::mem::take(&mut lanes.releasing);
                             lanes.ready.retain(|i| !released.contains(&i.id));
-                            if c.claimed.len() < c.asked {
+                            if c.claimed.len() < c.asked && answers == answers_at_commit {
                                 exhausted = true;
                             }
                             for item in c.claimed {
@@ -283,7 +291,11 @@ impl Engine {
                     }
                     beat();
                 }
-                _ = self.inner.wake.notified() => exhausted = false,
+                _ = self.inner.wake.notified() => {
+                    // A new item may have landed after the running commit's claim looked.
+                    answers += 1;
+                    exhausted = false;
+                }
                 _ = shutdown.cancelled(), if !shutdown.is_cancelled() => {}
                 _ = sleep_until(retry_at), if retry_at.is_some() && commit.is_none() => retry_at = None,
             }

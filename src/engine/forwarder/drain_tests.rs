@@ -443,3 +443,36 @@ async fn shutdown_records_what_is_in_flight_and_gives_back_the_rest() {
         "{end:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_that_must_go_alone_is_not_forgotten_when_answers_race_the_commit() {
+    // Answers released two at a time arrive while the commit that found the refund not yet
+    // alone is running; the drain must still send it and everything after it.
+    for round in 0..10 {
+        let items = vec![
+            (OutboxKind::Purchase, "S1-1".to_owned()),
+            (OutboxKind::Purchase, "S2-1".to_owned()),
+            (OutboxKind::GiftcardRefund, "S3-r".to_owned()),
+            (OutboxKind::Purchase, "S4-1".to_owned()),
+            (OutboxKind::Purchase, "S5-1".to_owned()),
+        ];
+        let h = harness(&refs(&items), 2, true).await;
+        let engine = h.engine.clone();
+        let drain = tokio::spawn(async move { engine.drain_outbox().await });
+        h.sink.held(2).await;
+        h.sink.gate.as_ref().unwrap().add_permits(2);
+        h.sink.held(2).await;
+        h.sink.gate.as_ref().unwrap().add_permits(2);
+        let drained = tokio::time::timeout(WAIT, drain)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            drained.done,
+            5,
+            "round {round}: {:?}",
+            states(&h.engine).await
+        );
+    }
+}

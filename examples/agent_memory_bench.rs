@@ -153,18 +153,37 @@ fn start(cfg: &Path, dir: &Path) -> Child {
                 agent_bin().display()
             )
         });
+    let mut child = child;
+    match ready(&notify) {
+        Ok(()) => child,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{e}; see {}", dir.join("agent.log").display());
+        }
+    }
+}
+
+/// Waits for `READY=1` on the notify socket, for at most 30 s.
+fn ready(notify: &UnixDatagram) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "no READY=1 within 30 s");
-        notify.set_read_timeout(Some(left)).expect("timeout");
+        if left.is_zero() {
+            return Err("no READY=1 within 30 s".into());
+        }
+        notify
+            .set_read_timeout(Some(left))
+            .map_err(|e| e.to_string())?;
         let mut buf = [0u8; 4096];
-        let n = notify.recv(&mut buf).expect("READY=1");
+        let n = notify
+            .recv(&mut buf)
+            .map_err(|e| format!("no READY=1: {e}"))?;
         if String::from_utf8_lossy(&buf[..n])
             .lines()
             .any(|l| l == "READY=1")
         {
-            return child;
+            return Ok(());
         }
     }
 }

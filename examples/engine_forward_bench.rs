@@ -342,7 +342,7 @@ async fn main() {
 
     let slow = engine_run(slow_n, Mode::Drain(8), Some(latency)).await;
     println!(
-        "slow link: {slow_n} purchases, +{} ms per purchaseAdd, forward_window = 8: drained in {:.1} s          (sequential >= {:.0} s), {} sent, {} not exactly once, at most {} at the POS at once; goal (item 8) <= 30 s: {}",
+        "slow link: {slow_n} purchases, +{} ms per purchaseAdd, forward_window = 8: drained in {:.1} s (sequential >= {:.0} s), {} sent, {} not exactly once, at most {} at the POS at once; goal (item 8) <= 30 s: {}",
         latency.as_millis(),
         slow.elapsed.as_secs_f64(),
         slow_n as f64 * latency.as_secs_f64(),

@@ -7,7 +7,9 @@
 mod agent_support;
 
 use std::collections::BTreeMap;
+use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use agent_support::{Api, Lane, OFFLINE_ENABLED};
@@ -15,6 +17,7 @@ use hardware_sim::pos::{
     CodeType, Fault, FaultKind, FaultTarget, Ledger, PosSim, Seed, SeedGiftcard, SeedGiftcardCode,
     TransStatus, TransType,
 };
+use hardware_sim::terminal::{SimTerminal, SimTerminalConfig};
 use rust_decimal::Decimal;
 use serde_json::json;
 
@@ -40,7 +43,7 @@ fn seed() -> Seed {
 }
 
 /// The lane's config with `forward_window = window` in `[pos]`.
-fn config(dir: &Path, pos: &PosSim, window: &str, listen: &str) -> PathBuf {
+fn config(dir: &Path, pos: &PosSim, window: &str, listen: &str, terminal: &str) -> PathBuf {
     let path = agent_support::config(
         dir,
         pos,
@@ -48,7 +51,7 @@ fn config(dir: &Path, pos: &PosSim, window: &str, listen: &str) -> PathBuf {
             token: TOKEN,
             listen: listen.into(),
             request_timeout_ms: 5000,
-            terminal: "127.0.0.1:9".into(),
+            terminal: terminal.into(),
             terminal_extra: "",
             offline: OFFLINE_ENABLED,
         },
@@ -71,7 +74,7 @@ async fn a_window_out_of_range_is_refused_before_anything_starts() {
         .unwrap();
     for bad in ["0", "65", "\"8\""] {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = config(dir.path(), &pos, bad, "127.0.0.1:0");
+        let cfg = config(dir.path(), &pos, bad, "127.0.0.1:0", "127.0.0.1:9");
         let out = agent_support::cli(&cfg, &["check-config"]);
         let text = format!(
             "{}{}",
@@ -82,7 +85,7 @@ async fn a_window_out_of_range_is_refused_before_anything_starts() {
         assert!(text.contains("pos.forward_window"), "{bad}: {text}");
     }
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), &pos, "1", "127.0.0.1:0");
+    let cfg = config(dir.path(), &pos, "1", "127.0.0.1:0", "127.0.0.1:9");
     let out = agent_support::cli(&cfg, &["check-config"]);
     assert_eq!(
         out.status.code(),
@@ -114,6 +117,55 @@ fn most_at_once(ledger: &Ledger) -> i32 {
         most = most.max(now);
     }
     most
+}
+
+/// `lane-agent run` with its log in `dir/agent.log`, after READY.
+async fn start(cfg: &Path, dir: &Path) -> (std::process::Child, UnixDatagram) {
+    let notify_path = dir.join("notify.sock");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    let child = Command::new(agent_support::agent_bin())
+        .args(["run", "--config"])
+        .arg(cfg)
+        .env("NOTIFY_SOCKET", &notify_path)
+        .env_remove("WATCHDOG_USEC")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("agent.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let notify = tokio::task::spawn_blocking(move || {
+        agent_support::expect(&notify, "READY=1");
+        notify
+    })
+    .await
+    .unwrap();
+    (child, notify)
+}
+
+/// SIGTERM, STOPPING=1 and a clean exit (the log is shown otherwise).
+async fn stop(mut child: std::process::Child, notify: UnixDatagram, dir: &Path) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = tokio::task::spawn_blocking(move || {
+        agent_support::expect(&notify, "STOPPING=1");
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    let log = std::fs::read_to_string(dir.join("agent.log")).unwrap_or_default();
+    let tail: Vec<&str> = log
+        .lines()
+        .rev()
+        .filter(|l| !l.contains("zvt::transport"))
+        .take(30)
+        .collect();
+    assert!(
+        status.success(),
+        "{status}; log tail (newest first):\n{}",
+        tail.join("\n")
+    );
 }
 
 struct Sale {
@@ -160,14 +212,20 @@ async fn purchases_overlap_over_a_slow_link_and_a_cards_redemptions_keep_their_o
     let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), seed())
         .await
         .unwrap();
+    // A terminal for the cashier display that the gift-card tenders update.
+    let terminal =
+        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
+            .await
+            .unwrap();
     let port = agent_support::free_port();
     let cfg = config(
         dir.path(),
         &pos,
         &WINDOW.to_string(),
         &format!("127.0.0.1:{port}"),
+        &terminal.addr().unwrap().to_string(),
     );
-    let (child, notify) = agent_support::start_quiet(&cfg, dir.path()).await;
+    let (child, notify) = start(&cfg, dir.path()).await;
     let api = Api::new(&format!("127.0.0.1:{port}"), TOKEN);
 
     // Online once, so the card's balance is known for offline acceptance.
@@ -202,7 +260,7 @@ async fn purchases_overlap_over_a_slow_link_and_a_cards_redemptions_keep_their_o
         assert!(Instant::now() < deadline, "outbox not drained: {s}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    agent_support::stop_gracefully(child, notify).await;
+    stop(child, notify, dir.path()).await;
 
     let ledger = pos.control().ledger();
     // Every sale's purchase exactly once, sent once.

@@ -262,11 +262,12 @@ pub fn claim_window(
         if !claimable {
             break;
         }
-        let n = c.execute(
-            "UPDATE outbox SET state = 'sending', attempt = attempt + 1, sent_at = ?2, updated_at = ?2
-             WHERE id = ?1 AND state = 'new'",
-            params![item.id, now],
-        )?;
+        let n = c
+            .prepare_cached(
+                "UPDATE outbox SET state = 'sending', attempt = attempt + 1, sent_at = ?2, updated_at = ?2
+                 WHERE id = ?1 AND state = 'new'",
+            )?
+            .execute(params![item.id, now])?;
         if n != 1 {
             break;
         }
@@ -298,11 +299,12 @@ pub fn finish(
         to,
         OutboxState::Sending.can_go(to),
     )?;
-    let n = c.execute(
-        "UPDATE outbox SET state = ?2, last_error = COALESCE(?3, last_error), updated_at = ?4
-         WHERE id = ?1 AND state = 'sending'",
-        params![id, to, error, now_utc()],
-    )?;
+    let n = c
+        .prepare_cached(
+            "UPDATE outbox SET state = ?2, last_error = COALESCE(?3, last_error), updated_at = ?4
+             WHERE id = ?1 AND state = 'sending'",
+        )?
+        .execute(params![id, to, error, now_utc()])?;
     if n != 1 {
         let cur = get(c, id)?;
         return Err(StoreError::IllegalTransition {

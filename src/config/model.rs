@@ -73,6 +73,9 @@ pub struct PosConfig {
     pub client_secret_file: PathBuf,
     /// Timeout of each POS request.
     pub request_timeout: Duration,
+    /// Purchases of different sales the outbox forwarder keeps in flight at once
+    /// (`forward_window`, 1..=64); 1 sends one item after the other.
+    pub forward_window: usize,
 }
 
 impl PosConfig {
@@ -341,6 +344,7 @@ mod tests {
             client_id: "c".into(),
             client_secret_file: "/s".into(),
             request_timeout: Duration::from_secs(1),
+            forward_window: 1,
         };
         assert_eq!(
             pos.discovery_url(),

@@ -59,6 +59,8 @@ pub struct RawPos {
     pub client_secret_file: Option<String>,
     /// Timeout of each POS request.
     pub request_timeout_ms: Option<u64>,
+    /// Purchases of different sales the forwarder keeps in flight at once.
+    pub forward_window: Option<u64>,
 }
 
 /// `[api]`.

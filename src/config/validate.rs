@@ -14,6 +14,10 @@ use super::problem::ConfigProblem;
 use super::raw::*;
 
 const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
+/// Purchases in flight at once unless `[pos] forward_window` says otherwise.
+const DEFAULT_FORWARD_WINDOW: u64 = 8;
+/// More would only queue at the POS and hold more items in doubt at a crash.
+const MAX_FORWARD_WINDOW: u64 = 64;
 const DEFAULT_MAX_BODY_BYTES: u64 = 64 * 1024;
 const DEFAULT_T3_MS: u64 = 5_000;
 const DEFAULT_T4_MS: u64 = 180_000;
@@ -348,12 +352,25 @@ fn pos(c: &mut Checker, raw: Option<RawPos>) -> Option<PosConfig> {
         DEFAULT_REQUEST_TIMEOUT_MS,
         300_000,
     );
+    let window = raw.forward_window.unwrap_or(DEFAULT_FORWARD_WINDOW);
+    let forward_window = if (1..=MAX_FORWARD_WINDOW).contains(&window) {
+        usize::try_from(window).ok()
+    } else {
+        c.problem(
+            "pos.forward_window",
+            format!(
+                "must be between 1 (one purchase after the other) and {MAX_FORWARD_WINDOW}, got {window}"
+            ),
+        );
+        None
+    };
     Some(PosConfig {
         graphql_url: graphql_url?,
         issuer_url: issuer_url?,
         client_id: client_id?,
         client_secret_file: client_secret_file?,
         request_timeout: request_timeout?,
+        forward_window: forward_window?,
     })
 }
 

@@ -1,8 +1,16 @@
 //! The outbox forwarder and the operator's outbox operations.
 //!
-//! One item at a time, in id order: `new → sending` is committed before the request leaves;
-//! the answer is classified (reliability.md §2 rule 3) and committed. An item that could not
-//! be sent stops the queue (order) and the forwarder waits the backoff or a wake-up.
+//! `new → sending` is committed before a request leaves; the answer is classified
+//! (reliability.md §2 rule 3) and committed. The service drains the outbox with up to
+//! `[pos] forward_window` purchases of different sales in flight ([`drain`]); every other kind
+//! goes out alone, in id order. An item that could not be sent stops the drain and the
+//! forwarder waits the backoff or a wake-up. [`Engine::forward_once`] is one item, alone.
+
+mod drain;
+#[cfg(test)]
+mod drain_tests;
+
+pub use drain::Drained;
 
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
@@ -41,9 +49,10 @@ impl Engine {
             .await;
     }
 
-    /// [`Engine::run_forwarder`] that calls `beat` between items and every `every` while it
-    /// waits, never while an item is in flight: a forwarder stuck on one item stops beating,
-    /// so the service withholds the watchdog ping (issue 13 item 9).
+    /// [`Engine::run_forwarder`] that calls `beat` after every answer and commit and every
+    /// `every` while it waits, never while it only waits on requests in flight: a forwarder
+    /// stuck on its items stops beating, so the service withholds the watchdog ping (issue
+    /// 13 item 9).
     pub async fn run_forwarder_beating(
         &self,
         shutdown: CancellationToken,
@@ -56,18 +65,19 @@ impl Engine {
                 return;
             }
             beat();
-            let wait = match self.forward_once().await {
-                Ok(Step::Done(..)) => {
-                    delays = (self.inner.cfg.forward_backoff)();
-                    continue;
-                }
-                Ok(Step::Idle) => None,
-                Ok(Step::Retry(_, after)) => Some(
+            let (done, end) = self.drain(&shutdown, beat).await;
+            if done > 0 {
+                delays = (self.inner.cfg.forward_backoff)();
+            }
+            let wait = match end {
+                drain::End::Shutdown => return,
+                drain::End::Idle => None,
+                drain::End::Stopped(after) => Some(
                     after
                         .or_else(|| delays.next())
                         .unwrap_or(std::time::Duration::from_secs(60)),
                 ),
-                Err(e) => {
+                drain::End::Failed(e) => {
                     tracing::error!(error = %e, "Outbox forwarding failed on the store.");
                     Some(delays.next().unwrap_or(std::time::Duration::from_secs(60)))
                 }
@@ -102,6 +112,11 @@ impl Engine {
             kind: item.kind,
             state: item.state,
         });
+        self.send_item(item).await
+    }
+
+    /// Sends one claimed (`sending`) item and records its outcome.
+    async fn send_item(&self, item: OutboxItem) -> Result<Step, EngineError> {
         match item.kind {
             OutboxKind::Purchase => self.send_purchase(item).await,
             OutboxKind::GiftcardRedeem => self.send_redeem(item).await,

@@ -558,6 +558,8 @@ pub(crate) struct Inner {
     pub(crate) pos_terminal: std::sync::OnceLock<pos_terminal::PosTerminalLane>,
     /// Counters of the running service; absent in tools and tests that build an engine.
     pub(crate) metrics: std::sync::OnceLock<crate::metrics::Metrics>,
+    /// Purchases the forwarder keeps in flight at once (1: one item after the other).
+    pub(crate) forward_window: std::sync::atomic::AtomicUsize,
 }
 
 /// The engine. Cheap to clone.
@@ -585,6 +587,7 @@ impl Engine {
                 in_doubt_wake: Notify::new(),
                 pos_terminal: std::sync::OnceLock::new(),
                 metrics: std::sync::OnceLock::new(),
+                forward_window: std::sync::atomic::AtomicUsize::new(1),
             }),
         }
     }

@@ -232,6 +232,7 @@ pub async fn wire_with(
             fault: None,
         },
     );
+    engine.set_forward_window(config.pos.forward_window);
     if let Some(terminal_id) = pos_terminal_id {
         engine.set_pos_terminal(crate::engine::pos_terminal::PosTerminalLane {
             host: Arc::new(pos),

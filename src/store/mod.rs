@@ -45,8 +45,10 @@
 //!
 //! **Outbox.** Delivery is at-least-once for idempotent kinds (capture, cancel) and
 //! at-most-once-then-operator for the others (purchase, offline redemption): an item whose
-//! answer was lost is `in_doubt` and is never re-sent without an operator. Items are sent in
-//! id order; an item that cannot be sent yet (link down) stops the queue so that order holds.
+//! answer was lost is `in_doubt` and is never re-sent without an operator. Items are claimed
+//! in id order ([`outbox::claim_window`]): purchases of different sales may be in flight
+//! together (the forwarder's window), every other kind goes out alone; an item that cannot be
+//! sent yet (link down) stops the queue so that order holds.
 //! Rows are never deleted: confirmed/dropped rows stay as the journal. There is no size bound
 //! on the outbox itself; the offline policy bounds what offline acceptance adds to it.
 //!

@@ -209,3 +209,119 @@ pub fn recover_sending(c: &Connection) -> Result<Vec<OutboxItem>, StoreError> {
     }
     Ok(out)
 }
+
+/// Claims up to `max` items for a drain that keeps several purchases in flight (the
+/// forwarder's window), `new → sending` in id order, in the caller's transaction:
+///
+/// - a purchase is claimed unless a purchase of its sale is already busy (`busy_sales`, or
+///   claimed earlier in this batch);
+/// - any other kind (redemption, capture, cancel, refund, terminal item) is claimed only
+///   alone, when nothing is busy (`alone`): it goes out on its own, so a card's
+///   redemptions keep their order and a purchase still follows its sale's captures and
+///   cancels, which are earlier in id order;
+/// - the first item that may not be claimed ends the batch: nothing overtakes it.
+///
+/// With `max = 1` and `alone` this is [`claim_next`].
+pub fn claim_window(
+    c: &Connection,
+    max: usize,
+    busy_sales: &[String],
+    alone: bool,
+) -> Result<Vec<OutboxItem>, StoreError> {
+    let mut out: Vec<OutboxItem> = Vec::new();
+    if max == 0 {
+        return Ok(out);
+    }
+    let limit = i64::try_from(max).unwrap_or(i64::MAX);
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {COLS} FROM outbox WHERE state = 'new' ORDER BY id LIMIT ?1"
+    ))?;
+    let candidates: Vec<OutboxItem> = st.query_map([limit], from_row)?.collect::<Result<_, _>>()?;
+    drop(st);
+    let now = now_utc();
+    for mut item in candidates {
+        let claimable = if item.kind == OutboxKind::Purchase {
+            let sale_busy = item.sale_id.as_ref().is_some_and(|s| {
+                busy_sales.contains(s) || out.iter().any(|o| o.sale_id.as_ref() == Some(s))
+            });
+            !sale_busy
+        } else {
+            alone && out.is_empty()
+        };
+        if !claimable {
+            break;
+        }
+        let n = c
+            .prepare_cached(
+                "UPDATE outbox SET state = 'sending', attempt = attempt + 1, sent_at = ?2, updated_at = ?2
+                 WHERE id = ?1 AND state = 'new'",
+            )?
+            .execute(params![item.id, now])?;
+        if n != 1 {
+            break;
+        }
+        item.state = OutboxState::Sending;
+        item.attempt += 1;
+        item.sent_at = Some(now.clone());
+        let barrier = item.kind != OutboxKind::Purchase;
+        out.push(item);
+        if barrier {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Records the outcome of a claimed item: `sending → to` (confirmed, rejected, in doubt, or
+/// `new` when it was not sent), in the caller's transaction. Cheaper than [`transition`]
+/// for the forwarder's hot path; refuses an item that is not `sending`.
+pub fn finish(
+    c: &Connection,
+    id: i64,
+    to: OutboxState,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    check(
+        "outbox item",
+        &id.to_string(),
+        OutboxState::Sending,
+        to,
+        OutboxState::Sending.can_go(to),
+    )?;
+    let n = c
+        .prepare_cached(
+            "UPDATE outbox SET state = ?2, last_error = COALESCE(?3, last_error), updated_at = ?4
+             WHERE id = ?1 AND state = 'sending'",
+        )?
+        .execute(params![id, to, error, now_utc()])?;
+    if n != 1 {
+        let cur = get(c, id)?;
+        return Err(StoreError::IllegalTransition {
+            entity: "outbox item",
+            id: id.to_string(),
+            from: cur.state.to_string(),
+            to: to.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Gives back a claimed item whose request never left (the drain stopped or the agent is
+/// stopping): `sending → new`, and the attempt it was counted is taken back.
+pub fn unclaim(c: &Connection, id: i64) -> Result<(), StoreError> {
+    let n = c.execute(
+        "UPDATE outbox SET state = 'new', attempt = MAX(attempt - 1, 0), updated_at = ?2
+         WHERE id = ?1 AND state = 'sending'",
+        params![id, now_utc()],
+    )?;
+    if n != 1 {
+        let cur = get(c, id)?;
+        return Err(StoreError::IllegalTransition {
+            entity: "outbox item",
+            id: id.to_string(),
+            from: cur.state.to_string(),
+            to: OutboxState::New.to_string(),
+        });
+    }
+    Ok(())
+}

@@ -104,6 +104,13 @@ async fn random_kills_lose_nothing_and_duplicate_nothing() {
         "no kill at the terminal or no reversal: {}",
         report.summary()
     );
+    // The forwarder's window was used: purchases of different sales at the POS together.
+    assert!(
+        report.purchases_at_once > 1,
+        "never two purchases in flight (forward_window {}): {}",
+        options(1).forward_window,
+        report.summary()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -34,6 +34,7 @@ mod doctor_checks;
 mod doctor_schema;
 mod engine_exactly_once;
 mod engine_pos_sim;
+mod forward_window;
 mod giftcard_load;
 mod giftcard_replace_standin;
 mod layout;

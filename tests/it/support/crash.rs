@@ -86,6 +86,11 @@ pub struct Options {
     /// Every kill lands just after the terminal journaled a card approval (the answer in
     /// flight: the sharpest probe of a recovery that sends a payment twice).
     pub card_kills_only: bool,
+    /// `[pos] forward_window`: purchases of different sales in flight at once.
+    pub forward_window: usize,
+    /// Latency added to every `purchaseAdd` at the stand-in, so that purchases queue and
+    /// kills land with several in flight.
+    pub purchase_latency: Option<Duration>,
 }
 
 impl Options {
@@ -105,6 +110,8 @@ impl Options {
             verbose: false,
             card_kills: true,
             card_kills_only: false,
+            forward_window: 8,
+            purchase_latency: Some(Duration::from_millis(40)),
         }
     }
 }
@@ -183,6 +190,8 @@ pub struct Report {
     /// journaled, a cancelled sale's charge not reversed, a charge the agent journaled as not
     /// taken: the customer paid twice (or for nothing).
     pub double_charges: Vec<String>,
+    /// The most `purchaseAdd` requests the stand-in held at once (arrived, not yet recorded).
+    pub purchases_at_once: i32,
     /// Outbox counts after the drain.
     pub outbox_pending: u64,
     pub outbox_in_doubt: u64,
@@ -210,7 +219,7 @@ impl Report {
              reservations={} card_charged={} card_reversed={} card_payments_in_doubt={} (charged {}) \
              blocked_payment_in_doubt={} cancelled={} card_unsettled={} card_blocked_by_gift_in_doubt={} terminal_charges={} terminal_06_01={} \
              resent={} recorded_unacknowledged={} double_captures={} \
-             balance_mismatches={} capture_mismatches={} open_authorizations={} outbox_pending={} outbox_in_doubt={} wall={:.1}s",
+             balance_mismatches={} capture_mismatches={} open_authorizations={} purchases_at_once={} outbox_pending={} outbox_in_doubt={} wall={:.1}s",
             self.seed,
             self.kills,
             self.kills_after_ack,
@@ -241,6 +250,7 @@ impl Report {
             self.balance_mismatches.len(),
             self.capture_mismatches.len(),
             self.open_authorizations,
+            self.purchases_at_once,
             self.outbox_pending,
             self.outbox_in_doubt,
             self.wall.as_secs_f64()
@@ -553,8 +563,8 @@ impl Driver<'_> {
     }
 }
 
-fn config(dir: &Path, pos: &PosSim, terminal: &str) -> PathBuf {
-    write_config(
+fn config(dir: &Path, pos: &PosSim, terminal: &str, window: usize) -> PathBuf {
+    let path = write_config(
         dir,
         pos,
         &LaneConfig {
@@ -566,7 +576,14 @@ fn config(dir: &Path, pos: &PosSim, terminal: &str) -> PathBuf {
             offline: OFFLINE_DISABLED,
             sections: "",
         },
-    )
+    );
+    let text = fs::read_to_string(&path).unwrap().replacen(
+        "[api]\n",
+        &format!("forward_window = {window}\n[api]\n"),
+        1,
+    );
+    fs::write(&path, text).unwrap();
+    path
 }
 
 fn seed() -> Seed {
@@ -728,7 +745,20 @@ pub async fn run(opts: Options) -> Report {
         SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
             .await
             .unwrap();
-    let cfg = config(dir.path(), &pos, &terminal.addr().unwrap().to_string());
+    if let Some(d) = opts.purchase_latency {
+        // After the drops: a request takes the first armed fault that matches.
+        pos.control().inject(PosFault {
+            target: FaultTarget::Operation("purchaseAdd".into()),
+            kind: FaultKind::Latency(d),
+            times: None,
+        });
+    }
+    let cfg = config(
+        dir.path(),
+        &pos,
+        &terminal.addr().unwrap().to_string(),
+        opts.forward_window,
+    );
     let notify = Arc::new(UnixDatagram::bind(dir.path().join("notify.sock")).unwrap());
 
     let mut rng = StdRng::seed_from_u64(opts.seed);
@@ -968,6 +998,7 @@ pub async fn run(opts: Options) -> Report {
 
 async fn reconcile(report: &mut Report, book: &Book, dir: &Path, pos: &PosSim) {
     let ledger = pos.control().ledger();
+    report.purchases_at_once = most_at_once(&ledger);
     report.sales_started = book.started;
     report.acknowledged = book.acknowledged.len();
     let store = Store::open(StoreOptions::new(dir.join("agent.db")))
@@ -1269,4 +1300,28 @@ async fn reconcile_cards(report: &mut Report, book: &Book, dir: &Path, journal: 
             ));
         }
     }
+}
+
+/// The most `purchaseAdd` requests the stand-in held at once: each counts from its arrival
+/// until its purchase is recorded, both on the stand-in's clock.
+fn most_at_once(ledger: &hardware_sim::pos::Ledger) -> i32 {
+    // Only requests whose purchase was recorded: one cut short by a kill never ends.
+    let mut marks: Vec<(chrono::DateTime<chrono::Utc>, i32)> = Vec::new();
+    for p in &ledger.purchases {
+        if let Some(r) = ledger
+            .requests
+            .iter()
+            .find(|r| r.transaction_id.as_deref() == Some(p.transaction_id.as_str()))
+        {
+            marks.push((r.at, 1));
+            marks.push((p.recorded_at, -1));
+        }
+    }
+    marks.sort();
+    let (mut now, mut most) = (0, 0);
+    for (_, d) in marks {
+        now += d;
+        most = most.max(now);
+    }
+    most
 }

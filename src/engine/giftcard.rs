@@ -286,7 +286,13 @@ impl Engine {
                 if let Some(n) = &insert {
                     payments::insert(c, s, &sc, &rc, n)?;
                 }
-                offline_decide_in(c, &policy, &pid, amount)
+                let (payment, item) = offline_decide_in(c, &policy, &pid, amount)?;
+                let answer = answer_in(c, &payment)?;
+                Ok(LocallyDecided {
+                    payment,
+                    item,
+                    answer,
+                })
             })
             .await?;
         Ok(self.offline_decided(decided))
@@ -491,7 +497,7 @@ pub(crate) fn offline_decide_in(
     policy: &super::OfflinePolicy,
     pid: &str,
     amount: Money,
-) -> Result<LocallyDecided, crate::store::StoreError> {
+) -> Result<(PaymentRecord, Option<i64>), crate::store::StoreError> {
     let p = payments::get(c, pid)?;
     let hash = p.code_hash.clone().unwrap_or_default();
     let usage = exceptions::offline_usage(c)?;
@@ -535,10 +541,5 @@ pub(crate) fn offline_decide_in(
                 )
             }
         };
-    let answer = answer_in(c, &payment)?;
-    Ok(LocallyDecided {
-        payment,
-        item,
-        answer,
-    })
+    Ok((payment, item))
 }

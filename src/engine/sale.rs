@@ -287,6 +287,10 @@ impl Engine {
             .write(move |c, s| {
                 let ins = sales::insert(c, s, &sc, &rc, &new)?;
                 let is_new = matches!(ins, sales::Inserted::New(_));
+                if is_new && original_sale_id.is_none() {
+                    // As inserted: nothing is paid on a sale that did not exist a moment ago.
+                    return Ok((true, ins.into_inner(), Vec::new()));
+                }
                 crate::store::refunds::set_original(
                     c,
                     &new.sale_id,
@@ -590,7 +594,7 @@ impl Engine {
                 let mut new = new;
                 new.amount = new.amount.min(due);
                 let p = payments::insert(c, s, &sc, &rc, &new)?.into_inner();
-                Ok(PaidLocally::Now(Box::new(match local {
+                let (payment, item) = match local {
                     LocalTender::Cash => {
                         let payment = payments::transition(
                             c,
@@ -598,17 +602,23 @@ impl Engine {
                             PaymentState::Approved,
                             PaymentUpdate::default(),
                         )?;
-                        let answer = answer_in(c, &payment)?;
-                        super::giftcard::LocallyDecided {
-                            payment,
-                            item: None,
-                            answer,
-                        }
+                        (payment, None)
                     }
                     LocalTender::Offline => {
                         super::giftcard::offline_decide_in(c, &policy, &p.payment_id, new.amount)?
                     }
-                })))
+                };
+                // What is due follows from the sale as read above and this payment.
+                let mut now_paid = pays;
+                now_paid.push(payment.clone());
+                let answer = answer_for(&payment, paid_and_due(&sale, &now_paid).1);
+                Ok(PaidLocally::Now(Box::new(
+                    super::giftcard::LocallyDecided {
+                        payment,
+                        item,
+                        answer,
+                    },
+                )))
             })
             .await?;
         let d = match paid {

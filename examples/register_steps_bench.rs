@@ -279,11 +279,12 @@ fn main() {
         .expect("agent runtime");
     let (addr, stop, running) = agent.block_on(async {
         let loaded = lane_agent::config::load_file(&config).expect("config");
-        // Fast link probing, so that each offline batch below starts within moments of the
-        // stand-in going away or coming back.
+        // Quick link probing, so that each offline batch below starts soon after the
+        // stand-in comes back; capped at 1 s so that, while it is away, the forwarder's
+        // retries do not crowd the steps being measured (a lane's own cap is 30 s).
         let fast = pos_client::backoff::Backoff::try_new(
             Duration::from_millis(20),
-            Duration::from_millis(100),
+            Duration::from_secs(1),
             u32::MAX,
         )
         .expect("backoff")

@@ -51,25 +51,25 @@ fn open_states() -> [OutboxState; 4] {
     ]
 }
 
-/// Usage across the lane.
+/// Usage across the lane. One statement for all open states: this runs in every offline
+/// approval's commit.
 pub fn offline_usage(c: &Connection) -> Result<OfflineUsage, StoreError> {
-    let mut st =
-        c.prepare_cached("SELECT amount, created_at FROM outbox WHERE kind = ?1 AND state = ?2")?;
+    let mut st = c.prepare_cached(
+        "SELECT amount, created_at FROM outbox
+         WHERE kind IN (?1, ?2) AND state IN (?3, ?4, ?5, ?6)",
+    )?;
+    let [s1, s2, s3, s4] = open_states();
     let mut u = OfflineUsage::default();
     // Offline gift-card refunds (ADDs) share the caps with offline redemptions.
-    for (kind, s) in open_states()
-        .into_iter()
-        .flat_map(|s| [OutboxKind::GiftcardRedeem, OutboxKind::GiftcardRefund].map(move |k| (k, s)))
-    {
-        for r in st.query_map(params![kind, s], |r| {
-            Ok((r.get::<_, Money>(0)?, r.get::<_, String>(1)?))
-        })? {
-            let (a, at) = r?;
-            u.count += 1;
-            u.total += a;
-            if u.oldest.as_ref().is_none_or(|o| at < *o) {
-                u.oldest = Some(at);
-            }
+    let kinds = (OutboxKind::GiftcardRedeem, OutboxKind::GiftcardRefund);
+    for r in st.query_map(params![kinds.0, kinds.1, s1, s2, s3, s4], |r| {
+        Ok((r.get::<_, Money>(0)?, r.get::<_, String>(1)?))
+    })? {
+        let (a, at) = r?;
+        u.count += 1;
+        u.total += a;
+        if u.oldest.as_ref().is_none_or(|o| at < *o) {
+            u.oldest = Some(at);
         }
     }
     Ok(u)
@@ -78,15 +78,16 @@ pub fn offline_usage(c: &Connection) -> Result<OfflineUsage, StoreError> {
 /// What this lane took offline from one card and has not yet forwarded.
 pub fn offline_taken_for_card(c: &Connection, code_hash: &str) -> Result<Money, StoreError> {
     let mut st = c.prepare_cached(
-        "SELECT amount FROM outbox WHERE kind = ?1 AND state = ?2 AND code_hash = ?3",
+        "SELECT amount FROM outbox
+         WHERE kind = ?1 AND code_hash = ?2 AND state IN (?3, ?4, ?5, ?6)",
     )?;
+    let [s1, s2, s3, s4] = open_states();
     let mut total = Money::ZERO;
-    for s in open_states() {
-        for a in st.query_map(params![OutboxKind::GiftcardRedeem, s, code_hash], |r| {
-            r.get::<_, Money>(0)
-        })? {
-            total += a?;
-        }
+    for a in st.query_map(
+        params![OutboxKind::GiftcardRedeem, code_hash, s1, s2, s3, s4],
+        |r| r.get::<_, Money>(0),
+    )? {
+        total += a?;
     }
     Ok(total)
 }

@@ -24,6 +24,27 @@ async fn cost_of<T>(e: &Engine, f: impl Future<Output = T>) -> (T, (u64, u64)) {
     (t, cost)
 }
 
+/// An engine whose POS authorizes one 10.00 hold `T1` (90.00 left) and answers its capture
+/// with `capture`; the offline policy of the engine tests.
+async fn one_hold(capture: Result<GiftcardTrans, HostError>) -> H {
+    let mut g = MockGiftcardHost::new();
+    g.expect_authorize_use()
+        .times(1)
+        .returning(|_| Ok(trans("T1", "90.00")));
+    let mut capture = Some(capture);
+    g.expect_capture()
+        .withf(|id| id == "T1")
+        .times(1)
+        .returning(move |_| capture.take().expect("one capture"));
+    harness(
+        g,
+        MockPurchaseSink::new(),
+        MockPaymentTerminal::new(),
+        policy(),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_cash_sale_costs_one_commit_per_step() {
     let h = harness(
@@ -64,21 +85,7 @@ async fn a_cash_sale_costs_one_commit_per_step() {
 
 #[tokio::test]
 async fn an_online_gift_card_costs_intent_and_outcome_and_its_capture_rides_the_completion() {
-    let mut g = MockGiftcardHost::new();
-    g.expect_authorize_use()
-        .times(1)
-        .returning(|_| Ok(trans("T1", "90.00")));
-    g.expect_capture()
-        .withf(|id| id == "T1")
-        .times(1)
-        .returning(|_| Ok(trans("T1", "90.00")));
-    let h = harness(
-        g,
-        MockPurchaseSink::new(),
-        MockPaymentTerminal::new(),
-        policy(),
-    )
-    .await;
+    let h = one_hold(Ok(trans("T1", "90.00"))).await;
     let e = &h.engine;
     sale(e, "10.00").await;
     let (a, n) = commits_of(
@@ -117,20 +124,7 @@ async fn an_online_gift_card_costs_intent_and_outcome_and_its_capture_rides_the_
 
 #[tokio::test]
 async fn a_capture_the_pos_cannot_take_now_is_queued_before_the_purchase() {
-    let mut g = MockGiftcardHost::new();
-    g.expect_authorize_use()
-        .times(1)
-        .returning(|_| Ok(trans("T1", "90.00")));
-    g.expect_capture()
-        .times(1)
-        .returning(|_| Err(HostError::NotSent("link down".into())));
-    let h = harness(
-        g,
-        MockPurchaseSink::new(),
-        MockPaymentTerminal::new(),
-        policy(),
-    )
-    .await;
+    let h = one_hold(Err(HostError::NotSent("link down".into()))).await;
     let e = &h.engine;
     sale(e, "10.00").await;
     e.add_payment("S1", gift("G1", "6001000011112222", "10.00"))
@@ -146,20 +140,7 @@ async fn a_capture_the_pos_cannot_take_now_is_queued_before_the_purchase() {
 
 #[tokio::test]
 async fn an_offline_approval_is_one_commit() {
-    let mut g = MockGiftcardHost::new();
-    g.expect_authorize_use()
-        .times(1)
-        .returning(|_| Ok(trans("T1", "90.00")));
-    g.expect_capture()
-        .times(1)
-        .returning(|_| Ok(trans("T1", "80.00")));
-    let h = harness(
-        g,
-        MockPurchaseSink::new(),
-        MockPaymentTerminal::new(),
-        policy(),
-    )
-    .await;
+    let h = one_hold(Ok(trans("T1", "80.00"))).await;
     let e = &h.engine;
     // A first sale online caches the card's balance.
     sale(e, "10.00").await;

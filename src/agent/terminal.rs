@@ -118,6 +118,9 @@ pub struct ZvtTerminal {
     scale: WireScale,
     /// Every message on the link in words, for `lane-agent terminal trace`.
     trace: broadcast::Sender<String>,
+    /// Set by [`ZvtTerminal::close`]: cashier displays still queued for the link are dropped,
+    /// so a stop waits for at most the one exchange under way.
+    closing: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for ZvtTerminal {
@@ -150,6 +153,7 @@ impl ZvtTerminal {
             reporter,
             scale,
             trace,
+            closing: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -167,6 +171,12 @@ impl ZvtTerminal {
     /// [`TerminalError`] when the terminal is not reached.
     pub async fn display(&self, lines: &[&str]) -> Result<(), TerminalError> {
         let mut s = self.state.lock().await;
+        // Best effort: once the terminal is closing, a display still waiting its turn is
+        // dropped rather than held against the stop (an unreachable terminal makes each one
+        // wait out its connect).
+        if self.closing.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(TerminalError::NotSent("the terminal is closing".into()));
+        }
         let res = s.client.display_text(lines, 0).await;
         self.report(&res);
         res.map_err(|e| map_error(&e))
@@ -193,6 +203,8 @@ impl ZvtTerminal {
 
     /// Closes the link (at shutdown, after the payment in flight has finished).
     pub async fn close(&self) {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::Release);
         self.state.lock().await.client.disconnect();
         if let Some(r) = &self.reporter {
             r.set_state(DeviceState::Down, Some("closed".into()));
@@ -442,6 +454,50 @@ impl PaymentTerminal for ZvtTerminal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stop does not wait for cashier displays queued behind a link that does not answer:
+    /// the one under way runs out its timers, the others are dropped unsent.
+    #[tokio::test]
+    async fn closing_drops_the_displays_still_waiting_for_the_link() {
+        // A terminal that accepts the connection and never says a word.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap().to_string();
+        let (accepted_tx, mut accepted) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((sock, _)) = silent.accept().await {
+                held.push(sock);
+                let _ = accepted_tx.send(());
+            }
+        });
+        let mut config = TransportConfig::tcp(addr);
+        config.t3 = Duration::from_millis(100);
+        config.max_transmissions = 1;
+        let terminal = std::sync::Arc::new(ZvtTerminal::new(config, None).unwrap());
+        let mut shown = Vec::new();
+        for _ in 0..4 {
+            let t = std::sync::Arc::clone(&terminal);
+            shown.push(tokio::spawn(async move {
+                t.display(&["Gift card", "10.00"]).await
+            }));
+        }
+        // The first display is on the link; on this one-thread runtime the other three
+        // have run up to the terminal's lock and wait there.
+        accepted.recv().await.unwrap();
+        terminal.close().await;
+        let mut dropped = 0;
+        for s in shown {
+            match s.await.unwrap() {
+                Err(TerminalError::NotSent(m)) if m.contains("closing") => dropped += 1,
+                Err(_) => {}
+                Ok(()) => panic!("a silent terminal showed a display"),
+            }
+        }
+        assert_eq!(
+            dropped, 3,
+            "the displays queued behind the first are dropped"
+        );
+    }
 
     #[test]
     fn transport_errors_say_whether_the_payment_may_have_run() {

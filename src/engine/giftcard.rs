@@ -9,10 +9,9 @@ use crate::store::mask;
 use crate::store::outbox::{self, NewItem};
 use crate::store::payments::{self, NewPayment, PaymentRecord, PaymentUpdate};
 
-use super::sale::answer_in;
-
 use super::offline;
 use super::ports::{CardSecret, Decline, GiftcardTransRequest, HostError};
+use super::sale::answer_in;
 use super::{BalanceAnswer, BalanceSource, Engine, EngineError, EngineEvent, PaymentAnswer};
 
 pub(crate) fn card(code: &str, pin: Option<&SecretString>) -> CardSecret {
@@ -186,7 +185,7 @@ impl Engine {
             self.inner.cfg.store_code.clone(),
             self.inner.cfg.register_code.clone(),
         );
-        let p = self
+        let (p, answer) = self
             .inner
             .store
             .write(move |c, s| {
@@ -204,8 +203,8 @@ impl Engine {
                 Ok((p, answer))
             })
             .await?;
-        self.payment_event(&p.0);
-        Ok(p.1)
+        self.payment_event(&p);
+        Ok(answer)
     }
 
     pub(crate) async fn decline(

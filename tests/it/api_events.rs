@@ -299,19 +299,30 @@ async fn the_running_agent_streams_every_kind_of_event() {
         json!({"type": "scan", "reader": "scanner", "kind": "item", "value": "4006381333931"})
     );
     scanner.scan("M000010049").await.unwrap();
-    let member = event_where(&mut resp, &mut buf, "scan", |_| true).await;
+    // The member joins the sale on its own task, so its sale event and the scan event come
+    // in either order: wait for both.
+    let (mut member, mut joined) = (None, false);
+    timeout(crate::support::agent::WAIT, async {
+        while member.is_none() || !joined {
+            match next_frame(&mut resp, &mut buf).await {
+                (event, data) if event == "scan" => member = Some(data),
+                (event, data) if event == "sale" && data["sale_id"] == "ev-live-1" => {
+                    joined = true;
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("the member scan and the sale it joined, as events");
     assert_eq!(
-        member,
+        member.unwrap(),
         json!({"type": "scan", "reader": "scanner", "kind": "member", "value": "000010049"})
     );
-    let deadline = tokio::time::Instant::now() + crate::support::agent::WAIT;
-    while api.get("/v1/sales/ev-live-1").await["member_id"] != "000010049" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "member never joined the sale"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert_eq!(
+        api.get("/v1/sales/ev-live-1").await["member_id"],
+        "000010049"
+    );
 
     // Paid in cash and completed: the purchase is queued (outbox event) and recorded with
     // the member.

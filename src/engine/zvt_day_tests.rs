@@ -160,7 +160,7 @@ async fn the_scheduled_end_of_day_tries_again_while_the_terminal_is_busy() {
         0,
     )
     .unwrap();
-    // No outer timeout: with paused time it would fire while the store's thread writes. A
+    // No outer timeout: with paused time it would fire whenever the runtime idles. A
     // fourth call (the schedule not stopping) fails the mock's `times(3)`.
     e.run_end_of_day_schedule(at, Duration::from_secs(60), stop.clone())
         .await;

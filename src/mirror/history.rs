@@ -146,7 +146,7 @@ pub struct TerminalTotals {
     pub reason: Option<String>,
 }
 
-/// Reads through the journal's public queries, on the store's thread, without writing.
+/// Reads through the journal's public queries, on the store's connection, without writing.
 #[async_trait]
 impl JournalReader for Store {
     async fn journal_day(&self, day: NaiveDate) -> Result<JournalDay, StoreError> {

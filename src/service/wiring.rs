@@ -292,8 +292,8 @@ pub async fn wire_with(
                         () = ctx.stop.cancelled() => {}
                     }
                 }
-                // The beat follows a real round-trip through the store's writer thread, so
-                // a wedged engine or store withholds the watchdog ping.
+                // The beat follows a real read of the store, so a wedged engine or store
+                // (its connection held by a stuck job) withholds the watchdog ping.
                 let mut tick = tokio::time::interval(heartbeat.interval());
                 loop {
                     tokio::select! {

@@ -11,8 +11,8 @@
 //! write means nothing of that write is stored (the transaction rolled back); earlier commits
 //! are untouched. I/O, full-disk and corruption errors are returned, never swallowed.
 //!
-//! **One writer.** The `Connection` is owned by one dedicated thread; async callers send it
-//! closures ([`Store::write`], [`Store::read`]). Every write runs in `BEGIN IMMEDIATE`, so a
+//! **One writer.** One `Connection`, behind a mutex; async callers hand it closures
+//! ([`Store::write`], [`Store::read`]) that run one at a time on the caller's thread. Every write runs in `BEGIN IMMEDIATE`, so a
 //! write never fails half-way with `SQLITE_BUSY` on a read→write upgrade; `busy_timeout` is
 //! 5 s for anything else that holds the file (an operator's `sqlite3`).
 //!
@@ -144,7 +144,7 @@ pub enum StoreError {
     /// Another process (normally the running service) holds the store's lock file.
     #[error("the store is in use by another process (it holds {})", .0.display())]
     Locked(PathBuf),
-    /// The store's thread has stopped.
+    /// Opening the store stopped short (its thread panicked).
     #[error("store is closed")]
     Closed,
 }
@@ -195,7 +195,7 @@ impl StoreOptions {
     }
 }
 
-/// An open database plus the lane's secrets: what the writer thread owns.
+/// An open database plus the lane's secrets: what a [`Store`] guards.
 pub struct Db {
     /// The one connection.
     pub conn: Connection,

@@ -1,29 +1,39 @@
-//! The writer thread: owns the `Connection`; async callers send it closures.
+//! The one connection and how async callers reach it.
+//!
+//! A job runs on the caller's own thread, under a mutex: a register step waits for its
+//! commit anyway, and handing the job to a dedicated thread and back cost two thread wake-ups
+//! per trip (about 0.06 ms, a tenth of a step; `register_steps_bench` measured the three ways:
+//! a dedicated thread, `block_in_place` for every job, and this). A job that would wait for
+//! another (the mutex is held) or that may run long (a checkpoint) first moves the runtime's
+//! other tasks off this worker with `block_in_place`, so a slow disk never stalls both workers.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
-use std::thread;
+use std::sync::{Arc, Mutex, TryLockError};
 
 use rusqlite::Connection;
-use tokio::sync::oneshot;
 
 use super::{Db, PragmaReport, Secrets, StoreError, StoreOptions};
 
-type Job = Box<dyn FnOnce(&mut Db) + Send + 'static>;
+/// The database and the lock file that makes it ours; dropped with the last [`Store`].
+struct Shared {
+    /// Declared before `_lock`: the connection closes before the lock is released.
+    db: Mutex<Db>,
+    _lock: std::fs::File,
+}
 
-/// An async handle to the store. Cheap to clone; every clone talks to the same writer thread.
-/// The thread ends (closing the database) when the last handle is dropped.
+/// An async handle to the store. Cheap to clone; every clone uses the same connection, one
+/// job at a time. The database closes (and its lock file is released) with the last handle.
 #[derive(Clone)]
 pub struct Store {
-    tx: mpsc::Sender<Job>,
+    shared: Arc<Shared>,
     /// The last storage fault of a write (full disk, I/O error), until a write succeeds.
     fault: Arc<Mutex<Option<String>>>,
     /// Transactions committed through [`Store::write`]: what each register step costs in
     /// durable commits (the engine's tests read it). One that changed nothing counts too,
     /// though SQLite writes and syncs nothing for it.
     commits: Arc<AtomicU64>,
-    /// Jobs sent to the writer thread (reads, writes, anything else): each is a hand-off
-    /// between threads, which a register step pays for in latency.
+    /// Jobs run on the connection (reads, writes, anything else): each takes the connection
+    /// once, which a register step pays for in latency.
     trips: Arc<AtomicU64>,
 }
 
@@ -33,58 +43,58 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Runs `f`, which may block, without stalling the runtime's other tasks: on a worker of the
+/// multi-thread runtime they move to another thread first. On a current-thread runtime (the
+/// CLI tools, tests) or outside any runtime it simply runs.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
+    }
+}
+
 impl Store {
-    /// Opens the database on a new thread (see [`Db::open`] for the checks).
+    /// Opens the database (see [`Db::open`] for the checks), off the async workers: the
+    /// integrity check and migrations read the whole file.
     pub async fn open(opts: StoreOptions) -> Result<Store, StoreError> {
-        let (tx, rx) = mpsc::channel::<Job>();
-        let (ready_tx, ready_rx) = oneshot::channel();
-        thread::Builder::new()
-            .name("lane-store".into())
-            .spawn(move || {
-                // Held for the life of this thread: one `Store` per database at a time.
-                let _lock = match lock_store(&opts.path) {
-                    Ok(l) => l,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                let mut db = match Db::open(&opts) {
-                    Ok(db) => {
-                        let _ = ready_tx.send(Ok(()));
-                        db
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                while let Ok(job) = rx.recv() {
-                    job(&mut db);
-                }
-            })?;
-        ready_rx.await.map_err(|_| StoreError::Closed)??;
+        let (lock, db) = tokio::task::spawn_blocking(move || {
+            // Held as long as the store is open: one `Store` per database at a time.
+            let lock = lock_store(&opts.path)?;
+            Ok::<_, StoreError>((lock, Db::open(&opts)?))
+        })
+        .await
+        .map_err(|_| StoreError::Closed)??;
         Ok(Store {
-            tx,
+            shared: Arc::new(Shared {
+                db: Mutex::new(db),
+                _lock: lock,
+            }),
             fault: Arc::new(Mutex::new(None)),
             commits: Arc::new(AtomicU64::new(0)),
             trips: Arc::new(AtomicU64::new(0)),
         })
     }
 
-    /// Runs `f` on the writer thread with the whole `Db`.
+    /// Runs `f` with the whole `Db`, one job at a time.
     pub async fn with_db<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Db) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let (otx, orx) = oneshot::channel();
         self.trips.fetch_add(1, Ordering::Relaxed);
-        self.tx
-            .send(Box::new(move |db: &mut Db| {
-                let _ = otx.send(f(db));
-            }))
-            .map_err(|_| StoreError::Closed)?;
-        orx.await.map_err(|_| StoreError::Closed)?
+        // A job that panicked rolled its transaction back (rusqlite's `Transaction` drop):
+        // the connection is sound, so a poisoned lock is taken as it is.
+        match self.shared.db.try_lock() {
+            Ok(mut db) => f(&mut db),
+            Err(TryLockError::Poisoned(p)) => f(&mut p.into_inner()),
+            Err(TryLockError::WouldBlock) => blocking(|| f(&mut self.lock())),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Db> {
+        self.shared.db.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A `BEGIN IMMEDIATE` transaction: `Ok` means committed durably (see the contract).
@@ -119,7 +129,7 @@ impl Store {
         self.commits.load(Ordering::Relaxed)
     }
 
-    /// How many jobs went to the writer thread since the store was opened.
+    /// How many jobs ran on the connection since the store was opened.
     pub fn trips(&self) -> u64 {
         self.trips.load(Ordering::Relaxed)
     }
@@ -129,7 +139,7 @@ impl Store {
         self.fault.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// A read on the writer thread.
+    /// A read (no transaction of its own).
     pub async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection, &Secrets) -> Result<T, StoreError> + Send + 'static,
@@ -139,7 +149,8 @@ impl Store {
 
     /// Checkpoints and truncates the WAL (P1.4); the agent calls it periodically.
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
-        self.with_db(|db| db.checkpoint()).await
+        self.trips.fetch_add(1, Ordering::Relaxed);
+        blocking(|| self.lock().checkpoint())
     }
 
     /// The pragmas as read back now.
@@ -171,14 +182,15 @@ fn lock_store(db: &std::path::Path) -> Result<std::fs::File, StoreError> {
         .truncate(false)
         .mode(0o600)
         .open(&path)?;
-    // A `Store` just dropped in this process releases the lock when its thread ends, a
-    // moment later: wait that long, not for a writer that stays.
+    // A `Store` just dropped in this process releases the lock when its last handle goes,
+    // which a task being stopped may hold a moment longer: wait that long, not for a writer
+    // that stays.
     let deadline = std::time::Instant::now() + LOCK_WAIT;
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(file),
             Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
-                thread::sleep(std::time::Duration::from_millis(20));
+                std::thread::sleep(std::time::Duration::from_millis(20));
             }
             Err(std::fs::TryLockError::WouldBlock) => return Err(StoreError::Locked(path)),
             Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),

@@ -4,46 +4,11 @@
 use std::time::Duration;
 
 use crate::support::api::{TOKEN, TestApi};
+use crate::support::sse::{event_where, next_event, next_frame};
 use lane_agent::api::types::{ApiEvent, DeviceState};
 use lane_agent::metrics::{SaleOutcome, TenderMethod, TenderResult};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::time::timeout;
-
-/// Reads the next SSE frame that carries an event (keep-alive comments are skipped).
-async fn next_frame(resp: &mut reqwest::Response, buf: &mut String) -> (String, Value) {
-    loop {
-        while let Some(end) = buf.find("\n\n") {
-            let frame: String = buf.drain(..end + 2).collect();
-            let Some(event) = frame.lines().find_map(|l| l.strip_prefix("event: ")) else {
-                continue;
-            };
-            let data: String = frame
-                .lines()
-                .filter_map(|l| l.strip_prefix("data: "))
-                .collect();
-            return (
-                event.to_owned(),
-                serde_json::from_str(&data).expect("event data is JSON"),
-            );
-        }
-        let chunk = resp
-            .chunk()
-            .await
-            .expect("stream readable")
-            .expect("stream still open");
-        buf.push_str(std::str::from_utf8(&chunk).expect("utf-8"));
-    }
-}
-
-/// Reads SSE frames until one named `name` arrives, and returns its data.
-async fn next_event(resp: &mut reqwest::Response, buf: &mut String, name: &str) -> Value {
-    loop {
-        let (event, data) = next_frame(resp, buf).await;
-        if event == name {
-            return data;
-        }
-    }
-}
 
 #[tokio::test]
 async fn events_stream_sale_and_device_changes() {
@@ -195,25 +160,6 @@ async fn metrics_expose_the_agent_series() {
     let unauth = api.client.get(api.url("/metrics")).send().await.unwrap();
     assert_eq!(unauth.status(), 401);
     api.stop().await.unwrap();
-}
-
-/// Reads SSE frames until one named `name` whose data satisfies `pred` arrives (bounded).
-async fn event_where(
-    resp: &mut reqwest::Response,
-    buf: &mut String,
-    name: &str,
-    pred: impl Fn(&Value) -> bool,
-) -> Value {
-    timeout(crate::support::agent::WAIT, async {
-        loop {
-            let data = next_event(resp, buf, name).await;
-            if pred(&data) {
-                return data;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no {name} event as expected"))
 }
 
 /// The running agent's `/v1/events`, fed by the real engine, device supervisors and link:

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::agent::{self, Api, OFFLINE_ENABLED};
 use crate::support::lane::{LaneConfig, write_config, zvt_section};
+use crate::support::sse::event_where;
 use hardware_sim::pos::{
     CodeType, Fault, FaultKind, FaultTarget, Ledger, PosSim, Seed, SeedGiftcard, SeedGiftcardCode,
     TransStatus, TransType,
@@ -228,9 +229,23 @@ async fn purchases_overlap_over_a_slow_link_and_a_cards_redemptions_keep_their_o
     let (child, notify) = start(&cfg, dir.path()).await;
     let api = Api::new(&format!("127.0.0.1:{port}"), TOKEN);
 
-    // Online once, so the card's balance is known for offline acceptance.
+    // Online once, so the card's balance is known for offline acceptance; its purchase is
+    // at the POS before the link goes (cut mid-send, it would be in doubt).
+    let mut events = api
+        .http
+        .get(format!("{}/v1/events", api.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let mut buf = String::new();
     let first = sell(&api, "FW-0", true).await;
     assert!(first.ref_no.is_some());
+    event_where(&mut events, &mut buf, "outbox", |d| {
+        d["kind"] == "purchase" && d["state"] == "confirmed"
+    })
+    .await;
+    drop(events);
 
     // Offline: cash sales and offline redemptions of the one card, interleaved.
     pos.control().set_online(false).await;

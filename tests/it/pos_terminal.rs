@@ -16,6 +16,7 @@ use std::os::unix::net::UnixDatagram;
 
 use crate::support::agent::Api;
 use crate::support::lane::{POS_TERMINAL_ID, TestLane};
+use crate::support::sse::event_where;
 use hardware_sim::pos::{
     Fault, FaultKind, FaultTarget, PosSim, Seed, TerminalOutcome, TerminalStep, TpStatus,
 };
@@ -106,37 +107,6 @@ async fn ledger_until(
     }
 }
 
-/// Reads SSE frames until one named `name` whose data satisfies `ok` arrives.
-async fn sse_until(
-    resp: &mut reqwest::Response,
-    buf: &mut String,
-    name: &str,
-    ok: impl Fn(&Value) -> bool,
-) -> Value {
-    loop {
-        while let Some(end) = buf.find("\n\n") {
-            let frame: String = buf.drain(..end + 2).collect();
-            let Some(event) = frame.lines().find_map(|l| l.strip_prefix("event: ")) else {
-                continue;
-            };
-            let data: String = frame
-                .lines()
-                .filter_map(|l| l.strip_prefix("data: "))
-                .collect();
-            let v: Value = serde_json::from_str(&data).unwrap();
-            if event == name && ok(&v) {
-                return v;
-            }
-        }
-        let chunk = tokio::time::timeout(crate::support::agent::WAIT, resp.chunk())
-            .await
-            .expect("an event within the wait")
-            .unwrap()
-            .expect("stream open");
-        buf.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_card_is_authorized_at_the_terminal_captured_at_completion_with_progress_events() {
     let l = us_lane().await;
@@ -159,11 +129,11 @@ async fn a_card_is_authorized_at_the_terminal_captured_at_completion_with_progre
     assert_eq!(v["status"], "approved", "{v}");
     assert_eq!(v["approved_amount"], "20.00");
     assert_eq!(v["due"], "0.00");
-    let waiting = sse_until(&mut events, &mut buf, "payment_progress", |_| true).await;
+    let waiting = event_where(&mut events, &mut buf, "payment_progress", |_| true).await;
     assert_eq!(waiting["state"], "waiting_for_card");
     assert_eq!(waiting["sale_id"], "us-1");
     assert_eq!(waiting["amount"], "20.00");
-    let approved = sse_until(&mut events, &mut buf, "payment_progress", |v| {
+    let approved = event_where(&mut events, &mut buf, "payment_progress", |v| {
         v["state"] != "waiting_for_card"
     })
     .await;

@@ -13,7 +13,7 @@ async fn commits_of<T>(e: &Engine, f: impl Future<Output = T>) -> (T, u64) {
     (t, e.inner.store.commits() - before)
 }
 
-/// `f`'s result, and its commits and trips to the store's thread.
+/// `f`'s result, and its commits and trips to the store.
 async fn cost_of<T>(e: &Engine, f: impl Future<Output = T>) -> (T, (u64, u64)) {
     let (commits, trips) = (e.inner.store.commits(), e.inner.store.trips());
     let t = f.await;

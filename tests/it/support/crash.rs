@@ -72,7 +72,7 @@ pub struct Options {
     /// Kill only right after an acknowledged `complete` (the n-th, n random in 1..=3): the
     /// sharpest probe of "answered before committed".
     pub kill_at_acks_only: bool,
-    /// Run the agent on one CPU (`taskset -c 0`), so its tasks and its store thread queue
+    /// Run the agent on one CPU (`taskset -c 0`), so its tasks and its store writes queue
     /// behind each other while the harness, on the other CPU, reacts to an answer at once.
     pub one_cpu: bool,
     /// The `lane-agent` binary to run.

@@ -67,6 +67,7 @@ impl Engine {
             reason: reason.clone(),
         };
         let row = self
+            .journal()
             .journal_outcome(move |c, _| end_of_day::insert(c, &new))
             .await?;
         if ok {

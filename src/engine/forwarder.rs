@@ -88,12 +88,12 @@ impl Engine {
                 match until {
                     None => tokio::select! {
                         _ = shutdown.cancelled() => return,
-                        _ = self.inner.wake.notified() => break,
+                        _ = self.journal().outbox_wake.notified() => break,
                         _ = next_beat => beat(),
                     },
                     Some(at) => tokio::select! {
                         _ = shutdown.cancelled() => return,
-                        _ = self.inner.wake.notified() => { delays = (self.inner.cfg.forward_backoff)(); break; }
+                        _ = self.journal().outbox_wake.notified() => { delays = (self.inner.cfg.forward_backoff)(); break; }
                         _ = tokio::time::sleep_until(at) => break,
                         _ = next_beat => beat(),
                     },
@@ -104,10 +104,10 @@ impl Engine {
 
     /// Sends the next `new` item, if any, and records the outcome.
     pub async fn forward_once(&self) -> Result<Step, EngineError> {
-        let Some(item) = self.inner.store.write(|c, _| outbox::claim_next(c)).await? else {
+        let Some(item) = self.store().write(|c, _| outbox::claim_next(c)).await? else {
             return Ok(Step::Idle);
         };
-        self.emit(EngineEvent::Outbox {
+        self.journal().emit(EngineEvent::Outbox {
             id: item.id,
             kind: item.kind,
             state: item.state,
@@ -136,11 +136,10 @@ impl Engine {
         err: Option<String>,
     ) -> Result<OutboxItem, EngineError> {
         let item = self
-            .inner
-            .store
+            .store()
             .write(move |c, _| outbox::transition(c, id, to, err.as_deref()))
             .await?;
-        self.emit(EngineEvent::Outbox {
+        self.journal().emit(EngineEvent::Outbox {
             id,
             kind: item.kind,
             state: to,
@@ -215,8 +214,7 @@ impl Engine {
     ) -> Result<Option<(CardSecret, crate::store::payments::PaymentRecord)>, EngineError> {
         let pid = payment_id.to_owned();
         let (code, p) = self
-            .inner
-            .store
+            .store()
             .read(move |c, s| Ok((payments::sealed_code(c, s, &pid)?, payments::get(c, &pid)?)))
             .await?;
         Ok(code.map(|code| {
@@ -247,8 +245,7 @@ impl Engine {
             reason.clone(),
         );
         let exc = self
-            .inner
-            .store
+            .store()
             .write(move |c, _| {
                 outbox::transition(c, id, item_to, Some(&r))?;
                 let p = payments::get(c, &pid)?;
@@ -279,12 +276,12 @@ impl Engine {
             })
             .await?;
         tracing::error!(outbox_id = item.id, exception_id = exc, kind, reason = %reason, "Gift-card forward failed; exception raised.");
-        self.emit(EngineEvent::Outbox {
+        self.journal().emit(EngineEvent::Outbox {
             id: item.id,
             kind: item.kind,
             state: item_to,
         });
-        self.emit(EngineEvent::Exception {
+        self.journal().emit(EngineEvent::Exception {
             id: exc,
             kind: kind.to_owned(),
             reason,
@@ -300,8 +297,7 @@ impl Engine {
         let (id, pid) = (item.id, item.payment_id.clone().unwrap_or_default());
         let kind = item.kind;
         let p = self
-            .inner
-            .store
+            .store()
             .write(move |c, _| {
                 outbox::transition(c, id, OutboxState::Confirmed, None)?;
                 let to = if kind == OutboxKind::GiftcardCancel {
@@ -328,12 +324,12 @@ impl Engine {
             })
             .await?;
         self.link_up();
-        self.emit(EngineEvent::Outbox {
+        self.journal().emit(EngineEvent::Outbox {
             id: item.id,
             kind: item.kind,
             state: OutboxState::Confirmed,
         });
-        self.payment_event(&p);
+        self.journal().payment_event(&p);
         Ok(Step::Done(item.id, OutboxState::Confirmed))
     }
 
@@ -393,11 +389,7 @@ impl Engine {
     async fn send_capture(&self, item: OutboxItem) -> Result<Step, EngineError> {
         let pid = item.payment_id.clone().unwrap_or_default();
         let p2 = pid.clone();
-        let p = self
-            .inner
-            .store
-            .read(move |c, _| payments::get(c, &p2))
-            .await?;
+        let p = self.store().read(move |c, _| payments::get(c, &p2)).await?;
         if p.state == PaymentState::Authorizing {
             // A re-authorization was under way when we stopped: its outcome is unknown.
             return self
@@ -461,6 +453,7 @@ impl Engine {
                 .await;
         };
         let p = self
+            .journal()
             .move_payment(
                 &p.payment_id,
                 PaymentState::Authorizing,
@@ -478,20 +471,22 @@ impl Engine {
             Err(HostError::NotSent(m)) => {
                 // Nothing left: back to capturing so a later attempt tries again.
                 self.link_down();
-                self.move_payment(
-                    &p.payment_id,
-                    PaymentState::Authorized,
-                    PaymentUpdate::default(),
-                )
-                .await
-                .ok();
-                self.move_payment(
-                    &p.payment_id,
-                    PaymentState::Capturing,
-                    PaymentUpdate::default(),
-                )
-                .await
-                .ok();
+                self.journal()
+                    .move_payment(
+                        &p.payment_id,
+                        PaymentState::Authorized,
+                        PaymentUpdate::default(),
+                    )
+                    .await
+                    .ok();
+                self.journal()
+                    .move_payment(
+                        &p.payment_id,
+                        PaymentState::Capturing,
+                        PaymentUpdate::default(),
+                    )
+                    .await
+                    .ok();
                 self.retry(&item, m, None).await
             }
             Err(HostError::Declined(d)) => {
@@ -520,8 +515,7 @@ impl Engine {
     async fn send_cancel(&self, item: OutboxItem) -> Result<Step, EngineError> {
         let pid = item.payment_id.clone().unwrap_or_default();
         let p = self
-            .inner
-            .store
+            .store()
             .read(move |c, _| payments::get(c, &pid))
             .await?;
         match self
@@ -559,19 +553,14 @@ impl Engine {
         state: Option<OutboxState>,
     ) -> Result<Vec<OutboxItem>, EngineError> {
         Ok(self
-            .inner
-            .store
+            .store()
             .read(move |c, _| outbox::list(c, state))
             .await?)
     }
 
     /// `outbox show ID`.
     pub async fn outbox_show(&self, id: i64) -> Result<OutboxItem, EngineError> {
-        Ok(self
-            .inner
-            .store
-            .read(move |c, _| outbox::get(c, id))
-            .await?)
+        Ok(self.store().read(move |c, _| outbox::get(c, id)).await?)
     }
 
     /// `outbox hold ID`: the forwarder skips it until flushed.
@@ -583,8 +572,7 @@ impl Engine {
     /// many items were released.
     pub async fn outbox_flush(&self) -> Result<usize, EngineError> {
         let released = self
-            .inner
-            .store
+            .store()
             .write(|c, _| {
                 let held = outbox::list(c, Some(OutboxState::Held))?;
                 for i in &held {
@@ -593,7 +581,7 @@ impl Engine {
                 Ok(held.len())
             })
             .await?;
-        self.inner.wake.notify_one();
+        self.journal().outbox_wake.notify_one();
         Ok(released)
     }
 
@@ -606,8 +594,7 @@ impl Engine {
         how: Resolution,
     ) -> Result<OutboxItem, EngineError> {
         let item = self
-            .inner
-            .store
+            .store()
             .write(move |c, _| {
                 let item = outbox::get(c, id)?;
                 if !matches!(item.state, OutboxState::InDoubt | OutboxState::Rejected) {
@@ -660,12 +647,12 @@ impl Engine {
             })
             .await?;
         tracing::info!(outbox_id = id, resolution = ?how, "Outbox item resolved by operator.");
-        self.emit(EngineEvent::Outbox {
+        self.journal().emit(EngineEvent::Outbox {
             id,
             kind: item.kind,
             state: item.state,
         });
-        self.inner.wake.notify_one();
+        self.journal().outbox_wake.notify_one();
         Ok(item)
     }
 }

@@ -60,6 +60,7 @@ impl Engine {
                     // for offline use and the register's answer, in one commit.
                     let code = code.clone();
                     let (p, answer) = self
+                        .journal()
                         .journal_outcome(move |c, s| {
                             let p = payments::transition(
                                 c,
@@ -79,7 +80,7 @@ impl Engine {
                             Ok((p, answer))
                         })
                         .await?;
-                    self.payment_event(&p);
+                    self.journal().payment_event(&p);
                     tracing::info!(payment_id = %p.payment_id, code = %p.code_masked.as_deref().unwrap_or(""), amount = %amount, "Gift card authorized.");
                     return Ok(answer);
                 }
@@ -148,6 +149,7 @@ impl Engine {
                         ..Default::default()
                     };
                     return Ok(self
+                        .journal()
                         .settle_payment(&p.payment_id, PaymentState::InDoubt, upd)
                         .await?
                         .1);
@@ -167,12 +169,11 @@ impl Engine {
         );
         let n = new.clone();
         let p = self
-            .inner
-            .store
+            .store()
             .write(move |c, s| payments::insert(c, s, &sc, &rc, &n))
             .await?
             .into_inner();
-        self.payment_event(&p);
+        self.journal().payment_event(&p);
         Ok(p)
     }
 
@@ -186,8 +187,7 @@ impl Engine {
             self.inner.cfg.register_code.clone(),
         );
         let (p, answer) = self
-            .inner
-            .store
+            .store()
             .write(move |c, s| {
                 let p = payments::insert(c, s, &sc, &rc, &new)?.into_inner();
                 let p = payments::transition(
@@ -203,7 +203,7 @@ impl Engine {
                 Ok((p, answer))
             })
             .await?;
-        self.payment_event(&p);
+        self.journal().payment_event(&p);
         Ok(answer)
     }
 
@@ -217,6 +217,7 @@ impl Engine {
             ..Default::default()
         };
         let (p, answer) = self
+            .journal()
             .settle_payment(&p.payment_id, PaymentState::Declined, upd)
             .await?;
         tracing::info!(payment_id = %p.payment_id, reason, "Payment declined.");
@@ -229,8 +230,7 @@ impl Engine {
         balance: Money,
     ) -> Result<(), EngineError> {
         let code = code.to_owned();
-        self.inner
-            .store
+        self.store()
             .write(move |c, s| {
                 exceptions::cache_balance(c, &s.keyed_hash(&code), &mask(&code), balance)
             })
@@ -279,8 +279,7 @@ impl Engine {
             self.inner.cfg.register_code.clone(),
         );
         let decided = self
-            .inner
-            .store
+            .store()
             .write(move |c, s| {
                 if let Some(n) = &insert {
                     payments::insert(c, s, &sc, &rc, n)?;
@@ -299,10 +298,10 @@ impl Engine {
 
     /// After the commit of an offline decision: the events and the log line.
     pub(crate) fn offline_decided(&self, d: LocallyDecided) -> PaymentAnswer {
-        self.payment_event(&d.payment);
+        self.journal().payment_event(&d.payment);
         if let Some(id) = d.item {
             tracing::info!(payment_id = %d.payment.payment_id, amount = %d.payment.amount, "Gift card accepted offline.");
-            self.emit(EngineEvent::Outbox {
+            self.journal().emit(EngineEvent::Outbox {
                 id,
                 kind: OutboxKind::GiftcardRedeem,
                 state: OutboxState::New,
@@ -314,7 +313,8 @@ impl Engine {
     /// Captures a hold in `capturing`; when it cannot be done now, an outbox item finishes it.
     pub(crate) async fn capture_giftcard(&self, p: &PaymentRecord) -> Result<(), EngineError> {
         if let Some(upd) = self.capture_hold_now(p).await? {
-            self.move_payment(&p.payment_id, PaymentState::Captured, upd)
+            self.journal()
+                .move_payment(&p.payment_id, PaymentState::Captured, upd)
                 .await?;
         }
         Ok(())
@@ -339,7 +339,9 @@ impl Engine {
             Err(e) => {
                 self.note_host_error(&e);
                 tracing::warn!(payment_id = %p.payment_id, error = %e, "Gift-card capture deferred to the outbox.");
-                self.ensure_item(p, OutboxKind::GiftcardCapture).await?;
+                self.journal()
+                    .ensure_item(p, OutboxKind::GiftcardCapture)
+                    .await?;
                 Ok(None)
             }
         }
@@ -351,18 +353,21 @@ impl Engine {
         match self.inner.ports.giftcards.cancel(&id).await {
             Ok(_) => {
                 self.link_up();
-                self.move_payment(
-                    &p.payment_id,
-                    PaymentState::Cancelled,
-                    PaymentUpdate::default(),
-                )
-                .await?;
+                self.journal()
+                    .move_payment(
+                        &p.payment_id,
+                        PaymentState::Cancelled,
+                        PaymentUpdate::default(),
+                    )
+                    .await?;
                 Ok(())
             }
             Err(e) => {
                 self.note_host_error(&e);
                 tracing::warn!(payment_id = %p.payment_id, error = %e, "Gift-card cancel deferred to the outbox.");
-                self.ensure_item(p, OutboxKind::GiftcardCancel).await
+                self.journal()
+                    .ensure_item(p, OutboxKind::GiftcardCancel)
+                    .await
             }
         }
     }
@@ -372,8 +377,7 @@ impl Engine {
     pub(crate) async fn drop_offline(&self, p: &PaymentRecord) -> Result<(), EngineError> {
         let pid = p.payment_id.clone();
         let (dropped, exc) = self
-            .inner
-            .store
+            .store()
             .write(move |c, _| {
                 let item = outbox::for_payment(c, &pid)?
                     .into_iter()
@@ -410,15 +414,15 @@ impl Engine {
             })
             .await?;
         if let Some((id, p)) = dropped {
-            self.emit(EngineEvent::Outbox {
+            self.journal().emit(EngineEvent::Outbox {
                 id,
                 kind: OutboxKind::GiftcardRedeem,
                 state: OutboxState::Dropped,
             });
-            self.payment_event(&p);
+            self.journal().payment_event(&p);
         }
         if let Some(id) = exc {
-            self.emit(EngineEvent::Exception {
+            self.journal().emit(EngineEvent::Exception {
                 id,
                 kind: "refund_needed".into(),
                 reason: "sale cancelled".into(),
@@ -459,8 +463,7 @@ impl Engine {
         }
         let r = raw.clone();
         let cached = self
-            .inner
-            .store
+            .store()
             .read(move |c, s| {
                 let h = s.keyed_hash(&r);
                 Ok(exceptions::cached_balance(c, &h)?

@@ -24,7 +24,7 @@ use crate::store::StoreError;
 use crate::store::exceptions::{self, NewException};
 use crate::store::payments::{self, PaymentRecord, PaymentUpdate};
 
-use super::{Engine, EngineError, EngineEvent};
+use super::{Engine, EngineError};
 
 /// The exception kind of a payment in doubt.
 pub const PAYMENT_IN_DOUBT: &str = "payment_in_doubt";
@@ -97,8 +97,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let pid = payment_id.to_owned();
         let closed = self
-            .inner
-            .store
+            .store()
             .write(move |c, _| {
                 let mut closed = Vec::new();
                 for e in exceptions::open_for_payment(c, &pid, kind)? {
@@ -132,8 +131,7 @@ impl Engine {
             reason.to_owned(),
         );
         let raised = self
-            .inner
-            .store
+            .store()
             .write(move |c, _| {
                 if !exceptions::open_for_payment(c, &pid, kind)?.is_empty() {
                     return Ok(None);
@@ -154,8 +152,8 @@ impl Engine {
             })
             .await?;
         if let Some(id) = raised {
-            self.exception_event(id, kind, reason);
-            self.inner.in_doubt_wake.notify_one();
+            self.journal().exception_event(id, kind, reason);
+            self.journal().in_doubt_wake.notify_one();
         }
         Ok(())
     }
@@ -171,8 +169,7 @@ impl Engine {
     ) -> Result<ExceptionRecord, EngineError> {
         let _guard = self.inner.sale_lock.lock().await;
         let (exc, payment) = self
-            .inner
-            .store
+            .store()
             .write(move |c, _| {
                 let e = exceptions::get(c, id)?;
                 if e.acknowledged_at.is_some() {
@@ -252,7 +249,7 @@ impl Engine {
             })?;
         if let Some(p) = &payment {
             tracing::info!(exception_id = id, payment_id = %p.payment_id, state = %p.state, "Payment in doubt resolved by an operator.");
-            self.payment_event(p);
+            self.journal().payment_event(p);
         }
         Ok(exc)
     }
@@ -279,7 +276,7 @@ impl Engine {
             };
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = self.inner.in_doubt_wake.notified() => {}
+                () = self.journal().in_doubt_wake.notified() => {}
                 () = tokio::time::sleep(wait) => {}
             }
         }
@@ -290,8 +287,7 @@ impl Engine {
     async fn evidence_round(&self) -> Result<usize, EngineError> {
         let _guard = self.inner.sale_lock.lock().await;
         let pays = self
-            .inner
-            .store
+            .store()
             .read(|c, _| payments::in_state(c, PaymentState::InDoubt))
             .await?;
         let mut open = 0;
@@ -303,8 +299,7 @@ impl Engine {
         }
         // Sales whose booking or reversal is in doubt resume once the evidence settles it.
         let stuck = self
-            .inner
-            .store
+            .store()
             .read(|c, _| {
                 let mut ids = Vec::new();
                 for e in exceptions::list(c, true)? {
@@ -319,7 +314,7 @@ impl Engine {
             })
             .await?;
         for sale_id in stuck {
-            let (sale, _) = self.load(&sale_id).await?;
+            let (sale, _) = self.journal().load(&sale_id).await?;
             let res = match sale.state {
                 crate::domain::SaleState::Completing => {
                     self.complete_locked(&sale_id).await.map(|_| ())
@@ -332,13 +327,5 @@ impl Engine {
             }
         }
         Ok(open)
-    }
-
-    pub(crate) fn exception_event(&self, id: i64, kind: &str, reason: &str) {
-        self.emit(EngineEvent::Exception {
-            id,
-            kind: kind.to_owned(),
-            reason: reason.to_owned(),
-        });
     }
 }

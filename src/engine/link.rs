@@ -79,7 +79,7 @@ impl Link {
 impl Engine {
     pub(crate) fn link_up(&self) {
         if self.inner.link.set(true) {
-            self.inner.wake.notify_one();
+            self.journal().outbox_wake.notify_one();
         }
     }
 

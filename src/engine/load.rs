@@ -179,8 +179,7 @@ impl Engine {
         );
         let code = raw.clone();
         let claim = self
-            .inner
-            .store
+            .store()
             .write(move |c, s| {
                 let fingerprint = s.keyed_hash(&format!(
                     "{}|{}|{}|{}",
@@ -278,6 +277,7 @@ impl Engine {
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
         let r = r.clone();
         let raised = self
+            .journal()
             .journal_outcome(move |c, _| {
                 requests::finish(c, &r.kind, &r.request_id, state, answer.as_deref())?;
                 if state != RequestState::InDoubt {
@@ -287,7 +287,8 @@ impl Engine {
             })
             .await?;
         if let Some(id) = raised {
-            self.exception_event(id, LOAD_IN_DOUBT, "gift-card load outcome unknown");
+            self.journal()
+                .exception_event(id, LOAD_IN_DOUBT, "gift-card load outcome unknown");
         }
         Ok(())
     }
@@ -295,8 +296,7 @@ impl Engine {
     /// Removes a request that moved nothing, so that a retry may try again.
     async fn forget_request(&self, r: &RequestRecord) -> Result<(), EngineError> {
         let r = r.clone();
-        self.inner
-            .store
+        self.store()
             .write(move |c, _| requests::forget(c, &r.kind, &r.request_id))
             .await?;
         Ok(())
@@ -305,8 +305,7 @@ impl Engine {
     /// At start-up: loads whose outcome was never journaled are in doubt. Returns how many.
     pub(crate) async fn recover_requests(&self) -> Result<usize, EngineError> {
         let raised = self
-            .inner
-            .store
+            .store()
             .write(|c, _| {
                 let mut raised = Vec::new();
                 for r in requests::running(c)? {
@@ -317,7 +316,8 @@ impl Engine {
             })
             .await?;
         for id in &raised {
-            self.exception_event(*id, LOAD_IN_DOUBT, "interrupted by a restart");
+            self.journal()
+                .exception_event(*id, LOAD_IN_DOUBT, "interrupted by a restart");
         }
         Ok(raised.len())
     }

@@ -16,14 +16,13 @@ impl Engine {
         }
         let _guard = self.inner.sale_lock.lock().await;
         let attached = self
-            .inner
-            .store
+            .store()
             .write(move |c, _| sales::attach_member(c, &member))
             .await?;
         if let Some(sale_id) = &attached {
             tracing::info!(sale_id, "Member card attached to the open sale.");
             let state = crate::domain::SaleState::Open;
-            self.emit(EngineEvent::Sale {
+            self.journal().emit(EngineEvent::Sale {
                 sale_id: sale_id.clone(),
                 state,
             });

@@ -61,6 +61,7 @@ pub mod end_of_day;
 pub mod forwarder;
 pub mod giftcard;
 pub mod in_doubt;
+mod journal;
 pub mod link;
 pub mod load;
 mod member;
@@ -91,7 +92,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Mutex, Notify, broadcast};
+use tokio::sync::{Mutex, broadcast};
 
 use crate::domain::exception::ExceptionRecord;
 use crate::domain::payment::{EntryMode, Method, TerminalMode};
@@ -541,23 +542,16 @@ pub enum Resolution {
 }
 
 pub(crate) struct Inner {
-    pub(crate) store: Store,
+    pub(crate) journal: journal::Journal,
     pub(crate) ports: Ports,
     pub(crate) cfg: EngineConfig,
-    pub(crate) events: broadcast::Sender<EngineEvent>,
     pub(crate) link: Link,
     /// Serializes sale mutations: one register per lane, and no two tenders race for `due`.
     pub(crate) sale_lock: Mutex<()>,
-    /// Wakes the forwarder (new item, link back, flush).
-    pub(crate) wake: Notify,
     /// Money movements running on engine-owned tasks.
     pub(crate) movements: movement::Movements,
-    /// Wakes the in-doubt evidence loop (a payment went in doubt).
-    pub(crate) in_doubt_wake: Notify,
     /// The processor terminal behind the POS, on lanes with `terminal.protocol = "pos"`.
     pub(crate) pos_terminal: std::sync::OnceLock<pos_terminal::PosTerminalLane>,
-    /// Counters of the running service; absent in tools and tests that build an engine.
-    pub(crate) metrics: std::sync::OnceLock<crate::metrics::Metrics>,
     /// Purchases the forwarder keeps in flight at once (1: one item after the other).
     pub(crate) forward_window: std::sync::atomic::AtomicUsize,
 }
@@ -572,21 +566,17 @@ impl Engine {
     /// Builds an engine over an open store. Call [`Engine::recover`] before serving, then
     /// spawn [`Engine::run_forwarder`] and [`Engine::run_link_probe`].
     pub fn new(store: Store, ports: Ports, cfg: EngineConfig) -> Engine {
-        let (events, _) = broadcast::channel(1024);
-        let link = Link::new(events.clone());
+        let journal = journal::Journal::new(store, cfg.probe_backoff.clone());
+        let link = Link::new(journal.events());
         Engine {
             inner: Arc::new(Inner {
-                store,
+                journal,
                 ports,
                 cfg,
-                events,
                 link,
                 sale_lock: Mutex::new(()),
-                wake: Notify::new(),
                 movements: movement::Movements::default(),
-                in_doubt_wake: Notify::new(),
                 pos_terminal: std::sync::OnceLock::new(),
-                metrics: std::sync::OnceLock::new(),
                 forward_window: std::sync::atomic::AtomicUsize::new(1),
             }),
         }
@@ -595,23 +585,22 @@ impl Engine {
     /// Counts sales and tenders into `metrics` from now on (the service's `/metrics`).
     /// Only the first call takes effect.
     pub fn attach_metrics(&self, metrics: crate::metrics::Metrics) {
-        let _ = self.inner.metrics.set(metrics);
+        self.inner.journal.attach_metrics(metrics);
     }
 
-    pub(crate) fn count(&self, f: impl FnOnce(&crate::metrics::Metrics)) {
-        if let Some(m) = self.inner.metrics.get() {
-            f(m);
-        }
+    /// What the engine's parts record through.
+    pub(crate) fn journal(&self) -> &journal::Journal {
+        &self.inner.journal
     }
 
     /// Subscribes to engine events.
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
-        self.inner.events.subscribe()
+        self.inner.journal.subscribe()
     }
 
     /// The store handle (for the API's read-only views and checkpoints).
     pub fn store(&self) -> &Store {
-        &self.inner.store
+        self.inner.journal.store()
     }
 
     /// Current link state.
@@ -619,16 +608,11 @@ impl Engine {
         self.inner.link.state()
     }
 
-    pub(crate) fn emit(&self, e: EngineEvent) {
-        let _ = self.inner.events.send(e);
-    }
-
     /// Link, outbox counts, offline budget and open exceptions.
     pub async fn status(&self) -> Result<EngineStatus, EngineError> {
         let policy = self.inner.cfg.offline.clone();
         let (outbox, usage, open, oldest, in_doubt) = self
-            .inner
-            .store
+            .store()
             .read(|c, _| {
                 Ok((
                     crate::store::outbox::counts(c)?,
@@ -645,7 +629,7 @@ impl Engine {
             offline_budget: offline::budget(&policy, &usage, chrono::Utc::now()),
             open_exceptions: open,
             payments_in_doubt: in_doubt,
-            storage_error: self.inner.store.fault(),
+            storage_error: self.store().fault(),
             outbox_oldest_pending: oldest,
         })
     }
@@ -653,8 +637,7 @@ impl Engine {
     /// Exceptions (post-forward declines, payments in doubt and other operator matters).
     pub async fn exceptions(&self, open_only: bool) -> Result<Vec<ExceptionRecord>, EngineError> {
         Ok(self
-            .inner
-            .store
+            .store()
             .read(move |c, _| crate::store::exceptions::list(c, open_only))
             .await?)
     }

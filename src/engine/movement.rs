@@ -20,8 +20,6 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
-use crate::store::{Secrets, StoreError};
-
 use super::{Engine, EngineError};
 
 /// How long a handler waits for its movement before answering "pending". The register may
@@ -143,31 +141,6 @@ impl Engine {
                         Err(_) => return Ok(Submitted::Pending),
                     }
                 }
-            }
-        }
-    }
-
-    /// Journals a movement's outcome. The money may already have moved, so a storage fault
-    /// (full disk, I/O error) is not an answer: the write is retried on the shared backoff
-    /// until it lands, and nothing is acknowledged before it has (the register sees
-    /// "pending"; the fault shows in `/v1/status`). Other errors are returned.
-    pub(crate) async fn journal_outcome<T, F>(&self, f: F) -> Result<T, EngineError>
-    where
-        T: Send + 'static,
-        F: Fn(&rusqlite::Connection, &Secrets) -> Result<T, StoreError> + Clone + Send + 'static,
-    {
-        let mut delays = None;
-        loop {
-            match self.inner.store.write(f.clone()).await {
-                Err(e) if e.is_storage_fault() => {
-                    let wait = delays
-                        .get_or_insert_with(|| (self.inner.cfg.probe_backoff)())
-                        .next()
-                        .unwrap_or(Duration::from_secs(5));
-                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "Outcome not journaled yet; retrying.");
-                    tokio::time::sleep(wait).await;
-                }
-                other => return Ok(other?),
             }
         }
     }

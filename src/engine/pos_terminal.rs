@@ -139,7 +139,7 @@ impl Engine {
     }
 
     pub(crate) fn progress(&self, p: &PaymentRecord, state: Progress) {
-        self.emit(EngineEvent::PaymentProgress {
+        self.journal().emit(EngineEvent::PaymentProgress {
             sale_id: p.sale_id.clone(),
             payment_id: p.payment_id.clone(),
             amount: p.amount,
@@ -160,7 +160,7 @@ impl Engine {
         if !self.inner.link.is_online() {
             return self.record_declined(new, LINK_OFFLINE.into()).await;
         }
-        let (sale, _) = self.load(&new.sale_id).await?;
+        let (sale, _) = self.journal().load(&new.sale_id).await?;
         let p = self.insert_payment(&new).await?;
         self.progress(&p, Progress::WaitingForCard);
         let req = TerminalPaymentStartRequest {
@@ -181,7 +181,7 @@ impl Engine {
                 self.link_down();
                 tracing::warn!(payment_id = %p.payment_id, error = %m, "Terminal payment not started: POS unreachable.");
                 let p = self.terminal_declined(&p, LINK_OFFLINE).await?;
-                return self.answer(&p).await;
+                return self.journal().answer(&p).await;
             }
             Err(HostError::NotAuthorized(m)) => {
                 tracing::error!(payment_id = %p.payment_id, error = %m,
@@ -192,7 +192,7 @@ impl Engine {
                         "pos_not_authorized: the POS client lacks permission MakeSaleTerminalPayment",
                     )
                     .await?;
-                return self.answer(&p).await;
+                return self.journal().answer(&p).await;
             }
             Err(HostError::OutcomeUnknown(m)) => {
                 // The POS may have started it: ask where it stands, never start again.
@@ -201,11 +201,11 @@ impl Engine {
             }
             Err(e) => {
                 let p = self.terminal_declined(&p, &e.to_string()).await?;
-                return self.answer(&p).await;
+                return self.journal().answer(&p).await;
             }
         };
         let p = self.drive(p, step).await?;
-        self.answer(&p).await
+        self.journal().answer(&p).await
     }
 
     /// Resumes a payment found `authorizing` or `in_doubt`: the journaled token if there
@@ -216,8 +216,7 @@ impl Engine {
     ) -> Result<PaymentRecord, EngineError> {
         let pid = payment_id.to_owned();
         let (p, token) = self
-            .inner
-            .store
+            .store()
             .read(move |c, _| Ok((payments::get(c, &pid)?, payments::continuation(c, &pid)?)))
             .await?;
         if !matches!(p.state, PaymentState::Authorizing | PaymentState::InDoubt) {
@@ -226,7 +225,7 @@ impl Engine {
         tracing::info!(payment_id = %p.payment_id, ref_no = %p.ref_no, with_token = token.is_some(), "Resuming a terminal payment.");
         let token = if self.inner.cfg.fault == Some(super::Fault::ResendPosStart) {
             // Negative control only: start again, blind, as a naive recovery would.
-            let (sale, _) = self.load(&p.sale_id).await?;
+            let (sale, _) = self.journal().load(&p.sale_id).await?;
             let host = self.pos_host()?;
             let terminal_id = self
                 .pos_terminal()
@@ -259,7 +258,7 @@ impl Engine {
         let p = self.drive(p, step).await?;
         // The register cancelled the sale while this payment was still at the terminal
         // (its cancel answered 409 and left the sale `cancelling`): give the hold back now.
-        let (sale, _) = self.load(&p.sale_id).await?;
+        let (sale, _) = self.journal().load(&p.sale_id).await?;
         if sale.state == crate::domain::SaleState::Cancelling
             && matches!(p.state, PaymentState::Authorized | PaymentState::Approved)
         {
@@ -311,10 +310,11 @@ impl Engine {
                 Step::Outcome(TerminalPaymentOutcome::Continuation(c)) => {
                     if journaled.as_deref() != Some(c.token.as_str()) {
                         let (pid, token) = (p.payment_id.clone(), c.token.clone());
-                        self.journal_outcome(move |conn, _| {
-                            payments::set_continuation(conn, &pid, Some(&token))
-                        })
-                        .await?;
+                        self.journal()
+                            .journal_outcome(move |conn, _| {
+                                payments::set_continuation(conn, &pid, Some(&token))
+                            })
+                            .await?;
                         journaled = Some(c.token.clone());
                     }
                     // The POS's own poll interval, not a synchronisation.
@@ -433,7 +433,7 @@ impl Engine {
             ..Default::default()
         };
         let was_in_doubt = p.state == PaymentState::InDoubt;
-        let p = self.move_payment(&p.payment_id, to, upd).await?;
+        let p = self.journal().move_payment(&p.payment_id, to, upd).await?;
         if was_in_doubt {
             self.settle_exceptions(&p.payment_id, PAYMENT_IN_DOUBT, "approved")
                 .await?;
@@ -454,6 +454,7 @@ impl Engine {
             ..Default::default()
         };
         let p = self
+            .journal()
             .move_payment(&p.payment_id, PaymentState::Declined, upd)
             .await?;
         if was_in_doubt {
@@ -482,7 +483,8 @@ impl Engine {
             reason: Some("terminal_payment_unknown".into()),
             ..Default::default()
         };
-        self.move_payment(&p.payment_id, PaymentState::InDoubt, upd)
+        self.journal()
+            .move_payment(&p.payment_id, PaymentState::InDoubt, upd)
             .await
     }
 
@@ -491,20 +493,25 @@ impl Engine {
     pub(crate) async fn capture_pos_terminal(&self, p: &PaymentRecord) -> Result<(), EngineError> {
         let p = match p.state {
             PaymentState::Authorized => {
-                self.move_payment(
-                    &p.payment_id,
-                    PaymentState::Capturing,
-                    PaymentUpdate::default(),
-                )
-                .await?
+                self.journal()
+                    .move_payment(
+                        &p.payment_id,
+                        PaymentState::Capturing,
+                        PaymentUpdate::default(),
+                    )
+                    .await?
             }
             PaymentState::Capturing => {
-                return self.ensure_item(p, OutboxKind::TerminalCapture).await;
+                return self
+                    .journal()
+                    .ensure_item(p, OutboxKind::TerminalCapture)
+                    .await;
             }
             _ => return Ok(()),
         };
         if let Some(upd) = self.capture_terminal_now(&p).await? {
-            self.move_payment(&p.payment_id, PaymentState::Captured, upd)
+            self.journal()
+                .move_payment(&p.payment_id, PaymentState::Captured, upd)
                 .await?;
         }
         Ok(())
@@ -531,7 +538,9 @@ impl Engine {
                     self.note_host_error(e);
                 }
                 tracing::warn!(payment_id = %p.payment_id, answer = ?other.as_ref().map(|_| "unexpected"), "Terminal capture deferred to the outbox.");
-                self.ensure_item(p, OutboxKind::TerminalCapture).await?;
+                self.journal()
+                    .ensure_item(p, OutboxKind::TerminalCapture)
+                    .await?;
                 Ok(None)
             }
         }
@@ -542,14 +551,20 @@ impl Engine {
     pub(crate) async fn void_pos_terminal(&self, p: &PaymentRecord) -> Result<(), EngineError> {
         let p = match p.state {
             PaymentState::Authorized | PaymentState::Approved => {
-                self.move_payment(
-                    &p.payment_id,
-                    PaymentState::Cancelling,
-                    PaymentUpdate::default(),
-                )
-                .await?
+                self.journal()
+                    .move_payment(
+                        &p.payment_id,
+                        PaymentState::Cancelling,
+                        PaymentUpdate::default(),
+                    )
+                    .await?
             }
-            PaymentState::Cancelling => return self.ensure_item(p, OutboxKind::TerminalVoid).await,
+            PaymentState::Cancelling => {
+                return self
+                    .journal()
+                    .ensure_item(p, OutboxKind::TerminalVoid)
+                    .await;
+            }
             PaymentState::Authorizing => {
                 return Err(EngineError::InvalidState(format!(
                     "payment {} is still at the terminal",
@@ -565,12 +580,13 @@ impl Engine {
                 if tp.status == TerminalPaymentStatus::Voided =>
             {
                 self.link_up();
-                self.move_payment(
-                    &p.payment_id,
-                    PaymentState::Cancelled,
-                    PaymentUpdate::default(),
-                )
-                .await?;
+                self.journal()
+                    .move_payment(
+                        &p.payment_id,
+                        PaymentState::Cancelled,
+                        PaymentUpdate::default(),
+                    )
+                    .await?;
                 tracing::info!(payment_id = %p.payment_id, pos_id = %id, "Terminal payment voided.");
                 Ok(())
             }
@@ -579,7 +595,9 @@ impl Engine {
                     self.note_host_error(e);
                 }
                 tracing::warn!(payment_id = %p.payment_id, "Terminal void deferred to the outbox.");
-                self.ensure_item(&p, OutboxKind::TerminalVoid).await
+                self.journal()
+                    .ensure_item(&p, OutboxKind::TerminalVoid)
+                    .await
             }
         }
     }
@@ -600,11 +618,7 @@ impl Engine {
         use super::forwarder::Step;
         let pid = item.payment_id.clone().unwrap_or_default();
         let p2 = pid.clone();
-        let p = self
-            .inner
-            .store
-            .read(move |c, _| payments::get(c, &p2))
-            .await?;
+        let p = self.store().read(move |c, _| payments::get(c, &p2)).await?;
         let capture = item.kind == OutboxKind::TerminalCapture;
         let host = self.pos_host()?;
         let id = p.pos_trans_id.clone().unwrap_or_default();
@@ -641,14 +655,13 @@ impl Engine {
                 self.note_host_error(&e);
                 tracing::warn!(outbox_id = item.id, kind = %item.kind, error = %e, "Terminal capture/void not done; will retry.");
                 let it = self
-                    .inner
-                    .store
+                    .store()
                     .write({
                         let m = e.to_string();
                         move |c, _| outbox::transition(c, item.id, OutboxState::New, Some(&m))
                     })
                     .await?;
-                self.emit(EngineEvent::Outbox {
+                self.journal().emit(EngineEvent::Outbox {
                     id: it.id,
                     kind: it.kind,
                     state: it.state,
@@ -664,6 +677,7 @@ impl Engine {
         };
         let (iid, f) = (item.id, failure.clone());
         let (p, exc) = self
+            .journal()
             .journal_outcome(move |c, _| {
                 outbox::transition(c, iid, item_to, f.as_deref())?;
                 let p = match pay_to {
@@ -689,15 +703,15 @@ impl Engine {
             })
             .await?;
         self.link_up();
-        self.emit(EngineEvent::Outbox {
+        self.journal().emit(EngineEvent::Outbox {
             id: item.id,
             kind: item.kind,
             state: item_to,
         });
-        self.payment_event(&p);
+        self.journal().payment_event(&p);
         if let (Some(id), Some(reason)) = (exc, failure) {
             tracing::error!(outbox_id = item.id, exception_id = id, reason = %reason, "Terminal capture/void refused by the POS; exception raised.");
-            self.exception_event(id, kind, &reason);
+            self.journal().exception_event(id, kind, &reason);
         }
         Ok(Step::Done(item.id, item_to))
     }

@@ -31,8 +31,7 @@ impl Engine {
     pub async fn receipt(&self, sale_id: &str) -> Result<Receipt, EngineError> {
         let id = sale_id.to_owned();
         let (sale, pays, rfs, lines) = self
-            .inner
-            .store
+            .store()
             .read(move |c, _| {
                 let pays = payments::for_sale(c, &id)?;
                 let lines: Vec<Vec<String>> = pays.iter().map(|p| terminal_lines(c, p)).collect();

@@ -48,13 +48,12 @@ impl Engine {
         let _guard = self.inner.sale_lock.lock().await;
         let mut rep = RecoveryReport::default();
         let items = self
-            .inner
-            .store
+            .store()
             .write(|c, _| outbox::recover_sending(c))
             .await?;
         rep.outbox_interrupted = items.len();
         for i in &items {
-            self.emit(EngineEvent::Outbox {
+            self.journal().emit(EngineEvent::Outbox {
                 id: i.id,
                 kind: i.kind,
                 state: i.state,
@@ -62,8 +61,7 @@ impl Engine {
         }
         // Every payment found mid-flight goes through its tender's own recovery.
         let mid_flight = self
-            .inner
-            .store
+            .store()
             .read(|c, _| {
                 let mut ps = Vec::new();
                 for state in [
@@ -87,8 +85,7 @@ impl Engine {
         }
         rep.payments_in_doubt += self.recover_refunds().await?;
         let completing = self
-            .inner
-            .store
+            .store()
             .read(|c, _| sales::ids_in_states(c, &[SaleState::Completing]))
             .await?;
         for id in completing {
@@ -98,8 +95,7 @@ impl Engine {
             }
         }
         let cancelling = self
-            .inner
-            .store
+            .store()
             .read(|c, _| sales::ids_in_states(c, &[SaleState::Cancelling]))
             .await?;
         for id in cancelling {
@@ -117,7 +113,7 @@ impl Engine {
             cancels_resumed = rep.cancels_resumed,
             "Recovery finished."
         );
-        self.inner.wake.notify_one();
+        self.journal().outbox_wake.notify_one();
         Ok(rep)
     }
 }

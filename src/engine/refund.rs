@@ -185,7 +185,7 @@ impl Engine {
         match submitted {
             Submitted::Finished(r) => r,
             Submitted::Pending => {
-                let (sale, pays) = self.load(sale_id).await?;
+                let (sale, pays) = self.journal().load(sale_id).await?;
                 Ok(RefundAnswer {
                     refund_id,
                     status: RefundStatus::Pending,
@@ -203,8 +203,7 @@ impl Engine {
     pub(crate) async fn has_refunds(&self, sale_id: &str) -> Result<bool, EngineError> {
         let id = sale_id.to_owned();
         Ok(self
-            .inner
-            .store
+            .store()
             .read(move |c, _| refunds::for_sale(c, &id))
             .await?
             .iter()
@@ -215,8 +214,7 @@ impl Engine {
     pub async fn refunds(&self, sale_id: &str) -> Result<Vec<RefundView>, EngineError> {
         let id = sale_id.to_owned();
         let rs = self
-            .inner
-            .store
+            .store()
             .read(move |c, _| refunds::for_sale(c, &id))
             .await?;
         Ok(rs.iter().map(RefundView::from).collect())
@@ -228,7 +226,7 @@ impl Engine {
         req: RefundRequest,
     ) -> Result<RefundAnswer, EngineError> {
         let _guard = self.inner.sale_lock.lock().await;
-        let (sale, pays) = self.load(sale_id).await?;
+        let (sale, pays) = self.journal().load(sale_id).await?;
         let new = NewRefund {
             refund_id: req.refund_id.clone().unwrap_or_default(),
             sale_id: sale_id.to_owned(),
@@ -242,8 +240,7 @@ impl Engine {
         };
         let probe = new.clone();
         if let Some(first) = self
-            .inner
-            .store
+            .store()
             .read(move |c, s| refunds::find_same(c, s, &probe))
             .await?
         {
@@ -287,8 +284,7 @@ impl Engine {
         }
         let new2 = new.clone();
         let (took, given) = self
-            .inner
-            .store
+            .store()
             .read(move |c, s| {
                 let code_hash = new2.code.as_deref().map(|k| s.keyed_hash(k));
                 let took: Money = crate::store::payments::for_sale(c, &orig)?
@@ -332,7 +328,7 @@ impl Engine {
     }
 
     async fn refund_answer(&self, r: &RefundRecord) -> Result<RefundAnswer, EngineError> {
-        let (sale, pays) = self.load(&r.sale_id).await?;
+        let (sale, pays) = self.journal().load(&r.sale_id).await?;
         Ok(answer_for(r, paid_and_due(&sale, &pays).1))
     }
 
@@ -360,8 +356,7 @@ impl Engine {
             self.inner.cfg.register_code.clone(),
         );
         let claim = self
-            .inner
-            .store
+            .store()
             .write(move |c, s| match refunds::claim(c, s, &sc, &rc, &new)? {
                 Claim::Existing(r) => Ok(Claim::Existing(r)),
                 Claim::New(r) => Ok(Claim::New(decide(c, &r)?.unwrap_or(r))),
@@ -406,6 +401,7 @@ impl Engine {
         let id = refund_id.to_owned();
         let exc = exception.clone();
         let (r, raised) = self
+            .journal()
             .journal_outcome(move |c, _| {
                 let r = refunds::transition(c, &id, to, upd.clone())?;
                 let raised = match &exc {
@@ -430,7 +426,7 @@ impl Engine {
             })
             .await?;
         if let (Some(id), Some((kind, reason))) = (raised, exception) {
-            self.exception_event(id, kind, &reason);
+            self.journal().exception_event(id, kind, &reason);
         }
         self.refund_logged(&r);
         Ok(r)
@@ -481,8 +477,7 @@ impl Engine {
                 // Nothing left the lane: the refund goes the offline way, within the caps.
                 self.link_down();
                 let id = r.refund_id.clone();
-                self.inner
-                    .store
+                self.store()
                     .write(move |c, _| refunds::forget(c, &id))
                     .await?;
                 return self.refund_giftcard_offline(new).await;
@@ -594,7 +589,7 @@ impl Engine {
             Err(first) => return Ok(first),
         };
         if r.state == RefundState::Queued {
-            self.inner.wake.notify_one();
+            self.journal().outbox_wake.notify_one();
         }
         self.refund_answer(&r).await
     }

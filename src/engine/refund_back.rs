@@ -22,8 +22,7 @@ impl Engine {
     /// Returns how many went in doubt.
     pub(crate) async fn recover_refunds(&self) -> Result<usize, EngineError> {
         let (running, reversing, queued) = self
-            .inner
-            .store
+            .store()
             .read(|c, _| {
                 let mut lost = Vec::new();
                 // A queued ADD whose send was cut by the restart: its item went in doubt.
@@ -138,8 +137,7 @@ impl Engine {
     ) -> Result<Vec<RefundRecord>, EngineError> {
         let id = sale_id.to_owned();
         let rs = self
-            .inner
-            .store
+            .store()
             .read(move |c, _| refunds::for_sale(c, &id))
             .await?;
         if let Some(r) = rs.iter().find(|r| r.state == RefundState::InDoubt) {
@@ -162,8 +160,7 @@ impl Engine {
     async fn drop_queued_refund(&self, r: &RefundRecord) -> Result<(), EngineError> {
         let rid = r.refund_id.clone();
         let dropped = self
-            .inner
-            .store
+            .store()
             .write(move |c, _| {
                 let item = refund_item(c, &rid)?;
                 match item {
@@ -186,7 +183,7 @@ impl Engine {
             .await?;
         match dropped {
             Some(i) => {
-                self.emit(EngineEvent::Outbox {
+                self.journal().emit(EngineEvent::Outbox {
                     id: i.id,
                     kind: i.kind,
                     state: OutboxState::Dropped,
@@ -207,8 +204,7 @@ impl Engine {
             r.refund_id.clone(),
         );
         let (r, code) = self
-            .inner
-            .store
+            .store()
             .write(move |c, s| {
                 let r = refunds::begin_reversal(c, &sc, &rc, &rid)?;
                 Ok((r, refunds::sealed_code(c, s, &rid)?))
@@ -294,8 +290,7 @@ impl Engine {
             .unwrap_or_default();
         let r2 = rid.clone();
         let (r, code) = self
-            .inner
-            .store
+            .store()
             .read(move |c, s| Ok((refunds::find(c, &r2)?, refunds::sealed_code(c, s, &r2)?)))
             .await?;
         let (Some(r), Some(code)) = (r, code) else {
@@ -338,8 +333,7 @@ impl Engine {
                 self.link_down();
                 tracing::warn!(outbox_id = item.id, error = %m, "Refund ADD not sent; will retry.");
                 let id = item.id;
-                self.inner
-                    .store
+                self.store()
                     .write(move |c, _| outbox::transition(c, id, OutboxState::New, Some(&m)))
                     .await?;
                 Ok(Step::Retry(item.id, None))
@@ -387,7 +381,7 @@ impl Engine {
         } else {
             REFUND_FORWARD_DECLINED
         };
-        let raised = self
+        let raised = self.journal()
             .journal_outcome(move |c, _| {
                 outbox::transition(c, id, item_to, f.as_deref())?;
                 if refunds::find(c, &rid)?.is_none() {
@@ -425,14 +419,14 @@ impl Engine {
                 }
             })
             .await?;
-        self.emit(EngineEvent::Outbox {
+        self.journal().emit(EngineEvent::Outbox {
             id: item.id,
             kind: item.kind,
             state: item_to,
         });
         if let (Some(eid), Some(reason)) = (raised, failure) {
             tracing::error!(outbox_id = item.id, exception_id = eid, reason = %reason, "Queued gift-card refund failed when forwarded.");
-            self.exception_event(eid, kind, &reason);
+            self.journal().exception_event(eid, kind, &reason);
         }
         Ok(Step::Done(item.id, item_to))
     }

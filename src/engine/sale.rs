@@ -266,8 +266,7 @@ impl Engine {
         sales::compute(&new.lines, new.tax).map_err(EngineError::Invalid)?;
         if let Some(o) = original_sale_id.clone() {
             let known = self
-                .inner
-                .store
+                .store()
                 .read(move |c, _| Ok(sales::find(c, &o)?.is_some()))
                 .await?;
             if !known {
@@ -282,8 +281,7 @@ impl Engine {
         );
         // The view is read in the commit that opened the sale: one trip to the store.
         let (is_new, sale, pays) = self
-            .inner
-            .store
+            .store()
             .write(move |c, s| {
                 let ins = sales::insert(c, s, &sc, &rc, &new)?;
                 let is_new = matches!(ins, sales::Inserted::New(_));
@@ -303,8 +301,8 @@ impl Engine {
             .await?;
         if is_new {
             tracing::info!(sale_id = %sale.sale_id, transaction_id = %sale.transaction_id, total = %sale.totals.total, "Sale opened.");
-            self.count(|m| m.record_sale(SaleOutcome::Opened));
-            self.emit(EngineEvent::Sale {
+            self.journal().count(|m| m.record_sale(SaleOutcome::Opened));
+            self.journal().emit(EngineEvent::Sale {
                 sale_id: sale.sale_id.clone(),
                 state: sale.state,
             });
@@ -315,92 +313,8 @@ impl Engine {
     /// The sale, its payments and what is due (`GET /v1/sales/{id}`).
     pub async fn sale(&self, sale_id: &str) -> Result<SaleView, EngineError> {
         let id = sale_id.to_owned();
-        let (sale, pays) = self.inner.store.read(move |c, _| load_in(c, &id)).await?;
+        let (sale, pays) = self.store().read(move |c, _| load_in(c, &id)).await?;
         Ok(sale_view(sale, pays))
-    }
-
-    pub(crate) async fn load(
-        &self,
-        sale_id: &str,
-    ) -> Result<(SaleRecord, Vec<PaymentRecord>), EngineError> {
-        let id = sale_id.to_owned();
-        Ok(self.inner.store.read(move |c, _| load_in(c, &id)).await?)
-    }
-
-    pub(crate) fn payment_event(&self, p: &PaymentRecord) {
-        self.emit(EngineEvent::Payment {
-            sale_id: p.sale_id.clone(),
-            payment_id: p.payment_id.clone(),
-            state: p.state,
-            amount: p.amount,
-        });
-    }
-
-    pub(crate) async fn move_payment(
-        &self,
-        payment_id: &str,
-        to: PaymentState,
-        upd: PaymentUpdate,
-    ) -> Result<PaymentRecord, EngineError> {
-        Ok(self
-            .move_payment_then(payment_id, to, upd, |_, _| Ok(()))
-            .await?
-            .0)
-    }
-
-    /// The last move of a tender: the register's answer is read in the same transaction.
-    pub(crate) async fn settle_payment(
-        &self,
-        payment_id: &str,
-        to: PaymentState,
-        upd: PaymentUpdate,
-    ) -> Result<(PaymentRecord, PaymentAnswer), EngineError> {
-        self.move_payment_then(payment_id, to, upd, answer_in).await
-    }
-
-    /// Journals a payment's move and runs `then` on the moved record in the same
-    /// transaction.
-    async fn move_payment_then<T: Send + 'static>(
-        &self,
-        payment_id: &str,
-        to: PaymentState,
-        upd: PaymentUpdate,
-        then: fn(&Connection, &PaymentRecord) -> Result<T, StoreError>,
-    ) -> Result<(PaymentRecord, T), EngineError> {
-        let id = payment_id.to_owned();
-        if to == PaymentState::InDoubt {
-            let (p, raised, t) = self
-                .journal_outcome(move |c, _| {
-                    let (p, raised) = super::in_doubt::enter(c, &id, upd.clone())?;
-                    let t = then(c, &p)?;
-                    Ok((p, raised, t))
-                })
-                .await?;
-            self.payment_event(&p);
-            if let Some(eid) = raised {
-                self.exception_event(
-                    eid,
-                    super::in_doubt::PAYMENT_IN_DOUBT,
-                    p.reason.as_deref().unwrap_or("outcome unknown"),
-                );
-                self.inner.in_doubt_wake.notify_one();
-            }
-            return Ok((p, t));
-        }
-        let (p, t) = self
-            .journal_outcome(move |c, _| {
-                let p = payments::transition(c, &id, to, upd.clone())?;
-                let t = then(c, &p)?;
-                Ok((p, t))
-            })
-            .await?;
-        self.payment_event(&p);
-        Ok((p, t))
-    }
-
-    pub(crate) async fn answer(&self, p: &PaymentRecord) -> Result<PaymentAnswer, EngineError> {
-        let (sale, pays) = self.load(&p.sale_id).await?;
-        Ok(answer_for(p, paid_and_due(&sale, &pays).1))
     }
 
     /// Adds a tender (`POST /v1/sales/{id}/payments`). The same `payment_id` with the same
@@ -435,7 +349,7 @@ impl Engine {
         sale_id: &str,
         payment_id: &str,
     ) -> Result<PaymentAnswer, EngineError> {
-        let (sale, pays) = self.load(sale_id).await?;
+        let (sale, pays) = self.journal().load(sale_id).await?;
         Ok(PaymentAnswer {
             payment_id: payment_id.to_owned(),
             status: PaymentStatus::Pending,
@@ -453,12 +367,11 @@ impl Engine {
         sale_id: &str,
         payment_id: &str,
     ) -> Result<Option<PaymentAnswer>, EngineError> {
-        let (sale, pays) = self.load(sale_id).await?;
+        let (sale, pays) = self.journal().load(sale_id).await?;
         let Some(p) = pays.iter().find(|p| p.payment_id == payment_id) else {
             let other = payment_id.to_owned();
             let elsewhere = self
-                .inner
-                .store
+                .store()
                 .read(move |c, _| match payments::get(c, &other) {
                     Ok(_) => Ok(true),
                     Err(crate::store::StoreError::NotFound(_)) => Ok(false),
@@ -518,8 +431,7 @@ impl Engine {
         }
         let (probe, id) = (new.clone(), sale_id.to_owned());
         let (sale, pays, first) = self
-            .inner
-            .store
+            .store()
             .read(move |c, s| {
                 let (sale, pays) = load_in(c, &id)?;
                 Ok((sale, pays, payments::find_same(c, s, &probe)?))
@@ -534,7 +446,8 @@ impl Engine {
         new.amount = req.amount.min(due);
         let asked = new.amount;
         let answer = tender(method).start(self, new, req.pin).await;
-        self.count(|m| m.record_tender(tender_method(method), tender_result(&answer, asked)));
+        self.journal()
+            .count(|m| m.record_tender(tender_method(method), tender_result(&answer, asked)));
         answer
     }
 
@@ -579,8 +492,7 @@ impl Engine {
         );
         let policy = self.inner.cfg.offline.clone();
         let paid = self
-            .inner
-            .store
+            .store()
             .write(move |c, s| {
                 let (sale, pays) = load_in(c, &new.sale_id)?;
                 if let Some(first) = payments::find_same(c, s, &new)? {
@@ -629,13 +541,14 @@ impl Engine {
         // The amount was trimmed to what is due, which is no partial approval.
         let (method, asked) = (d.payment.method, d.payment.amount);
         let answer = if local == LocalTender::Cash {
-            self.payment_event(&d.payment);
+            self.journal().payment_event(&d.payment);
             d.answer
         } else {
             self.offline_decided(d)
         };
         let answer = Ok(answer);
-        self.count(|m| m.record_tender(tender_method(method), tender_result(&answer, asked)));
+        self.journal()
+            .count(|m| m.record_tender(tender_method(method), tender_result(&answer, asked)));
         answer
     }
 
@@ -701,8 +614,7 @@ impl Engine {
     ) -> Result<CompleteAnswer, EngineError> {
         let (id, store_code) = (sale_id.to_owned(), self.inner.cfg.store_code.clone());
         let start = self
-            .inner
-            .store
+            .store()
             .write(move |c, _| start_completion(c, &store_code, &id, answer_first))
             .await?;
         let (pays, marked) = match start {
@@ -710,7 +622,7 @@ impl Engine {
             CompletionStart::AnswerFirst => return Ok(self.answer_then_commit(sale_id)),
             CompletionStart::Refused { error, reopened } => {
                 if reopened {
-                    self.emit(EngineEvent::Sale {
+                    self.journal().emit(EngineEvent::Sale {
                         sale_id: sale_id.to_owned(),
                         state: SaleState::Open,
                     });
@@ -720,7 +632,7 @@ impl Engine {
             CompletionStart::Completed(outbox_id) => return Ok(self.completed(sale_id, outbox_id)),
             CompletionStart::Capture { pays, marked } => (pays, marked),
         };
-        self.emit(EngineEvent::Sale {
+        self.journal().emit(EngineEvent::Sale {
             sale_id: sale_id.to_owned(),
             state: SaleState::Completing,
         });
@@ -730,7 +642,7 @@ impl Engine {
                 tender(p.method).capture(self, p).await?;
                 continue;
             }
-            self.payment_event(p);
+            self.journal().payment_event(p);
             let done = if p.method == Method::Giftcard {
                 self.capture_hold_now(p).await?
             } else {
@@ -742,6 +654,7 @@ impl Engine {
         }
         let (id, store_code) = (sale_id.to_owned(), self.inner.cfg.store_code.clone());
         let (outbox_id, moved) = self
+            .journal()
             .journal_outcome(move |c, _| {
                 let mut moved = Vec::with_capacity(captured.len());
                 for (pid, upd) in &captured {
@@ -756,7 +669,7 @@ impl Engine {
             })
             .await?;
         for p in &moved {
-            self.payment_event(p);
+            self.journal().payment_event(p);
         }
         Ok(self.completed(sale_id, outbox_id))
     }
@@ -765,17 +678,18 @@ impl Engine {
     /// nudge for the forwarder.
     fn completed(&self, sale_id: &str, outbox_id: i64) -> CompleteAnswer {
         tracing::info!(sale_id, outbox_id, "Sale completed; purchase queued.");
-        self.count(|m| m.record_sale(SaleOutcome::Completed));
-        self.emit(EngineEvent::Sale {
+        self.journal()
+            .count(|m| m.record_sale(SaleOutcome::Completed));
+        self.journal().emit(EngineEvent::Sale {
             sale_id: sale_id.to_owned(),
             state: SaleState::Completed,
         });
-        self.emit(EngineEvent::Outbox {
+        self.journal().emit(EngineEvent::Outbox {
             id: outbox_id,
             kind: OutboxKind::Purchase,
             state: OutboxState::New,
         });
-        self.inner.wake.notify_one();
+        self.journal().outbox_wake.notify_one();
         CompleteAnswer {
             state: SaleState::Completed,
             purchase: PurchaseStatus::Queued,
@@ -813,8 +727,7 @@ impl Engine {
     async fn completed_answer(&self, sale_id: &str) -> Result<CompleteAnswer, EngineError> {
         let id = sale_id.to_owned();
         let item = self
-            .inner
-            .store
+            .store()
             .read(move |c, _| {
                 Ok(outbox::list(c, None)?.into_iter().find(|i| {
                     i.kind == OutboxKind::Purchase && i.sale_id.as_deref() == Some(id.as_str())
@@ -831,70 +744,6 @@ impl Engine {
             purchase,
             outbox_id,
         })
-    }
-
-    pub(crate) async fn set_sale(&self, sale_id: &str, to: SaleState) -> Result<(), EngineError> {
-        let id = sale_id.to_owned();
-        self.inner
-            .store
-            .write(move |c, _| sales::set_state(c, &id, to))
-            .await?;
-        self.emit(EngineEvent::Sale {
-            sale_id: sale_id.to_owned(),
-            state: to,
-        });
-        Ok(())
-    }
-
-    /// Makes sure an open outbox item of `kind` exists for a payment (capture/cancel that
-    /// could not be sent inline, or was interrupted by a crash).
-    pub(crate) async fn ensure_item(
-        &self,
-        p: &PaymentRecord,
-        kind: OutboxKind,
-    ) -> Result<(), EngineError> {
-        let pid = p.payment_id.clone();
-        let sale_id = p.sale_id.clone();
-        let payload =
-            serde_json::json!({ "pos_trans_id": p.pos_trans_id, "ref_no": p.ref_no, "amount": p.amount }).to_string();
-        let amount = p.amount;
-        let created = self
-            .inner
-            .store
-            .write(move |c, _| {
-                let open = outbox::for_payment(c, &pid)?.into_iter().any(|i| {
-                    i.kind == kind
-                        && !matches!(
-                            i.state,
-                            OutboxState::Confirmed | OutboxState::Dropped | OutboxState::Rejected
-                        )
-                });
-                if open {
-                    return Ok(None);
-                }
-                outbox::enqueue(
-                    c,
-                    &NewItem {
-                        kind,
-                        sale_id: Some(sale_id),
-                        payment_id: Some(pid),
-                        amount: Some(amount),
-                        code_hash: None,
-                        payload,
-                    },
-                )
-                .map(Some)
-            })
-            .await?;
-        if let Some(id) = created {
-            self.emit(EngineEvent::Outbox {
-                id,
-                kind,
-                state: OutboxState::New,
-            });
-            self.inner.wake.notify_one();
-        }
-        Ok(())
     }
 
     /// Runs a whole-sale step (complete, cancel) as an engine-owned movement keyed by the
@@ -933,14 +782,18 @@ impl Engine {
     }
 
     pub(crate) async fn cancel_locked(&self, sale_id: &str) -> Result<(), EngineError> {
-        let (sale, pays) = self.load(sale_id).await?;
+        let (sale, pays) = self.journal().load(sale_id).await?;
         if sale.state != SaleState::Cancelled {
             Self::refuse_in_doubt(&pays)?;
             self.refunds_reversible(sale_id).await?;
         }
         match sale.state {
             SaleState::Cancelled => return Ok(()),
-            SaleState::Open => self.set_sale(sale_id, SaleState::Cancelling).await?,
+            SaleState::Open => {
+                self.journal()
+                    .set_sale(sale_id, SaleState::Cancelling)
+                    .await?
+            }
             SaleState::Cancelling => {}
             SaleState::Completed | SaleState::Completing => {
                 return Err(EngineError::SaleCompleted(sale_id.into()));
@@ -950,9 +803,12 @@ impl Engine {
         for p in &pays {
             tender(p.method).release(self, p).await?;
         }
-        self.set_sale(sale_id, SaleState::Cancelled).await?;
+        self.journal()
+            .set_sale(sale_id, SaleState::Cancelled)
+            .await?;
         tracing::info!(sale_id, "Sale cancelled.");
-        self.count(|m| m.record_sale(SaleOutcome::Cancelled));
+        self.journal()
+            .count(|m| m.record_sale(SaleOutcome::Cancelled));
         Ok(())
     }
 
@@ -968,8 +824,7 @@ impl Engine {
             - chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
         let cutoff = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let stale = self
-            .inner
-            .store
+            .store()
             .read(move |c, _| {
                 let mut out = Vec::new();
                 for id in sales::ids_in_states(c, &[SaleState::Open])? {

@@ -78,6 +78,7 @@ impl Tender for GiftcardTender {
         match p.state {
             PaymentState::Authorized => {
                 let p = e
+                    .journal()
                     .move_payment(
                         &p.payment_id,
                         PaymentState::Capturing,
@@ -86,7 +87,11 @@ impl Tender for GiftcardTender {
                     .await?;
                 e.capture_giftcard(&p).await
             }
-            PaymentState::Capturing => e.ensure_item(p, OutboxKind::GiftcardCapture).await,
+            PaymentState::Capturing => {
+                e.journal()
+                    .ensure_item(p, OutboxKind::GiftcardCapture)
+                    .await
+            }
             _ => Ok(()),
         }
     }
@@ -95,6 +100,7 @@ impl Tender for GiftcardTender {
         match p.state {
             PaymentState::Authorized => {
                 let p = e
+                    .journal()
                     .move_payment(
                         &p.payment_id,
                         PaymentState::Cancelling,
@@ -103,7 +109,9 @@ impl Tender for GiftcardTender {
                     .await?;
                 e.cancel_giftcard(&p).await
             }
-            PaymentState::Cancelling => e.ensure_item(p, OutboxKind::GiftcardCancel).await,
+            PaymentState::Cancelling => {
+                e.journal().ensure_item(p, OutboxKind::GiftcardCancel).await
+            }
             PaymentState::OfflineApproved => e.drop_offline(p).await,
             _ => Ok(()),
         }
@@ -118,16 +126,21 @@ impl Tender for GiftcardTender {
                     reason: Some("interrupted_authorize".into()),
                     ..Default::default()
                 };
-                Ok(e.move_payment(&p.payment_id, PaymentState::InDoubt, upd)
+                Ok(e.journal()
+                    .move_payment(&p.payment_id, PaymentState::InDoubt, upd)
                     .await?
                     .state)
             }
             PaymentState::Capturing => {
-                e.ensure_item(p, OutboxKind::GiftcardCapture).await?;
+                e.journal()
+                    .ensure_item(p, OutboxKind::GiftcardCapture)
+                    .await?;
                 Ok(p.state)
             }
             PaymentState::Cancelling => {
-                e.ensure_item(p, OutboxKind::GiftcardCancel).await?;
+                e.journal()
+                    .ensure_item(p, OutboxKind::GiftcardCancel)
+                    .await?;
                 Ok(p.state)
             }
             other => Ok(other),
@@ -234,11 +247,13 @@ impl Tender for PosTerminalTender {
                 Ok(p.state)
             }
             PaymentState::Capturing => {
-                e.ensure_item(p, OutboxKind::TerminalCapture).await?;
+                e.journal()
+                    .ensure_item(p, OutboxKind::TerminalCapture)
+                    .await?;
                 Ok(p.state)
             }
             PaymentState::Cancelling => {
-                e.ensure_item(p, OutboxKind::TerminalVoid).await?;
+                e.journal().ensure_item(p, OutboxKind::TerminalVoid).await?;
                 Ok(p.state)
             }
             other => Ok(other),
@@ -267,22 +282,24 @@ impl Tender for CashTender {
     async fn release(&self, e: &Engine, p: &PaymentRecord) -> Result<(), EngineError> {
         let p = match p.state {
             PaymentState::Approved => {
-                e.move_payment(
-                    &p.payment_id,
-                    PaymentState::Cancelling,
-                    PaymentUpdate::default(),
-                )
-                .await?
+                e.journal()
+                    .move_payment(
+                        &p.payment_id,
+                        PaymentState::Cancelling,
+                        PaymentUpdate::default(),
+                    )
+                    .await?
             }
             PaymentState::Cancelling => p.clone(),
             _ => return Ok(()),
         };
-        e.move_payment(
-            &p.payment_id,
-            PaymentState::Cancelled,
-            PaymentUpdate::default(),
-        )
-        .await?;
+        e.journal()
+            .move_payment(
+                &p.payment_id,
+                PaymentState::Cancelled,
+                PaymentUpdate::default(),
+            )
+            .await?;
         Ok(())
     }
 

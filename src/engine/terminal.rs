@@ -47,11 +47,7 @@ impl Engine {
         if let Some(t) = self.inner.ports.terminal.last_trace().await {
             return Ok(Some(t));
         }
-        Ok(self
-            .inner
-            .store
-            .read(|c, _| payments::last_trace(c))
-            .await?)
+        Ok(self.store().read(|c, _| payments::last_trace(c)).await?)
     }
 
     /// Card: the intent (with its recovery evidence) is journaled, then the terminal
@@ -64,12 +60,11 @@ impl Engine {
         let mut n = new.clone();
         n.trace_before = self.trace_before().await?;
         let p = self
-            .inner
-            .store
+            .store()
             .write(move |c, s| payments::insert(c, s, &sc, &rc, &n))
             .await?
             .into_inner();
-        self.payment_event(&p);
+        self.journal().payment_event(&p);
         let req = TerminalRequest {
             amount: p.amount,
             reference: p.ref_no.clone(),
@@ -81,7 +76,7 @@ impl Engine {
             t.authorize(&req).await
         };
         let p = self.settle_card(&p, res).await?;
-        self.answer(&p).await
+        self.journal().answer(&p).await
     }
 
     /// Applies a terminal answer to a payment in `authorizing`; a lost answer goes through
@@ -107,7 +102,8 @@ impl Engine {
                     reason: Some(reason),
                     ..Default::default()
                 };
-                self.move_payment(&p.payment_id, PaymentState::Declined, upd)
+                self.journal()
+                    .move_payment(&p.payment_id, PaymentState::Declined, upd)
                     .await
             }
             Err(TerminalError::OutcomeUnknown(m)) => {
@@ -120,7 +116,8 @@ impl Engine {
                     reason: Some(e.to_string()),
                     ..Default::default()
                 };
-                self.move_payment(&p.payment_id, PaymentState::Declined, upd)
+                self.journal()
+                    .move_payment(&p.payment_id, PaymentState::Declined, upd)
                     .await
             }
         }
@@ -137,7 +134,8 @@ impl Engine {
             return Ok(());
         }
         let (id, lines) = (payment_id.to_owned(), lines.to_vec());
-        self.journal_outcome(move |c, _| crate::store::receipts::append(c, &id, &lines))
+        self.journal()
+            .journal_outcome(move |c, _| crate::store::receipts::append(c, &id, &lines))
             .await
     }
 
@@ -156,7 +154,7 @@ impl Engine {
             terminal: Some(refs(o)),
             ..Default::default()
         };
-        self.move_payment(&p.payment_id, to, upd).await
+        self.journal().move_payment(&p.payment_id, to, upd).await
     }
 
     /// Settles a card payment in `authorizing` or `in_doubt` from the terminal's evidence:
@@ -196,6 +194,7 @@ impl Engine {
                     ..Default::default()
                 };
                 let p = self
+                    .journal()
                     .move_payment(&p.payment_id, PaymentState::Declined, upd)
                     .await?;
                 self.settle_exceptions(&p.payment_id, PAYMENT_IN_DOUBT, "evidence: not executed")
@@ -212,7 +211,8 @@ impl Engine {
                     reason: Some(format!("terminal outcome unknown: {reason}")),
                     ..Default::default()
                 };
-                self.move_payment(&p.payment_id, PaymentState::InDoubt, upd)
+                self.journal()
+                    .move_payment(&p.payment_id, PaymentState::InDoubt, upd)
                     .await
             }
         }
@@ -239,7 +239,8 @@ impl Engine {
                     reason: Some("fault injection: resend failed".into()),
                     ..Default::default()
                 };
-                self.move_payment(&p.payment_id, PaymentState::Declined, upd)
+                self.journal()
+                    .move_payment(&p.payment_id, PaymentState::Declined, upd)
                     .await
             }
         }
@@ -248,8 +249,7 @@ impl Engine {
     async fn receipt_used(&self, receipt: u32, payment_id: &str) -> Result<bool, EngineError> {
         let pid = payment_id.to_owned();
         Ok(self
-            .inner
-            .store
+            .store()
             .read(move |c, _| payments::receipt_used_by_other(c, receipt, &pid))
             .await?)
     }
@@ -277,8 +277,7 @@ impl Engine {
         let pid = p.payment_id.clone();
         let moving = p.state != to;
         let p = self
-            .inner
-            .store
+            .store()
             .write(move |c, _| {
                 payments::set_trace_before(c, &pid, trace_before)?;
                 if moving {
@@ -288,7 +287,7 @@ impl Engine {
                 }
             })
             .await?;
-        self.payment_event(&p);
+        self.journal().payment_event(&p);
         match send(receipt).await {
             Ok(o) if o.approved => Ok(o),
             Ok(o) => Err(EngineError::Terminal(TerminalError::Other(
@@ -335,25 +334,26 @@ impl Engine {
             .await?;
         self.keep_receipt_lines(&p.payment_id, &o.receipt_lines)
             .await?;
-        self.move_payment(
-            &p.payment_id,
-            PaymentState::Captured,
-            PaymentUpdate {
-                // A recovered booking carries no card data: keep the reservation's.
-                terminal: Some(TerminalRef {
-                    receipt_no: o.receipt_no.or(p.terminal.receipt_no),
-                    trace_no: o.trace_no.or(p.terminal.trace_no),
-                    masked_pan: o
-                        .masked_pan
-                        .as_deref()
-                        .map(crate::store::mask)
-                        .or_else(|| p.terminal.masked_pan.clone()),
-                    card_name: o.card_name.clone().or_else(|| p.terminal.card_name.clone()),
-                }),
-                ..Default::default()
-            },
-        )
-        .await?;
+        self.journal()
+            .move_payment(
+                &p.payment_id,
+                PaymentState::Captured,
+                PaymentUpdate {
+                    // A recovered booking carries no card data: keep the reservation's.
+                    terminal: Some(TerminalRef {
+                        receipt_no: o.receipt_no.or(p.terminal.receipt_no),
+                        trace_no: o.trace_no.or(p.terminal.trace_no),
+                        masked_pan: o
+                            .masked_pan
+                            .as_deref()
+                            .map(crate::store::mask)
+                            .or_else(|| p.terminal.masked_pan.clone()),
+                        card_name: o.card_name.clone().or_else(|| p.terminal.card_name.clone()),
+                    }),
+                    ..Default::default()
+                },
+            )
+            .await?;
         self.settle_exceptions(
             &p.payment_id,
             super::in_doubt::FOLLOW_UP_IN_DOUBT,
@@ -377,18 +377,19 @@ impl Engine {
         // The reversal's trace is the terminal's latest transaction: after a restart it is the
         // `trace_before` of the next card payment (`payments::last_trace`). Without it a lost
         // payment of the same amount would be matched to this reversal and taken as approved.
-        self.move_payment(
-            &p.payment_id,
-            PaymentState::Cancelled,
-            PaymentUpdate {
-                terminal: Some(TerminalRef {
-                    trace_no: o.trace_no.or(p.terminal.trace_no),
-                    ..p.terminal.clone()
-                }),
-                ..Default::default()
-            },
-        )
-        .await?;
+        self.journal()
+            .move_payment(
+                &p.payment_id,
+                PaymentState::Cancelled,
+                PaymentUpdate {
+                    terminal: Some(TerminalRef {
+                        trace_no: o.trace_no.or(p.terminal.trace_no),
+                        ..p.terminal.clone()
+                    }),
+                    ..Default::default()
+                },
+            )
+            .await?;
         self.settle_exceptions(
             &p.payment_id,
             super::in_doubt::FOLLOW_UP_IN_DOUBT,

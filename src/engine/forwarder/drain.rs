@@ -265,7 +265,7 @@ impl Engine {
                             lanes.committing = 0;
                             done += recorded.iter().filter(|o| o.to != OutboxState::New).count();
                             for o in recorded {
-                                self.emit(EngineEvent::Outbox { id: o.id, kind: o.kind, state: o.to });
+                                self.journal().emit(EngineEvent::Outbox { id: o.id, kind: o.kind, state: o.to });
                             }
                             let released = std::mem::take(&mut lanes.releasing);
                             lanes.ready.retain(|i| !released.contains(&i.id));
@@ -273,7 +273,7 @@ impl Engine {
                                 exhausted = true;
                             }
                             for item in c.claimed {
-                                self.emit(EngineEvent::Outbox { id: item.id, kind: item.kind, state: item.state });
+                                self.journal().emit(EngineEvent::Outbox { id: item.id, kind: item.kind, state: item.state });
                                 if item.kind == OutboxKind::Purchase {
                                     lanes.ready.push_back(item);
                                 } else {
@@ -291,7 +291,7 @@ impl Engine {
                     }
                     beat();
                 }
-                _ = self.inner.wake.notified() => {
+                _ = self.journal().outbox_wake.notified() => {
                     // A new item may have landed after the running commit's claim looked.
                     answers += 1;
                     exhausted = false;
@@ -387,8 +387,7 @@ impl Engine {
         let engine = self.clone();
         Box::pin(async move {
             engine
-                .inner
-                .store
+                .store()
                 .write(move |c, _| {
                     for o in &outcomes {
                         outbox::finish(c, o.id, o.to, o.error.as_deref())?;

@@ -8,19 +8,16 @@ use super::*;
 
 /// `f`'s result and the commits the store made while it ran.
 async fn commits_of<T>(e: &Engine, f: impl Future<Output = T>) -> (T, u64) {
-    let before = e.inner.store.commits();
+    let before = e.store().commits();
     let t = f.await;
-    (t, e.inner.store.commits() - before)
+    (t, e.store().commits() - before)
 }
 
 /// `f`'s result, and its commits and trips to the store.
 async fn cost_of<T>(e: &Engine, f: impl Future<Output = T>) -> (T, (u64, u64)) {
-    let (commits, trips) = (e.inner.store.commits(), e.inner.store.trips());
+    let (commits, trips) = (e.store().commits(), e.store().trips());
     let t = f.await;
-    let cost = (
-        e.inner.store.commits() - commits,
-        e.inner.store.trips() - trips,
-    );
+    let cost = (e.store().commits() - commits, e.store().trips() - trips);
     (t, cost)
 }
 
@@ -99,8 +96,7 @@ async fn an_online_gift_card_costs_intent_and_outcome_and_its_capture_rides_the_
     assert_eq!(n, 2, "intent, then the hold with its cached balance");
     // The balance the hold left is cached for offline use in that same commit.
     let cached = e
-        .inner
-        .store
+        .store()
         .read(|c, s| crate::store::exceptions::cached_balance(c, &s.keyed_hash("6001000011112222")))
         .await
         .unwrap();

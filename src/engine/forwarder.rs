@@ -173,7 +173,7 @@ impl Engine {
         };
         match self.inner.ports.purchases.purchase_add(&input).await {
             Ok(pos_id) => {
-                self.link_up();
+                self.inner.link.up();
                 tracing::info!(outbox_id = item.id, transaction_id = %input.transaction_id, pos_id = %pos_id, "Purchase recorded.");
                 self.move_item(item.id, OutboxState::Confirmed, None)
                     .await?;
@@ -184,12 +184,12 @@ impl Engine {
                 retry_after,
             }) => {
                 if retry_after.is_none() {
-                    self.link_down();
+                    self.inner.link.down();
                 }
                 self.retry(&item, message, retry_after).await
             }
             Err(SinkError::Rejected(m)) => {
-                self.link_up();
+                self.inner.link.up();
                 tracing::error!(outbox_id = item.id, transaction_id = %input.transaction_id, error = %m, "Purchase rejected by the POS; operator action needed.");
                 self.move_item(item.id, OutboxState::Rejected, Some(m))
                     .await?;
@@ -323,7 +323,7 @@ impl Engine {
                 Ok(p)
             })
             .await?;
-        self.link_up();
+        self.inner.link.up();
         self.journal().emit(EngineEvent::Outbox {
             id: item.id,
             kind: item.kind,
@@ -355,11 +355,11 @@ impl Engine {
         match self.inner.ports.giftcards.use_now(&req).await {
             Ok(t) => self.gift_success(&item, t.balance).await,
             Err(HostError::NotSent(m)) => {
-                self.link_down();
+                self.inner.link.down();
                 self.retry(&item, m, None).await
             }
             Err(HostError::Declined(d)) => {
-                self.link_up();
+                self.inner.link.up();
                 self.gift_failure(
                     &item,
                     OutboxState::Rejected,
@@ -431,7 +431,7 @@ impl Engine {
             Err(
                 e @ (HostError::NotSent(_) | HostError::OutcomeUnknown(_) | HostError::Other(_)),
             ) => {
-                self.note_host_error(&e);
+                self.inner.link.note(&e);
                 self.retry(&item, e.to_string(), None).await
             }
         }
@@ -470,7 +470,7 @@ impl Engine {
             Ok(t) => self.gift_success(&item, t.balance).await,
             Err(HostError::NotSent(m)) => {
                 // Nothing left: back to capturing so a later attempt tries again.
-                self.link_down();
+                self.inner.link.down();
                 self.journal()
                     .move_payment(
                         &p.payment_id,
@@ -541,7 +541,7 @@ impl Engine {
                     .await
             }
             Err(e) => {
-                self.note_host_error(&e);
+                self.inner.link.note(&e);
                 self.retry(&item, e.to_string(), None).await
             }
         }

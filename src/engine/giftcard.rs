@@ -49,7 +49,7 @@ impl Engine {
             };
             match self.inner.ports.giftcards.authorize_use(&req).await {
                 Ok(t) => {
-                    self.link_up();
+                    self.inner.link.up();
                     let upd = PaymentUpdate {
                         amount: Some(amount),
                         pos_trans_id: Some(t.id),
@@ -103,7 +103,7 @@ impl Engine {
                 Err(HostError::Declined(Decline::InsufficientBalance)) if !reread => {
                     // Definitive for this amount: read the balance once and authorize what the
                     // card holds (a partial approval); a second refusal is final.
-                    self.link_up();
+                    self.inner.link.up();
                     reread = true;
                     match self
                         .inner
@@ -122,7 +122,7 @@ impl Engine {
                             }
                         }
                         Err(e) => {
-                            self.note_host_error(&e);
+                            self.inner.link.note(&e);
                             return self
                                 .decline(&p, &Decline::InsufficientBalance.reason())
                                 .await;
@@ -130,11 +130,11 @@ impl Engine {
                     }
                 }
                 Err(HostError::Declined(d)) => {
-                    self.link_up();
+                    self.inner.link.up();
                     return self.decline(&p, &d.reason()).await;
                 }
                 Err(HostError::NotSent(_)) => {
-                    self.link_down();
+                    self.inner.link.down();
                     if pin.is_some() {
                         return self.decline(&p, "offline_pin_card").await;
                     }
@@ -330,14 +330,14 @@ impl Engine {
         let id = p.pos_trans_id.clone().unwrap_or_default();
         match self.inner.ports.giftcards.capture(&id).await {
             Ok(t) => {
-                self.link_up();
+                self.inner.link.up();
                 Ok(Some(PaymentUpdate {
                     balance: t.balance.or(p.balance),
                     ..Default::default()
                 }))
             }
             Err(e) => {
-                self.note_host_error(&e);
+                self.inner.link.note(&e);
                 tracing::warn!(payment_id = %p.payment_id, error = %e, "Gift-card capture deferred to the outbox.");
                 self.journal()
                     .ensure_item(p, OutboxKind::GiftcardCapture)
@@ -352,7 +352,7 @@ impl Engine {
         let id = p.pos_trans_id.clone().unwrap_or_default();
         match self.inner.ports.giftcards.cancel(&id).await {
             Ok(_) => {
-                self.link_up();
+                self.inner.link.up();
                 self.journal()
                     .move_payment(
                         &p.payment_id,
@@ -363,7 +363,7 @@ impl Engine {
                 Ok(())
             }
             Err(e) => {
-                self.note_host_error(&e);
+                self.inner.link.note(&e);
                 tracing::warn!(payment_id = %p.payment_id, error = %e, "Gift-card cancel deferred to the outbox.");
                 self.journal()
                     .ensure_item(p, OutboxKind::GiftcardCancel)
@@ -443,7 +443,7 @@ impl Engine {
         if self.inner.link.is_online() {
             match self.inner.ports.giftcards.balance(&card(&raw, None)).await {
                 Ok(b) => {
-                    self.link_up();
+                    self.inner.link.up();
                     self.cache_balance(&raw, b.balance).await?;
                     return Ok(BalanceAnswer {
                         balance: b.balance,
@@ -452,11 +452,11 @@ impl Engine {
                     });
                 }
                 Err(e @ (HostError::NotSent(_) | HostError::OutcomeUnknown(_))) => {
-                    self.note_host_error(&e);
-                    self.link_down();
+                    self.inner.link.note(&e);
+                    self.inner.link.down();
                 }
                 Err(e) => {
-                    self.note_host_error(&e);
+                    self.inner.link.note(&e);
                     return Err(e.into());
                 }
             }

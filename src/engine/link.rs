@@ -1,11 +1,12 @@
 //! Link state to the POS: set by real call outcomes, healed by the `environment` probe.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
+use super::ports::HostError;
 use super::{Engine, EngineEvent};
 
 /// Online or offline, and since when.
@@ -17,15 +18,18 @@ pub struct LinkState {
     pub since: String,
 }
 
-/// The shared link state; starts online (the first failed call says otherwise).
+/// The shared link state; starts online (the first failed call says otherwise). Every POS
+/// call's outcome reports here; the link coming back wakes the forwarder.
 pub struct Link {
     state: Mutex<LinkState>,
     events: broadcast::Sender<EngineEvent>,
     changed: Notify,
+    /// The forwarder's wake-up.
+    outbox_wake: Arc<Notify>,
 }
 
 impl Link {
-    pub(crate) fn new(events: broadcast::Sender<EngineEvent>) -> Link {
+    pub(crate) fn new(events: broadcast::Sender<EngineEvent>, outbox_wake: Arc<Notify>) -> Link {
         Link {
             state: Mutex::new(LinkState {
                 online: true,
@@ -33,6 +37,7 @@ impl Link {
             }),
             events,
             changed: Notify::new(),
+            outbox_wake,
         }
     }
 
@@ -71,22 +76,33 @@ impl Link {
         true
     }
 
+    /// A call reached the POS.
+    pub(crate) fn up(&self) {
+        if self.set(true) {
+            self.outbox_wake.notify_one();
+        }
+    }
+
+    /// A call could not reach the POS.
+    pub(crate) fn down(&self) {
+        self.set(false);
+    }
+
+    /// Reads a failed call: not sent means the link is down, a decline that it is up.
+    pub(crate) fn note(&self, e: &HostError) {
+        match e {
+            HostError::NotSent(_) => self.down(),
+            HostError::Declined(_) => self.up(),
+            _ => {}
+        }
+    }
+
     pub(crate) fn changed(&self) -> tokio::sync::futures::Notified<'_> {
         self.changed.notified()
     }
 }
 
 impl Engine {
-    pub(crate) fn link_up(&self) {
-        if self.inner.link.set(true) {
-            self.journal().outbox_wake.notify_one();
-        }
-    }
-
-    pub(crate) fn link_down(&self) {
-        self.inner.link.set(false);
-    }
-
     /// Probes the POS with `environment` while offline, waiting the probe backoff between
     /// attempts; returns when `shutdown` fires.
     pub async fn run_link_probe(&self, shutdown: CancellationToken) {
@@ -112,7 +128,7 @@ impl Engine {
                     _ = self.inner.link.changed() => continue,
                 }
                 match self.inner.ports.giftcards.environment().await {
-                    Ok(()) => self.link_up(),
+                    Ok(()) => self.inner.link.up(),
                     Err(e) => tracing::debug!(error = %e, "Link probe failed."),
                 }
             }

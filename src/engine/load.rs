@@ -212,7 +212,7 @@ impl Engine {
             match self.inner.ports.giftcards.create(&c).await {
                 Ok(id) => Some(id),
                 Err(e) => {
-                    self.note_host_error(&e);
+                    self.inner.link.note(&e);
                     self.forget_request(&r).await?;
                     return Err(e.into());
                 }
@@ -228,7 +228,7 @@ impl Engine {
         };
         match self.inner.ports.giftcards.add(&add).await {
             Ok(t) => {
-                self.link_up();
+                self.inner.link.up();
                 let answer = LoadAnswer {
                     status: LoadStatus::Loaded,
                     code: mask(&raw),
@@ -256,7 +256,7 @@ impl Engine {
                 }))
             }
             Err(e) => {
-                self.note_host_error(&e);
+                self.inner.link.note(&e);
                 self.forget_request(&r).await?;
                 Err(e.into())
             }

@@ -545,7 +545,7 @@ pub(crate) struct Inner {
     pub(crate) journal: journal::Journal,
     pub(crate) ports: Ports,
     pub(crate) cfg: EngineConfig,
-    pub(crate) link: Link,
+    pub(crate) link: Arc<Link>,
     /// Serializes sale mutations: one register per lane, and no two tenders race for `due`.
     pub(crate) sale_lock: Mutex<()>,
     /// Money movements running on engine-owned tasks.
@@ -567,7 +567,7 @@ impl Engine {
     /// spawn [`Engine::run_forwarder`] and [`Engine::run_link_probe`].
     pub fn new(store: Store, ports: Ports, cfg: EngineConfig) -> Engine {
         let journal = journal::Journal::new(store, cfg.probe_backoff.clone());
-        let link = Link::new(journal.events());
+        let link = Arc::new(Link::new(journal.events(), journal.outbox_wake.clone()));
         Engine {
             inner: Arc::new(Inner {
                 journal,

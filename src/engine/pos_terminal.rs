@@ -174,11 +174,11 @@ impl Engine {
         };
         let step = match lane.host.start(&req).await {
             Ok(o) => {
-                self.link_up();
+                self.inner.link.up();
                 Step::Outcome(o)
             }
             Err(HostError::NotSent(m)) => {
-                self.link_down();
+                self.inner.link.down();
                 tracing::warn!(payment_id = %p.payment_id, error = %m, "Terminal payment not started: POS unreachable.");
                 let p = self.terminal_declined(&p, LINK_OFFLINE).await?;
                 return self.journal().answer(&p).await;
@@ -368,11 +368,11 @@ impl Engine {
         for _ in 0..ASK_ATTEMPTS {
             match call().await {
                 Ok(v) => {
-                    self.link_up();
+                    self.inner.link.up();
                     return Ok(v);
                 }
                 Err(e @ (HostError::NotSent(_) | HostError::OutcomeUnknown(_))) => {
-                    self.note_host_error(&e);
+                    self.inner.link.note(&e);
                     last = e.to_string();
                     let wait = delays.next().unwrap_or(Duration::from_secs(5));
                     tokio::time::sleep(wait.min(Duration::from_secs(2))).await;
@@ -530,12 +530,12 @@ impl Engine {
             Ok(TerminalPaymentOutcome::Payment(tp))
                 if tp.status == TerminalPaymentStatus::Captured =>
             {
-                self.link_up();
+                self.inner.link.up();
                 Ok(Some(PaymentUpdate::default()))
             }
             other => {
                 if let Err(e) = &other {
-                    self.note_host_error(e);
+                    self.inner.link.note(e);
                 }
                 tracing::warn!(payment_id = %p.payment_id, answer = ?other.as_ref().map(|_| "unexpected"), "Terminal capture deferred to the outbox.");
                 self.journal()
@@ -579,7 +579,7 @@ impl Engine {
             Ok(TerminalPaymentOutcome::Payment(tp))
                 if tp.status == TerminalPaymentStatus::Voided =>
             {
-                self.link_up();
+                self.inner.link.up();
                 self.journal()
                     .move_payment(
                         &p.payment_id,
@@ -592,7 +592,7 @@ impl Engine {
             }
             other => {
                 if let Err(e) = &other {
-                    self.note_host_error(e);
+                    self.inner.link.note(e);
                 }
                 tracing::warn!(payment_id = %p.payment_id, "Terminal void deferred to the outbox.");
                 self.journal()
@@ -652,7 +652,7 @@ impl Engine {
                 Some(error_reason(&code, message.as_deref())),
             ),
             Err(e @ (HostError::NotSent(_) | HostError::OutcomeUnknown(_))) => {
-                self.note_host_error(&e);
+                self.inner.link.note(&e);
                 tracing::warn!(outbox_id = item.id, kind = %item.kind, error = %e, "Terminal capture/void not done; will retry.");
                 let it = self
                     .store()
@@ -702,7 +702,7 @@ impl Engine {
                 Ok((p, exc))
             })
             .await?;
-        self.link_up();
+        self.inner.link.up();
         self.journal().emit(EngineEvent::Outbox {
             id: item.id,
             kind: item.kind,

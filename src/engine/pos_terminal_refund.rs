@@ -54,11 +54,11 @@ impl Engine {
         };
         let mut next = match lane.host.start(&req).await {
             Ok(o) => {
-                self.link_up();
+                self.inner.link.up();
                 Some(o)
             }
             Err(HostError::NotSent(m)) => {
-                self.link_down();
+                self.inner.link.down();
                 return Err(TerminalError::NotSent(m));
             }
             Err(HostError::NotAuthorized(_)) => {

@@ -454,7 +454,7 @@ impl Engine {
         };
         let r = match self.inner.ports.giftcards.add(&add).await {
             Ok(t) => {
-                self.link_up();
+                self.inner.link.up();
                 let r = self
                     .move_refund(
                         &r.refund_id,
@@ -475,7 +475,7 @@ impl Engine {
             }
             Err(HostError::NotSent(_)) => {
                 // Nothing left the lane: the refund goes the offline way, within the caps.
-                self.link_down();
+                self.inner.link.down();
                 let id = r.refund_id.clone();
                 self.store()
                     .write(move |c, _| refunds::forget(c, &id))
@@ -499,7 +499,7 @@ impl Engine {
                 .await?
             }
             Err(HostError::Declined(d)) => {
-                self.link_up();
+                self.inner.link.up();
                 self.move_refund(
                     &r.refund_id,
                     RefundState::Declined,

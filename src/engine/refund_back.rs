@@ -231,7 +231,7 @@ impl Engine {
         };
         match self.inner.ports.giftcards.use_now(&req).await {
             Ok(t) => {
-                self.link_up();
+                self.inner.link.up();
                 self.move_refund(
                     &r.refund_id,
                     RefundState::Reversed,
@@ -247,7 +247,7 @@ impl Engine {
             }
             Err(HostError::NotSent(m)) => {
                 // Nothing left: back to approved (code kept); the cancel is retried later.
-                self.link_down();
+                self.inner.link.down();
                 self.move_refund(
                     &r.refund_id,
                     RefundState::Approved,
@@ -312,7 +312,7 @@ impl Engine {
         };
         match self.inner.ports.giftcards.add(&add).await {
             Ok(t) => {
-                self.link_up();
+                self.inner.link.up();
                 let step = self
                     .refund_forwarded(
                         &item,
@@ -330,7 +330,7 @@ impl Engine {
                 Ok(step)
             }
             Err(HostError::NotSent(m)) => {
-                self.link_down();
+                self.inner.link.down();
                 tracing::warn!(outbox_id = item.id, error = %m, "Refund ADD not sent; will retry.");
                 let id = item.id;
                 self.store()
@@ -349,7 +349,7 @@ impl Engine {
                 .await
             }
             Err(e) => {
-                self.link_up();
+                self.inner.link.up();
                 self.refund_forwarded(
                     &item,
                     OutboxState::Rejected,

@@ -8,7 +8,6 @@ use crate::store::payments::{self, NewPayment, PaymentRecord, PaymentUpdate};
 use crate::store::sales::{self, NewSale, SaleRecord};
 use rusqlite::Connection;
 
-use super::ports::HostError;
 use super::tender::tender;
 use super::{
     CompleteAnswer, Engine, EngineError, EngineEvent, Fault, OpenSale, PaymentAnswer,
@@ -850,14 +849,6 @@ impl Engine {
             }
         }
         Ok(done)
-    }
-
-    pub(crate) fn note_host_error(&self, e: &HostError) {
-        match e {
-            HostError::NotSent(_) => self.link_down(),
-            HostError::Declined(_) => self.link_up(),
-            _ => {}
-        }
     }
 }
 

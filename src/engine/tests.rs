@@ -570,7 +570,7 @@ async fn unreachable_pos_goes_offline_within_the_policy_and_forwards_later() {
         .unwrap();
     assert_eq!(leaked, 0);
     // Link back: the first redemption is forwarded as an immediate USE with its refNo.
-    e.link_up();
+    e.inner.link.up();
     assert!(matches!(
         e.forward_once().await.unwrap(),
         forwarder::Step::Done(_, OutboxState::Confirmed)
@@ -605,7 +605,7 @@ async fn forwarded_offline_redemption_declined_becomes_an_exception_until_acknow
             .status,
         PaymentStatus::OfflineApproved
     );
-    e.link_up();
+    e.inner.link.up();
     assert!(matches!(
         e.forward_once().await.unwrap(),
         forwarder::Step::Done(_, OutboxState::Rejected)
@@ -730,7 +730,7 @@ async fn capture_not_sent_is_queued_and_a_pos_auto_cancel_is_reauthorized() {
         kinds,
         vec![OutboxKind::GiftcardCapture, OutboxKind::Purchase]
     );
-    e.link_up();
+    e.inner.link.up();
     assert!(matches!(
         e.forward_once().await.unwrap(),
         forwarder::Step::Done(_, OutboxState::Confirmed)
@@ -1184,7 +1184,7 @@ async fn link_probe_brings_the_link_back_and_wakes_the_forwarder() {
         let stop = stop.clone();
         async move { e.run_link_probe(stop).await }
     });
-    e.link_down();
+    e.inner.link.down();
     tokio::time::timeout(std::time::Duration::from_secs(5), async {
         loop {
             if let Ok(EngineEvent::Link { online: true, .. }) = ev.recv().await {

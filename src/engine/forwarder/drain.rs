@@ -335,7 +335,7 @@ impl Engine {
         let (id, kind, tid) = (a.item.id, a.item.kind, a.transaction_id);
         let (to, error) = match a.result {
             Ok(pos_id) => {
-                self.link_up();
+                self.inner.link.up();
                 tracing::info!(outbox_id = id, transaction_id = %tid, pos_id = %pos_id, "Purchase recorded.");
                 (OutboxState::Confirmed, None)
             }
@@ -344,14 +344,14 @@ impl Engine {
                 retry_after,
             }) => {
                 if retry_after.is_none() {
-                    self.link_down();
+                    self.inner.link.down();
                 }
                 tracing::warn!(outbox_id = id, kind = %kind, error = %message, "Outbox item not sent; will retry.");
                 stop.get_or_insert(retry_after);
                 (OutboxState::New, Some(message))
             }
             Err(SinkError::Rejected(m)) => {
-                self.link_up();
+                self.inner.link.up();
                 tracing::error!(outbox_id = id, transaction_id = %tid, error = %m, "Purchase rejected by the POS; operator action needed.");
                 (OutboxState::Rejected, Some(m))
             }

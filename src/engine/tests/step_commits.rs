@@ -144,7 +144,7 @@ async fn an_offline_approval_is_one_commit() {
         .await
         .unwrap();
     e.complete_sale("S1").await.unwrap();
-    e.link_down();
+    e.inner.link.down();
     e.open_sale(OpenSale {
         sale_id: Some("S2".into()),
         lines: vec![LineInput {

@@ -1,5 +1,7 @@
 //! Gift-card tenders, balance, activation and reload.
 
+use std::sync::Arc;
+
 use secrecy::SecretString;
 
 use crate::domain::payment::EntryMode;
@@ -9,10 +11,13 @@ use crate::store::mask;
 use crate::store::outbox::{self, NewItem};
 use crate::store::payments::{self, NewPayment, PaymentRecord, PaymentUpdate};
 
+use super::journal::Journal;
+use super::link::Link;
 use super::offline;
 use super::ports::{CardSecret, Decline, GiftcardTransRequest, HostError};
+use super::ports::{GiftcardHost, PaymentTerminal};
 use super::sale::answer_in;
-use super::{BalanceAnswer, BalanceSource, Engine, EngineError, EngineEvent, PaymentAnswer};
+use super::{BalanceAnswer, BalanceSource, EngineError, EngineEvent, OfflinePolicy, PaymentAnswer};
 
 pub(crate) fn card(code: &str, pin: Option<&SecretString>) -> CardSecret {
     CardSecret {
@@ -21,22 +26,51 @@ pub(crate) fn card(code: &str, pin: Option<&SecretString>) -> CardSecret {
     }
 }
 
-impl Engine {
+/// The gift-card tender: a hold at the POS for what is due (partial when the card holds
+/// less), acceptance within the offline policy while the link is down, capture at completion
+/// and cancel with the sale; the card's balance and its cache for offline use.
+#[derive(Clone)]
+pub(crate) struct Giftcards {
+    journal: Journal,
+    link: Arc<Link>,
+    host: Arc<dyn GiftcardHost>,
+    /// The cashier's terminal, which asks the customer for a PIN when the POS wants one.
+    pin_pad: Arc<dyn PaymentTerminal>,
+    offline: OfflinePolicy,
+}
+
+impl Giftcards {
+    pub(crate) fn new(
+        journal: Journal,
+        link: Arc<Link>,
+        host: Arc<dyn GiftcardHost>,
+        pin_pad: Arc<dyn PaymentTerminal>,
+        offline: OfflinePolicy,
+    ) -> Giftcards {
+        Giftcards {
+            journal,
+            link,
+            host,
+            pin_pad,
+            offline,
+        }
+    }
+
     /// The gift-card tender state machine (see the module overview).
-    pub(crate) async fn pay_giftcard(
+    pub(crate) async fn pay(
         &self,
         new: NewPayment,
         pin: Option<SecretString>,
     ) -> Result<PaymentAnswer, EngineError> {
         let code = new.code.clone().unwrap_or_default();
         let mut pin = pin;
-        if !self.inner.link.is_online() {
+        if !self.link.is_online() {
             return self.pay_offline_checked(new, pin.is_some()).await;
         }
         // Authorize first for what is due: its answer carries the balance, so the common
         // case is one POS round trip. Only a card that cannot cover it is asked its balance
         // (below), and then authorized for what it holds.
-        let p = self.insert_payment(&new).await?;
+        let p = self.journal.insert_payment(&new).await?;
         let mut asked_pin = false;
         let mut reread = false;
         let mut amount = new.amount;
@@ -45,11 +79,11 @@ impl Engine {
                 card: card(&code, pin.as_ref()),
                 amount,
                 ref_no: p.ref_no.clone(),
-                source_id: self.inner.cfg.register_code.clone(),
+                source_id: self.journal.lane().register_code.clone(),
             };
-            match self.inner.ports.giftcards.authorize_use(&req).await {
+            match self.host.authorize_use(&req).await {
                 Ok(t) => {
-                    self.inner.link.up();
+                    self.link.up();
                     let upd = PaymentUpdate {
                         amount: Some(amount),
                         pos_trans_id: Some(t.id),
@@ -60,7 +94,7 @@ impl Engine {
                     // for offline use and the register's answer, in one commit.
                     let code = code.clone();
                     let (p, answer) = self
-                        .journal()
+                        .journal
                         .journal_outcome(move |c, s| {
                             let p = payments::transition(
                                 c,
@@ -80,7 +114,7 @@ impl Engine {
                             Ok((p, answer))
                         })
                         .await?;
-                    self.journal().payment_event(&p);
+                    self.journal.payment_event(&p);
                     tracing::info!(payment_id = %p.payment_id, code = %p.code_masked.as_deref().unwrap_or(""), amount = %amount, "Gift card authorized.");
                     return Ok(answer);
                 }
@@ -88,55 +122,50 @@ impl Engine {
                     if new.entry_mode == Some(EntryMode::Keyed) && pin.is_none() && !asked_pin =>
                 {
                     asked_pin = true;
-                    match self
-                        .inner
-                        .ports
-                        .terminal
-                        .numeric_input("Gift card PIN", 8)
-                        .await
-                    {
+                    match self.pin_pad.numeric_input("Gift card PIN", 8).await {
                         Ok(Some(p)) => pin = Some(p),
-                        Ok(None) => return self.decline(&p, "pin_cancelled").await,
-                        Err(e) => return self.decline(&p, &format!("pin_entry_failed: {e}")).await,
+                        Ok(None) => return self.journal.decline(&p, "pin_cancelled").await,
+                        Err(e) => {
+                            return self
+                                .journal
+                                .decline(&p, &format!("pin_entry_failed: {e}"))
+                                .await;
+                        }
                     }
                 }
                 Err(HostError::Declined(Decline::InsufficientBalance)) if !reread => {
                     // Definitive for this amount: read the balance once and authorize what the
                     // card holds (a partial approval); a second refusal is final.
-                    self.inner.link.up();
+                    self.link.up();
                     reread = true;
-                    match self
-                        .inner
-                        .ports
-                        .giftcards
-                        .balance(&card(&code, pin.as_ref()))
-                        .await
-                    {
+                    match self.host.balance(&card(&code, pin.as_ref())).await {
                         Ok(b) => {
                             self.cache_balance(&code, b.balance).await?;
                             amount = amount.min(b.balance);
                             if !amount.is_positive() {
                                 return self
+                                    .journal
                                     .decline(&p, &Decline::InsufficientBalance.reason())
                                     .await;
                             }
                         }
                         Err(e) => {
-                            self.inner.link.note(&e);
+                            self.link.note(&e);
                             return self
+                                .journal
                                 .decline(&p, &Decline::InsufficientBalance.reason())
                                 .await;
                         }
                     }
                 }
                 Err(HostError::Declined(d)) => {
-                    self.inner.link.up();
-                    return self.decline(&p, &d.reason()).await;
+                    self.link.up();
+                    return self.journal.decline(&p, &d.reason()).await;
                 }
                 Err(HostError::NotSent(_)) => {
-                    self.inner.link.down();
+                    self.link.down();
                     if pin.is_some() {
-                        return self.decline(&p, "offline_pin_card").await;
+                        return self.journal.decline(&p, "offline_pin_card").await;
                     }
                     return self.offline_existing(p, new.amount).await;
                 }
@@ -149,79 +178,14 @@ impl Engine {
                         ..Default::default()
                     };
                     return Ok(self
-                        .journal()
+                        .journal
                         .settle_payment(&p.payment_id, PaymentState::InDoubt, upd)
                         .await?
                         .1);
                 }
-                Err(e) => return self.decline(&p, &e.to_string()).await,
+                Err(e) => return self.journal.decline(&p, &e.to_string()).await,
             }
         }
-    }
-
-    pub(crate) async fn insert_payment(
-        &self,
-        new: &NewPayment,
-    ) -> Result<PaymentRecord, EngineError> {
-        let (sc, rc) = (
-            self.inner.cfg.store_code.clone(),
-            self.inner.cfg.register_code.clone(),
-        );
-        let n = new.clone();
-        let p = self
-            .store()
-            .write(move |c, s| payments::insert(c, s, &sc, &rc, &n))
-            .await?
-            .into_inner();
-        self.journal().payment_event(&p);
-        Ok(p)
-    }
-
-    pub(crate) async fn record_declined(
-        &self,
-        new: NewPayment,
-        reason: String,
-    ) -> Result<PaymentAnswer, EngineError> {
-        let (sc, rc) = (
-            self.inner.cfg.store_code.clone(),
-            self.inner.cfg.register_code.clone(),
-        );
-        let (p, answer) = self
-            .store()
-            .write(move |c, s| {
-                let p = payments::insert(c, s, &sc, &rc, &new)?.into_inner();
-                let p = payments::transition(
-                    c,
-                    &p.payment_id,
-                    PaymentState::Declined,
-                    PaymentUpdate {
-                        reason: Some(reason),
-                        ..Default::default()
-                    },
-                )?;
-                let answer = answer_in(c, &p)?;
-                Ok((p, answer))
-            })
-            .await?;
-        self.journal().payment_event(&p);
-        Ok(answer)
-    }
-
-    pub(crate) async fn decline(
-        &self,
-        p: &PaymentRecord,
-        reason: &str,
-    ) -> Result<PaymentAnswer, EngineError> {
-        let upd = PaymentUpdate {
-            reason: Some(reason.to_owned()),
-            ..Default::default()
-        };
-        let (p, answer) = self
-            .journal()
-            .settle_payment(&p.payment_id, PaymentState::Declined, upd)
-            .await?;
-        tracing::info!(payment_id = %p.payment_id, reason, "Payment declined.");
-        Ok(answer)
     }
 
     pub(crate) async fn cache_balance(
@@ -230,7 +194,8 @@ impl Engine {
         balance: Money,
     ) -> Result<(), EngineError> {
         let code = code.to_owned();
-        self.store()
+        self.journal
+            .store()
             .write(move |c, s| {
                 exceptions::cache_balance(c, &s.keyed_hash(&code), &mask(&code), balance)
             })
@@ -245,8 +210,11 @@ impl Engine {
         new: NewPayment,
         pin_given: bool,
     ) -> Result<PaymentAnswer, EngineError> {
-        if pin_given && self.inner.cfg.offline.enabled {
-            return self.record_declined(new, "offline_pin_card".into()).await;
+        if pin_given && self.offline.enabled {
+            return self
+                .journal
+                .record_declined(new, "offline_pin_card".into())
+                .await;
         }
         self.pay_offline(new).await
     }
@@ -273,12 +241,11 @@ impl Engine {
         insert: Option<NewPayment>,
         amount: Money,
     ) -> Result<PaymentAnswer, EngineError> {
-        let policy = self.inner.cfg.offline.clone();
-        let (sc, rc) = (
-            self.inner.cfg.store_code.clone(),
-            self.inner.cfg.register_code.clone(),
-        );
+        let policy = self.offline.clone();
+        let lane = self.journal.lane();
+        let (sc, rc) = (lane.store_code.clone(), lane.register_code.clone());
         let decided = self
+            .journal
             .store()
             .write(move |c, s| {
                 if let Some(n) = &insert {
@@ -298,10 +265,10 @@ impl Engine {
 
     /// After the commit of an offline decision: the events and the log line.
     pub(crate) fn offline_decided(&self, d: LocallyDecided) -> PaymentAnswer {
-        self.journal().payment_event(&d.payment);
+        self.journal.payment_event(&d.payment);
         if let Some(id) = d.item {
             tracing::info!(payment_id = %d.payment.payment_id, amount = %d.payment.amount, "Gift card accepted offline.");
-            self.journal().emit(EngineEvent::Outbox {
+            self.journal.emit(EngineEvent::Outbox {
                 id,
                 kind: OutboxKind::GiftcardRedeem,
                 state: OutboxState::New,
@@ -311,9 +278,9 @@ impl Engine {
     }
 
     /// Captures a hold in `capturing`; when it cannot be done now, an outbox item finishes it.
-    pub(crate) async fn capture_giftcard(&self, p: &PaymentRecord) -> Result<(), EngineError> {
+    pub(crate) async fn capture(&self, p: &PaymentRecord) -> Result<(), EngineError> {
         if let Some(upd) = self.capture_hold_now(p).await? {
-            self.journal()
+            self.journal
                 .move_payment(&p.payment_id, PaymentState::Captured, upd)
                 .await?;
         }
@@ -328,18 +295,18 @@ impl Engine {
         p: &PaymentRecord,
     ) -> Result<Option<PaymentUpdate>, EngineError> {
         let id = p.pos_trans_id.clone().unwrap_or_default();
-        match self.inner.ports.giftcards.capture(&id).await {
+        match self.host.capture(&id).await {
             Ok(t) => {
-                self.inner.link.up();
+                self.link.up();
                 Ok(Some(PaymentUpdate {
                     balance: t.balance.or(p.balance),
                     ..Default::default()
                 }))
             }
             Err(e) => {
-                self.inner.link.note(&e);
+                self.link.note(&e);
                 tracing::warn!(payment_id = %p.payment_id, error = %e, "Gift-card capture deferred to the outbox.");
-                self.journal()
+                self.journal
                     .ensure_item(p, OutboxKind::GiftcardCapture)
                     .await?;
                 Ok(None)
@@ -348,12 +315,12 @@ impl Engine {
     }
 
     /// Cancels a hold in `cancelling`; when it cannot be done now, an outbox item finishes it.
-    pub(crate) async fn cancel_giftcard(&self, p: &PaymentRecord) -> Result<(), EngineError> {
+    pub(crate) async fn cancel(&self, p: &PaymentRecord) -> Result<(), EngineError> {
         let id = p.pos_trans_id.clone().unwrap_or_default();
-        match self.inner.ports.giftcards.cancel(&id).await {
+        match self.host.cancel(&id).await {
             Ok(_) => {
-                self.inner.link.up();
-                self.journal()
+                self.link.up();
+                self.journal
                     .move_payment(
                         &p.payment_id,
                         PaymentState::Cancelled,
@@ -363,9 +330,9 @@ impl Engine {
                 Ok(())
             }
             Err(e) => {
-                self.inner.link.note(&e);
+                self.link.note(&e);
                 tracing::warn!(payment_id = %p.payment_id, error = %e, "Gift-card cancel deferred to the outbox.");
-                self.journal()
+                self.journal
                     .ensure_item(p, OutboxKind::GiftcardCancel)
                     .await
             }
@@ -377,6 +344,7 @@ impl Engine {
     pub(crate) async fn drop_offline(&self, p: &PaymentRecord) -> Result<(), EngineError> {
         let pid = p.payment_id.clone();
         let (dropped, exc) = self
+            .journal
             .store()
             .write(move |c, _| {
                 let item = outbox::for_payment(c, &pid)?
@@ -414,15 +382,15 @@ impl Engine {
             })
             .await?;
         if let Some((id, p)) = dropped {
-            self.journal().emit(EngineEvent::Outbox {
+            self.journal.emit(EngineEvent::Outbox {
                 id,
                 kind: OutboxKind::GiftcardRedeem,
                 state: OutboxState::Dropped,
             });
-            self.journal().payment_event(&p);
+            self.journal.payment_event(&p);
         }
         if let Some(id) = exc {
-            self.journal().emit(EngineEvent::Exception {
+            self.journal.emit(EngineEvent::Exception {
                 id,
                 kind: "refund_needed".into(),
                 reason: "sale cancelled".into(),
@@ -433,17 +401,17 @@ impl Engine {
 
     /// Card balance (`GET /v1/giftcards/balance`): online when reachable, else the last known
     /// balance minus what this lane took offline since.
-    pub async fn giftcard_balance(&self, code: SecretString) -> Result<BalanceAnswer, EngineError> {
+    pub(crate) async fn balance(&self, code: SecretString) -> Result<BalanceAnswer, EngineError> {
         let raw = secrecy::ExposeSecret::expose_secret(&code)
             .trim()
             .to_owned();
         if raw.is_empty() {
             return Err(EngineError::Invalid("code is empty".into()));
         }
-        if self.inner.link.is_online() {
-            match self.inner.ports.giftcards.balance(&card(&raw, None)).await {
+        if self.link.is_online() {
+            match self.host.balance(&card(&raw, None)).await {
                 Ok(b) => {
-                    self.inner.link.up();
+                    self.link.up();
                     self.cache_balance(&raw, b.balance).await?;
                     return Ok(BalanceAnswer {
                         balance: b.balance,
@@ -452,17 +420,18 @@ impl Engine {
                     });
                 }
                 Err(e @ (HostError::NotSent(_) | HostError::OutcomeUnknown(_))) => {
-                    self.inner.link.note(&e);
-                    self.inner.link.down();
+                    self.link.note(&e);
+                    self.link.down();
                 }
                 Err(e) => {
-                    self.inner.link.note(&e);
+                    self.link.note(&e);
                     return Err(e.into());
                 }
             }
         }
         let r = raw.clone();
         let cached = self
+            .journal
             .store()
             .read(move |c, s| {
                 let h = s.keyed_hash(&r);

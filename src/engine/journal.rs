@@ -13,7 +13,7 @@ use tokio::sync::{Notify, broadcast};
 use crate::domain::{OutboxKind, OutboxState, PaymentState, SaleState};
 use crate::metrics::Metrics;
 use crate::store::outbox::{self, NewItem};
-use crate::store::payments::{self, PaymentRecord, PaymentUpdate};
+use crate::store::payments::{self, NewPayment, PaymentRecord, PaymentUpdate};
 use crate::store::sales::{self, SaleRecord};
 use crate::store::{Secrets, Store, StoreError};
 
@@ -33,10 +33,19 @@ pub(crate) struct Journal {
     pub(crate) in_doubt_wake: Arc<Notify>,
     /// Delays between attempts to journal an outcome while the disk refuses writes.
     retry: BackoffFactory,
+    /// The lane's ids, which every journaled id (`transactionId`, `refNo`) carries.
+    lane: Arc<LaneIds>,
+}
+
+/// `lane.store_code` and `lane.register_code` (also the POS's `sourceId` of this lane).
+#[derive(Debug)]
+pub(crate) struct LaneIds {
+    pub(crate) store_code: String,
+    pub(crate) register_code: String,
 }
 
 impl Journal {
-    pub(crate) fn new(store: Store, retry: BackoffFactory) -> Journal {
+    pub(crate) fn new(store: Store, lane: LaneIds, retry: BackoffFactory) -> Journal {
         let (events, _) = broadcast::channel(1024);
         Journal {
             store,
@@ -45,7 +54,12 @@ impl Journal {
             outbox_wake: Arc::new(Notify::new()),
             in_doubt_wake: Arc::new(Notify::new()),
             retry,
+            lane: Arc::new(lane),
         }
+    }
+
+    pub(crate) fn lane(&self) -> &LaneIds {
+        &self.lane
     }
 
     pub(crate) fn store(&self) -> &Store {
@@ -253,5 +267,72 @@ impl Journal {
 
     pub(crate) fn emit(&self, e: EngineEvent) {
         let _ = self.events.send(e);
+    }
+
+    /// Journals a new payment in `authorizing`, its `refNo` minted in the same commit.
+    pub(crate) async fn insert_payment(
+        &self,
+        new: &NewPayment,
+    ) -> Result<PaymentRecord, EngineError> {
+        let (sc, rc) = (
+            self.lane.store_code.clone(),
+            self.lane.register_code.clone(),
+        );
+        let n = new.clone();
+        let p = self
+            .store()
+            .write(move |c, s| payments::insert(c, s, &sc, &rc, &n))
+            .await?
+            .into_inner();
+        self.payment_event(&p);
+        Ok(p)
+    }
+
+    /// Journals a payment refused before anything left the lane, with the register's answer.
+    pub(crate) async fn record_declined(
+        &self,
+        new: NewPayment,
+        reason: String,
+    ) -> Result<PaymentAnswer, EngineError> {
+        let (sc, rc) = (
+            self.lane.store_code.clone(),
+            self.lane.register_code.clone(),
+        );
+        let (p, answer) = self
+            .store()
+            .write(move |c, s| {
+                let p = payments::insert(c, s, &sc, &rc, &new)?.into_inner();
+                let p = payments::transition(
+                    c,
+                    &p.payment_id,
+                    PaymentState::Declined,
+                    PaymentUpdate {
+                        reason: Some(reason),
+                        ..Default::default()
+                    },
+                )?;
+                let answer = answer_in(c, &p)?;
+                Ok((p, answer))
+            })
+            .await?;
+        self.payment_event(&p);
+        Ok(answer)
+    }
+
+    /// Settles a payment as declined for `reason`, with the register's answer.
+    pub(crate) async fn decline(
+        &self,
+        p: &PaymentRecord,
+        reason: &str,
+    ) -> Result<PaymentAnswer, EngineError> {
+        let upd = PaymentUpdate {
+            reason: Some(reason.to_owned()),
+            ..Default::default()
+        };
+        let (p, answer) = self
+            .settle_payment(&p.payment_id, PaymentState::Declined, upd)
+            .await?;
+        tracing::info!(payment_id = %p.payment_id, reason, "Payment declined.");
+        Ok(answer)
     }
 }

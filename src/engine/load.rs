@@ -241,7 +241,7 @@ impl Engine {
                     .await?;
                 tracing::info!(code = %answer.code, amount = %req.amount, ref_no = %r.ref_no, "Gift card loaded.");
                 if let Some(b) = t.balance
-                    && let Err(e) = self.cache_balance(&raw, b).await
+                    && let Err(e) = self.giftcards().cache_balance(&raw, b).await
                 {
                     tracing::warn!(error = %e, "Balance cache not updated.");
                 }

@@ -546,6 +546,7 @@ pub(crate) struct Inner {
     pub(crate) ports: Ports,
     pub(crate) cfg: EngineConfig,
     pub(crate) link: Arc<Link>,
+    pub(crate) giftcards: giftcard::Giftcards,
     /// Serializes sale mutations: one register per lane, and no two tenders race for `due`.
     pub(crate) sale_lock: Mutex<()>,
     /// Money movements running on engine-owned tasks.
@@ -566,14 +567,26 @@ impl Engine {
     /// Builds an engine over an open store. Call [`Engine::recover`] before serving, then
     /// spawn [`Engine::run_forwarder`] and [`Engine::run_link_probe`].
     pub fn new(store: Store, ports: Ports, cfg: EngineConfig) -> Engine {
-        let journal = journal::Journal::new(store, cfg.probe_backoff.clone());
+        let lane = journal::LaneIds {
+            store_code: cfg.store_code.clone(),
+            register_code: cfg.register_code.clone(),
+        };
+        let journal = journal::Journal::new(store, lane, cfg.probe_backoff.clone());
         let link = Arc::new(Link::new(journal.events(), journal.outbox_wake.clone()));
+        let giftcards = giftcard::Giftcards::new(
+            journal.clone(),
+            link.clone(),
+            ports.giftcards.clone(),
+            ports.terminal.clone(),
+            cfg.offline.clone(),
+        );
         Engine {
             inner: Arc::new(Inner {
                 journal,
                 ports,
                 cfg,
                 link,
+                giftcards,
                 sale_lock: Mutex::new(()),
                 movements: movement::Movements::default(),
                 pos_terminal: std::sync::OnceLock::new(),
@@ -591,6 +604,20 @@ impl Engine {
     /// What the engine's parts record through.
     pub(crate) fn journal(&self) -> &journal::Journal {
         &self.inner.journal
+    }
+
+    /// The gift-card tender.
+    pub(crate) fn giftcards(&self) -> &giftcard::Giftcards {
+        &self.inner.giftcards
+    }
+
+    /// Card balance (`GET /v1/giftcards/balance`): online when reachable, else the last known
+    /// balance minus what this lane took offline since.
+    pub async fn giftcard_balance(
+        &self,
+        code: secrecy::SecretString,
+    ) -> Result<BalanceAnswer, EngineError> {
+        self.giftcards().balance(code).await
     }
 
     /// Subscribes to engine events.

@@ -158,10 +158,13 @@ impl Engine {
             ));
         };
         if !self.inner.link.is_online() {
-            return self.record_declined(new, LINK_OFFLINE.into()).await;
+            return self
+                .journal()
+                .record_declined(new, LINK_OFFLINE.into())
+                .await;
         }
         let (sale, _) = self.journal().load(&new.sale_id).await?;
-        let p = self.insert_payment(&new).await?;
+        let p = self.journal().insert_payment(&new).await?;
         self.progress(&p, Progress::WaitingForCard);
         let req = TerminalPaymentStartRequest {
             terminal_id: lane.terminal_id.clone(),

@@ -323,7 +323,7 @@ impl Engine {
                     )
                     .await?;
                 if let Some(b) = t.balance
-                    && let Err(e) = self.cache_balance(&code, b).await
+                    && let Err(e) = self.giftcards().cache_balance(&code, b).await
                 {
                     tracing::warn!(refund_id = %r.refund_id, error = %e, "Balance cache not updated.");
                 }

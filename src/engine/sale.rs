@@ -543,7 +543,7 @@ impl Engine {
             self.journal().payment_event(&d.payment);
             d.answer
         } else {
-            self.offline_decided(d)
+            self.giftcards().offline_decided(d)
         };
         let answer = Ok(answer);
         self.journal()
@@ -643,7 +643,7 @@ impl Engine {
             }
             self.journal().payment_event(p);
             let done = if p.method == Method::Giftcard {
-                self.capture_hold_now(p).await?
+                self.giftcards().capture_hold_now(p).await?
             } else {
                 self.capture_terminal_now(p).await?
             };

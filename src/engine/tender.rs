@@ -71,7 +71,7 @@ impl Tender for GiftcardTender {
                 "a gift-card payment needs a code".into(),
             ));
         }
-        e.pay_giftcard(new, pin).await
+        e.giftcards().pay(new, pin).await
     }
 
     async fn capture(&self, e: &Engine, p: &PaymentRecord) -> Result<(), EngineError> {
@@ -85,7 +85,7 @@ impl Tender for GiftcardTender {
                         PaymentUpdate::default(),
                     )
                     .await?;
-                e.capture_giftcard(&p).await
+                e.giftcards().capture(&p).await
             }
             PaymentState::Capturing => {
                 e.journal()
@@ -107,12 +107,12 @@ impl Tender for GiftcardTender {
                         PaymentUpdate::default(),
                     )
                     .await?;
-                e.cancel_giftcard(&p).await
+                e.giftcards().cancel(&p).await
             }
             PaymentState::Cancelling => {
                 e.journal().ensure_item(p, OutboxKind::GiftcardCancel).await
             }
-            PaymentState::OfflineApproved => e.drop_offline(p).await,
+            PaymentState::OfflineApproved => e.giftcards().drop_offline(p).await,
             _ => Ok(()),
         }
     }

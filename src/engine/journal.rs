@@ -12,6 +12,7 @@ use tokio::sync::{Notify, broadcast};
 
 use crate::domain::{OutboxKind, OutboxState, PaymentState, SaleState};
 use crate::metrics::Metrics;
+use crate::store::exceptions::{self, NewException};
 use crate::store::outbox::{self, NewItem};
 use crate::store::payments::{self, NewPayment, PaymentRecord, PaymentUpdate};
 use crate::store::sales::{self, SaleRecord};
@@ -334,5 +335,75 @@ impl Journal {
             .await?;
         tracing::info!(payment_id = %p.payment_id, reason, "Payment declined.");
         Ok(answer)
+    }
+
+    /// Closes the open exceptions of `kind` of a payment that evidence settled.
+    pub(crate) async fn settle_exceptions(
+        &self,
+        payment_id: &str,
+        kind: &'static str,
+        resolution: &'static str,
+    ) -> Result<(), EngineError> {
+        let pid = payment_id.to_owned();
+        let closed = self
+            .store
+            .write(move |c, _| {
+                let mut closed = Vec::new();
+                for e in exceptions::open_for_payment(c, &pid, kind)? {
+                    closed.push(exceptions::acknowledge(c, e.id, None, Some(resolution))?);
+                }
+                Ok(closed)
+            })
+            .await?;
+        for e in closed {
+            tracing::info!(
+                exception_id = e.id,
+                payment_id,
+                resolution,
+                "Exception settled by evidence."
+            );
+        }
+        Ok(())
+    }
+
+    /// Raises an exception of `kind` for a payment unless one is open already.
+    pub(crate) async fn raise_once(
+        &self,
+        p: &PaymentRecord,
+        kind: &'static str,
+        reason: &str,
+    ) -> Result<(), EngineError> {
+        let (pid, sale, amount, reason_owned) = (
+            p.payment_id.clone(),
+            p.sale_id.clone(),
+            p.amount,
+            reason.to_owned(),
+        );
+        let raised = self
+            .store
+            .write(move |c, _| {
+                if !exceptions::open_for_payment(c, &pid, kind)?.is_empty() {
+                    return Ok(None);
+                }
+                exceptions::raise(
+                    c,
+                    &NewException {
+                        kind: kind.into(),
+                        sale_id: Some(sale),
+                        payment_id: Some(pid),
+                        outbox_id: None,
+                        amount: Some(amount),
+                        code_masked: None,
+                        reason: reason_owned,
+                    },
+                )
+                .map(Some)
+            })
+            .await?;
+        if let Some(id) = raised {
+            self.exception_event(id, kind, reason);
+            self.in_doubt_wake.notify_one();
+        }
+        Ok(())
     }
 }

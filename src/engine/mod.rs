@@ -547,6 +547,7 @@ pub(crate) struct Inner {
     pub(crate) cfg: EngineConfig,
     pub(crate) link: Arc<Link>,
     pub(crate) giftcards: giftcard::Giftcards,
+    pub(crate) cards: terminal::CardTender,
     /// Serializes sale mutations: one register per lane, and no two tenders race for `due`.
     pub(crate) sale_lock: Mutex<()>,
     /// Money movements running on engine-owned tasks.
@@ -580,6 +581,7 @@ impl Engine {
             ports.terminal.clone(),
             cfg.offline.clone(),
         );
+        let cards = terminal::CardTender::new(journal.clone(), ports.terminal.clone(), cfg.fault);
         Engine {
             inner: Arc::new(Inner {
                 journal,
@@ -587,6 +589,7 @@ impl Engine {
                 cfg,
                 link,
                 giftcards,
+                cards,
                 sale_lock: Mutex::new(()),
                 movements: movement::Movements::default(),
                 pos_terminal: std::sync::OnceLock::new(),
@@ -604,6 +607,11 @@ impl Engine {
     /// What the engine's parts record through.
     pub(crate) fn journal(&self) -> &journal::Journal {
         &self.inner.journal
+    }
+
+    /// The card tender on the lane's own terminal.
+    pub(crate) fn cards(&self) -> &terminal::CardTender {
+        &self.inner.cards
     }
 
     /// The gift-card tender.

@@ -438,7 +438,8 @@ impl Engine {
         let was_in_doubt = p.state == PaymentState::InDoubt;
         let p = self.journal().move_payment(&p.payment_id, to, upd).await?;
         if was_in_doubt {
-            self.settle_exceptions(&p.payment_id, PAYMENT_IN_DOUBT, "approved")
+            self.journal()
+                .settle_exceptions(&p.payment_id, PAYMENT_IN_DOUBT, "approved")
                 .await?;
         }
         tracing::info!(payment_id = %p.payment_id, pos_id = %tp.id, amount = %approved, partial, "Terminal payment authorized.");
@@ -461,7 +462,8 @@ impl Engine {
             .move_payment(&p.payment_id, PaymentState::Declined, upd)
             .await?;
         if was_in_doubt {
-            self.settle_exceptions(&p.payment_id, PAYMENT_IN_DOUBT, "not_executed")
+            self.journal()
+                .settle_exceptions(&p.payment_id, PAYMENT_IN_DOUBT, "not_executed")
                 .await?;
         }
         tracing::info!(payment_id = %p.payment_id, reason, "Terminal payment declined.");

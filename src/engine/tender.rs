@@ -168,7 +168,7 @@ impl Tender for CardTender {
         if via_pos(new.terminal_mode) {
             return PosTerminalTender.start(e, new, pin).await;
         }
-        e.pay_card(new).await
+        e.cards().pay(new).await
     }
 
     async fn capture(&self, e: &Engine, p: &PaymentRecord) -> Result<(), EngineError> {
@@ -176,7 +176,7 @@ impl Tender for CardTender {
             return PosTerminalTender.capture(e, p).await;
         }
         match p.state {
-            PaymentState::Authorized | PaymentState::Capturing => e.book_card(p).await,
+            PaymentState::Authorized | PaymentState::Capturing => e.cards().book(p).await,
             _ => Ok(()),
         }
     }
@@ -187,7 +187,7 @@ impl Tender for CardTender {
         }
         match p.state {
             PaymentState::Approved | PaymentState::Authorized | PaymentState::Cancelling => {
-                e.reverse_card(p).await
+                e.cards().reverse(p).await
             }
             _ => Ok(()),
         }
@@ -204,7 +204,9 @@ impl Tender for CardTender {
         match p.state {
             // The journal cannot tell whether the command left: the terminal's evidence
             // decides, matched against the journaled intent.
-            PaymentState::Authorizing | PaymentState::InDoubt => Ok(e.recover_card(p).await?.state),
+            PaymentState::Authorizing | PaymentState::InDoubt => {
+                Ok(e.cards().recover(p).await?.state)
+            }
             other => Ok(other),
         }
     }

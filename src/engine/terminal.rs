@@ -1,4 +1,4 @@
-//! Card tenders on the lane terminal, and cash.
+//! The card tender on the lane's own terminal.
 //!
 //! Every terminal command is journaled before it is sent, with the recovery evidence it needs
 //! (the amount and the terminal's last trace number known before it): a payment row in
@@ -8,13 +8,17 @@
 //! the payment is **in doubt** (an exception is raised and the evidence is asked again), and a
 //! booking or reversal stays where it is. Nothing is ever sent twice blind.
 
+use std::sync::Arc;
+
 use crate::domain::PaymentState;
 use crate::domain::payment::{TerminalMode, TerminalRef};
 use crate::store::payments::{self, NewPayment, PaymentRecord, PaymentUpdate};
 
 use super::in_doubt::PAYMENT_IN_DOUBT;
+use super::journal::Journal;
+use super::ports::PaymentTerminal;
 use super::ports::{Recovered, RecoveryIntent, TerminalError, TerminalOutcome, TerminalRequest};
-use super::{Engine, EngineError, PaymentAnswer};
+use super::{EngineError, Fault, PaymentAnswer};
 
 fn refs(o: &TerminalOutcome) -> TerminalRef {
     TerminalRef {
@@ -40,48 +44,74 @@ enum FollowUp {
     NotDone,
 }
 
-impl Engine {
+/// The card tender on the lane's own terminal (ZVT): authorize or reserve at payment time,
+/// book the total at completion, reverse on cancel, and settle a lost answer from the
+/// terminal's evidence.
+#[derive(Clone)]
+pub(crate) struct CardTender {
+    journal: Journal,
+    terminal: Arc<dyn PaymentTerminal>,
+    /// Negative-control switch of the crash harness; `None` in production.
+    fault: Option<Fault>,
+}
+
+impl CardTender {
+    pub(crate) fn new(
+        journal: Journal,
+        terminal: Arc<dyn PaymentTerminal>,
+        fault: Option<Fault>,
+    ) -> CardTender {
+        CardTender {
+            journal,
+            terminal,
+            fault,
+        }
+    }
+
     /// The terminal's last trace number before a command: the terminal client's, else the
     /// journal's latest.
     async fn trace_before(&self) -> Result<Option<u32>, EngineError> {
-        if let Some(t) = self.inner.ports.terminal.last_trace().await {
+        if let Some(t) = self.terminal.last_trace().await {
             return Ok(Some(t));
         }
-        Ok(self.store().read(|c, _| payments::last_trace(c)).await?)
+        Ok(self
+            .journal
+            .store()
+            .read(|c, _| payments::last_trace(c))
+            .await?)
     }
 
     /// Card: the intent (with its recovery evidence) is journaled, then the terminal
     /// authorizes (or reserves). A lost answer is recovered, never asked again.
-    pub(crate) async fn pay_card(&self, new: NewPayment) -> Result<PaymentAnswer, EngineError> {
-        let (sc, rc) = (
-            self.inner.cfg.store_code.clone(),
-            self.inner.cfg.register_code.clone(),
-        );
+    pub(crate) async fn pay(&self, new: NewPayment) -> Result<PaymentAnswer, EngineError> {
+        let lane = self.journal.lane();
+        let (sc, rc) = (lane.store_code.clone(), lane.register_code.clone());
         let mut n = new.clone();
         n.trace_before = self.trace_before().await?;
         let p = self
+            .journal
             .store()
             .write(move |c, s| payments::insert(c, s, &sc, &rc, &n))
             .await?
             .into_inner();
-        self.journal().payment_event(&p);
+        self.journal.payment_event(&p);
         let req = TerminalRequest {
             amount: p.amount,
             reference: p.ref_no.clone(),
         };
-        let t = &self.inner.ports.terminal;
+        let t = &self.terminal;
         let res = if p.terminal_mode == Some(TerminalMode::Reserve) {
             t.reserve(&req).await
         } else {
             t.authorize(&req).await
         };
-        let p = self.settle_card(&p, res).await?;
-        self.journal().answer(&p).await
+        let p = self.settle(&p, res).await?;
+        self.journal.answer(&p).await
     }
 
     /// Applies a terminal answer to a payment in `authorizing`; a lost answer goes through
-    /// [`Engine::recover_card`].
-    pub(crate) async fn settle_card(
+    /// [`CardTender::recover`].
+    pub(crate) async fn settle(
         &self,
         p: &PaymentRecord,
         res: Result<TerminalOutcome, TerminalError>,
@@ -102,13 +132,13 @@ impl Engine {
                     reason: Some(reason),
                     ..Default::default()
                 };
-                self.journal()
+                self.journal
                     .move_payment(&p.payment_id, PaymentState::Declined, upd)
                     .await
             }
             Err(TerminalError::OutcomeUnknown(m)) => {
                 tracing::warn!(payment_id = %p.payment_id, error = %m, "Terminal answer lost; recovering from the terminal's evidence.");
-                self.recover_card(p).await
+                self.recover(p).await
             }
             // Nothing reached the terminal, or it refused the command before running it.
             Err(e) => {
@@ -116,7 +146,7 @@ impl Engine {
                     reason: Some(e.to_string()),
                     ..Default::default()
                 };
-                self.journal()
+                self.journal
                     .move_payment(&p.payment_id, PaymentState::Declined, upd)
                     .await
             }
@@ -134,7 +164,7 @@ impl Engine {
             return Ok(());
         }
         let (id, lines) = (payment_id.to_owned(), lines.to_vec());
-        self.journal()
+        self.journal
             .journal_outcome(move |c, _| crate::store::receipts::append(c, &id, &lines))
             .await
     }
@@ -154,22 +184,17 @@ impl Engine {
             terminal: Some(refs(o)),
             ..Default::default()
         };
-        self.journal().move_payment(&p.payment_id, to, upd).await
+        self.journal.move_payment(&p.payment_id, to, upd).await
     }
 
     /// Settles a card payment in `authorizing` or `in_doubt` from the terminal's evidence:
     /// approved (our amount, a receipt no other payment holds) or declined only on positive
     /// evidence; otherwise in doubt, with an exception open.
-    pub(crate) async fn recover_card(
-        &self,
-        p: &PaymentRecord,
-    ) -> Result<PaymentRecord, EngineError> {
-        if self.inner.cfg.fault == Some(super::Fault::ResendCard)
-            && p.state == PaymentState::Authorizing
-        {
+    pub(crate) async fn recover(&self, p: &PaymentRecord) -> Result<PaymentRecord, EngineError> {
+        if self.fault == Some(Fault::ResendCard) && p.state == PaymentState::Authorizing {
             return self.resend_card_blind(p).await;
         }
-        let verdict = match self.inner.ports.terminal.recover(&intent(p)).await {
+        let verdict = match self.terminal.recover(&intent(p)).await {
             Ok(Recovered::Approved(o)) => match o.receipt_no {
                 Some(r) if self.receipt_used(r, &p.payment_id).await? => Recovered::Unknown(
                     "the terminal's last receipt belongs to another payment".into(),
@@ -183,7 +208,8 @@ impl Engine {
             Recovered::Approved(o) => {
                 tracing::info!(payment_id = %p.payment_id, "Lost card payment recovered as approved.");
                 let p = self.card_approved(p, &o).await?;
-                self.settle_exceptions(&p.payment_id, PAYMENT_IN_DOUBT, "evidence: approved")
+                self.journal
+                    .settle_exceptions(&p.payment_id, PAYMENT_IN_DOUBT, "evidence: approved")
                     .await?;
                 Ok(p)
             }
@@ -194,10 +220,11 @@ impl Engine {
                     ..Default::default()
                 };
                 let p = self
-                    .journal()
+                    .journal
                     .move_payment(&p.payment_id, PaymentState::Declined, upd)
                     .await?;
-                self.settle_exceptions(&p.payment_id, PAYMENT_IN_DOUBT, "evidence: not executed")
+                self.journal
+                    .settle_exceptions(&p.payment_id, PAYMENT_IN_DOUBT, "evidence: not executed")
                     .await?;
                 Ok(p)
             }
@@ -211,14 +238,14 @@ impl Engine {
                     reason: Some(format!("terminal outcome unknown: {reason}")),
                     ..Default::default()
                 };
-                self.journal()
+                self.journal
                     .move_payment(&p.payment_id, PaymentState::InDoubt, upd)
                     .await
             }
         }
     }
 
-    /// Negative control only ([`super::Fault::ResendCard`]): the broken recovery the crash
+    /// Negative control only ([`Fault::ResendCard`]): the broken recovery the crash
     /// harness must catch, sending the payment again as if the first never left.
     async fn resend_card_blind(&self, p: &PaymentRecord) -> Result<PaymentRecord, EngineError> {
         tracing::warn!(payment_id = %p.payment_id, "Fault injection: card payment sent again blind.");
@@ -226,7 +253,7 @@ impl Engine {
             amount: p.amount,
             reference: p.ref_no.clone(),
         };
-        let t = &self.inner.ports.terminal;
+        let t = &self.terminal;
         let res = if p.terminal_mode == Some(TerminalMode::Reserve) {
             t.reserve(&req).await
         } else {
@@ -239,7 +266,7 @@ impl Engine {
                     reason: Some("fault injection: resend failed".into()),
                     ..Default::default()
                 };
-                self.journal()
+                self.journal
                     .move_payment(&p.payment_id, PaymentState::Declined, upd)
                     .await
             }
@@ -249,6 +276,7 @@ impl Engine {
     async fn receipt_used(&self, receipt: u32, payment_id: &str) -> Result<bool, EngineError> {
         let pid = payment_id.to_owned();
         Ok(self
+            .journal
             .store()
             .read(move |c, _| payments::receipt_used_by_other(c, receipt, &pid))
             .await?)
@@ -277,6 +305,7 @@ impl Engine {
         let pid = p.payment_id.clone();
         let moving = p.state != to;
         let p = self
+            .journal
             .store()
             .write(move |c, _| {
                 payments::set_trace_before(c, &pid, trace_before)?;
@@ -287,7 +316,7 @@ impl Engine {
                 }
             })
             .await?;
-        self.journal().payment_event(&p);
+        self.journal.payment_event(&p);
         match send(receipt).await {
             Ok(o) if o.approved => Ok(o),
             Ok(o) => Err(EngineError::Terminal(TerminalError::Other(
@@ -311,12 +340,13 @@ impl Engine {
         p: &PaymentRecord,
         what: &'static str,
     ) -> Result<FollowUp, EngineError> {
-        match self.inner.ports.terminal.recover(&intent(p)).await? {
+        match self.terminal.recover(&intent(p)).await? {
             Recovered::Approved(o) => Ok(FollowUp::Done(o)),
             Recovered::NotExecuted(_) => Ok(FollowUp::NotDone),
             Recovered::Unknown(reason) => {
                 let reason = format!("{what} for payment {}: {reason}", p.payment_id);
-                self.raise_once(p, super::in_doubt::FOLLOW_UP_IN_DOUBT, &reason)
+                self.journal
+                    .raise_once(p, super::in_doubt::FOLLOW_UP_IN_DOUBT, &reason)
                     .await?;
                 Err(EngineError::Terminal(TerminalError::OutcomeUnknown(reason)))
             }
@@ -324,8 +354,8 @@ impl Engine {
     }
 
     /// Books the total of a reservation at completion.
-    pub(crate) async fn book_card(&self, p: &PaymentRecord) -> Result<(), EngineError> {
-        let t = std::sync::Arc::clone(&self.inner.ports.terminal);
+    pub(crate) async fn book(&self, p: &PaymentRecord) -> Result<(), EngineError> {
+        let t = std::sync::Arc::clone(&self.terminal);
         let amount = p.amount;
         let o = self
             .follow_up(p, PaymentState::Capturing, "book total", async move |r| {
@@ -334,7 +364,7 @@ impl Engine {
             .await?;
         self.keep_receipt_lines(&p.payment_id, &o.receipt_lines)
             .await?;
-        self.journal()
+        self.journal
             .move_payment(
                 &p.payment_id,
                 PaymentState::Captured,
@@ -354,18 +384,19 @@ impl Engine {
                 },
             )
             .await?;
-        self.settle_exceptions(
-            &p.payment_id,
-            super::in_doubt::FOLLOW_UP_IN_DOUBT,
-            "evidence: done",
-        )
-        .await
+        self.journal
+            .settle_exceptions(
+                &p.payment_id,
+                super::in_doubt::FOLLOW_UP_IN_DOUBT,
+                "evidence: done",
+            )
+            .await
     }
 
     /// Reverses an approved card payment (06 30) or releases a reservation (06 25), as the
     /// payment's journaled mode says.
-    pub(crate) async fn reverse_card(&self, p: &PaymentRecord) -> Result<(), EngineError> {
-        let t = std::sync::Arc::clone(&self.inner.ports.terminal);
+    pub(crate) async fn reverse(&self, p: &PaymentRecord) -> Result<(), EngineError> {
+        let t = std::sync::Arc::clone(&self.terminal);
         let reservation = p.terminal_mode == Some(TerminalMode::Reserve);
         let o = self
             .follow_up(p, PaymentState::Cancelling, "reversal", async move |r| {
@@ -377,7 +408,7 @@ impl Engine {
         // The reversal's trace is the terminal's latest transaction: after a restart it is the
         // `trace_before` of the next card payment (`payments::last_trace`). Without it a lost
         // payment of the same amount would be matched to this reversal and taken as approved.
-        self.journal()
+        self.journal
             .move_payment(
                 &p.payment_id,
                 PaymentState::Cancelled,
@@ -390,11 +421,12 @@ impl Engine {
                 },
             )
             .await?;
-        self.settle_exceptions(
-            &p.payment_id,
-            super::in_doubt::FOLLOW_UP_IN_DOUBT,
-            "evidence: done",
-        )
-        .await
+        self.journal
+            .settle_exceptions(
+                &p.payment_id,
+                super::in_doubt::FOLLOW_UP_IN_DOUBT,
+                "evidence: done",
+            )
+            .await
     }
 }

@@ -123,7 +123,7 @@ impl Engine {
             OutboxKind::GiftcardCapture => self.send_capture(item).await,
             OutboxKind::GiftcardCancel => self.send_cancel(item).await,
             OutboxKind::TerminalCapture | OutboxKind::TerminalVoid => {
-                self.send_terminal_item(item).await
+                self.pos_terminal().send_item(item).await
             }
             OutboxKind::GiftcardRefund => self.send_refund(item).await,
         }

@@ -553,7 +553,7 @@ pub(crate) struct Inner {
     /// Money movements running on engine-owned tasks.
     pub(crate) movements: movement::Movements,
     /// The processor terminal behind the POS, on lanes with `terminal.protocol = "pos"`.
-    pub(crate) pos_terminal: std::sync::OnceLock<pos_terminal::PosTerminalLane>,
+    pub(crate) pos_terminal: pos_terminal::PosTerminalTender,
     /// Purchases the forwarder keeps in flight at once (1: one item after the other).
     pub(crate) forward_window: std::sync::atomic::AtomicUsize,
 }
@@ -582,6 +582,12 @@ impl Engine {
             cfg.offline.clone(),
         );
         let cards = terminal::CardTender::new(journal.clone(), ports.terminal.clone(), cfg.fault);
+        let pos_terminal = pos_terminal::PosTerminalTender::new(
+            journal.clone(),
+            link.clone(),
+            cfg.probe_backoff.clone(),
+            cfg.fault,
+        );
         Engine {
             inner: Arc::new(Inner {
                 journal,
@@ -592,7 +598,7 @@ impl Engine {
                 cards,
                 sale_lock: Mutex::new(()),
                 movements: movement::Movements::default(),
-                pos_terminal: std::sync::OnceLock::new(),
+                pos_terminal,
                 forward_window: std::sync::atomic::AtomicUsize::new(1),
             }),
         }

@@ -18,7 +18,7 @@
 //! declined, cancelled). Capture and void are idempotent at the POS, so an outbox item may
 //! send them again; the capture item is queued before the sale's purchase.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -35,8 +35,10 @@ pub use pos_client::{
 };
 
 use super::in_doubt::PAYMENT_IN_DOUBT;
+use super::journal::Journal;
+use super::link::Link;
 use super::ports::HostError;
-use super::{Engine, EngineError, EngineEvent, PaymentAnswer};
+use super::{BackoffFactory, Engine, EngineError, EngineEvent, Fault, PaymentAnswer};
 
 /// The reason a card tender gets while the POS link is down.
 pub const LINK_OFFLINE: &str = "link_offline";
@@ -125,21 +127,48 @@ enum Step {
     Lookup,
 }
 
-impl Engine {
+/// The card tender on a processor terminal that the POS drives; it takes cards only once
+/// the lane's terminal is set ([`PosTerminalTender::set_lane`]).
+pub(crate) struct PosTerminalTender {
+    pub(super) journal: Journal,
+    pub(super) link: Arc<Link>,
+    lane: OnceLock<PosTerminalLane>,
+    /// Delays between asking again for an answer that was lost.
+    retry: BackoffFactory,
+    /// Negative-control switch of the crash harness; `None` in production.
+    fault: Option<Fault>,
+}
+
+impl PosTerminalTender {
+    pub(crate) fn new(
+        journal: Journal,
+        link: Arc<Link>,
+        retry: BackoffFactory,
+        fault: Option<Fault>,
+    ) -> PosTerminalTender {
+        PosTerminalTender {
+            journal,
+            link,
+            lane: OnceLock::new(),
+            retry,
+            fault,
+        }
+    }
+
     /// The lane's POS-driven terminal, when `terminal.protocol = "pos"`.
-    pub(crate) fn pos_terminal(&self) -> Option<&PosTerminalLane> {
-        self.inner.pos_terminal.get()
+    pub(crate) fn lane(&self) -> Option<&PosTerminalLane> {
+        self.lane.get()
     }
 
     /// Makes this lane take cards on a processor terminal through the POS (wiring, once).
-    pub fn set_pos_terminal(&self, lane: PosTerminalLane) {
-        if self.inner.pos_terminal.set(lane).is_err() {
+    pub(crate) fn set_lane(&self, lane: PosTerminalLane) {
+        if self.lane.set(lane).is_err() {
             tracing::warn!("POS terminal already set; keeping the first.");
         }
     }
 
     pub(crate) fn progress(&self, p: &PaymentRecord, state: Progress) {
-        self.journal().emit(EngineEvent::PaymentProgress {
+        self.journal.emit(EngineEvent::PaymentProgress {
             sale_id: p.sale_id.clone(),
             payment_id: p.payment_id.clone(),
             amount: p.amount,
@@ -148,27 +177,21 @@ impl Engine {
     }
 
     /// The tender: intent, `start`, continuations, outcome (see the module overview).
-    pub(crate) async fn pay_pos_terminal(
-        &self,
-        new: NewPayment,
-    ) -> Result<PaymentAnswer, EngineError> {
-        let Some(lane) = self.pos_terminal().cloned() else {
+    pub(crate) async fn pay(&self, new: NewPayment) -> Result<PaymentAnswer, EngineError> {
+        let Some(lane) = self.lane().cloned() else {
             return Err(EngineError::Invalid(
                 "this lane has no POS-driven terminal".into(),
             ));
         };
-        if !self.inner.link.is_online() {
-            return self
-                .journal()
-                .record_declined(new, LINK_OFFLINE.into())
-                .await;
+        if !self.link.is_online() {
+            return self.journal.record_declined(new, LINK_OFFLINE.into()).await;
         }
-        let (sale, _) = self.journal().load(&new.sale_id).await?;
-        let p = self.journal().insert_payment(&new).await?;
+        let (sale, _) = self.journal.load(&new.sale_id).await?;
+        let p = self.journal.insert_payment(&new).await?;
         self.progress(&p, Progress::WaitingForCard);
         let req = TerminalPaymentStartRequest {
             terminal_id: lane.terminal_id.clone(),
-            store_code: self.inner.cfg.store_code.clone(),
+            store_code: self.journal.lane().store_code.clone(),
             trans_type: TerminalPaymentType::Authorize,
             amount: p.amount.0,
             ref_no: p.ref_no.clone(),
@@ -177,14 +200,14 @@ impl Engine {
         };
         let step = match lane.host.start(&req).await {
             Ok(o) => {
-                self.inner.link.up();
+                self.link.up();
                 Step::Outcome(o)
             }
             Err(HostError::NotSent(m)) => {
-                self.inner.link.down();
+                self.link.down();
                 tracing::warn!(payment_id = %p.payment_id, error = %m, "Terminal payment not started: POS unreachable.");
                 let p = self.terminal_declined(&p, LINK_OFFLINE).await?;
-                return self.journal().answer(&p).await;
+                return self.journal.answer(&p).await;
             }
             Err(HostError::NotAuthorized(m)) => {
                 tracing::error!(payment_id = %p.payment_id, error = %m,
@@ -195,7 +218,7 @@ impl Engine {
                         "pos_not_authorized: the POS client lacks permission MakeSaleTerminalPayment",
                     )
                     .await?;
-                return self.journal().answer(&p).await;
+                return self.journal.answer(&p).await;
             }
             Err(HostError::OutcomeUnknown(m)) => {
                 // The POS may have started it: ask where it stands, never start again.
@@ -204,21 +227,19 @@ impl Engine {
             }
             Err(e) => {
                 let p = self.terminal_declined(&p, &e.to_string()).await?;
-                return self.journal().answer(&p).await;
+                return self.journal.answer(&p).await;
             }
         };
         let p = self.drive(p, step).await?;
-        self.journal().answer(&p).await
+        self.journal.answer(&p).await
     }
 
     /// Resumes a payment found `authorizing` or `in_doubt`: the journaled token if there
     /// is one, otherwise the lookup by `refNo`.
-    pub(crate) async fn resume_pos_terminal(
-        &self,
-        payment_id: &str,
-    ) -> Result<PaymentRecord, EngineError> {
+    pub(crate) async fn resume(&self, payment_id: &str) -> Result<PaymentRecord, EngineError> {
         let pid = payment_id.to_owned();
         let (p, token) = self
+            .journal
             .store()
             .read(move |c, _| Ok((payments::get(c, &pid)?, payments::continuation(c, &pid)?)))
             .await?;
@@ -226,17 +247,17 @@ impl Engine {
             return Ok(p);
         }
         tracing::info!(payment_id = %p.payment_id, ref_no = %p.ref_no, with_token = token.is_some(), "Resuming a terminal payment.");
-        let token = if self.inner.cfg.fault == Some(super::Fault::ResendPosStart) {
+        let token = if self.fault == Some(Fault::ResendPosStart) {
             // Negative control only: start again, blind, as a naive recovery would.
-            let (sale, _) = self.journal().load(&p.sale_id).await?;
+            let (sale, _) = self.journal.load(&p.sale_id).await?;
             let host = self.pos_host()?;
             let terminal_id = self
-                .pos_terminal()
+                .lane()
                 .map(|l| l.terminal_id.clone())
                 .unwrap_or_default();
             let req = TerminalPaymentStartRequest {
                 terminal_id,
-                store_code: self.inner.cfg.store_code.clone(),
+                store_code: self.journal.lane().store_code.clone(),
                 trans_type: TerminalPaymentType::Authorize,
                 amount: p.amount.0,
                 ref_no: p.ref_no.clone(),
@@ -261,39 +282,18 @@ impl Engine {
         let p = self.drive(p, step).await?;
         // The register cancelled the sale while this payment was still at the terminal
         // (its cancel answered 409 and left the sale `cancelling`): give the hold back now.
-        let (sale, _) = self.journal().load(&p.sale_id).await?;
+        let (sale, _) = self.journal.load(&p.sale_id).await?;
         if sale.state == crate::domain::SaleState::Cancelling
             && matches!(p.state, PaymentState::Authorized | PaymentState::Approved)
         {
-            self.void_pos_terminal(&p).await?;
+            self.void(&p).await?;
         }
         Ok(p)
     }
 
-    /// Runs [`Engine::resume_pos_terminal`] on an engine-owned movement under the payment's
-    /// key (a register retrying the payment waits on it), without waiting for it here.
-    pub(crate) fn spawn_resume_pos_terminal(&self, payment_id: &str) {
-        let key = format!("payment:{payment_id}");
-        if self.inner.movements.is_running(&key) {
-            return;
-        }
-        let (engine, pid) = (self.clone(), payment_id.to_owned());
-        tokio::spawn(async move {
-            let res = engine
-                .submit(key, move |e| {
-                    let pid = pid.clone();
-                    async move { e.resume_pos_terminal(&pid).await }
-                })
-                .await;
-            if let Err(e) = res {
-                tracing::warn!(error = %e, "Terminal payment could not be resumed yet.");
-            }
-        });
-    }
-
     /// Follows continuations (and lookups) until the payment ends or must go in doubt.
     async fn drive(&self, p: PaymentRecord, first: Step) -> Result<PaymentRecord, EngineError> {
-        let host = match self.pos_terminal() {
+        let host = match self.lane() {
             Some(l) => l.host.clone(),
             None => return Err(EngineError::Invalid("no POS-driven terminal".into())),
         };
@@ -313,7 +313,7 @@ impl Engine {
                 Step::Outcome(TerminalPaymentOutcome::Continuation(c)) => {
                     if journaled.as_deref() != Some(c.token.as_str()) {
                         let (pid, token) = (p.payment_id.clone(), c.token.clone());
-                        self.journal()
+                        self.journal
                             .journal_outcome(move |conn, _| {
                                 payments::set_continuation(conn, &pid, Some(&token))
                             })
@@ -366,16 +366,16 @@ impl Engine {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<T, HostError>>,
     {
-        let mut delays = (self.inner.cfg.probe_backoff)();
+        let mut delays = (self.retry)();
         let mut last = String::new();
         for _ in 0..ASK_ATTEMPTS {
             match call().await {
                 Ok(v) => {
-                    self.inner.link.up();
+                    self.link.up();
                     return Ok(v);
                 }
                 Err(e @ (HostError::NotSent(_) | HostError::OutcomeUnknown(_))) => {
-                    self.inner.link.note(&e);
+                    self.link.note(&e);
                     last = e.to_string();
                     let wait = delays.next().unwrap_or(Duration::from_secs(5));
                     tokio::time::sleep(wait.min(Duration::from_secs(2))).await;
@@ -436,9 +436,9 @@ impl Engine {
             ..Default::default()
         };
         let was_in_doubt = p.state == PaymentState::InDoubt;
-        let p = self.journal().move_payment(&p.payment_id, to, upd).await?;
+        let p = self.journal.move_payment(&p.payment_id, to, upd).await?;
         if was_in_doubt {
-            self.journal()
+            self.journal
                 .settle_exceptions(&p.payment_id, PAYMENT_IN_DOUBT, "approved")
                 .await?;
         }
@@ -458,11 +458,11 @@ impl Engine {
             ..Default::default()
         };
         let p = self
-            .journal()
+            .journal
             .move_payment(&p.payment_id, PaymentState::Declined, upd)
             .await?;
         if was_in_doubt {
-            self.journal()
+            self.journal
                 .settle_exceptions(&p.payment_id, PAYMENT_IN_DOUBT, "not_executed")
                 .await?;
         }
@@ -488,17 +488,17 @@ impl Engine {
             reason: Some("terminal_payment_unknown".into()),
             ..Default::default()
         };
-        self.journal()
+        self.journal
             .move_payment(&p.payment_id, PaymentState::InDoubt, upd)
             .await
     }
 
     /// At completion: captures an authorized payment; an outage or lost answer leaves a
     /// `terminal_capture` item (queued before the sale's purchase).
-    pub(crate) async fn capture_pos_terminal(&self, p: &PaymentRecord) -> Result<(), EngineError> {
+    pub(crate) async fn capture(&self, p: &PaymentRecord) -> Result<(), EngineError> {
         let p = match p.state {
             PaymentState::Authorized => {
-                self.journal()
+                self.journal
                     .move_payment(
                         &p.payment_id,
                         PaymentState::Capturing,
@@ -508,14 +508,14 @@ impl Engine {
             }
             PaymentState::Capturing => {
                 return self
-                    .journal()
+                    .journal
                     .ensure_item(p, OutboxKind::TerminalCapture)
                     .await;
             }
             _ => return Ok(()),
         };
-        if let Some(upd) = self.capture_terminal_now(&p).await? {
-            self.journal()
+        if let Some(upd) = self.capture_now(&p).await? {
+            self.journal
                 .move_payment(&p.payment_id, PaymentState::Captured, upd)
                 .await?;
         }
@@ -525,7 +525,7 @@ impl Engine {
     /// Captures a terminal payment in `capturing` through the POS. Returns the update that
     /// goes with its `captured` state (the caller journals it), or `None` when a
     /// `terminal_capture` item will finish it.
-    pub(crate) async fn capture_terminal_now(
+    pub(crate) async fn capture_now(
         &self,
         p: &PaymentRecord,
     ) -> Result<Option<PaymentUpdate>, EngineError> {
@@ -535,15 +535,15 @@ impl Engine {
             Ok(TerminalPaymentOutcome::Payment(tp))
                 if tp.status == TerminalPaymentStatus::Captured =>
             {
-                self.inner.link.up();
+                self.link.up();
                 Ok(Some(PaymentUpdate::default()))
             }
             other => {
                 if let Err(e) = &other {
-                    self.inner.link.note(e);
+                    self.link.note(e);
                 }
                 tracing::warn!(payment_id = %p.payment_id, answer = ?other.as_ref().map(|_| "unexpected"), "Terminal capture deferred to the outbox.");
-                self.journal()
+                self.journal
                     .ensure_item(p, OutboxKind::TerminalCapture)
                     .await?;
                 Ok(None)
@@ -553,10 +553,10 @@ impl Engine {
 
     /// At cancel: voids an authorized (or approved) payment; an outage or lost answer leaves
     /// a `terminal_void` item.
-    pub(crate) async fn void_pos_terminal(&self, p: &PaymentRecord) -> Result<(), EngineError> {
+    pub(crate) async fn void(&self, p: &PaymentRecord) -> Result<(), EngineError> {
         let p = match p.state {
             PaymentState::Authorized | PaymentState::Approved => {
-                self.journal()
+                self.journal
                     .move_payment(
                         &p.payment_id,
                         PaymentState::Cancelling,
@@ -565,10 +565,7 @@ impl Engine {
                     .await?
             }
             PaymentState::Cancelling => {
-                return self
-                    .journal()
-                    .ensure_item(p, OutboxKind::TerminalVoid)
-                    .await;
+                return self.journal.ensure_item(p, OutboxKind::TerminalVoid).await;
             }
             PaymentState::Authorizing => {
                 return Err(EngineError::InvalidState(format!(
@@ -584,8 +581,8 @@ impl Engine {
             Ok(TerminalPaymentOutcome::Payment(tp))
                 if tp.status == TerminalPaymentStatus::Voided =>
             {
-                self.inner.link.up();
-                self.journal()
+                self.link.up();
+                self.journal
                     .move_payment(
                         &p.payment_id,
                         PaymentState::Cancelled,
@@ -597,18 +594,16 @@ impl Engine {
             }
             other => {
                 if let Err(e) = &other {
-                    self.inner.link.note(e);
+                    self.link.note(e);
                 }
                 tracing::warn!(payment_id = %p.payment_id, "Terminal void deferred to the outbox.");
-                self.journal()
-                    .ensure_item(&p, OutboxKind::TerminalVoid)
-                    .await
+                self.journal.ensure_item(&p, OutboxKind::TerminalVoid).await
             }
         }
     }
 
     fn pos_host(&self) -> Result<Arc<dyn TerminalPaymentHost>, EngineError> {
-        self.pos_terminal()
+        self.lane()
             .map(|l| l.host.clone())
             .ok_or_else(|| EngineError::Invalid("this lane has no POS-driven terminal".into()))
     }
@@ -616,14 +611,18 @@ impl Engine {
     /// The forwarder's send of a `terminal_capture` / `terminal_void` item (idempotent at
     /// the POS): done → item confirmed with the payment; unreachable or lost → retry; a
     /// definitive refusal → rejected with an exception for the operator.
-    pub(crate) async fn send_terminal_item(
+    pub(crate) async fn send_item(
         &self,
         item: crate::domain::outbox::OutboxItem,
     ) -> Result<super::forwarder::Step, EngineError> {
         use super::forwarder::Step;
         let pid = item.payment_id.clone().unwrap_or_default();
         let p2 = pid.clone();
-        let p = self.store().read(move |c, _| payments::get(c, &p2)).await?;
+        let p = self
+            .journal
+            .store()
+            .read(move |c, _| payments::get(c, &p2))
+            .await?;
         let capture = item.kind == OutboxKind::TerminalCapture;
         let host = self.pos_host()?;
         let id = p.pos_trans_id.clone().unwrap_or_default();
@@ -657,16 +656,17 @@ impl Engine {
                 Some(error_reason(&code, message.as_deref())),
             ),
             Err(e @ (HostError::NotSent(_) | HostError::OutcomeUnknown(_))) => {
-                self.inner.link.note(&e);
+                self.link.note(&e);
                 tracing::warn!(outbox_id = item.id, kind = %item.kind, error = %e, "Terminal capture/void not done; will retry.");
                 let it = self
+                    .journal
                     .store()
                     .write({
                         let m = e.to_string();
                         move |c, _| outbox::transition(c, item.id, OutboxState::New, Some(&m))
                     })
                     .await?;
-                self.journal().emit(EngineEvent::Outbox {
+                self.journal.emit(EngineEvent::Outbox {
                     id: it.id,
                     kind: it.kind,
                     state: it.state,
@@ -682,7 +682,7 @@ impl Engine {
         };
         let (iid, f) = (item.id, failure.clone());
         let (p, exc) = self
-            .journal()
+            .journal
             .journal_outcome(move |c, _| {
                 outbox::transition(c, iid, item_to, f.as_deref())?;
                 let p = match pay_to {
@@ -707,17 +707,50 @@ impl Engine {
                 Ok((p, exc))
             })
             .await?;
-        self.inner.link.up();
-        self.journal().emit(EngineEvent::Outbox {
+        self.link.up();
+        self.journal.emit(EngineEvent::Outbox {
             id: item.id,
             kind: item.kind,
             state: item_to,
         });
-        self.journal().payment_event(&p);
+        self.journal.payment_event(&p);
         if let (Some(id), Some(reason)) = (exc, failure) {
             tracing::error!(outbox_id = item.id, exception_id = id, reason = %reason, "Terminal capture/void refused by the POS; exception raised.");
-            self.journal().exception_event(id, kind, &reason);
+            self.journal.exception_event(id, kind, &reason);
         }
         Ok(Step::Done(item.id, item_to))
+    }
+}
+
+impl Engine {
+    /// The card tender on a processor terminal that the POS drives.
+    pub(crate) fn pos_terminal(&self) -> &PosTerminalTender {
+        &self.inner.pos_terminal
+    }
+
+    /// Makes this lane take cards on a processor terminal through the POS (wiring, once).
+    pub fn set_pos_terminal(&self, lane: PosTerminalLane) {
+        self.pos_terminal().set_lane(lane);
+    }
+
+    /// Runs [`PosTerminalTender::resume`] on an engine-owned movement under the payment's
+    /// key (a register retrying the payment waits on it), without waiting for it here.
+    pub(crate) fn spawn_resume_pos_terminal(&self, payment_id: &str) {
+        let key = format!("payment:{payment_id}");
+        if self.inner.movements.is_running(&key) {
+            return;
+        }
+        let (engine, pid) = (self.clone(), payment_id.to_owned());
+        tokio::spawn(async move {
+            let res = engine
+                .submit(key, move |e| {
+                    let pid = pid.clone();
+                    async move { e.pos_terminal().resume(&pid).await }
+                })
+                .await;
+            if let Err(e) = res {
+                tracing::warn!(error = %e, "Terminal payment could not be resumed yet.");
+            }
+        });
     }
 }

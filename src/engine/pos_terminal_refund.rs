@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use crate::domain::Money;
 
-use super::Engine;
 use super::ports::{HostError, TerminalError, TerminalOutcome};
 use super::pos_terminal::{
-    LINK_OFFLINE, TerminalErrorCode, TerminalPaymentOutcome, TerminalPaymentStartRequest,
-    TerminalPaymentStatus, TerminalPaymentType, error_reason,
+    LINK_OFFLINE, PosTerminalTender, TerminalErrorCode, TerminalPaymentOutcome,
+    TerminalPaymentStartRequest, TerminalPaymentStatus, TerminalPaymentType, error_reason,
 };
 
 fn declined(amount: Money, reason: String) -> TerminalOutcome {
@@ -27,25 +26,25 @@ fn declined(amount: Money, reason: String) -> TerminalOutcome {
     }
 }
 
-impl Engine {
+impl PosTerminalTender {
     /// Gives `amount` back to the card the customer presents at the lane's processor
     /// terminal. `Err(NotSent)`: nothing was refunded; `Err(OutcomeUnknown)`: the POS's
     /// evidence could not be had (the refund stays in doubt).
-    pub(crate) async fn pos_terminal_refund(
+    pub(crate) async fn refund(
         &self,
         ref_no: &str,
         amount: Money,
         transaction_id: Option<String>,
     ) -> Result<TerminalOutcome, TerminalError> {
-        let Some(lane) = self.pos_terminal().cloned() else {
+        let Some(lane) = self.lane().cloned() else {
             return Err(TerminalError::NotSent("no POS-driven terminal".into()));
         };
-        if !self.inner.link.is_online() {
+        if !self.link.is_online() {
             return Err(TerminalError::NotSent(LINK_OFFLINE.into()));
         }
         let req = TerminalPaymentStartRequest {
             terminal_id: lane.terminal_id.clone(),
-            store_code: self.inner.cfg.store_code.clone(),
+            store_code: self.journal.lane().store_code.clone(),
             trans_type: TerminalPaymentType::Refund,
             amount: amount.0,
             ref_no: ref_no.to_owned(),
@@ -54,11 +53,11 @@ impl Engine {
         };
         let mut next = match lane.host.start(&req).await {
             Ok(o) => {
-                self.inner.link.up();
+                self.link.up();
                 Some(o)
             }
             Err(HostError::NotSent(m)) => {
-                self.inner.link.down();
+                self.link.down();
                 return Err(TerminalError::NotSent(m));
             }
             Err(HostError::NotAuthorized(_)) => {

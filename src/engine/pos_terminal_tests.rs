@@ -184,7 +184,7 @@ async fn a_resume_with_a_journaled_token_continues_and_never_starts() {
         .await
         .unwrap();
     assert!(!ref_no.is_empty());
-    let p = e.resume_pos_terminal("C9").await.unwrap();
+    let p = e.pos_terminal().resume("C9").await.unwrap();
     assert_eq!(p.state, PaymentState::Authorized);
 }
 

@@ -597,7 +597,7 @@ impl Engine {
     /// Whether this lane's terminal can refund to a card (ZVT 06 31, or a processor terminal
     /// behind the POS); otherwise card refunds are declined with [`CARD_REFUND_UNAVAILABLE`].
     fn card_refunds_available(&self) -> bool {
-        self.pos_terminal().is_some() || self.inner.ports.terminal.supports_refund()
+        self.pos_terminal().lane().is_some() || self.inner.ports.terminal.supports_refund()
     }
 
     /// The terminal's refund for `req`. A lost answer is settled at once from the terminal's
@@ -608,11 +608,12 @@ impl Engine {
         &self,
         req: &TerminalRequest,
     ) -> Result<TerminalOutcome, TerminalError> {
-        if self.pos_terminal().is_some() {
+        if self.pos_terminal().lane().is_some() {
             // A processor terminal behind the POS: `transType: REFUND`, the lost answer
             // looked up by the refund's `refNo`.
             return self
-                .pos_terminal_refund(&req.reference, req.amount, None)
+                .pos_terminal()
+                .refund(&req.reference, req.amount, None)
                 .await;
         }
         let terminal = &self.inner.ports.terminal;

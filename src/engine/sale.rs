@@ -415,7 +415,7 @@ impl Engine {
             entry_mode: (req.method == Method::Giftcard).then_some(req.entry_mode),
             // A lane whose card terminal the POS drives takes every card that way.
             terminal_mode: (req.method == Method::Card).then_some(
-                if self.pos_terminal().is_some() {
+                if self.pos_terminal().lane().is_some() {
                     crate::domain::payment::TerminalMode::Pos
                 } else {
                     req.terminal_mode
@@ -645,7 +645,7 @@ impl Engine {
             let done = if p.method == Method::Giftcard {
                 self.giftcards().capture_hold_now(p).await?
             } else {
-                self.capture_terminal_now(p).await?
+                self.pos_terminal().capture_now(p).await?
             };
             if let Some(upd) = done {
                 captured.push((p.payment_id.clone(), upd));

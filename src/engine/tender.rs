@@ -225,15 +225,15 @@ impl Tender for PosTerminalTender {
         new: NewPayment,
         _pin: Option<SecretString>,
     ) -> Result<PaymentAnswer, EngineError> {
-        e.pay_pos_terminal(new).await
+        e.pos_terminal().pay(new).await
     }
 
     async fn capture(&self, e: &Engine, p: &PaymentRecord) -> Result<(), EngineError> {
-        e.capture_pos_terminal(p).await
+        e.pos_terminal().capture(p).await
     }
 
     async fn release(&self, e: &Engine, p: &PaymentRecord) -> Result<(), EngineError> {
-        e.void_pos_terminal(p).await
+        e.pos_terminal().void(p).await
     }
 
     fn has_evidence(&self) -> bool {

@@ -12,17 +12,13 @@ mod drain_tests;
 
 pub use drain::Drained;
 
-use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::{OutboxKind, OutboxState, PaymentState};
-use crate::store::exceptions::{self, NewException};
 use crate::store::outbox::{self, OutboxItem};
 use crate::store::payments::{self, PaymentUpdate};
 
-use super::ports::{
-    CardSecret, Decline, GiftcardTransRequest, HostError, PurchaseInput, SinkError,
-};
+use super::ports::{PurchaseInput, SinkError};
 use super::{Engine, EngineError, EngineEvent, Fault, Resolution};
 
 /// What one forwarding step did.
@@ -34,11 +30,6 @@ pub enum Step {
     Done(i64, OutboxState),
     /// The item could not be sent; it is `new` again and the queue waits.
     Retry(i64, Option<std::time::Duration>),
-}
-
-#[derive(serde::Deserialize)]
-struct HoldPayload {
-    pos_trans_id: Option<String>,
 }
 
 impl Engine {
@@ -119,55 +110,27 @@ impl Engine {
     async fn send_item(&self, item: OutboxItem) -> Result<Step, EngineError> {
         match item.kind {
             OutboxKind::Purchase => self.send_purchase(item).await,
-            OutboxKind::GiftcardRedeem => self.send_redeem(item).await,
-            OutboxKind::GiftcardCapture => self.send_capture(item).await,
-            OutboxKind::GiftcardCancel => self.send_cancel(item).await,
+            OutboxKind::GiftcardRedeem => self.giftcards().send_redeem(item).await,
+            OutboxKind::GiftcardCapture => self.giftcards().send_capture(item).await,
+            OutboxKind::GiftcardCancel => self.giftcards().send_cancel(item).await,
             OutboxKind::TerminalCapture | OutboxKind::TerminalVoid => {
                 self.pos_terminal().send_item(item).await
             }
-            OutboxKind::GiftcardRefund => self.send_refund(item).await,
+            OutboxKind::GiftcardRefund => self.giftcards().send_refund(item).await,
         }
-    }
-
-    async fn move_item(
-        &self,
-        id: i64,
-        to: OutboxState,
-        err: Option<String>,
-    ) -> Result<OutboxItem, EngineError> {
-        let item = self
-            .store()
-            .write(move |c, _| outbox::transition(c, id, to, err.as_deref()))
-            .await?;
-        self.journal().emit(EngineEvent::Outbox {
-            id,
-            kind: item.kind,
-            state: to,
-        });
-        Ok(item)
-    }
-
-    async fn retry(
-        &self,
-        item: &OutboxItem,
-        err: String,
-        after: Option<std::time::Duration>,
-    ) -> Result<Step, EngineError> {
-        tracing::warn!(outbox_id = item.id, kind = %item.kind, error = %err, "Outbox item not sent; will retry.");
-        self.move_item(item.id, OutboxState::New, Some(err)).await?;
-        Ok(Step::Retry(item.id, after))
     }
 
     async fn send_purchase(&self, item: OutboxItem) -> Result<Step, EngineError> {
         let input: PurchaseInput = match serde_json::from_str(&item.payload) {
             Ok(i) => i,
             Err(e) => {
-                self.move_item(
-                    item.id,
-                    OutboxState::Rejected,
-                    Some(format!("bad payload: {e}")),
-                )
-                .await?;
+                self.journal()
+                    .move_item(
+                        item.id,
+                        OutboxState::Rejected,
+                        Some(format!("bad payload: {e}")),
+                    )
+                    .await?;
                 return Ok(Step::Done(item.id, OutboxState::Rejected));
             }
         };
@@ -175,7 +138,8 @@ impl Engine {
             Ok(pos_id) => {
                 self.inner.link.up();
                 tracing::info!(outbox_id = item.id, transaction_id = %input.transaction_id, pos_id = %pos_id, "Purchase recorded.");
-                self.move_item(item.id, OutboxState::Confirmed, None)
+                self.journal()
+                    .move_item(item.id, OutboxState::Confirmed, None)
                     .await?;
                 Ok(Step::Done(item.id, OutboxState::Confirmed))
             }
@@ -186,363 +150,29 @@ impl Engine {
                 if retry_after.is_none() {
                     self.inner.link.down();
                 }
-                self.retry(&item, message, retry_after).await
+                self.journal().retry(&item, message, retry_after).await
             }
             Err(SinkError::Rejected(m)) => {
                 self.inner.link.up();
                 tracing::error!(outbox_id = item.id, transaction_id = %input.transaction_id, error = %m, "Purchase rejected by the POS; operator action needed.");
-                self.move_item(item.id, OutboxState::Rejected, Some(m))
+                self.journal()
+                    .move_item(item.id, OutboxState::Rejected, Some(m))
                     .await?;
                 Ok(Step::Done(item.id, OutboxState::Rejected))
             }
             Err(SinkError::OutcomeUnknown(m)) => {
                 if self.inner.cfg.fault == Some(Fault::ResendInDoubt) {
                     // Negative control only: a blind resend.
-                    return self.retry(&item, m, Some(std::time::Duration::ZERO)).await;
+                    return self
+                        .journal()
+                        .retry(&item, m, Some(std::time::Duration::ZERO))
+                        .await;
                 }
                 tracing::error!(outbox_id = item.id, transaction_id = %input.transaction_id, error = %m, "Purchase outcome unknown; in doubt until an operator resolves it.");
-                self.move_item(item.id, OutboxState::InDoubt, Some(m))
+                self.journal()
+                    .move_item(item.id, OutboxState::InDoubt, Some(m))
                     .await?;
                 Ok(Step::Done(item.id, OutboxState::InDoubt))
-            }
-        }
-    }
-
-    async fn card_of(
-        &self,
-        payment_id: &str,
-    ) -> Result<Option<(CardSecret, crate::store::payments::PaymentRecord)>, EngineError> {
-        let pid = payment_id.to_owned();
-        let (code, p) = self
-            .store()
-            .read(move |c, s| Ok((payments::sealed_code(c, s, &pid)?, payments::get(c, &pid)?)))
-            .await?;
-        Ok(code.map(|code| {
-            (
-                CardSecret {
-                    code: SecretString::from(code.as_str()),
-                    pin: None,
-                },
-                p,
-            )
-        }))
-    }
-
-    /// Records a post-forward failure on a gift-card payment: item, payment and exception in
-    /// one transaction.
-    async fn gift_failure(
-        &self,
-        item: &OutboxItem,
-        item_to: OutboxState,
-        pay_to: Option<PaymentState>,
-        kind: &str,
-        reason: String,
-    ) -> Result<Step, EngineError> {
-        let (id, pid, k, r) = (
-            item.id,
-            item.payment_id.clone().unwrap_or_default(),
-            kind.to_owned(),
-            reason.clone(),
-        );
-        let exc = self
-            .store()
-            .write(move |c, _| {
-                outbox::transition(c, id, item_to, Some(&r))?;
-                let p = payments::get(c, &pid)?;
-                if let Some(to) = pay_to {
-                    payments::transition(
-                        c,
-                        &pid,
-                        to,
-                        PaymentUpdate {
-                            reason: Some(r.clone()),
-                            erase_code: true,
-                            ..Default::default()
-                        },
-                    )?;
-                }
-                exceptions::raise(
-                    c,
-                    &NewException {
-                        kind: k,
-                        sale_id: Some(p.sale_id),
-                        payment_id: Some(pid.clone()),
-                        outbox_id: Some(id),
-                        amount: Some(p.amount),
-                        code_masked: p.code_masked,
-                        reason: r,
-                    },
-                )
-            })
-            .await?;
-        tracing::error!(outbox_id = item.id, exception_id = exc, kind, reason = %reason, "Gift-card forward failed; exception raised.");
-        self.journal().emit(EngineEvent::Outbox {
-            id: item.id,
-            kind: item.kind,
-            state: item_to,
-        });
-        self.journal().emit(EngineEvent::Exception {
-            id: exc,
-            kind: kind.to_owned(),
-            reason,
-        });
-        Ok(Step::Done(item.id, item_to))
-    }
-
-    async fn gift_success(
-        &self,
-        item: &OutboxItem,
-        balance: Option<crate::domain::Money>,
-    ) -> Result<Step, EngineError> {
-        let (id, pid) = (item.id, item.payment_id.clone().unwrap_or_default());
-        let kind = item.kind;
-        let p = self
-            .store()
-            .write(move |c, _| {
-                outbox::transition(c, id, OutboxState::Confirmed, None)?;
-                let to = if kind == OutboxKind::GiftcardCancel {
-                    PaymentState::Cancelled
-                } else {
-                    PaymentState::Captured
-                };
-                let p = payments::transition(
-                    c,
-                    &pid,
-                    to,
-                    PaymentUpdate {
-                        balance,
-                        erase_code: true,
-                        ..Default::default()
-                    },
-                )?;
-                if let (Some(b), Some(h), Some(m)) =
-                    (balance, p.code_hash.as_deref(), p.code_masked.as_deref())
-                {
-                    exceptions::cache_balance(c, h, m, b)?;
-                }
-                Ok(p)
-            })
-            .await?;
-        self.inner.link.up();
-        self.journal().emit(EngineEvent::Outbox {
-            id: item.id,
-            kind: item.kind,
-            state: OutboxState::Confirmed,
-        });
-        self.journal().payment_event(&p);
-        Ok(Step::Done(item.id, OutboxState::Confirmed))
-    }
-
-    async fn send_redeem(&self, item: OutboxItem) -> Result<Step, EngineError> {
-        let pid = item.payment_id.clone().unwrap_or_default();
-        let Some((card, p)) = self.card_of(&pid).await? else {
-            return self
-                .gift_failure(
-                    &item,
-                    OutboxState::Rejected,
-                    Some(PaymentState::ForwardDeclined),
-                    "forward_failed",
-                    "code no longer stored".into(),
-                )
-                .await;
-        };
-        let req = GiftcardTransRequest {
-            card,
-            amount: p.amount,
-            ref_no: p.ref_no.clone(),
-            source_id: self.inner.cfg.register_code.clone(),
-        };
-        match self.inner.ports.giftcards.use_now(&req).await {
-            Ok(t) => self.gift_success(&item, t.balance).await,
-            Err(HostError::NotSent(m)) => {
-                self.inner.link.down();
-                self.retry(&item, m, None).await
-            }
-            Err(HostError::Declined(d)) => {
-                self.inner.link.up();
-                self.gift_failure(
-                    &item,
-                    OutboxState::Rejected,
-                    Some(PaymentState::ForwardDeclined),
-                    "forward_declined",
-                    d.reason(),
-                )
-                .await
-            }
-            Err(HostError::NotAuthorized(m)) => {
-                self.gift_failure(
-                    &item,
-                    OutboxState::Rejected,
-                    Some(PaymentState::ForwardDeclined),
-                    "forward_failed",
-                    format!("not authorized: {m}"),
-                )
-                .await
-            }
-            Err(HostError::OutcomeUnknown(m) | HostError::Other(m)) => {
-                self.gift_failure(&item, OutboxState::InDoubt, None, "forward_in_doubt", m)
-                    .await
-            }
-        }
-    }
-
-    async fn send_capture(&self, item: OutboxItem) -> Result<Step, EngineError> {
-        let pid = item.payment_id.clone().unwrap_or_default();
-        let p2 = pid.clone();
-        let p = self.store().read(move |c, _| payments::get(c, &p2)).await?;
-        if p.state == PaymentState::Authorizing {
-            // A re-authorization was under way when we stopped: its outcome is unknown.
-            return self
-                .gift_failure(
-                    &item,
-                    OutboxState::InDoubt,
-                    Some(PaymentState::InDoubt),
-                    "reauthorize_in_doubt",
-                    "interrupted re-authorization".into(),
-                )
-                .await;
-        }
-        let hold: HoldPayload =
-            serde_json::from_str(&item.payload).unwrap_or(HoldPayload { pos_trans_id: None });
-        let trans_id = p
-            .pos_trans_id
-            .clone()
-            .or(hold.pos_trans_id)
-            .unwrap_or_default();
-        match self.inner.ports.giftcards.capture(&trans_id).await {
-            Ok(t) => self.gift_success(&item, t.balance).await,
-            Err(HostError::Declined(Decline::TransactionNotAuthorized)) => {
-                self.reauthorize(item).await
-            }
-            Err(HostError::Declined(d)) => {
-                self.gift_failure(
-                    &item,
-                    OutboxState::Rejected,
-                    None,
-                    "capture_declined",
-                    d.reason(),
-                )
-                .await
-            }
-            Err(HostError::NotAuthorized(m)) => {
-                self.gift_failure(&item, OutboxState::Rejected, None, "capture_failed", m)
-                    .await
-            }
-            Err(
-                e @ (HostError::NotSent(_) | HostError::OutcomeUnknown(_) | HostError::Other(_)),
-            ) => {
-                self.inner.link.note(&e);
-                self.retry(&item, e.to_string(), None).await
-            }
-        }
-    }
-
-    /// The POS auto-cancelled the hold (Delay Period) before our capture: take the money
-    /// again as one immediate USE with the same `refNo`, so no second hold can dangle.
-    async fn reauthorize(&self, item: OutboxItem) -> Result<Step, EngineError> {
-        let pid = item.payment_id.clone().unwrap_or_default();
-        let Some((card, p)) = self.card_of(&pid).await? else {
-            return self
-                .gift_failure(
-                    &item,
-                    OutboxState::Rejected,
-                    Some(PaymentState::ForwardDeclined),
-                    "reauthorize_failed",
-                    "code no longer stored".into(),
-                )
-                .await;
-        };
-        let p = self
-            .journal()
-            .move_payment(
-                &p.payment_id,
-                PaymentState::Authorizing,
-                PaymentUpdate::default(),
-            )
-            .await?;
-        let req = GiftcardTransRequest {
-            card,
-            amount: p.amount,
-            ref_no: p.ref_no.clone(),
-            source_id: self.inner.cfg.register_code.clone(),
-        };
-        match self.inner.ports.giftcards.use_now(&req).await {
-            Ok(t) => self.gift_success(&item, t.balance).await,
-            Err(HostError::NotSent(m)) => {
-                // Nothing left: back to capturing so a later attempt tries again.
-                self.inner.link.down();
-                self.journal()
-                    .move_payment(
-                        &p.payment_id,
-                        PaymentState::Authorized,
-                        PaymentUpdate::default(),
-                    )
-                    .await
-                    .ok();
-                self.journal()
-                    .move_payment(
-                        &p.payment_id,
-                        PaymentState::Capturing,
-                        PaymentUpdate::default(),
-                    )
-                    .await
-                    .ok();
-                self.retry(&item, m, None).await
-            }
-            Err(HostError::Declined(d)) => {
-                self.gift_failure(
-                    &item,
-                    OutboxState::Rejected,
-                    Some(PaymentState::ForwardDeclined),
-                    "reauthorize_declined",
-                    d.reason(),
-                )
-                .await
-            }
-            Err(e) => {
-                self.gift_failure(
-                    &item,
-                    OutboxState::InDoubt,
-                    Some(PaymentState::InDoubt),
-                    "reauthorize_in_doubt",
-                    e.to_string(),
-                )
-                .await
-            }
-        }
-    }
-
-    async fn send_cancel(&self, item: OutboxItem) -> Result<Step, EngineError> {
-        let pid = item.payment_id.clone().unwrap_or_default();
-        let p = self
-            .store()
-            .read(move |c, _| payments::get(c, &pid))
-            .await?;
-        match self
-            .inner
-            .ports
-            .giftcards
-            .cancel(p.pos_trans_id.as_deref().unwrap_or_default())
-            .await
-        {
-            Ok(_) => self.gift_success(&item, None).await,
-            Err(HostError::Declined(d)) => {
-                self.gift_failure(
-                    &item,
-                    OutboxState::Rejected,
-                    None,
-                    "cancel_declined",
-                    d.reason(),
-                )
-                .await
-            }
-            Err(HostError::NotAuthorized(m)) => {
-                self.gift_failure(&item, OutboxState::Rejected, None, "cancel_failed", m)
-                    .await
-            }
-            Err(e) => {
-                self.inner.link.note(&e);
-                self.retry(&item, e.to_string(), None).await
             }
         }
     }
@@ -565,7 +195,7 @@ impl Engine {
 
     /// `outbox hold ID`: the forwarder skips it until flushed.
     pub async fn outbox_hold(&self, id: i64) -> Result<OutboxItem, EngineError> {
-        self.move_item(id, OutboxState::Held, None).await
+        self.journal().move_item(id, OutboxState::Held, None).await
     }
 
     /// `outbox flush`: releases held items and sends now (resets the backoff). Returns how

@@ -1,5 +1,7 @@
 //! Gift-card tenders, balance, activation and reload.
 
+mod forward;
+
 use std::sync::Arc;
 
 use secrecy::SecretString;

@@ -13,11 +13,12 @@ use tokio::sync::{Notify, broadcast};
 use crate::domain::{OutboxKind, OutboxState, PaymentState, SaleState};
 use crate::metrics::Metrics;
 use crate::store::exceptions::{self, NewException};
-use crate::store::outbox::{self, NewItem};
+use crate::store::outbox::{self, NewItem, OutboxItem};
 use crate::store::payments::{self, NewPayment, PaymentRecord, PaymentUpdate};
 use crate::store::sales::{self, SaleRecord};
 use crate::store::{Secrets, Store, StoreError};
 
+use super::forwarder::Step;
 use super::sale::{answer_for, answer_in, load_in, paid_and_due};
 use super::{BackoffFactory, EngineError, EngineEvent, PaymentAnswer};
 
@@ -405,5 +406,36 @@ impl Journal {
             self.in_doubt_wake.notify_one();
         }
         Ok(())
+    }
+
+    /// Moves an outbox item and tells the register.
+    pub(crate) async fn move_item(
+        &self,
+        id: i64,
+        to: OutboxState,
+        err: Option<String>,
+    ) -> Result<OutboxItem, EngineError> {
+        let item = self
+            .store
+            .write(move |c, _| outbox::transition(c, id, to, err.as_deref()))
+            .await?;
+        self.emit(EngineEvent::Outbox {
+            id,
+            kind: item.kind,
+            state: to,
+        });
+        Ok(item)
+    }
+
+    /// Puts an item that could not be sent back to `new`; the queue waits.
+    pub(crate) async fn retry(
+        &self,
+        item: &OutboxItem,
+        err: String,
+        after: Option<std::time::Duration>,
+    ) -> Result<Step, EngineError> {
+        tracing::warn!(outbox_id = item.id, kind = %item.kind, error = %err, "Outbox item not sent; will retry.");
+        self.move_item(item.id, OutboxState::New, Some(err)).await?;
+        Ok(Step::Retry(item.id, after))
     }
 }

@@ -2,17 +2,13 @@
 //! gift-card refund queued offline (see [`super::refund`] for the rules).
 
 use crate::domain::payment::Method;
-use crate::domain::{Money, OutboxKind, OutboxState};
-use crate::store::exceptions::{self, NewException};
+use crate::domain::{OutboxKind, OutboxState};
 use crate::store::outbox::{self, OutboxItem};
 use crate::store::refunds::{self, RefundRecord, RefundState, RefundUpdate};
 
-use super::forwarder::Step;
 use super::giftcard::card;
 use super::ports::{GiftcardTransRequest, HostError};
-use super::refund::{
-    REFUND_FORWARD_DECLINED, REFUND_IN_DOUBT, REFUND_REVERSAL_FAILED, RefundPayload,
-};
+use super::refund::{REFUND_IN_DOUBT, REFUND_REVERSAL_FAILED, RefundPayload};
 use super::{Engine, EngineError, EngineEvent};
 
 impl Engine {
@@ -281,154 +277,6 @@ impl Engine {
                 Ok(())
             }
         }
-    }
-
-    /// Forwards a gift-card refund queued offline: one ADD with its journaled `refNo`.
-    pub(crate) async fn send_refund(&self, item: OutboxItem) -> Result<Step, EngineError> {
-        let rid = serde_json::from_str::<RefundPayload>(&item.payload)
-            .map(|p| p.refund_id)
-            .unwrap_or_default();
-        let r2 = rid.clone();
-        let (r, code) = self
-            .store()
-            .read(move |c, s| Ok((refunds::find(c, &r2)?, refunds::sealed_code(c, s, &r2)?)))
-            .await?;
-        let (Some(r), Some(code)) = (r, code) else {
-            return self
-                .refund_forwarded(
-                    &item,
-                    OutboxState::Rejected,
-                    RefundState::ForwardDeclined,
-                    None,
-                    Some("code no longer stored".into()),
-                )
-                .await;
-        };
-        let add = GiftcardTransRequest {
-            card: card(&code, None),
-            amount: r.amount,
-            ref_no: r.ref_no.clone(),
-            source_id: self.inner.cfg.register_code.clone(),
-        };
-        match self.inner.ports.giftcards.add(&add).await {
-            Ok(t) => {
-                self.inner.link.up();
-                let step = self
-                    .refund_forwarded(
-                        &item,
-                        OutboxState::Confirmed,
-                        RefundState::Approved,
-                        t.balance,
-                        None,
-                    )
-                    .await?;
-                if let Some(b) = t.balance
-                    && let Err(e) = self.giftcards().cache_balance(&code, b).await
-                {
-                    tracing::warn!(refund_id = %r.refund_id, error = %e, "Balance cache not updated.");
-                }
-                Ok(step)
-            }
-            Err(HostError::NotSent(m)) => {
-                self.inner.link.down();
-                tracing::warn!(outbox_id = item.id, error = %m, "Refund ADD not sent; will retry.");
-                let id = item.id;
-                self.store()
-                    .write(move |c, _| outbox::transition(c, id, OutboxState::New, Some(&m)))
-                    .await?;
-                Ok(Step::Retry(item.id, None))
-            }
-            Err(HostError::OutcomeUnknown(m)) => {
-                self.refund_forwarded(
-                    &item,
-                    OutboxState::InDoubt,
-                    RefundState::InDoubt,
-                    None,
-                    Some(m),
-                )
-                .await
-            }
-            Err(e) => {
-                self.inner.link.up();
-                self.refund_forwarded(
-                    &item,
-                    OutboxState::Rejected,
-                    RefundState::ForwardDeclined,
-                    None,
-                    Some(e.to_string()),
-                )
-                .await
-            }
-        }
-    }
-
-    /// Journals a forwarded refund's outcome: item, refund and (on a failure) an exception
-    /// in one transaction.
-    async fn refund_forwarded(
-        &self,
-        item: &OutboxItem,
-        item_to: OutboxState,
-        refund_to: RefundState,
-        balance: Option<Money>,
-        failure: Option<String>,
-    ) -> Result<Step, EngineError> {
-        let rid = serde_json::from_str::<RefundPayload>(&item.payload)
-            .map(|p| p.refund_id)
-            .unwrap_or_default();
-        let (id, f) = (item.id, failure.clone());
-        let kind = if refund_to == RefundState::InDoubt {
-            REFUND_IN_DOUBT
-        } else {
-            REFUND_FORWARD_DECLINED
-        };
-        let raised = self.journal()
-            .journal_outcome(move |c, _| {
-                outbox::transition(c, id, item_to, f.as_deref())?;
-                if refunds::find(c, &rid)?.is_none() {
-                    return Ok(None);
-                }
-                let r = refunds::transition(
-                    c,
-                    &rid,
-                    refund_to,
-                    RefundUpdate {
-                        balance,
-                        reason: f.clone(),
-                        // An operator may still resend an ADD in doubt.
-                        keep_code: refund_to == RefundState::InDoubt,
-                    },
-                )?;
-                match &f {
-                    None => Ok(None),
-                    Some(reason) => exceptions::raise(
-                        c,
-                        &NewException {
-                            kind: kind.into(),
-                            sale_id: Some(r.sale_id.clone()),
-                            payment_id: None,
-                            outbox_id: Some(id),
-                            amount: Some(r.amount),
-                            code_masked: r.code_masked.clone(),
-                            reason: format!(
-                                "refund {} (refNo {}) queued offline: {reason}; the customer is owed {}",
-                                r.refund_id, r.ref_no, r.amount
-                            ),
-                        },
-                    )
-                    .map(Some),
-                }
-            })
-            .await?;
-        self.journal().emit(EngineEvent::Outbox {
-            id: item.id,
-            kind: item.kind,
-            state: item_to,
-        });
-        if let (Some(eid), Some(reason)) = (raised, failure) {
-            tracing::error!(outbox_id = item.id, exception_id = eid, reason = %reason, "Queued gift-card refund failed when forwarded.");
-            self.journal().exception_event(eid, kind, &reason);
-        }
-        Ok(Step::Done(item.id, item_to))
     }
 }
 

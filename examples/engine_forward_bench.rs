@@ -215,14 +215,14 @@ async fn engine_run(n: usize, mode: Mode, latency: Option<Duration>) -> Run {
     let sent = match mode {
         Mode::Steps => {
             let mut sent = 0usize;
-            while let Step::Done(..) = engine.forward_once().await.expect("forward") {
+            while let Step::Done(..) = engine.forwarder().forward_once().await.expect("forward") {
                 sent += 1;
             }
             sent
         }
         Mode::Drain(window) => {
-            engine.set_forward_window(window);
-            let d = engine.drain_outbox().await.expect("drain");
+            engine.forwarder().set_window(window);
+            let d = engine.forwarder().drain_outbox().await.expect("drain");
             assert!(!d.stopped, "the drain stopped on an item it could not send");
             d.done
         }

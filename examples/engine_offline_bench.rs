@@ -207,7 +207,7 @@ async fn main() {
 
     // 3. Drain: the backlog built above (n redemptions + n purchases) plus purchases up to
     //    10,000 items, through an instant sink.
-    let items = e.outbox_list(None).await.expect("list").len();
+    let items = e.forwarder().list(None).await.expect("list").len();
     let extra = 10_000usize.saturating_sub(items);
     let pad = e.store().clone();
     pad.write(move |c, _| {
@@ -252,14 +252,15 @@ async fn main() {
         .expect("reopen");
     let e = engine(store, Arc::new(Up), n as u64);
     let total = e
-        .outbox_list(Some(lane_agent::store::OutboxState::New))
+        .forwarder()
+        .list(Some(lane_agent::store::OutboxState::New))
         .await
         .expect("list")
         .len();
     let t = Instant::now();
     let mut sent = 0usize;
     while let lane_agent::engine::forwarder::Step::Done(..) =
-        e.forward_once().await.expect("forward")
+        e.forwarder().forward_once().await.expect("forward")
     {
         sent += 1;
     }

@@ -889,7 +889,12 @@ impl LaneBackend for AgentBackend {
     }
 
     async fn outbox_list(&self) -> Result<OutboxList, BackendError> {
-        let items = self.engine.outbox_list(None).await.map_err(map_error)?;
+        let items = self
+            .engine
+            .forwarder()
+            .list(None)
+            .await
+            .map_err(map_error)?;
         Ok(OutboxList {
             items: items.iter().filter_map(outbox_item).collect(),
         })
@@ -898,7 +903,8 @@ impl LaneBackend for AgentBackend {
     async fn outbox_show(&self, id: String) -> Result<ApiOutboxItem, BackendError> {
         let item = self
             .engine
-            .outbox_show(outbox_id(&id)?)
+            .forwarder()
+            .show(outbox_id(&id)?)
             .await
             .map_err(|e| map_outbox_error(e, "invalid_state"))?;
         api_outbox_item(&item)
@@ -907,7 +913,8 @@ impl LaneBackend for AgentBackend {
     async fn outbox_hold(&self, id: String) -> Result<ApiOutboxItem, BackendError> {
         let item = self
             .engine
-            .outbox_hold(outbox_id(&id)?)
+            .forwarder()
+            .hold(outbox_id(&id)?)
             .await
             .map_err(|e| map_outbox_error(e, "outbox_item_not_holdable"))?;
         api_outbox_item(&item)
@@ -924,14 +931,15 @@ impl LaneBackend for AgentBackend {
         };
         let item = self
             .engine
-            .outbox_resolve(outbox_id(&id)?, how)
+            .forwarder()
+            .resolve(outbox_id(&id)?, how)
             .await
             .map_err(|e| map_outbox_error(e, "outbox_item_not_resolvable"))?;
         api_outbox_item(&item)
     }
 
     async fn outbox_flush(&self) -> Result<OutboxFlushed, BackendError> {
-        let released = self.engine.outbox_flush().await.map_err(map_error)?;
+        let released = self.engine.forwarder().flush().await.map_err(map_error)?;
         Ok(OutboxFlushed {
             released: u64::try_from(released).unwrap_or(u64::MAX),
         })

@@ -374,7 +374,7 @@ async fn outbox_async(args: &OutboxArgs, loaded: &LoadedConfig) -> anyhow::Resul
         OutboxCommand::Show { id } => {
             let n = parse_id(id)?;
             let item = match &t {
-                Target::Store { engine } => item_json(&engine.outbox_show(n).await?),
+                Target::Store { engine } => item_json(&engine.forwarder().show(n).await?),
                 Target::Api { .. } => t.get(&format!("/v1/outbox/{n}")).await?,
             };
             emit(&item, &mut out)?;
@@ -382,7 +382,7 @@ async fn outbox_async(args: &OutboxArgs, loaded: &LoadedConfig) -> anyhow::Resul
         OutboxCommand::Hold { id } => {
             let n = parse_id(id)?;
             let item = match &t {
-                Target::Store { engine } => item_json(&engine.outbox_hold(n).await?),
+                Target::Store { engine } => item_json(&engine.forwarder().hold(n).await?),
                 Target::Api { .. } => t.post(&format!("/v1/outbox/{n}/hold"), json!({})).await?,
             };
             emit(&item, &mut out)?;
@@ -399,7 +399,7 @@ async fn outbox_async(args: &OutboxArgs, loaded: &LoadedConfig) -> anyhow::Resul
                 _ => bail!("give exactly one of --recorded and --resend"),
             };
             let item = match &t {
-                Target::Store { engine } => item_json(&engine.outbox_resolve(n, how).await?),
+                Target::Store { engine } => item_json(&engine.forwarder().resolve(n, how).await?),
                 Target::Api { .. } => {
                     t.post(
                         &format!("/v1/outbox/{n}/resolve"),
@@ -442,7 +442,7 @@ async fn flush(t: &Target, json_out: bool, out: &mut std::io::Stdout) -> anyhow:
     };
     let (sent, left, note) = match t {
         Target::Store { engine } => {
-            let released = engine.outbox_flush().await?;
+            let released = engine.forwarder().flush().await?;
             let start = pending_of(&t.status().await?);
             let mut sent = 0u64;
             let mut note = None;
@@ -452,7 +452,7 @@ async fn flush(t: &Target, json_out: bool, out: &mut std::io::Stdout) -> anyhow:
                     note = Some("stopped at the time limit".to_owned());
                     break;
                 }
-                match engine.forward_once().await? {
+                match engine.forwarder().forward_once().await? {
                     Step::Idle => break,
                     Step::Done(_, _) => sent += 1,
                     Step::Retry(id, _) => {

@@ -4,7 +4,7 @@
 //! (reliability.md §2 rule 3) and committed. The service drains the outbox with up to
 //! `[pos] forward_window` purchases of different sales in flight ([`drain`]); every other kind
 //! goes out alone, in id order. An item that could not be sent stops the drain and the
-//! forwarder waits the backoff or a wake-up. [`Engine::forward_once`] is one item, alone.
+//! forwarder waits the backoff or a wake-up. [`Forwarder::forward_once`] is one item, alone.
 
 mod drain;
 #[cfg(test)]
@@ -12,14 +12,21 @@ mod drain_tests;
 
 pub use drain::Drained;
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::{OutboxKind, OutboxState, PaymentState};
 use crate::store::outbox::{self, OutboxItem};
 use crate::store::payments::{self, PaymentUpdate};
 
+use super::giftcard::Giftcards;
+use super::journal::Journal;
+use super::link::Link;
 use super::ports::{PurchaseInput, SinkError};
-use super::{Engine, EngineError, EngineEvent, Fault, Resolution};
+use super::pos_terminal::PosTerminalTender;
+use super::{BackoffFactory, Engine, EngineError, EngineEvent, Fault, PurchaseSink, Resolution};
 
 /// What one forwarding step did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,25 +39,64 @@ pub enum Step {
     Retry(i64, Option<std::time::Duration>),
 }
 
-impl Engine {
+/// The outbox's forwarder and the operator's outbox operations: it sends purchases itself
+/// and hands the other kinds to their tender (gift-card items, the POS-driven terminal's
+/// capture and void).
+#[derive(Clone)]
+pub struct Forwarder {
+    journal: Journal,
+    link: Arc<Link>,
+    purchases: Arc<dyn PurchaseSink>,
+    giftcards: Giftcards,
+    pos_terminal: Arc<PosTerminalTender>,
+    /// Delays between forwarding attempts while the POS is unreachable.
+    backoff: BackoffFactory,
+    /// Negative-control switch of the crash harness; `None` in production.
+    fault: Option<Fault>,
+    /// Purchases kept in flight at once (1: one item after the other).
+    window: Arc<AtomicUsize>,
+}
+
+impl Forwarder {
+    pub(crate) fn new(
+        journal: Journal,
+        link: Arc<Link>,
+        purchases: Arc<dyn PurchaseSink>,
+        giftcards: Giftcards,
+        pos_terminal: Arc<PosTerminalTender>,
+        backoff: BackoffFactory,
+        fault: Option<Fault>,
+    ) -> Forwarder {
+        Forwarder {
+            journal,
+            link,
+            purchases,
+            giftcards,
+            pos_terminal,
+            backoff,
+            fault,
+            window: Arc::new(AtomicUsize::new(1)),
+        }
+    }
+
     /// Drains the outbox until `shutdown`. Waits on wake-ups (new item, link back, flush)
     /// instead of polling.
-    pub async fn run_forwarder(&self, shutdown: CancellationToken) {
-        self.run_forwarder_beating(shutdown, &|| {}, std::time::Duration::from_secs(3600))
+    pub async fn run(&self, shutdown: CancellationToken) {
+        self.run_beating(shutdown, &|| {}, std::time::Duration::from_secs(3600))
             .await;
     }
 
-    /// [`Engine::run_forwarder`] that calls `beat` after every answer and commit and every
+    /// [`Forwarder::run`] that calls `beat` after every answer and commit and every
     /// `every` while it waits, never while it only waits on requests in flight: a forwarder
     /// stuck on its items stops beating, so the service withholds the watchdog ping (issue
     /// 13 item 9).
-    pub async fn run_forwarder_beating(
+    pub async fn run_beating(
         &self,
         shutdown: CancellationToken,
         beat: &(dyn Fn() + Send + Sync),
         every: std::time::Duration,
     ) {
-        let mut delays = (self.inner.cfg.forward_backoff)();
+        let mut delays = (self.backoff)();
         loop {
             if shutdown.is_cancelled() {
                 return;
@@ -58,7 +104,7 @@ impl Engine {
             beat();
             let (done, end) = self.drain(&shutdown, beat).await;
             if done > 0 {
-                delays = (self.inner.cfg.forward_backoff)();
+                delays = (self.backoff)();
             }
             let wait = match end {
                 drain::End::Shutdown => return,
@@ -79,12 +125,12 @@ impl Engine {
                 match until {
                     None => tokio::select! {
                         _ = shutdown.cancelled() => return,
-                        _ = self.journal().outbox_wake.notified() => break,
+                        _ = self.journal.outbox_wake.notified() => break,
                         _ = next_beat => beat(),
                     },
                     Some(at) => tokio::select! {
                         _ = shutdown.cancelled() => return,
-                        _ = self.journal().outbox_wake.notified() => { delays = (self.inner.cfg.forward_backoff)(); break; }
+                        _ = self.journal.outbox_wake.notified() => { delays = (self.backoff)(); break; }
                         _ = tokio::time::sleep_until(at) => break,
                         _ = next_beat => beat(),
                     },
@@ -95,10 +141,15 @@ impl Engine {
 
     /// Sends the next `new` item, if any, and records the outcome.
     pub async fn forward_once(&self) -> Result<Step, EngineError> {
-        let Some(item) = self.store().write(|c, _| outbox::claim_next(c)).await? else {
+        let Some(item) = self
+            .journal
+            .store()
+            .write(|c, _| outbox::claim_next(c))
+            .await?
+        else {
             return Ok(Step::Idle);
         };
-        self.journal().emit(EngineEvent::Outbox {
+        self.journal.emit(EngineEvent::Outbox {
             id: item.id,
             kind: item.kind,
             state: item.state,
@@ -110,13 +161,13 @@ impl Engine {
     async fn send_item(&self, item: OutboxItem) -> Result<Step, EngineError> {
         match item.kind {
             OutboxKind::Purchase => self.send_purchase(item).await,
-            OutboxKind::GiftcardRedeem => self.giftcards().send_redeem(item).await,
-            OutboxKind::GiftcardCapture => self.giftcards().send_capture(item).await,
-            OutboxKind::GiftcardCancel => self.giftcards().send_cancel(item).await,
+            OutboxKind::GiftcardRedeem => self.giftcards.send_redeem(item).await,
+            OutboxKind::GiftcardCapture => self.giftcards.send_capture(item).await,
+            OutboxKind::GiftcardCancel => self.giftcards.send_cancel(item).await,
             OutboxKind::TerminalCapture | OutboxKind::TerminalVoid => {
-                self.pos_terminal().send_item(item).await
+                self.pos_terminal.send_item(item).await
             }
-            OutboxKind::GiftcardRefund => self.giftcards().send_refund(item).await,
+            OutboxKind::GiftcardRefund => self.giftcards.send_refund(item).await,
         }
     }
 
@@ -124,7 +175,7 @@ impl Engine {
         let input: PurchaseInput = match serde_json::from_str(&item.payload) {
             Ok(i) => i,
             Err(e) => {
-                self.journal()
+                self.journal
                     .move_item(
                         item.id,
                         OutboxState::Rejected,
@@ -134,11 +185,11 @@ impl Engine {
                 return Ok(Step::Done(item.id, OutboxState::Rejected));
             }
         };
-        match self.inner.ports.purchases.purchase_add(&input).await {
+        match self.purchases.purchase_add(&input).await {
             Ok(pos_id) => {
-                self.inner.link.up();
+                self.link.up();
                 tracing::info!(outbox_id = item.id, transaction_id = %input.transaction_id, pos_id = %pos_id, "Purchase recorded.");
-                self.journal()
+                self.journal
                     .move_item(item.id, OutboxState::Confirmed, None)
                     .await?;
                 Ok(Step::Done(item.id, OutboxState::Confirmed))
@@ -148,28 +199,28 @@ impl Engine {
                 retry_after,
             }) => {
                 if retry_after.is_none() {
-                    self.inner.link.down();
+                    self.link.down();
                 }
-                self.journal().retry(&item, message, retry_after).await
+                self.journal.retry(&item, message, retry_after).await
             }
             Err(SinkError::Rejected(m)) => {
-                self.inner.link.up();
+                self.link.up();
                 tracing::error!(outbox_id = item.id, transaction_id = %input.transaction_id, error = %m, "Purchase rejected by the POS; operator action needed.");
-                self.journal()
+                self.journal
                     .move_item(item.id, OutboxState::Rejected, Some(m))
                     .await?;
                 Ok(Step::Done(item.id, OutboxState::Rejected))
             }
             Err(SinkError::OutcomeUnknown(m)) => {
-                if self.inner.cfg.fault == Some(Fault::ResendInDoubt) {
+                if self.fault == Some(Fault::ResendInDoubt) {
                     // Negative control only: a blind resend.
                     return self
-                        .journal()
+                        .journal
                         .retry(&item, m, Some(std::time::Duration::ZERO))
                         .await;
                 }
                 tracing::error!(outbox_id = item.id, transaction_id = %input.transaction_id, error = %m, "Purchase outcome unknown; in doubt until an operator resolves it.");
-                self.journal()
+                self.journal
                     .move_item(item.id, OutboxState::InDoubt, Some(m))
                     .await?;
                 Ok(Step::Done(item.id, OutboxState::InDoubt))
@@ -178,30 +229,33 @@ impl Engine {
     }
 
     /// `outbox list`: items, optionally only one state.
-    pub async fn outbox_list(
-        &self,
-        state: Option<OutboxState>,
-    ) -> Result<Vec<OutboxItem>, EngineError> {
+    pub async fn list(&self, state: Option<OutboxState>) -> Result<Vec<OutboxItem>, EngineError> {
         Ok(self
+            .journal
             .store()
             .read(move |c, _| outbox::list(c, state))
             .await?)
     }
 
     /// `outbox show ID`.
-    pub async fn outbox_show(&self, id: i64) -> Result<OutboxItem, EngineError> {
-        Ok(self.store().read(move |c, _| outbox::get(c, id)).await?)
+    pub async fn show(&self, id: i64) -> Result<OutboxItem, EngineError> {
+        Ok(self
+            .journal
+            .store()
+            .read(move |c, _| outbox::get(c, id))
+            .await?)
     }
 
     /// `outbox hold ID`: the forwarder skips it until flushed.
-    pub async fn outbox_hold(&self, id: i64) -> Result<OutboxItem, EngineError> {
-        self.journal().move_item(id, OutboxState::Held, None).await
+    pub async fn hold(&self, id: i64) -> Result<OutboxItem, EngineError> {
+        self.journal.move_item(id, OutboxState::Held, None).await
     }
 
     /// `outbox flush`: releases held items and sends now (resets the backoff). Returns how
     /// many items were released.
-    pub async fn outbox_flush(&self) -> Result<usize, EngineError> {
+    pub async fn flush(&self) -> Result<usize, EngineError> {
         let released = self
+            .journal
             .store()
             .write(|c, _| {
                 let held = outbox::list(c, Some(OutboxState::Held))?;
@@ -211,19 +265,16 @@ impl Engine {
                 Ok(held.len())
             })
             .await?;
-        self.journal().outbox_wake.notify_one();
+        self.journal.outbox_wake.notify_one();
         Ok(released)
     }
 
     /// `outbox resolve ID --recorded|--resend` for an in-doubt (or rejected) item.
     /// `Recorded` marks it confirmed (and an offline redemption's payment captured);
     /// `Resend` queues it again.
-    pub async fn outbox_resolve(
-        &self,
-        id: i64,
-        how: Resolution,
-    ) -> Result<OutboxItem, EngineError> {
+    pub async fn resolve(&self, id: i64, how: Resolution) -> Result<OutboxItem, EngineError> {
         let item = self
+            .journal
             .store()
             .write(move |c, _| {
                 let item = outbox::get(c, id)?;
@@ -277,12 +328,19 @@ impl Engine {
             })
             .await?;
         tracing::info!(outbox_id = id, resolution = ?how, "Outbox item resolved by operator.");
-        self.journal().emit(EngineEvent::Outbox {
+        self.journal.emit(EngineEvent::Outbox {
             id,
             kind: item.kind,
             state: item.state,
         });
-        self.journal().outbox_wake.notify_one();
+        self.journal.outbox_wake.notify_one();
         Ok(item)
+    }
+}
+
+impl Engine {
+    /// The outbox's forwarder and its operator operations.
+    pub fn forwarder(&self) -> &Forwarder {
+        &self.inner.forwarder
     }
 }

@@ -36,7 +36,7 @@
 //! * **Completion** ([`sale`]): captures, then one transaction completes the sale and puts
 //!   its `purchaseAdd` into the outbox.
 //! * **Forwarder** ([`forwarder`]): NEW → SENDING → CONFIRMED | REJECTED | IN_DOUBT; an
-//!   in-doubt item is never re-sent without an operator ([`Engine::outbox_resolve`]).
+//!   in-doubt item is never re-sent without an operator ([`forwarder::Forwarder::resolve`]).
 //! * **Returns** ([`refund`]): refunds and exchanges within the original sale, to cash, a
 //!   gift card or the card; [`receipt`] builds the split-tender receipt, [`end_of_day`] the
 //!   terminal's day closing.
@@ -51,7 +51,7 @@
 //! let store = Store::open(StoreOptions::new(cfg.store.path)).await?;        // refuses bad files
 //! let engine = Engine::new(store, Ports { giftcards, purchases, terminal }, engine_cfg);
 //! engine.recover().await?;                                                  // before serving
-//! tokio::spawn(engine.clone().run_forwarder(shutdown.child_token()));       // (as async blocks)
+//! tokio::spawn(engine.forwarder().clone().run(shutdown.child_token()));   // (as async blocks)
 //! tokio::spawn(engine.clone().run_link_probe(shutdown.child_token()));
 //! // periodically: engine.store().checkpoint(), engine.cancel_stale_open_sales(max_age)
 //! ```
@@ -553,9 +553,8 @@ pub(crate) struct Inner {
     /// Money movements running on engine-owned tasks.
     pub(crate) movements: movement::Movements,
     /// The processor terminal behind the POS, on lanes with `terminal.protocol = "pos"`.
-    pub(crate) pos_terminal: pos_terminal::PosTerminalTender,
-    /// Purchases the forwarder keeps in flight at once (1: one item after the other).
-    pub(crate) forward_window: std::sync::atomic::AtomicUsize,
+    pub(crate) pos_terminal: Arc<pos_terminal::PosTerminalTender>,
+    pub(crate) forwarder: forwarder::Forwarder,
 }
 
 /// The engine. Cheap to clone.
@@ -566,7 +565,7 @@ pub struct Engine {
 
 impl Engine {
     /// Builds an engine over an open store. Call [`Engine::recover`] before serving, then
-    /// spawn [`Engine::run_forwarder`] and [`Engine::run_link_probe`].
+    /// spawn [`Forwarder::run`](forwarder::Forwarder::run) and [`Engine::run_link_probe`].
     pub fn new(store: Store, ports: Ports, cfg: EngineConfig) -> Engine {
         let lane = journal::LaneIds {
             store_code: cfg.store_code.clone(),
@@ -582,10 +581,19 @@ impl Engine {
             cfg.offline.clone(),
         );
         let cards = terminal::CardTender::new(journal.clone(), ports.terminal.clone(), cfg.fault);
-        let pos_terminal = pos_terminal::PosTerminalTender::new(
+        let pos_terminal = Arc::new(pos_terminal::PosTerminalTender::new(
             journal.clone(),
             link.clone(),
             cfg.probe_backoff.clone(),
+            cfg.fault,
+        ));
+        let forwarder = forwarder::Forwarder::new(
+            journal.clone(),
+            link.clone(),
+            ports.purchases.clone(),
+            giftcards.clone(),
+            pos_terminal.clone(),
+            cfg.forward_backoff.clone(),
             cfg.fault,
         );
         Engine {
@@ -599,7 +607,7 @@ impl Engine {
                 sale_lock: Mutex::new(()),
                 movements: movement::Movements::default(),
                 pos_terminal,
-                forward_window: std::sync::atomic::AtomicUsize::new(1),
+                forwarder,
             }),
         }
     }

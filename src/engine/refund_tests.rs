@@ -295,7 +295,7 @@ async fn a_queued_refund_whose_forward_is_lost_is_in_doubt_until_the_operator_re
         h.engine.status().await.unwrap().offline_budget.used_count,
         1
     );
-    let step = h.engine.forward_once().await.unwrap();
+    let step = h.engine.forwarder().forward_once().await.unwrap();
     let super::forwarder::Step::Done(item, OutboxState::InDoubt) = step else {
         panic!("{step:?}");
     };
@@ -315,12 +315,13 @@ async fn a_queued_refund_whose_forward_is_lost_is_in_doubt_until_the_operator_re
         "kept for a resend"
     );
     h.engine
-        .outbox_resolve(item, Resolution::Recorded)
+        .forwarder()
+        .resolve(item, Resolution::Recorded)
         .await
         .unwrap();
     assert_eq!(refund_state(&h.engine, "r1").await, RefundState::Approved);
     assert_eq!(
-        h.engine.forward_once().await.unwrap(),
+        h.engine.forwarder().forward_once().await.unwrap(),
         super::forwarder::Step::Idle
     );
 }
@@ -355,7 +356,7 @@ async fn a_queued_refund_cut_mid_send_by_a_restart_is_in_doubt() {
     assert_eq!(refund_state(&h.engine, "r1").await, RefundState::InDoubt);
     assert_eq!(h.engine.status().await.unwrap().outbox.in_doubt, 1);
     assert_eq!(
-        h.engine.forward_once().await.unwrap(),
+        h.engine.forwarder().forward_once().await.unwrap(),
         super::forwarder::Step::Idle
     );
 }

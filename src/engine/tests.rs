@@ -158,7 +158,7 @@ async fn payment_state(e: &Engine, id: &str) -> PaymentState {
 }
 
 async fn items(e: &Engine) -> Vec<outbox::OutboxItem> {
-    e.outbox_list(None).await.unwrap()
+    e.forwarder().list(None).await.unwrap()
 }
 
 #[tokio::test]
@@ -211,7 +211,7 @@ async fn partial_approval_then_cash_completes_with_capture_and_queued_purchase()
     assert_eq!((a.approved_amount, a.due), (m("20.00"), Money::ZERO));
     let done = e.complete_sale(&sid).await.unwrap();
     assert_eq!(done.purchase, PurchaseStatus::Queued);
-    let item = e.outbox_show(done.outbox_id).await.unwrap();
+    let item = e.forwarder().show(done.outbox_id).await.unwrap();
     let input: PurchaseInput = serde_json::from_str(&item.payload).unwrap();
     assert_eq!(input.pay_method.as_deref(), Some("GIFTCARD+CASH"));
     assert_eq!(input.pay_amount, m("50.00").get());
@@ -297,14 +297,17 @@ async fn split_across_two_gift_cards_and_a_terminal_card() {
     assert_eq!((a.status, a.due), (PaymentStatus::Approved, Money::ZERO));
     e.complete_sale(&sid).await.unwrap();
     assert!(matches!(
-        e.forward_once().await.unwrap(),
+        e.forwarder().forward_once().await.unwrap(),
         forwarder::Step::Done(_, OutboxState::Confirmed)
     ));
     let v = e.sale(&sid).await.unwrap();
     let card = v.payments.iter().find(|p| p.payment_id == "C1").unwrap();
     assert_eq!(card.masked_pan.as_deref(), Some("****1111"));
     assert_eq!(card.receipt_no, Some(7));
-    assert_eq!(e.forward_once().await.unwrap(), forwarder::Step::Idle);
+    assert_eq!(
+        e.forwarder().forward_once().await.unwrap(),
+        forwarder::Step::Idle
+    );
 }
 
 #[tokio::test]
@@ -572,7 +575,7 @@ async fn unreachable_pos_goes_offline_within_the_policy_and_forwards_later() {
     // Link back: the first redemption is forwarded as an immediate USE with its refNo.
     e.inner.link.up();
     assert!(matches!(
-        e.forward_once().await.unwrap(),
+        e.forwarder().forward_once().await.unwrap(),
         forwarder::Step::Done(_, OutboxState::Confirmed)
     ));
     assert_eq!(payment_state(e, "P1").await, PaymentState::Captured);
@@ -607,7 +610,7 @@ async fn forwarded_offline_redemption_declined_becomes_an_exception_until_acknow
     );
     e.inner.link.up();
     assert!(matches!(
-        e.forward_once().await.unwrap(),
+        e.forwarder().forward_once().await.unwrap(),
         forwarder::Step::Done(_, OutboxState::Rejected)
     ));
     assert_eq!(payment_state(e, "P1").await, PaymentState::ForwardDeclined);
@@ -732,12 +735,12 @@ async fn capture_not_sent_is_queued_and_a_pos_auto_cancel_is_reauthorized() {
     );
     e.inner.link.up();
     assert!(matches!(
-        e.forward_once().await.unwrap(),
+        e.forwarder().forward_once().await.unwrap(),
         forwarder::Step::Done(_, OutboxState::Confirmed)
     ));
     assert_eq!(payment_state(e, "P1").await, PaymentState::Captured);
     assert!(matches!(
-        e.forward_once().await.unwrap(),
+        e.forwarder().forward_once().await.unwrap(),
         forwarder::Step::Done(_, OutboxState::Confirmed)
     ));
 }
@@ -774,28 +777,33 @@ async fn purchase_outcomes_are_classified_and_in_doubt_is_never_resent() {
     let sid = sale(e, "5").await;
     e.add_payment(&sid, cash("P", "5")).await.unwrap();
     let id = e.complete_sale(&sid).await.unwrap().outbox_id;
-    assert!(matches!(e.forward_once().await.unwrap(), forwarder::Step::Retry(i, None) if i == id));
-    assert_eq!(e.outbox_show(id).await.unwrap().state, OutboxState::New);
+    assert!(
+        matches!(e.forwarder().forward_once().await.unwrap(), forwarder::Step::Retry(i, None) if i == id)
+    );
+    assert_eq!(
+        e.forwarder().show(id).await.unwrap().state,
+        OutboxState::New
+    );
     assert!(!e.link().online);
     assert!(matches!(
-        e.forward_once().await.unwrap(),
+        e.forwarder().forward_once().await.unwrap(),
         forwarder::Step::Done(_, OutboxState::InDoubt)
     ));
     assert_eq!(
-        e.forward_once().await.unwrap(),
+        e.forwarder().forward_once().await.unwrap(),
         forwarder::Step::Idle,
         "in doubt is not resent"
     );
     assert_eq!(e.status().await.unwrap().outbox.in_doubt, 1);
     assert!(e.status().await.unwrap().outbox_oldest_pending.is_some());
     assert!(
-        e.outbox_hold(id).await.is_err(),
+        e.forwarder().hold(id).await.is_err(),
         "cannot hold an in-doubt item"
     );
-    let it = e.outbox_resolve(id, Resolution::Resend).await.unwrap();
+    let it = e.forwarder().resolve(id, Resolution::Resend).await.unwrap();
     assert_eq!((it.state, it.attempt), (OutboxState::New, 2));
     assert!(matches!(
-        e.forward_once().await.unwrap(),
+        e.forwarder().forward_once().await.unwrap(),
         forwarder::Step::Done(_, OutboxState::Confirmed)
     ));
     assert_eq!(
@@ -821,20 +829,21 @@ async fn rejected_purchase_and_hold_flush_resolve_recorded() {
     let sid = sale(e, "5").await;
     e.add_payment(&sid, cash("P", "5")).await.unwrap();
     let id = e.complete_sale(&sid).await.unwrap().outbox_id;
-    e.outbox_hold(id).await.unwrap();
+    e.forwarder().hold(id).await.unwrap();
     assert_eq!(
-        e.forward_once().await.unwrap(),
+        e.forwarder().forward_once().await.unwrap(),
         forwarder::Step::Idle,
         "held items are skipped"
     );
-    assert_eq!(e.outbox_flush().await.unwrap(), 1);
+    assert_eq!(e.forwarder().flush().await.unwrap(), 1);
     assert!(matches!(
-        e.forward_once().await.unwrap(),
+        e.forwarder().forward_once().await.unwrap(),
         forwarder::Step::Done(_, OutboxState::Rejected)
     ));
     assert_eq!(e.status().await.unwrap().outbox.failed, 1);
     assert_eq!(
-        e.outbox_resolve(id, Resolution::Recorded)
+        e.forwarder()
+            .resolve(id, Resolution::Recorded)
             .await
             .unwrap()
             .state,
@@ -904,7 +913,7 @@ async fn cancel_releases_holds_inline_or_through_the_outbox_and_reverses_cards()
     assert_eq!(payment_state(e, "C1").await, PaymentState::Cancelled);
     assert_eq!(payment_state(e, "K1").await, PaymentState::Cancelled);
     assert!(matches!(
-        e.forward_once().await.unwrap(),
+        e.forwarder().forward_once().await.unwrap(),
         forwarder::Step::Done(_, OutboxState::Confirmed)
     ));
     assert_eq!(payment_state(e, "G2").await, PaymentState::Cancelled);
@@ -1130,7 +1139,7 @@ async fn forwarder_task_drains_on_wake_and_stops_on_shutdown() {
     let task = tokio::spawn({
         let e = e.clone();
         let stop = stop.clone();
-        async move { e.run_forwarder(stop).await }
+        async move { e.forwarder().run(stop).await }
     });
     let sid = sale(&e, "5").await;
     e.add_payment(&sid, cash("P", "5")).await.unwrap();
@@ -1273,7 +1282,7 @@ async fn pin_cards_are_refused_offline_because_pins_are_never_stored() {
     req.pin = Some(SecretString::from("1234".to_owned()));
     let a = h.engine.add_payment(&sid, req).await.unwrap();
     assert_eq!(a.reason.as_deref(), Some("offline_pin_card"));
-    assert!(h.engine.outbox_list(None).await.unwrap().is_empty());
+    assert!(h.engine.forwarder().list(None).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -1370,11 +1379,11 @@ async fn negative_control_resend_in_doubt_really_resends() {
     e.add_payment(&sid, cash("P", "5")).await.unwrap();
     e.complete_sale(&sid).await.unwrap();
     assert!(matches!(
-        e.forward_once().await.unwrap(),
+        e.forwarder().forward_once().await.unwrap(),
         forwarder::Step::Retry(..)
     ));
     assert!(matches!(
-        e.forward_once().await.unwrap(),
+        e.forwarder().forward_once().await.unwrap(),
         forwarder::Step::Done(_, OutboxState::Confirmed)
     ));
 }
@@ -1399,12 +1408,12 @@ async fn negative_control_answer_before_commit_answers_before_anything_is_writte
         // here freezes the store as it was when the register got its answer.
         let _frozen = e.inner.sale_lock.lock().await;
         assert_eq!(e.sale(&sid).await.unwrap().state, SaleState::Open);
-        assert!(e.outbox_list(None).await.unwrap().is_empty());
+        assert!(e.forwarder().list(None).await.unwrap().is_empty());
     }
     // The commit still happens afterwards (only a kill in between loses it).
     tokio::time::timeout(std::time::Duration::from_secs(5), async {
         // Each read is a round-trip through the store's queue.
-        while e.outbox_list(None).await.unwrap().is_empty() {
+        while e.forwarder().list(None).await.unwrap().is_empty() {
             tokio::task::yield_now().await;
         }
     })
@@ -1429,7 +1438,7 @@ async fn without_the_fault_complete_commits_before_it_answers() {
     let a = e.complete_sale(&sid).await.unwrap();
     assert_ne!(a.outbox_id, 0);
     assert_eq!(e.sale(&sid).await.unwrap().state, SaleState::Completed);
-    assert_eq!(e.outbox_list(None).await.unwrap().len(), 1);
+    assert_eq!(e.forwarder().list(None).await.unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -232,7 +232,7 @@ pub async fn wire_with(
             fault: None,
         },
     );
-    engine.set_forward_window(config.pos.forward_window);
+    engine.forwarder().set_window(config.pos.forward_window);
     if let Some(terminal_id) = pos_terminal_id {
         engine.set_pos_terminal(crate::engine::pos_terminal::PosTerminalLane {
             host: Arc::new(pos),
@@ -372,7 +372,8 @@ pub async fn wire_with(
             move |ctx| async move {
                 let every = heartbeat.interval();
                 engine
-                    .run_forwarder_beating(ctx.stop.clone(), &|| heartbeat.beat(), every)
+                    .forwarder()
+                    .run_beating(ctx.stop.clone(), &|| heartbeat.beat(), every)
                     .await;
                 Ok(())
             }

@@ -55,18 +55,26 @@ async fn dropped_purchase_answer_is_in_doubt_and_never_resent() {
     e.complete_sale("S1").await.unwrap();
     pos.set(|f| f.drop_purchase_answer = true);
     assert!(matches!(
-        e.forward_once().await.unwrap(),
+        e.forwarder().forward_once().await.unwrap(),
         Step::Done(_, OutboxState::InDoubt)
     ));
     pos.set(|f| f.drop_purchase_answer = false);
     for _ in 0..3 {
-        assert_eq!(e.forward_once().await.unwrap(), Step::Idle);
+        assert_eq!(e.forwarder().forward_once().await.unwrap(), Step::Idle);
     }
     assert_eq!(pos.purchase_count(&v.transaction_id), 1);
     // The operator checks the POS and says it is recorded: still one purchase.
-    let id = e.outbox_list(Some(OutboxState::InDoubt)).await.unwrap()[0].id;
-    e.outbox_resolve(id, Resolution::Recorded).await.unwrap();
-    assert_eq!(e.forward_once().await.unwrap(), Step::Idle);
+    let id = e
+        .forwarder()
+        .list(Some(OutboxState::InDoubt))
+        .await
+        .unwrap()[0]
+        .id;
+    e.forwarder()
+        .resolve(id, Resolution::Recorded)
+        .await
+        .unwrap();
+    assert_eq!(e.forwarder().forward_once().await.unwrap(), Step::Idle);
     assert_eq!(pos.purchase_count(&v.transaction_id), 1);
 }
 
@@ -117,7 +125,7 @@ async fn crash_while_sending_a_purchase_leaves_it_in_doubt_after_restart() {
         pos.set(|f| f.hang_purchase = true);
         let fwd = tokio::spawn({
             let e = e.clone();
-            async move { e.forward_once().await }
+            async move { e.forwarder().forward_once().await }
         });
         // Wait until the POS has applied it, then "kill" the agent.
         tokio::time::timeout(std::time::Duration::from_secs(5), async {
@@ -135,7 +143,7 @@ async fn crash_while_sending_a_purchase_leaves_it_in_doubt_after_restart() {
     let rep = e.recover().await.unwrap();
     assert_eq!(rep.outbox_interrupted, 1);
     assert_eq!(e.status().await.unwrap().outbox.in_doubt, 1);
-    assert_eq!(e.forward_once().await.unwrap(), Step::Idle);
+    assert_eq!(e.forwarder().forward_once().await.unwrap(), Step::Idle);
     assert_eq!(
         pos.purchase_count(&tid),
         1,
@@ -178,10 +186,13 @@ async fn outage_mid_sale_then_offline_then_forwarding_debits_each_card_once() {
     let done = e.complete_sale("S1").await.unwrap();
     assert!(done.outbox_id > 0);
     // Nothing can be sent yet.
-    assert!(matches!(e.forward_once().await.unwrap(), Step::Retry(..)));
+    assert!(matches!(
+        e.forwarder().forward_once().await.unwrap(),
+        Step::Retry(..)
+    ));
     pos.set(|f| f.down = false);
     let mut steps = 0;
-    while e.forward_once().await.unwrap() != Step::Idle {
+    while e.forwarder().forward_once().await.unwrap() != Step::Idle {
         steps += 1;
         assert!(steps < 10);
     }

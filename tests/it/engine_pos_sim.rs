@@ -130,7 +130,7 @@ fn cash(id: &str, amount: &str) -> PaymentRequest {
 
 async fn drain(e: &Engine) {
     for _ in 0..50 {
-        if e.forward_once().await.unwrap() == Step::Idle {
+        if e.forwarder().forward_once().await.unwrap() == Step::Idle {
             return;
         }
     }
@@ -259,7 +259,7 @@ async fn apply_then_drop_faults_leave_no_duplicate_and_no_double_debit() {
         kind: FaultKind::ApplyThenDrop,
         times: Some(1),
     });
-    let step = e.forward_once().await.unwrap();
+    let step = e.forwarder().forward_once().await.unwrap();
     assert!(
         matches!(step, Step::Done(_, OutboxState::InDoubt)),
         "{step:?}"
@@ -286,7 +286,7 @@ async fn outage_offline_sales_are_forwarded_when_the_link_returns() {
     let stop = tokio_util::sync::CancellationToken::new();
     let fwd = tokio::spawn({
         let (e, s) = (e.clone(), stop.clone());
-        async move { e.run_forwarder(s).await }
+        async move { e.forwarder().run(s).await }
     });
     let probe = tokio::spawn({
         let (e, s) = (e.clone(), stop.clone());

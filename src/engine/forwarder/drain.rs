@@ -27,8 +27,8 @@ use crate::store::StoreError;
 use crate::store::outbox::{self, OutboxItem};
 
 use super::super::ports::{PurchaseInput, SinkError};
-use super::super::{Engine, EngineError, EngineEvent, Fault};
-use super::Step;
+use super::super::{EngineError, EngineEvent, Fault};
+use super::{Forwarder, Step};
 
 /// How a drain ended.
 #[derive(Debug)]
@@ -43,7 +43,7 @@ pub(crate) enum End {
     Shutdown,
 }
 
-/// What [`Engine::drain_outbox`] did.
+/// What [`Forwarder::drain_outbox`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Drained {
     /// Items that reached a state (confirmed, rejected, in doubt).
@@ -102,24 +102,21 @@ impl Lanes {
     }
 }
 
-impl Engine {
+impl Forwarder {
     /// How many purchases the forwarder keeps in flight at once (`[pos] forward_window`).
-    pub fn forward_window(&self) -> usize {
-        self.inner
-            .forward_window
-            .load(std::sync::atomic::Ordering::Relaxed)
+    pub fn window(&self) -> usize {
+        self.window.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sets the forwarder's window; 1 sends one item after the other, in id order.
-    pub fn set_forward_window(&self, window: usize) {
-        self.inner
-            .forward_window
+    pub fn set_window(&self, window: usize) {
+        self.window
             .store(window.max(1), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Sends everything that can be sent now, within the window, and returns when the
     /// outbox has nothing more to claim or an item could not be sent (for benches, tests
-    /// and tools; the service runs [`Engine::run_forwarder`]).
+    /// and tools; the service runs [`Forwarder::run`]).
     pub async fn drain_outbox(&self) -> Result<Drained, EngineError> {
         let (done, end) = self.drain(&CancellationToken::new(), &|| {}).await;
         match end {
@@ -142,7 +139,7 @@ impl Engine {
         shutdown: &CancellationToken,
         beat: &(dyn Fn() + Send + Sync),
     ) -> (usize, End) {
-        let window = self.forward_window();
+        let window = self.window();
         let mut tasks: JoinSet<Answer> = JoinSet::new();
         let mut lanes = Lanes::default();
         let mut commit: Option<CommitFuture> = None;
@@ -150,7 +147,7 @@ impl Engine {
         let mut stop: Option<Option<Duration>> = None;
         let mut failure: Option<EngineError> = None;
         let mut retry_at: Option<tokio::time::Instant> = None;
-        let mut delays = (self.inner.cfg.forward_backoff)();
+        let mut delays = (self.backoff)();
         let mut done = 0usize;
         // Answers and wake-ups seen so far, and at the start of the running commit: a claim
         // that came back short only means "nothing more" if nothing changed meanwhile.
@@ -259,13 +256,13 @@ impl Engine {
                         Ok(c) => {
                             failure = None;
                             retry_at = None;
-                            delays = (self.inner.cfg.forward_backoff)();
+                            delays = (self.backoff)();
                             let recorded: Vec<Outcome> =
                                 lanes.outcomes.drain(..lanes.committing).collect();
                             lanes.committing = 0;
                             done += recorded.iter().filter(|o| o.to != OutboxState::New).count();
                             for o in recorded {
-                                self.journal().emit(EngineEvent::Outbox { id: o.id, kind: o.kind, state: o.to });
+                                self.journal.emit(EngineEvent::Outbox { id: o.id, kind: o.kind, state: o.to });
                             }
                             let released = std::mem::take(&mut lanes.releasing);
                             lanes.ready.retain(|i| !released.contains(&i.id));
@@ -273,7 +270,7 @@ impl Engine {
                                 exhausted = true;
                             }
                             for item in c.claimed {
-                                self.journal().emit(EngineEvent::Outbox { id: item.id, kind: item.kind, state: item.state });
+                                self.journal.emit(EngineEvent::Outbox { id: item.id, kind: item.kind, state: item.state });
                                 if item.kind == OutboxKind::Purchase {
                                     lanes.ready.push_back(item);
                                 } else {
@@ -291,7 +288,7 @@ impl Engine {
                     }
                     beat();
                 }
-                _ = self.journal().outbox_wake.notified() => {
+                _ = self.journal.outbox_wake.notified() => {
                     // A new item may have landed after the running commit's claim looked.
                     answers += 1;
                     exhausted = false;
@@ -316,7 +313,7 @@ impl Engine {
                 return;
             }
         };
-        let sink = self.inner.ports.purchases.clone();
+        let sink = self.purchases.clone();
         let (id, sale) = (item.id, item.sale_id.clone());
         let handle = tasks.spawn(async move {
             let result = sink.purchase_add(&input).await;
@@ -335,7 +332,7 @@ impl Engine {
         let (id, kind, tid) = (a.item.id, a.item.kind, a.transaction_id);
         let (to, error) = match a.result {
             Ok(pos_id) => {
-                self.inner.link.up();
+                self.link.up();
                 tracing::info!(outbox_id = id, transaction_id = %tid, pos_id = %pos_id, "Purchase recorded.");
                 (OutboxState::Confirmed, None)
             }
@@ -344,19 +341,19 @@ impl Engine {
                 retry_after,
             }) => {
                 if retry_after.is_none() {
-                    self.inner.link.down();
+                    self.link.down();
                 }
                 tracing::warn!(outbox_id = id, kind = %kind, error = %message, "Outbox item not sent; will retry.");
                 stop.get_or_insert(retry_after);
                 (OutboxState::New, Some(message))
             }
             Err(SinkError::Rejected(m)) => {
-                self.inner.link.up();
+                self.link.up();
                 tracing::error!(outbox_id = id, transaction_id = %tid, error = %m, "Purchase rejected by the POS; operator action needed.");
                 (OutboxState::Rejected, Some(m))
             }
             Err(SinkError::OutcomeUnknown(m)) => {
-                if self.inner.cfg.fault == Some(Fault::ResendInDoubt) {
+                if self.fault == Some(Fault::ResendInDoubt) {
                     // Negative control only: a blind resend.
                     stop.get_or_insert(Some(Duration::ZERO));
                     (OutboxState::New, Some(m))
@@ -384,9 +381,9 @@ impl Engine {
         busy: Vec<String>,
         alone: bool,
     ) -> CommitFuture {
-        let engine = self.clone();
+        let journal = self.journal.clone();
         Box::pin(async move {
-            engine
+            journal
                 .store()
                 .write(move |c, _| {
                     for o in &outcomes {

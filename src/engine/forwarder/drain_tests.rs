@@ -228,7 +228,7 @@ async fn harness(items: &[(OutboxKind, &str)], window: usize, gated: bool) -> H 
             fault: None,
         },
     );
-    engine.set_forward_window(window);
+    engine.forwarder().set_window(window);
     H {
         engine,
         sink,
@@ -237,7 +237,8 @@ async fn harness(items: &[(OutboxKind, &str)], window: usize, gated: bool) -> H 
 }
 
 async fn states(e: &Engine) -> Vec<(i64, OutboxState, i64)> {
-    e.outbox_list(None)
+    e.forwarder()
+        .list(None)
         .await
         .unwrap()
         .into_iter()
@@ -260,7 +261,7 @@ async fn the_window_fills_with_other_sales_and_never_overflows() {
     let items = purchases(12);
     let h = harness(&refs(&items), 4, true).await;
     let engine = h.engine.clone();
-    let drain = tokio::spawn(async move { engine.drain_outbox().await });
+    let drain = tokio::spawn(async move { engine.forwarder().drain_outbox().await });
     // Three full windows, answered one window at a time.
     for _ in 0..3 {
         h.sink.held(4).await;
@@ -304,7 +305,7 @@ async fn the_window_fills_with_other_sales_and_never_overflows() {
 async fn window_one_sends_one_after_the_other_in_id_order() {
     let items = purchases(6);
     let h = harness(&refs(&items), 1, false).await;
-    let drained = h.engine.drain_outbox().await.unwrap();
+    let drained = h.engine.forwarder().drain_outbox().await.unwrap();
     assert_eq!(drained.done, 6);
     h.sink.seen(|s| {
         assert_eq!(s.max_in_flight, 1);
@@ -333,7 +334,7 @@ async fn a_sale_goes_one_purchase_at_a_time_and_other_kinds_go_alone_in_order() 
     ];
     let h = harness(&refs(&items), 8, false).await;
     let mut events = h.engine.subscribe();
-    let drained = h.engine.drain_outbox().await.unwrap();
+    let drained = h.engine.forwarder().drain_outbox().await.unwrap();
     assert_eq!(drained.done, 6);
     h.sink.seen(|s| {
         assert!(s.same_sale_overlap.is_empty(), "{:?}", s.same_sale_overlap);
@@ -377,7 +378,7 @@ async fn not_sent_stops_the_drain_and_in_doubt_is_never_sent_again() {
         script.insert("S1-1".into(), Answer::Lost);
         script.insert("S4-1".into(), Answer::NotSentOnce);
     }
-    let first = h.engine.drain_outbox().await.unwrap();
+    let first = h.engine.forwarder().drain_outbox().await.unwrap();
     assert!(first.stopped, "{first:?}");
     let after_stop = states(&h.engine).await;
     assert_eq!(after_stop[1].1, OutboxState::InDoubt);
@@ -394,7 +395,7 @@ async fn not_sent_stops_the_drain_and_in_doubt_is_never_sent_again() {
             assert_eq!(*a, 0, "{after_stop:?}");
         }
     }
-    let second = h.engine.drain_outbox().await.unwrap();
+    let second = h.engine.forwarder().drain_outbox().await.unwrap();
     assert!(!second.stopped);
     let end = states(&h.engine).await;
     for (id, s, _) in &end {
@@ -425,7 +426,7 @@ async fn shutdown_records_what_is_in_flight_and_gives_back_the_rest() {
     let stop = tokio_util::sync::CancellationToken::new();
     let engine = h.engine.clone();
     let token = stop.clone();
-    let task = tokio::spawn(async move { engine.run_forwarder(token).await });
+    let task = tokio::spawn(async move { engine.forwarder().run(token).await });
     h.sink.held(2).await;
     stop.cancel();
     h.sink.gate.as_ref().unwrap().add_permits(2);
@@ -458,7 +459,7 @@ async fn an_item_that_must_go_alone_is_not_forgotten_when_answers_race_the_commi
         ];
         let h = harness(&refs(&items), 2, true).await;
         let engine = h.engine.clone();
-        let drain = tokio::spawn(async move { engine.drain_outbox().await });
+        let drain = tokio::spawn(async move { engine.forwarder().drain_outbox().await });
         h.sink.held(2).await;
         h.sink.gate.as_ref().unwrap().add_permits(2);
         h.sink.held(2).await;

@@ -1005,7 +1005,7 @@ impl AgentBackend {
         trigger: crate::store::end_of_day::Trigger,
     ) -> Result<crate::api::types::EndOfDayResult, BackendError> {
         use crate::api::types::{EndOfDayResult, EndOfDayStatus, EndOfDayTotalsView};
-        if !self.engine.terminal_settles_here() {
+        if !self.engine.cards().settles_here() {
             return Err(BackendError::conflict(
                 crate::api::backend::END_OF_DAY_NOT_APPLICABLE,
                 "This lane's terminal does not run an end of day (the processor settles).",
@@ -1013,7 +1013,8 @@ impl AgentBackend {
         }
         let a = self
             .engine
-            .terminal_end_of_day(trigger, true)
+            .cards()
+            .end_of_day(trigger, true)
             .await
             .map_err(map_error)?;
         Ok(EndOfDayResult {

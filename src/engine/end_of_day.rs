@@ -10,8 +10,9 @@ use std::time::Duration;
 use chrono::{DateTime, Local, NaiveTime, TimeZone};
 use tokio_util::sync::CancellationToken;
 
+use super::EngineError;
 use super::ports::{EndOfDayTotals, TerminalError};
-use super::{Engine, EngineError};
+use super::terminal::CardTender;
 use crate::store::end_of_day::{self, NewEndOfDay, Trigger};
 
 /// How long the scheduler waits before it tries again after a busy or unreachable terminal.
@@ -32,10 +33,10 @@ pub struct EndOfDayAnswer {
     pub reason: Option<String>,
 }
 
-impl Engine {
+impl CardTender {
     /// Whether the lane's terminal settles at the lane (ZVT) at all.
-    pub fn terminal_settles_here(&self) -> bool {
-        self.inner.ports.terminal.supports_end_of_day()
+    pub fn settles_here(&self) -> bool {
+        self.terminal.supports_end_of_day()
     }
 
     /// Runs the terminal's end of day and journals its totals (or why it failed).
@@ -43,12 +44,12 @@ impl Engine {
     /// With `wait` false a terminal busy with another command (or not reachable) is
     /// [`EngineError::Terminal`] with [`TerminalError::NotSent`] and nothing is journaled:
     /// the caller tries again later.
-    pub async fn terminal_end_of_day(
+    pub async fn end_of_day(
         &self,
         trigger: Trigger,
         wait: bool,
     ) -> Result<EndOfDayAnswer, EngineError> {
-        let res = self.inner.ports.terminal.end_of_day(wait).await;
+        let res = self.terminal.end_of_day(wait).await;
         let (totals, reason) = match res {
             Ok(t) => {
                 let reason = t.reason.clone();
@@ -67,7 +68,7 @@ impl Engine {
             reason: reason.clone(),
         };
         let row = self
-            .journal()
+            .journal
             .journal_outcome(move |c, _| end_of_day::insert(c, &new))
             .await?;
         if ok {
@@ -99,7 +100,7 @@ impl Engine {
                 () = tokio::time::sleep(wait) => {}
             }
             for attempt in 1..=MAX_TRIES {
-                match self.terminal_end_of_day(Trigger::Schedule, false).await {
+                match self.end_of_day(Trigger::Schedule, false).await {
                     Ok(_) => break,
                     Err(e) => {
                         tracing::info!(attempt, error = %e, retry_in_secs = retry.as_secs(), "Scheduled end of day postponed.");

@@ -33,9 +33,9 @@ pub(crate) fn card(code: &str, pin: Option<&SecretString>) -> CardSecret {
 /// and cancel with the sale; the card's balance and its cache for offline use.
 #[derive(Clone)]
 pub(crate) struct Giftcards {
-    journal: Journal,
-    link: Arc<Link>,
-    host: Arc<dyn GiftcardHost>,
+    pub(super) journal: Journal,
+    pub(super) link: Arc<Link>,
+    pub(super) host: Arc<dyn GiftcardHost>,
     /// The cashier's terminal, which asks the customer for a PIN when the POS wants one.
     pin_pad: Arc<dyn PaymentTerminal>,
     offline: OfflinePolicy,

@@ -15,7 +15,7 @@ use crate::store::exceptions::{self, NewException};
 use crate::store::mask;
 use crate::store::requests::{self, Claim, NewRequest, RequestRecord, RequestState};
 
-use super::giftcard::card;
+use super::giftcard::{Giftcards, card};
 use super::movement::Submitted;
 use super::ports::{GiftcardTransRequest, HostError};
 use super::{Engine, EngineError};
@@ -149,7 +149,7 @@ impl Engine {
         match self
             .submit(key, move |e| {
                 let r = r.clone();
-                async move { e.load_now(r).await }
+                async move { e.giftcards().load_now(r).await }
             })
             .await?
         {
@@ -164,13 +164,15 @@ impl Engine {
             }),
         }
     }
+}
 
+/// Activation and reload at the POS: the gift-card tender's own operations.
+impl Giftcards {
+    /// Activates or reloads a card at the POS, journaled under its request id.
     async fn load_now(&self, req: LoadRequest) -> Result<LoadAnswer, EngineError> {
         let raw = req.code.expose_secret().to_owned();
-        let (sc, rc) = (
-            self.inner.cfg.store_code.clone(),
-            self.inner.cfg.register_code.clone(),
-        );
+        let lane = self.journal.lane();
+        let (sc, rc) = (lane.store_code.clone(), lane.register_code.clone());
         let (kind, rid, amount, pin_given) = (
             req.kind,
             req.request_id.clone(),
@@ -179,6 +181,7 @@ impl Engine {
         );
         let code = raw.clone();
         let claim = self
+            .journal
             .store()
             .write(move |c, s| {
                 let fingerprint = s.keyed_hash(&format!(
@@ -209,10 +212,10 @@ impl Engine {
         };
         let c = card(&raw, req.pin.as_ref());
         let card_id = if req.kind == LoadKind::Activate {
-            match self.inner.ports.giftcards.create(&c).await {
+            match self.host.create(&c).await {
                 Ok(id) => Some(id),
                 Err(e) => {
-                    self.inner.link.note(&e);
+                    self.link.note(&e);
                     self.forget_request(&r).await?;
                     return Err(e.into());
                 }
@@ -224,11 +227,11 @@ impl Engine {
             card: c,
             amount: req.amount,
             ref_no: r.ref_no.clone(),
-            source_id: self.inner.cfg.register_code.clone(),
+            source_id: self.journal.lane().register_code.clone(),
         };
-        match self.inner.ports.giftcards.add(&add).await {
+        match self.host.add(&add).await {
             Ok(t) => {
-                self.inner.link.up();
+                self.link.up();
                 let answer = LoadAnswer {
                     status: LoadStatus::Loaded,
                     code: mask(&raw),
@@ -241,7 +244,7 @@ impl Engine {
                     .await?;
                 tracing::info!(code = %answer.code, amount = %req.amount, ref_no = %r.ref_no, "Gift card loaded.");
                 if let Some(b) = t.balance
-                    && let Err(e) = self.giftcards().cache_balance(&raw, b).await
+                    && let Err(e) = self.cache_balance(&raw, b).await
                 {
                     tracing::warn!(error = %e, "Balance cache not updated.");
                 }
@@ -256,7 +259,7 @@ impl Engine {
                 }))
             }
             Err(e) => {
-                self.inner.link.note(&e);
+                self.link.note(&e);
                 self.forget_request(&r).await?;
                 Err(e.into())
             }
@@ -277,7 +280,7 @@ impl Engine {
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
         let r = r.clone();
         let raised = self
-            .journal()
+            .journal
             .journal_outcome(move |c, _| {
                 requests::finish(c, &r.kind, &r.request_id, state, answer.as_deref())?;
                 if state != RequestState::InDoubt {
@@ -287,7 +290,7 @@ impl Engine {
             })
             .await?;
         if let Some(id) = raised {
-            self.journal()
+            self.journal
                 .exception_event(id, LOAD_IN_DOUBT, "gift-card load outcome unknown");
         }
         Ok(())
@@ -296,7 +299,8 @@ impl Engine {
     /// Removes a request that moved nothing, so that a retry may try again.
     async fn forget_request(&self, r: &RequestRecord) -> Result<(), EngineError> {
         let r = r.clone();
-        self.store()
+        self.journal
+            .store()
             .write(move |c, _| requests::forget(c, &r.kind, &r.request_id))
             .await?;
         Ok(())
@@ -305,6 +309,7 @@ impl Engine {
     /// At start-up: loads whose outcome was never journaled are in doubt. Returns how many.
     pub(crate) async fn recover_requests(&self) -> Result<usize, EngineError> {
         let raised = self
+            .journal
             .store()
             .write(|c, _| {
                 let mut raised = Vec::new();
@@ -316,7 +321,7 @@ impl Engine {
             })
             .await?;
         for id in &raised {
-            self.journal()
+            self.journal
                 .exception_event(*id, LOAD_IN_DOUBT, "interrupted by a restart");
         }
         Ok(raised.len())

@@ -623,8 +623,8 @@ impl Engine {
         &self.inner.journal
     }
 
-    /// The card tender on the lane's own terminal.
-    pub(crate) fn cards(&self) -> &terminal::CardTender {
+    /// The card tender on the lane's own terminal, and its end of day.
+    pub fn cards(&self) -> &terminal::CardTender {
         &self.inner.cards
     }
 

@@ -104,7 +104,7 @@ impl Engine {
                 Err(e) => rep.errors.push(format!("{id}: {e}")),
             }
         }
-        rep.payments_in_doubt += self.recover_requests().await?;
+        rep.payments_in_doubt += self.giftcards().recover_requests().await?;
         tracing::info!(
             outbox_interrupted = rep.outbox_interrupted,
             payments_in_doubt = rep.payments_in_doubt,

@@ -48,9 +48,9 @@ enum FollowUp {
 /// book the total at completion, reverse on cancel, and settle a lost answer from the
 /// terminal's evidence.
 #[derive(Clone)]
-pub(crate) struct CardTender {
-    journal: Journal,
-    terminal: Arc<dyn PaymentTerminal>,
+pub struct CardTender {
+    pub(super) journal: Journal,
+    pub(super) terminal: Arc<dyn PaymentTerminal>,
     /// Negative-control switch of the crash harness; `None` in production.
     fault: Option<Fault>,
 }

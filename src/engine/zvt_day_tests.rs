@@ -152,7 +152,7 @@ async fn the_scheduled_end_of_day_tries_again_while_the_terminal_is_busy() {
         });
     }
     let (e, _dir) = engine(t).await;
-    assert!(e.terminal_settles_here());
+    assert!(e.cards().settles_here());
     let at = (chrono::Local::now() + chrono::Duration::minutes(5)).time();
     let at = NaiveTime::from_hms_opt(
         chrono::Timelike::hour(&at),
@@ -162,7 +162,8 @@ async fn the_scheduled_end_of_day_tries_again_while_the_terminal_is_busy() {
     .unwrap();
     // No outer timeout: with paused time it would fire whenever the runtime idles. A
     // fourth call (the schedule not stopping) fails the mock's `times(3)`.
-    e.run_end_of_day_schedule(at, Duration::from_secs(60), stop.clone())
+    e.cards()
+        .run_end_of_day_schedule(at, Duration::from_secs(60), stop.clone())
         .await;
     let calls = calls.lock().unwrap().clone();
     assert_eq!(calls.len(), 3);

@@ -331,8 +331,9 @@ pub async fn wire_with(
                 // `[terminal] end_of_day_at`: unattended daily end of day; without it the
                 // task only waits for the stop.
                 match at {
-                    Some(at) if engine.terminal_settles_here() => {
+                    Some(at) if engine.cards().settles_here() => {
                         engine
+                            .cards()
                             .run_end_of_day_schedule(
                                 at,
                                 crate::engine::end_of_day::RETRY_EVERY,

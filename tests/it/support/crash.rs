@@ -13,6 +13,14 @@
 //! counted, not failed. Each card sale asks for an amount no other sale asks for, which is
 //! how a terminal transaction (which carries no payment id) is tied to its payment.
 //!
+//! [`Options::lane`] picks the lane: [`Lane::Zvt`] (the above, the default) or
+//! [`Lane::PosTerminal`], a US lane whose card tenders go through the processor terminal the
+//! POS stand-in drives (`terminalPayment.start/continue`, captured at completion, voided on
+//! cancel), with kills while the cardholder is at the terminal and a reconciliation against
+//! the stand-in's ledger of terminal payments (lost, duplicate starts, double captures, in
+//! doubt): see [`pos_lane`]. The sale stream, the gift-card and cash tenders and the purchase
+//! checks are the same on both.
+//!
 //! Kill points come from a seeded RNG (the seed is printed and reported): either a random delay
 //! after READY, or right after the n-th HTTP answer (which puts kills just after acknowledged
 //! completions, the window a commit-after-answer bug leaves open). The random delays are the

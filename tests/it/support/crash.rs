@@ -39,7 +39,7 @@ use super::agent::OFFLINE_DISABLED;
 use super::lane::{LaneConfig, pos_section, write_config, zvt_section};
 use hardware_sim::pos::{
     CodeType, Fault as PosFault, FaultKind, FaultTarget, PosSim, Seed, SeedGiftcard,
-    SeedGiftcardCode, TransStatus, TransType,
+    SeedGiftcardCode, SimControl, TransStatus, TransType,
 };
 use hardware_sim::terminal::{JournalEntry, SimEvent, SimTerminal, SimTerminalConfig, TxKind};
 use lane_agent::store::payments::{Method, PaymentRecord};
@@ -223,6 +223,9 @@ pub struct Report {
     pub kills_mid_payment: usize,
     /// POS-terminal lane: `terminalPayment.start` requests the stand-in saw.
     pub terminal_starts: usize,
+    /// POS-terminal lane: payments approved for part of the amount / declined.
+    pub terminal_partial: usize,
+    pub terminal_declined: usize,
     /// POS-terminal lane: a refNo started more than once (two payments, or a second
     /// `start` the terminal refused as busy), a sale with payments under two refNos, a
     /// payment no sale asked for.
@@ -323,6 +326,8 @@ struct Plan {
 pub struct CardPlan {
     amount: Decimal,
     reserve: bool,
+    /// US lane: what the stand-in's cardholder does (always approve on a ZVT lane).
+    pos: pos_lane::Outcome,
 }
 
 #[derive(Debug, Default)]
@@ -341,6 +346,9 @@ struct Book {
     cancelled: BTreeSet<String>,
     /// Sales whose `complete`/`cancel` answered 409 `payment_in_doubt`.
     blocked: BTreeSet<String>,
+    /// US lane: sales whose cardholder outcome was queued at the stand-in (once per sale,
+    /// not again on a replay).
+    outcome_queued: BTreeSet<String>,
 }
 
 enum KillPoint {
@@ -382,6 +390,8 @@ struct Driver<'a> {
     limit: Option<u32>,
     acks_only: bool,
     lane: Lane,
+    /// US lane: the stand-in, to queue what its cardholder does with a sale's card.
+    pos: Option<SimControl>,
 }
 
 impl Driver<'_> {
@@ -454,6 +464,15 @@ impl Driver<'_> {
             // there is no separate reservation. Drawn all the same, so a seed makes the
             // same stream on both lanes.
             reserve: reserve && self.lane == Lane::Zvt,
+            pos: pos_lane::Outcome::Approve,
+        });
+        // US lane only (the ZVT lane's stream stays as it was): some cardholders are
+        // declined or approved for part of the amount.
+        let card = card.map(|mut c| {
+            if self.lane == Lane::PosTerminal {
+                c.pos = pos_lane::draw_outcome(&mut self.rng);
+            }
+            c
         });
         if let Some(c) = card {
             lines.push((Decimal::ONE, c.amount));
@@ -522,6 +541,11 @@ impl Driver<'_> {
         // first answer).
         let mut due: Decimal = plan.lines.iter().map(|(q, p)| q * p).sum();
         if let Some(card) = plan.card {
+            if let Some(pos) = &self.pos
+                && self.book.outcome_queued.insert(id.clone())
+            {
+                pos_lane::queue_outcome(pos, &card);
+            }
             let mut body = json!({"method": "card", "amount": card.amount.to_string(), "payment_id": format!("{id}-k")});
             if card.reserve {
                 body["reserve"] = json!(true);
@@ -874,6 +898,7 @@ pub async fn run(opts: Options) -> Report {
             },
             acks_only: opts.kill_at_acks_only,
             lane: opts.lane,
+            pos: (opts.lane == Lane::PosTerminal).then(|| pos.control()),
         };
         let mut child = Some(agent.child);
         match point {
@@ -1003,6 +1028,7 @@ pub async fn run(opts: Options) -> Report {
             limit: None,
             acks_only: false,
             lane: opts.lane,
+            pos: (opts.lane == Lane::PosTerminal).then(|| pos.control()),
         };
         let finished = tokio::time::timeout(WAIT, driver.sell(plan))
             .await

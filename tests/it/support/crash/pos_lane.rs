@@ -2,7 +2,8 @@
 //! "pos"`, no ZVT terminal. Every card tender of the stream goes to the processor terminal the
 //! POS stand-in drives: `terminalPayment.start`, `continue` until the cardholder is done
 //! (an AUTHORIZE at payment time), `capture` when the sale completes, `void` when the
-//! register cancels it. Gift-card and cash tenders are mixed in as on the ZVT lane.
+//! register cancels it. Gift-card and cash tenders are mixed in as on the ZVT lane; some
+//! cardholders are approved for part of the amount or declined ([`Outcome`]).
 //!
 //! Kill points ([`PosKill`]): a third of the kills land at the terminal, found on the
 //! stand-in's live lines (events, not polling): a random time after a `start` reached the
@@ -33,15 +34,19 @@ use std::path::Path;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use hardware_sim::pos::{Ledger, PosSim, Seed, TerminalPaymentRecord, TpStatus, TpType};
+use hardware_sim::pos::{
+    Ledger, PosSim, Seed, SimControl, TerminalOutcome, TerminalPaymentRecord, TerminalStep,
+    TpStatus, TpType,
+};
 use lane_agent::store::payments::{self, Method};
 use lane_agent::store::{PaymentState, SaleState, Store, StoreOptions, sales};
 use rand::Rng;
 use rand::rngs::StdRng;
+use rust_decimal::Decimal;
 use serde_json::Value;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
-use super::{Api, Book, Report, TOKEN, WAIT};
+use super::{Api, Book, CardPlan, Report, TOKEN, WAIT};
 use crate::support::lane::POS_TERMINAL_ID;
 
 /// How long the stand-in's cardholder takes on this lane's terminal.
@@ -77,6 +82,46 @@ pub(super) fn draw_kill(rng: &mut StdRng, only: bool) -> PosKill {
         starts_only,
         kill: Duration::from_micros(rng.random_range(0..=upto)),
     }
+}
+
+/// What the stand-in's cardholder does with a sale's card (queued as a terminal step when the
+/// register first pays it; a step a kill left unused goes to the next `start`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Approved for the whole amount (the terminal's default).
+    Approve,
+    /// Approved for about half: the rest stays due for the gift card or cash.
+    Partial,
+    /// Declined by the processor: the register cancels the sale.
+    Decline,
+}
+
+/// One card tender in eight is partly approved, one in ten declined.
+pub(super) fn draw_outcome(rng: &mut StdRng) -> Outcome {
+    match rng.random_range(0..40) {
+        0..=4 => Outcome::Partial,
+        5..=8 => Outcome::Decline,
+        _ => Outcome::Approve,
+    }
+}
+
+/// Queues `card`'s outcome at the stand-in (nothing for a plain approval).
+pub(super) fn queue_outcome(pos: &SimControl, card: &CardPlan) {
+    let outcome = match card.pos {
+        Outcome::Approve => return,
+        Outcome::Partial => TerminalOutcome::Partial {
+            amount: (card.amount / Decimal::TWO).round_dp(2),
+        },
+        Outcome::Decline => TerminalOutcome::Decline {
+            reason: "Insufficient funds".into(),
+        },
+    };
+    let queued = pos.terminal_step(TerminalStep {
+        terminal: POS_TERMINAL_ID.into(),
+        outcome,
+        delay_ms: None,
+    });
+    assert!(queued, "the stand-in has no terminal {POS_TERMINAL_ID}");
 }
 
 /// The lane's processor terminal with the harness's cardholder time and poll interval.
@@ -239,6 +284,16 @@ pub(super) async fn reconcile(report: &mut Report, book: &Book, dir: &Path, ledg
         .filter(|p| p.status == TpStatus::Captured)
         .count();
     report.terminal_starts = ledger.requests_for("terminalPayment.start");
+    report.terminal_partial = ledger
+        .terminal_payments
+        .iter()
+        .filter(|p| p.approved_amount > Decimal::ZERO && p.approved_amount < p.amount)
+        .count();
+    report.terminal_declined = ledger
+        .terminal_payments
+        .iter()
+        .filter(|p| p.status == TpStatus::Declined)
+        .count();
 
     // `start` is not deduplicated by the POS: each refNo must be started once. A second
     // start the terminal refused as busy made no payment, but the request shows it.
@@ -462,7 +517,7 @@ pub(super) fn summary(r: &Report) -> String {
          double_captures={} (gift cards {}, terminal {}) charged_for_nothing={} card_payments={} \
          captured_once={} voided={} card_payments_in_doubt={} (authorized at the POS {}) \
          blocked_payment_in_doubt={} cancelled={} card_unsettled={} card_blocked_by_gift_in_doubt={} \
-         terminal_payments={} terminal_starts={} terminal_captured={} resent={} recorded_unacknowledged={} \
+         terminal_payments={} (partial {}, declined {}) terminal_starts={} terminal_captured={} resent={} recorded_unacknowledged={} \
          balance_mismatches={} capture_mismatches={} open_authorizations={} purchases_at_once={} \
          outbox_pending={} outbox_in_doubt={} wall={:.1}s",
         r.seed,
@@ -493,6 +548,8 @@ pub(super) fn summary(r: &Report) -> String {
         r.card_unsettled.len(),
         r.card_blocked_by_other,
         r.terminal_payments,
+        r.terminal_partial,
+        r.terminal_declined,
         r.terminal_starts,
         r.terminal_charges,
         r.resent.len(),

@@ -461,8 +461,8 @@ impl Driver<'_> {
         .map(|reserve| CardPlan {
             amount: Decimal::new(5_000 + n as i64, 2),
             // The POS's terminal authorizes every card tender (captured at completion):
-            // there is no separate reservation. Drawn all the same, so a seed makes the
-            // same stream on both lanes.
+            // there is no separate reservation. Drawn all the same, so the ZVT lane's
+            // stream for a seed stays as it was.
             reserve: reserve && self.lane == Lane::Zvt,
             pos: pos_lane::Outcome::Approve,
         });

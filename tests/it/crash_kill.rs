@@ -5,6 +5,12 @@
 //! stand-in's ledger and the simulated terminal's journal. Plus the negative controls that
 //! prove the harness can fail.
 //!
+//! The same on a US lane (issue 11, `Lane::PosTerminal`): card tenders go through the
+//! processor terminal the POS stand-in drives (`terminalPayment.start/continue`, captured at
+//! completion, voided on cancel), some kills while the cardholder is at the terminal, and the
+//! stand-in's ledger of terminal payments reconciled (lost, duplicate starts, double
+//! captures, in doubt). Its control: `LANE_AGENT_FAULT=resend-pos-start`.
+//!
 //! The long run (the soak) is the first test with more kills, its summary on stderr:
 //! `CRASH_KILLS=2000 cargo test -p lane-agent --test it crash_kill::random_kills -- --nocapture`.
 //! Knobs, read here only: `CRASH_KILLS` (default 100; the controls run a fraction of it),
@@ -12,7 +18,7 @@
 //! a terminal approval), `CRASH_ONE_CPU=1` (the agent on one CPU), `CRASH_VERBOSE=1` (a line
 //! per epoch). A control on a long run: the same filter with `crash_kill::control_…`.
 
-use crate::support::crash::{Options, run, seed_from_env};
+use crate::support::crash::{Lane, Options, run, seed_from_env};
 
 fn env_is(name: &str, value: &str) -> bool {
     std::env::var(name).is_ok_and(|v| v == value)
@@ -170,6 +176,103 @@ async fn control_resend_card_is_reported_as_double_charge() {
     assert!(
         !report.double_charges.is_empty() && !report.clean(),
         "the broken build charged nothing twice: the harness cannot see a double charge\n{}",
+        report.summary()
+    );
+}
+
+/// Kills of the US-lane test by default: a card payment there waits for the stand-in's
+/// cardholder, so a kill costs more than on the ZVT lane (60 take about 20 s here).
+const US_KILLS: usize = 60;
+
+fn us_options(kills: usize) -> Options {
+    let mut o = options(kills);
+    o.lane = Lane::PosTerminal;
+    o
+}
+
+/// `CRASH_KILLS` scales the US-lane test like the first one (60 per 100).
+fn us_kills() -> usize {
+    (kills(100) * US_KILLS / 100).max(1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_kills_on_a_us_lane_lose_nothing_and_capture_nothing_twice() {
+    let report = run(us_options(us_kills())).await;
+    assert_eq!(report.kills, us_kills());
+    assert!(report.acknowledged > 0, "{}", report.summary());
+    assert!(
+        report.lost.is_empty() && report.card_lost.is_empty(),
+        "lost: {:?} card lost: {:?}\n{}",
+        report.lost,
+        report.card_lost,
+        report.summary()
+    );
+    assert!(
+        report.duplicates.is_empty() && report.resent.is_empty(),
+        "{:?} {:?}\n{}",
+        report.duplicates,
+        report.resent,
+        report.summary()
+    );
+    // The POS-terminal ledger: no refNo started twice, nothing captured twice, no cancelled
+    // sale (or sale journaled as unpaid by card) left holding the customer's money.
+    assert!(
+        report.terminal_duplicates.is_empty(),
+        "duplicate terminal payments: {:?}\n{}",
+        report.terminal_duplicates,
+        report.summary()
+    );
+    assert!(
+        report.terminal_double_captures.is_empty() && report.double_captures.is_empty(),
+        "double captures: {:?} {:?}\n{}",
+        report.terminal_double_captures,
+        report.double_captures,
+        report.summary()
+    );
+    assert!(
+        report.double_charges.is_empty(),
+        "charged for nothing: {:?}\n{}",
+        report.double_charges,
+        report.summary()
+    );
+    assert!(
+        report.balance_mismatches.is_empty() && report.capture_mismatches.is_empty(),
+        "{:?} {:?}",
+        report.balance_mismatches,
+        report.capture_mismatches
+    );
+    assert_eq!(
+        report.recorded + report.in_doubt,
+        report.acknowledged,
+        "{}",
+        report.summary()
+    );
+    assert!(
+        report.card_payments > 0 && report.card_charged > 0 && report.card_reversed > 0,
+        "the stream captured or voided no terminal payment: {}",
+        report.summary()
+    );
+    // Kills between `start` and the final `continue`: the restart resumed the payment from
+    // its journaled token or the lookup.
+    assert!(
+        report.kills_during_card > 0 && report.kills_mid_payment > 0,
+        "no kill while a cardholder was at the terminal: {}",
+        report.summary()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_resend_pos_start_is_reported_as_duplicate_terminal_payments() {
+    // Every kill lands at the terminal; the broken build's recovery starts the payment it
+    // finds mid-flight again (same refNo) instead of resuming its token or looking it up.
+    let mut opts = us_options((us_kills() / 4).max(4));
+    opts.agent_fault = Some("resend-pos-start");
+    opts.card_kills_only = true;
+    let report = run(opts).await;
+    assert!(report.kills_during_card > 0, "{}", report.summary());
+    assert!(
+        !report.terminal_duplicates.is_empty() && !report.clean(),
+        "the broken build started nothing twice: the harness cannot see a duplicate start\n{}",
         report.summary()
     );
 }

@@ -13,6 +13,14 @@
 //! counted, not failed. Each card sale asks for an amount no other sale asks for, which is
 //! how a terminal transaction (which carries no payment id) is tied to its payment.
 //!
+//! [`Options::lane`] picks the lane: [`Lane::Zvt`] (the above, the default) or
+//! [`Lane::PosTerminal`], a US lane whose card tenders go through the processor terminal the
+//! POS stand-in drives (`terminalPayment.start/continue`, captured at completion, voided on
+//! cancel), with kills while the cardholder is at the terminal and a reconciliation against
+//! the stand-in's ledger of terminal payments (lost, duplicate starts, double captures, in
+//! doubt): see [`pos_lane`]. The sale stream, the gift-card and cash tenders and the purchase
+//! checks are the same on both.
+//!
 //! Kill points come from a seeded RNG (the seed is printed and reported): either a random delay
 //! after READY, or right after the n-th HTTP answer (which puts kills just after acknowledged
 //! completions, the window a commit-after-answer bug leaves open). The random delays are the
@@ -28,10 +36,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::agent::OFFLINE_DISABLED;
-use super::lane::{LaneConfig, write_config, zvt_section};
+use super::lane::{LaneConfig, pos_section, write_config, zvt_section};
 use hardware_sim::pos::{
     CodeType, Fault as PosFault, FaultKind, FaultTarget, PosSim, Seed, SeedGiftcard,
-    SeedGiftcardCode, TransStatus, TransType,
+    SeedGiftcardCode, SimControl, TransStatus, TransType,
 };
 use hardware_sim::terminal::{JournalEntry, SimEvent, SimTerminal, SimTerminalConfig, TxKind};
 use lane_agent::store::payments::{Method, PaymentRecord};
@@ -44,6 +52,8 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
+mod pos_lane;
+
 /// Bound on every single wait (READY, one HTTP answer, an exit).
 pub const WAIT: Duration = Duration::from_secs(30);
 const TOKEN: &str = "crash-harness-token-0123456789";
@@ -54,9 +64,22 @@ const CARDS: [(&str, &str); 3] = [
 ];
 const CARD_BALANCE: Decimal = Decimal::from_parts(100_000_000, 0, 0, false, 2);
 
+/// What the lane under test pays cards on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lane {
+    /// A simulated ZVT terminal on TCP: payments (06 01) and reservations (06 22).
+    #[default]
+    Zvt,
+    /// A US lane (`[terminal] protocol = "pos"`): the processor terminal the POS stand-in
+    /// drives (`terminalPayment.start/continue/capture/void`); see [`pos_lane`].
+    PosTerminal,
+}
+
 /// What a run does.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The lane's card terminal.
+    pub lane: Lane,
     /// SIGKILLs before the final drain.
     pub kills: usize,
     /// RNG seed for kill points and the sale stream.
@@ -97,6 +120,7 @@ impl Options {
     /// Defaults for `kills` kills with `seed`.
     pub fn new(kills: usize, seed: u64) -> Options {
         Options {
+            lane: Lane::Zvt,
             kills,
             seed,
             agent_fault: None,
@@ -166,6 +190,8 @@ pub struct Report {
     /// Card charges of cancelled sales reversed (06 30) or released (06 25).
     pub card_reversed: usize,
     /// Card payments in doubt in the agent's journal at the end (counted, not failures).
+    /// On the POS-terminal lane: payments whose `start` answer and lookup the agent could
+    /// not settle (409 `payment_in_doubt` on the sale).
     pub card_in_doubt: usize,
     /// Of those, the ones the terminal did charge (what an operator resolves as approved).
     pub card_in_doubt_charged: usize,
@@ -190,6 +216,23 @@ pub struct Report {
     /// journaled, a cancelled sale's charge not reversed, a charge the agent journaled as not
     /// taken: the customer paid twice (or for nothing).
     pub double_charges: Vec<String>,
+    /// The lane the run used ([`Report::summary`] names its card figures).
+    pub lane: Lane,
+    /// POS-terminal lane: kills at the terminal that found a payment still with the
+    /// cardholder (PENDING at the stand-in: between `start` and the final `continue`).
+    pub kills_mid_payment: usize,
+    /// POS-terminal lane: `terminalPayment.start` requests the stand-in saw.
+    pub terminal_starts: usize,
+    /// POS-terminal lane: payments approved for part of the amount / declined.
+    pub terminal_partial: usize,
+    pub terminal_declined: usize,
+    /// POS-terminal lane: a refNo started more than once (two payments, or a second
+    /// `start` the terminal refused as busy), a sale with payments under two refNos, a
+    /// payment no sale asked for.
+    pub terminal_duplicates: Vec<String>,
+    /// POS-terminal lane: a payment captured more than once, or a sale with two captured
+    /// payments.
+    pub terminal_double_captures: Vec<String>,
     /// The most `purchaseAdd` requests the stand-in held at once (arrived, not yet recorded).
     pub purchases_at_once: i32,
     /// Outbox counts after the drain.
@@ -209,10 +252,15 @@ impl Report {
             && self.capture_mismatches.is_empty()
             && self.card_lost.is_empty()
             && self.double_charges.is_empty()
+            && self.terminal_duplicates.is_empty()
+            && self.terminal_double_captures.is_empty()
     }
 
     /// One-line summary.
     pub fn summary(&self) -> String {
+        if self.lane == Lane::PosTerminal {
+            return pos_lane::summary(self);
+        }
         format!(
             "seed={} kills={} (after ack {}, during card {}) sales={} acknowledged={} recorded={} in_doubt={} \
              lost={} (card {}) duplicates={} double_charges_at_terminal={} card_payments={} \
@@ -278,6 +326,8 @@ struct Plan {
 pub struct CardPlan {
     amount: Decimal,
     reserve: bool,
+    /// US lane: what the stand-in's cardholder does (always approve on a ZVT lane).
+    pos: pos_lane::Outcome,
 }
 
 #[derive(Debug, Default)]
@@ -296,6 +346,9 @@ struct Book {
     cancelled: BTreeSet<String>,
     /// Sales whose `complete`/`cancel` answered 409 `payment_in_doubt`.
     blocked: BTreeSet<String>,
+    /// US lane: sales whose cardholder outcome was queued at the stand-in (once per sale,
+    /// not again on a replay).
+    outcome_queued: BTreeSet<String>,
 }
 
 enum KillPoint {
@@ -311,6 +364,9 @@ enum KillPoint {
         kill: Duration,
         after_approval: bool,
     },
+    /// POS-terminal lane: at a `terminalPayment` request or just after an approval
+    /// ([`pos_lane::PosKill`]).
+    AtPosTerminal(pos_lane::PosKill),
 }
 
 struct Api {
@@ -333,6 +389,9 @@ struct Driver<'a> {
     answers: u32,
     limit: Option<u32>,
     acks_only: bool,
+    lane: Lane,
+    /// US lane: the stand-in, to queue what its cardholder does with a sale's card.
+    pos: Option<SimControl>,
 }
 
 impl Driver<'_> {
@@ -401,7 +460,19 @@ impl Driver<'_> {
         }
         .map(|reserve| CardPlan {
             amount: Decimal::new(5_000 + n as i64, 2),
-            reserve,
+            // The POS's terminal authorizes every card tender (captured at completion):
+            // there is no separate reservation. Drawn all the same, so the ZVT lane's
+            // stream for a seed stays as it was.
+            reserve: reserve && self.lane == Lane::Zvt,
+            pos: pos_lane::Outcome::Approve,
+        });
+        // US lane only (the ZVT lane's stream stays as it was): some cardholders are
+        // declined or approved for part of the amount.
+        let card = card.map(|mut c| {
+            if self.lane == Lane::PosTerminal {
+                c.pos = pos_lane::draw_outcome(&mut self.rng);
+            }
+            c
         });
         if let Some(c) = card {
             lines.push((Decimal::ONE, c.amount));
@@ -470,6 +541,11 @@ impl Driver<'_> {
         // first answer).
         let mut due: Decimal = plan.lines.iter().map(|(q, p)| q * p).sum();
         if let Some(card) = plan.card {
+            if let Some(pos) = &self.pos
+                && self.book.outcome_queued.insert(id.clone())
+            {
+                pos_lane::queue_outcome(pos, &card);
+            }
             let mut body = json!({"method": "card", "amount": card.amount.to_string(), "payment_id": format!("{id}-k")});
             if card.reserve {
                 body["reserve"] = json!(true);
@@ -563,6 +639,7 @@ impl Driver<'_> {
     }
 }
 
+/// The lane's config; `terminal` is the `[terminal]` body.
 fn config(dir: &Path, pos: &PosSim, terminal: &str, window: usize) -> PathBuf {
     let path = write_config(
         dir,
@@ -572,7 +649,7 @@ fn config(dir: &Path, pos: &PosSim, terminal: &str, window: usize) -> PathBuf {
             listen: "127.0.0.1:0",
             request_timeout_ms: 3000,
             lane_lines: "",
-            terminal: &zvt_section(terminal, ""),
+            terminal,
             offline: OFFLINE_DISABLED,
             sections: "",
         },
@@ -586,8 +663,11 @@ fn config(dir: &Path, pos: &PosSim, terminal: &str, window: usize) -> PathBuf {
     path
 }
 
-fn seed() -> Seed {
+fn seed(lane: Lane) -> Seed {
     let mut seed = Seed::example();
+    if lane == Lane::PosTerminal {
+        pos_lane::seed_terminal(&mut seed);
+    }
     for (id, code) in CARDS {
         seed.giftcards.push(SeedGiftcard {
             id: id.into(),
@@ -727,11 +807,11 @@ async fn status(api: &Api) -> Option<Value> {
 pub async fn run(opts: Options) -> Report {
     let began = Instant::now();
     eprintln!(
-        "crash harness: seed={} kills={} fault={:?} (CRASH_SEED={} reproduces)",
-        opts.seed, opts.kills, opts.agent_fault, opts.seed
+        "crash harness: lane={:?} seed={} kills={} fault={:?} (CRASH_SEED={} reproduces)",
+        opts.lane, opts.seed, opts.kills, opts.agent_fault, opts.seed
     );
     let dir = tempfile::tempdir().unwrap();
-    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), seed())
+    let pos = PosSim::start("127.0.0.1:0".parse().unwrap(), seed(opts.lane))
         .await
         .unwrap();
     if opts.drop_purchases > 0 {
@@ -741,10 +821,15 @@ pub async fn run(opts: Options) -> Report {
             times: Some(opts.drop_purchases),
         });
     }
-    let terminal =
-        SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
-            .await
-            .unwrap();
+    // A ZVT lane's terminal; a US lane has none (its cards go through the stand-in).
+    let zvt = match opts.lane {
+        Lane::Zvt => Some(
+            SimTerminal::start_tcp("127.0.0.1:0".parse().unwrap(), SimTerminalConfig::default())
+                .await
+                .unwrap(),
+        ),
+        Lane::PosTerminal => None,
+    };
     if let Some(d) = opts.purchase_latency {
         // After the drops: a request takes the first armed fault that matches.
         pos.control().inject(PosFault {
@@ -753,31 +838,35 @@ pub async fn run(opts: Options) -> Report {
             times: None,
         });
     }
-    let cfg = config(
-        dir.path(),
-        &pos,
-        &terminal.addr().unwrap().to_string(),
-        opts.forward_window,
-    );
+    let terminal_section = match &zvt {
+        Some(t) => zvt_section(&t.addr().unwrap().to_string(), ""),
+        None => pos_section(),
+    };
+    let cfg = config(dir.path(), &pos, &terminal_section, opts.forward_window);
     let notify = Arc::new(UnixDatagram::bind(dir.path().join("notify.sock")).unwrap());
 
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let mut book = Book::default();
     let mut report = Report {
         seed: opts.seed,
+        lane: opts.lane,
         ..Report::default()
     };
     for epoch in 0..opts.kills {
         let agent = start(&cfg, dir.path(), &notify, &opts).await;
         let point = if opts.kill_at_acks_only {
             KillPoint::AfterAnswers(rng.random_range(1..=3))
-        } else if opts.card_kills_only {
+        } else if opts.lane == Lane::PosTerminal
+            && (opts.card_kills_only || (opts.card_kills && rng.random_ratio(1, 3)))
+        {
+            KillPoint::AtPosTerminal(pos_lane::draw_kill(&mut rng, opts.card_kills_only))
+        } else if opts.lane == Lane::Zvt && opts.card_kills_only {
             KillPoint::DuringCard {
                 present: Duration::ZERO,
                 kill: Duration::from_micros(rng.random_range(0..=500)),
                 after_approval: true,
             }
-        } else if opts.card_kills && rng.random_ratio(1, 4) {
+        } else if opts.lane == Lane::Zvt && opts.card_kills && rng.random_ratio(1, 4) {
             let after_approval = rng.random_bool(0.5);
             let mut draw = || Duration::from_micros(rng.random_range(0..=40_000));
             KillPoint::DuringCard {
@@ -803,9 +892,13 @@ pub async fn run(opts: Options) -> Report {
             answers: 0,
             limit: match point {
                 KillPoint::AfterAnswers(n) => Some(n),
-                KillPoint::Delay(_) | KillPoint::DuringCard { .. } => None,
+                KillPoint::Delay(_)
+                | KillPoint::DuringCard { .. }
+                | KillPoint::AtPosTerminal(_) => None,
             },
             acks_only: opts.kill_at_acks_only,
+            lane: opts.lane,
+            pos: (opts.lane == Lane::PosTerminal).then(|| pos.control()),
         };
         let mut child = Some(agent.child);
         match point {
@@ -823,7 +916,7 @@ pub async fn run(opts: Options) -> Report {
                 kill: k,
                 after_approval,
             } => {
-                let control = terminal.control();
+                let control = zvt.as_ref().expect("card kills of a ZVT lane").control();
                 let mut events = control.subscribe();
                 control.hold_card();
                 let run = driver.run();
@@ -883,6 +976,21 @@ pub async fn run(opts: Options) -> Report {
                     .await
                     .expect("a request outlived the agent");
             }
+            KillPoint::AtPosTerminal(k) => {
+                // Subscribed before the driver runs: no request of this epoch is missed.
+                let mut lines = pos.control().live_lines();
+                let run = driver.run();
+                tokio::pin!(run);
+                pos_lane::until_kill(&mut lines, run.as_mut(), &k).await;
+                kill(child.take().unwrap()).await;
+                report.kills_during_card += 1;
+                if pos_lane::cardholder_at_terminal(&pos) {
+                    report.kills_mid_payment += 1;
+                }
+                let _ = tokio::time::timeout(WAIT, &mut run)
+                    .await
+                    .expect("a request outlived the agent");
+            }
             KillPoint::Delay(d) => {
                 let run = driver.run();
                 tokio::pin!(run);
@@ -919,6 +1027,8 @@ pub async fn run(opts: Options) -> Report {
             answers: 0,
             limit: None,
             acks_only: false,
+            lane: opts.lane,
+            pos: (opts.lane == Lane::PosTerminal).then(|| pos.control()),
         };
         let finished = tokio::time::timeout(WAIT, driver.sell(plan))
             .await
@@ -927,6 +1037,11 @@ pub async fn run(opts: Options) -> Report {
         book.interrupted = None;
     }
     let deadline = Instant::now() + opts.drain_timeout;
+    if opts.lane == Lane::PosTerminal {
+        // Payments a restart resumed at the terminal end before the outbox is asked: their
+        // captures and voids may still queue items.
+        pos_lane::until_terminal_settled(&agent.api, &book, deadline).await;
+    }
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     loop {
         tick.tick().await;
@@ -956,15 +1071,20 @@ pub async fn run(opts: Options) -> Report {
         );
     }
     reconcile(&mut report, &book, dir.path(), &pos).await;
-    reconcile_cards(
-        &mut report,
-        &book,
-        dir.path(),
-        &terminal.control().journal(),
-    )
-    .await;
-    report.terminal_charges = terminal.control().charges().len();
-    report.terminal_payments = terminal.control().approved_payments();
+    match &zvt {
+        Some(terminal) => {
+            reconcile_cards(
+                &mut report,
+                &book,
+                dir.path(),
+                &terminal.control().journal(),
+            )
+            .await;
+            report.terminal_charges = terminal.control().charges().len();
+            report.terminal_payments = terminal.control().approved_payments();
+        }
+        None => pos_lane::reconcile(&mut report, &book, dir.path(), &pos.control().ledger()).await,
+    }
     report.wall = began.elapsed();
     pos.shutdown().await;
     eprintln!("crash harness: {}", report.summary());
@@ -982,10 +1102,12 @@ pub async fn run(opts: Options) -> Report {
     }
     if !report.clean() {
         eprintln!(
-            "crash harness: lost {:?}\ncard lost {:?}\ndouble charges {:?}\nduplicates {:?}\nresent {:?}\ndouble captures {:?}\nbalances {:?}\ncaptures {:?}",
+            "crash harness: lost {:?}\ncard lost {:?}\ndouble charges {:?}\nterminal duplicates {:?}\nterminal double captures {:?}\nduplicates {:?}\nresent {:?}\ndouble captures {:?}\nbalances {:?}\ncaptures {:?}",
             report.lost,
             report.card_lost,
             report.double_charges,
+            report.terminal_duplicates,
+            report.terminal_double_captures,
             report.duplicates,
             report.resent,
             report.double_captures,
@@ -1066,7 +1188,13 @@ async fn reconcile(report: &mut Report, book: &Book, dir: &Path, pos: &PosSim) {
         if !acked_tids.contains(*tid) {
             report.recorded_unacknowledged += 1;
         }
-        let attempts = ledger.attempts_for(tid);
+        // Purchases only: on a US lane `terminalPayment.start` carries the transactionId too.
+        let attempts = ledger
+            .requests
+            .iter()
+            .filter(|r| r.transaction_id.as_deref() == Some(*tid))
+            .filter(|r| r.operations.iter().any(|o| o == "purchaseAdd"))
+            .count();
         if attempts > 1 {
             report.resent.push(((*tid).to_owned(), attempts));
         }

@@ -196,10 +196,7 @@ impl LaneBuilder {
                 (Some(sim), section)
             }
             Terminal::Unreachable => (None, zvt_section("127.0.0.1:9", &self.terminal_lines)),
-            Terminal::Pos => (
-                None,
-                format!("protocol = \"pos\"\nterminal_id = \"{POS_TERMINAL_ID}\"\n"),
-            ),
+            Terminal::Pos => (None, pos_section()),
         };
         let addr = if self.any_port {
             "127.0.0.1:0".to_owned()
@@ -236,6 +233,12 @@ pub fn zvt_section(address: &str, extra: &str) -> String {
     format!(
         "protocol = \"zvt\"\ntransport = \"tcp\"\naddress = \"{address}\"\npassword = \"000000\"\n{extra}"
     )
+}
+
+/// The `[terminal]` body of a US lane: the processor terminal the POS drives
+/// ([`POS_TERMINAL_ID`]).
+pub fn pos_section() -> String {
+    format!("protocol = \"pos\"\nterminal_id = \"{POS_TERMINAL_ID}\"\n")
 }
 
 /// What differs between lane configs; [`write_config`] writes the rest.

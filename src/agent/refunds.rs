@@ -70,7 +70,7 @@ pub(super) async fn receipt(
 
 /// The refunds of a sale for `GET /v1/sales/{id}`.
 pub(super) async fn lines(engine: &Engine, sale_id: &str) -> Result<Vec<RefundLine>, BackendError> {
-    let rs = engine.refunds(sale_id).await.map_err(map_error)?;
+    let rs = engine.returns().refunds(sale_id).await.map_err(map_error)?;
     rs.into_iter()
         .map(|r| {
             Ok(RefundLine {

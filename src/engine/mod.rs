@@ -549,12 +549,13 @@ pub(crate) struct Inner {
     pub(crate) giftcards: giftcard::Giftcards,
     pub(crate) cards: terminal::CardTender,
     /// Serializes sale mutations: one register per lane, and no two tenders race for `due`.
-    pub(crate) sale_lock: Mutex<()>,
+    pub(crate) sale_lock: Arc<Mutex<()>>,
     /// Money movements running on engine-owned tasks.
     pub(crate) movements: movement::Movements,
     /// The processor terminal behind the POS, on lanes with `terminal.protocol = "pos"`.
     pub(crate) pos_terminal: Arc<pos_terminal::PosTerminalTender>,
     pub(crate) forwarder: forwarder::Forwarder,
+    pub(crate) returns: refund::Returns,
 }
 
 /// The engine. Cheap to clone.
@@ -596,6 +597,16 @@ impl Engine {
             cfg.forward_backoff.clone(),
             cfg.fault,
         );
+        let sale_lock = Arc::new(Mutex::new(()));
+        let returns = refund::Returns {
+            journal: journal.clone(),
+            link: link.clone(),
+            giftcards: giftcards.clone(),
+            cards: cards.clone(),
+            pos_terminal: pos_terminal.clone(),
+            offline: cfg.offline.clone(),
+            sale_lock: sale_lock.clone(),
+        };
         Engine {
             inner: Arc::new(Inner {
                 journal,
@@ -604,10 +615,11 @@ impl Engine {
                 link,
                 giftcards,
                 cards,
-                sale_lock: Mutex::new(()),
+                sale_lock,
                 movements: movement::Movements::default(),
                 pos_terminal,
                 forwarder,
+                returns,
             }),
         }
     }

@@ -83,7 +83,7 @@ impl Engine {
                 _ => rep.holds_queued += 1,
             }
         }
-        rep.payments_in_doubt += self.recover_refunds().await?;
+        rep.payments_in_doubt += self.returns().recover_refunds().await?;
         let completing = self
             .store()
             .read(|c, _| sales::ids_in_states(c, &[SaleState::Completing]))

@@ -24,8 +24,11 @@
 //! offline is dropped from the outbox instead. A refund in doubt blocks the cancel (409), and
 //! a card refund cannot be taken back by the lane (409: complete the sale instead).
 
+use std::sync::Arc;
+
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
 
 use crate::domain::payment::Method;
 use crate::domain::{Money, OutboxKind, PaymentState};
@@ -34,14 +37,18 @@ use crate::store::outbox::{self, NewItem};
 use crate::store::refunds::{self, Claim, NewRefund, RefundRecord, RefundState, RefundUpdate};
 use crate::store::sales::SaleRecord;
 
-use super::giftcard::card;
+use super::giftcard::{Giftcards, card};
+use super::journal::Journal;
+use super::link::Link;
 use super::movement::Submitted;
 use super::ports::{
     GiftcardTransRequest, HostError, Recovered, RecoveryIntent, TerminalError, TerminalOutcome,
     TerminalRequest,
 };
+use super::pos_terminal::PosTerminalTender;
 use super::sale::paid_and_due;
-use super::{Engine, EngineError};
+use super::terminal::CardTender;
+use super::{Engine, EngineError, OfflinePolicy};
 
 /// Exception kinds raised by refunds.
 pub const REFUND_IN_DOUBT: &str = "refund_in_doubt";
@@ -164,45 +171,27 @@ pub(super) struct RefundPayload {
     pub(super) refund_id: String,
 }
 
-impl Engine {
-    /// Pays back part or all of what a sale owes the customer. See the module overview.
-    pub async fn refund(
-        &self,
-        sale_id: &str,
-        mut req: RefundRequest,
-    ) -> Result<RefundAnswer, EngineError> {
-        let refund_id = req
-            .refund_id
-            .get_or_insert_with(|| uuid::Uuid::now_v7().to_string())
-            .clone();
-        let sale = sale_id.to_owned();
-        let submitted = self
-            .submit(format!("refund:{refund_id}"), move |e| {
-                let (sale, req) = (sale.clone(), req.clone());
-                async move { e.refund_now(&sale, req).await }
-            })
-            .await?;
-        match submitted {
-            Submitted::Finished(r) => r,
-            Submitted::Pending => {
-                let (sale, pays) = self.journal().load(sale_id).await?;
-                Ok(RefundAnswer {
-                    refund_id,
-                    status: RefundStatus::Pending,
-                    amount: Money::ZERO,
-                    balance: None,
-                    reason: None,
-                    due: paid_and_due(&sale, &pays).1,
-                })
-            }
-        }
-    }
+/// Returns and exchanges within the original sale: a refund to cash, a gift card or the
+/// card, its recovery at start-up and the take-back when the sale is cancelled.
+#[derive(Clone)]
+pub struct Returns {
+    pub(super) journal: Journal,
+    pub(super) link: Arc<Link>,
+    pub(super) giftcards: Giftcards,
+    pub(super) cards: CardTender,
+    pub(super) pos_terminal: Arc<PosTerminalTender>,
+    pub(super) offline: OfflinePolicy,
+    /// The engine's sale lock: a refund and a tender never race for what is due.
+    pub(super) sale_lock: Arc<Mutex<()>>,
+}
 
+impl Returns {
     /// Whether a sale has paid anything back (the stale-sale sweeper leaves such a sale
     /// alone: taking a refund back is for a person to decide).
     pub(crate) async fn has_refunds(&self, sale_id: &str) -> Result<bool, EngineError> {
         let id = sale_id.to_owned();
         Ok(self
+            .journal
             .store()
             .read(move |c, _| refunds::for_sale(c, &id))
             .await?
@@ -214,19 +203,20 @@ impl Engine {
     pub async fn refunds(&self, sale_id: &str) -> Result<Vec<RefundView>, EngineError> {
         let id = sale_id.to_owned();
         let rs = self
+            .journal
             .store()
             .read(move |c, _| refunds::for_sale(c, &id))
             .await?;
         Ok(rs.iter().map(RefundView::from).collect())
     }
 
-    async fn refund_now(
+    pub(super) async fn refund_now(
         &self,
         sale_id: &str,
         req: RefundRequest,
     ) -> Result<RefundAnswer, EngineError> {
-        let _guard = self.inner.sale_lock.lock().await;
-        let (sale, pays) = self.journal().load(sale_id).await?;
+        let _guard = self.sale_lock.lock().await;
+        let (sale, pays) = self.journal.load(sale_id).await?;
         let new = NewRefund {
             refund_id: req.refund_id.clone().unwrap_or_default(),
             sale_id: sale_id.to_owned(),
@@ -240,14 +230,15 @@ impl Engine {
         };
         let probe = new.clone();
         if let Some(first) = self
+            .journal
             .store()
             .read(move |c, s| refunds::find_same(c, s, &probe))
             .await?
         {
             return Ok(answer_for(&first, paid_and_due(&sale, &pays).1));
         }
-        Self::refuse_in_doubt(&pays)?;
-        Self::open_for_money(&sale, req.amount)?;
+        Engine::refuse_in_doubt(&pays)?;
+        Engine::open_for_money(&sale, req.amount)?;
         let owed = Money::ZERO - paid_and_due(&sale, &pays).1;
         if !owed.is_positive() {
             return Err(EngineError::Invalid(format!(
@@ -284,6 +275,7 @@ impl Engine {
         }
         let new2 = new.clone();
         let (took, given) = self
+            .journal
             .store()
             .read(move |c, s| {
                 let code_hash = new2.code.as_deref().map(|k| s.keyed_hash(k));
@@ -328,7 +320,7 @@ impl Engine {
     }
 
     async fn refund_answer(&self, r: &RefundRecord) -> Result<RefundAnswer, EngineError> {
-        let (sale, pays) = self.journal().load(&r.sale_id).await?;
+        let (sale, pays) = self.journal.load(&r.sale_id).await?;
         Ok(answer_for(r, paid_and_due(&sale, &pays).1))
     }
 
@@ -352,10 +344,11 @@ impl Engine {
         + 'static,
     ) -> Result<Result<RefundRecord, RefundAnswer>, EngineError> {
         let (sc, rc) = (
-            self.inner.cfg.store_code.clone(),
-            self.inner.cfg.register_code.clone(),
+            self.journal.lane().store_code.clone(),
+            self.journal.lane().register_code.clone(),
         );
         let claim = self
+            .journal
             .store()
             .write(move |c, s| match refunds::claim(c, s, &sc, &rc, &new)? {
                 Claim::Existing(r) => Ok(Claim::Existing(r)),
@@ -401,7 +394,7 @@ impl Engine {
         let id = refund_id.to_owned();
         let exc = exception.clone();
         let (r, raised) = self
-            .journal()
+            .journal
             .journal_outcome(move |c, _| {
                 let r = refunds::transition(c, &id, to, upd.clone())?;
                 let raised = match &exc {
@@ -426,14 +419,14 @@ impl Engine {
             })
             .await?;
         if let (Some(id), Some((kind, reason))) = (raised, exception) {
-            self.journal().exception_event(id, kind, &reason);
+            self.journal.exception_event(id, kind, &reason);
         }
         self.refund_logged(&r);
         Ok(r)
     }
 
     async fn refund_giftcard(&self, new: NewRefund) -> Result<RefundAnswer, EngineError> {
-        if !self.inner.link.is_online() {
+        if !self.link.is_online() {
             return self.refund_giftcard_offline(new).await;
         }
         let code = new.code.clone().unwrap_or_default();
@@ -445,16 +438,16 @@ impl Engine {
             card: card(&code, None),
             amount: r.amount,
             ref_no: r.ref_no.clone(),
-            source_id: self.inner.cfg.register_code.clone(),
+            source_id: self.journal.lane().register_code.clone(),
         };
         // Kept sealed until the sale completes: a cancel takes the ADD back with a USE.
         let keep = RefundUpdate {
             keep_code: true,
             ..Default::default()
         };
-        let r = match self.inner.ports.giftcards.add(&add).await {
+        let r = match self.giftcards.host.add(&add).await {
             Ok(t) => {
-                self.inner.link.up();
+                self.link.up();
                 let r = self
                     .move_refund(
                         &r.refund_id,
@@ -467,7 +460,7 @@ impl Engine {
                     )
                     .await?;
                 if let Some(b) = t.balance
-                    && let Err(e) = self.giftcards().cache_balance(&code, b).await
+                    && let Err(e) = self.giftcards.cache_balance(&code, b).await
                 {
                     tracing::warn!(refund_id = %r.refund_id, error = %e, "Balance cache not updated.");
                 }
@@ -475,9 +468,10 @@ impl Engine {
             }
             Err(HostError::NotSent(_)) => {
                 // Nothing left the lane: the refund goes the offline way, within the caps.
-                self.inner.link.down();
+                self.link.down();
                 let id = r.refund_id.clone();
-                self.store()
+                self.journal
+                    .store()
                     .write(move |c, _| refunds::forget(c, &id))
                     .await?;
                 return self.refund_giftcard_offline(new).await;
@@ -499,7 +493,7 @@ impl Engine {
                 .await?
             }
             Err(HostError::Declined(d)) => {
-                self.inner.link.up();
+                self.link.up();
                 self.move_refund(
                     &r.refund_id,
                     RefundState::Declined,
@@ -530,7 +524,7 @@ impl Engine {
     /// Offline: the ADD is queued within the `[offline]` caps, decided in the transaction
     /// that journals it; above the caps it is declined with the cap as the reason.
     async fn refund_giftcard_offline(&self, new: NewRefund) -> Result<RefundAnswer, EngineError> {
-        let policy = self.inner.cfg.offline.clone();
+        let policy = self.offline.clone();
         let amount = new.amount;
         let r = match self
             .claim_refund(new, move |c, r| {
@@ -589,7 +583,7 @@ impl Engine {
             Err(first) => return Ok(first),
         };
         if r.state == RefundState::Queued {
-            self.journal().outbox_wake.notify_one();
+            self.journal.outbox_wake.notify_one();
         }
         self.refund_answer(&r).await
     }
@@ -597,7 +591,7 @@ impl Engine {
     /// Whether this lane's terminal can refund to a card (ZVT 06 31, or a processor terminal
     /// behind the POS); otherwise card refunds are declined with [`CARD_REFUND_UNAVAILABLE`].
     fn card_refunds_available(&self) -> bool {
-        self.pos_terminal().lane().is_some() || self.inner.ports.terminal.supports_refund()
+        self.pos_terminal.lane().is_some() || self.cards.terminal.supports_refund()
     }
 
     /// The terminal's refund for `req`. A lost answer is settled at once from the terminal's
@@ -608,15 +602,15 @@ impl Engine {
         &self,
         req: &TerminalRequest,
     ) -> Result<TerminalOutcome, TerminalError> {
-        if self.pos_terminal().lane().is_some() {
+        if self.pos_terminal.lane().is_some() {
             // A processor terminal behind the POS: `transType: REFUND`, the lost answer
             // looked up by the refund's `refNo`.
             return self
-                .pos_terminal()
+                .pos_terminal
                 .refund(&req.reference, req.amount, None)
                 .await;
         }
-        let terminal = &self.inner.ports.terminal;
+        let terminal = &self.cards.terminal;
         let intent = RecoveryIntent {
             amount: req.amount,
             trace_before: terminal.last_trace().await,
@@ -639,7 +633,7 @@ impl Engine {
     }
 
     async fn refund_card(&self, new: NewRefund) -> Result<RefundAnswer, EngineError> {
-        let refused = if !self.inner.link.is_online() {
+        let refused = if !self.link.is_online() {
             Some("link_offline")
         } else if !self.card_refunds_available() {
             Some(CARD_REFUND_UNAVAILABLE)
@@ -726,5 +720,45 @@ impl Engine {
             }
         };
         self.refund_answer(&r).await
+    }
+}
+
+impl Engine {
+    /// Returns and exchanges.
+    pub fn returns(&self) -> &Returns {
+        &self.inner.returns
+    }
+
+    /// Pays back part or all of what a sale owes the customer. See the module overview.
+    pub async fn refund(
+        &self,
+        sale_id: &str,
+        mut req: RefundRequest,
+    ) -> Result<RefundAnswer, EngineError> {
+        let refund_id = req
+            .refund_id
+            .get_or_insert_with(|| uuid::Uuid::now_v7().to_string())
+            .clone();
+        let sale = sale_id.to_owned();
+        let submitted = self
+            .submit(format!("refund:{refund_id}"), move |e| {
+                let (sale, req) = (sale.clone(), req.clone());
+                async move { e.returns().refund_now(&sale, req).await }
+            })
+            .await?;
+        match submitted {
+            Submitted::Finished(r) => r,
+            Submitted::Pending => {
+                let (sale, pays) = self.journal().load(sale_id).await?;
+                Ok(RefundAnswer {
+                    refund_id,
+                    status: RefundStatus::Pending,
+                    amount: Money::ZERO,
+                    balance: None,
+                    reason: None,
+                    due: paid_and_due(&sale, &pays).1,
+                })
+            }
+        }
     }
 }

@@ -8,16 +8,18 @@ use crate::store::refunds::{self, RefundRecord, RefundState, RefundUpdate};
 
 use super::giftcard::card;
 use super::ports::{GiftcardTransRequest, HostError};
+use super::refund::Returns;
 use super::refund::{REFUND_IN_DOUBT, REFUND_REVERSAL_FAILED, RefundPayload};
-use super::{Engine, EngineError, EngineEvent};
+use super::{EngineError, EngineEvent};
 
-impl Engine {
+impl Returns {
     /// At start-up: a refund found `running` never showed the register an approval. A cash
     /// one paid nothing out (declined); an ADD or a terminal refund may have run (in doubt,
     /// exception). A take-back found `reversing` may have run: `reversal_failed`, exception.
     /// Returns how many went in doubt.
     pub(crate) async fn recover_refunds(&self) -> Result<usize, EngineError> {
         let (running, reversing, queued) = self
+            .journal
             .store()
             .read(|c, _| {
                 let mut lost = Vec::new();
@@ -133,6 +135,7 @@ impl Engine {
     ) -> Result<Vec<RefundRecord>, EngineError> {
         let id = sale_id.to_owned();
         let rs = self
+            .journal
             .store()
             .read(move |c, _| refunds::for_sale(c, &id))
             .await?;
@@ -156,6 +159,7 @@ impl Engine {
     async fn drop_queued_refund(&self, r: &RefundRecord) -> Result<(), EngineError> {
         let rid = r.refund_id.clone();
         let dropped = self
+            .journal
             .store()
             .write(move |c, _| {
                 let item = refund_item(c, &rid)?;
@@ -179,7 +183,7 @@ impl Engine {
             .await?;
         match dropped {
             Some(i) => {
-                self.journal().emit(EngineEvent::Outbox {
+                self.journal.emit(EngineEvent::Outbox {
                     id: i.id,
                     kind: i.kind,
                     state: OutboxState::Dropped,
@@ -195,11 +199,12 @@ impl Engine {
 
     async fn take_back_giftcard(&self, r: &RefundRecord) -> Result<(), EngineError> {
         let (sc, rc, rid) = (
-            self.inner.cfg.store_code.clone(),
-            self.inner.cfg.register_code.clone(),
+            self.journal.lane().store_code.clone(),
+            self.journal.lane().register_code.clone(),
             r.refund_id.clone(),
         );
         let (r, code) = self
+            .journal
             .store()
             .write(move |c, s| {
                 let r = refunds::begin_reversal(c, &sc, &rc, &rid)?;
@@ -223,11 +228,11 @@ impl Engine {
             card: card(&code, None),
             amount: r.amount,
             ref_no: r.reversal_ref_no.clone().unwrap_or_default(),
-            source_id: self.inner.cfg.register_code.clone(),
+            source_id: self.journal.lane().register_code.clone(),
         };
-        match self.inner.ports.giftcards.use_now(&req).await {
+        match self.giftcards.host.use_now(&req).await {
             Ok(t) => {
-                self.inner.link.up();
+                self.link.up();
                 self.move_refund(
                     &r.refund_id,
                     RefundState::Reversed,
@@ -243,7 +248,7 @@ impl Engine {
             }
             Err(HostError::NotSent(m)) => {
                 // Nothing left: back to approved (code kept); the cancel is retried later.
-                self.inner.link.down();
+                self.link.down();
                 self.move_refund(
                     &r.refund_id,
                     RefundState::Approved,

@@ -784,7 +784,7 @@ impl Engine {
         let (sale, pays) = self.journal().load(sale_id).await?;
         if sale.state != SaleState::Cancelled {
             Self::refuse_in_doubt(&pays)?;
-            self.refunds_reversible(sale_id).await?;
+            self.returns().refunds_reversible(sale_id).await?;
         }
         match sale.state {
             SaleState::Cancelled => return Ok(()),
@@ -798,7 +798,7 @@ impl Engine {
                 return Err(EngineError::SaleCompleted(sale_id.into()));
             }
         }
-        self.reverse_refunds(sale_id).await?;
+        self.returns().reverse_refunds(sale_id).await?;
         for p in &pays {
             tender(p.method).release(self, p).await?;
         }
@@ -836,7 +836,7 @@ impl Engine {
             .await?;
         let mut done = Vec::new();
         for id in stale {
-            if self.has_refunds(&id).await? {
+            if self.returns().has_refunds(&id).await? {
                 // Money already went back to the customer: a person decides, not a timer.
                 tracing::warn!(sale_id = %id, "Stale sale with refunds left open for the register.");
                 continue;

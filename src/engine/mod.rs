@@ -3,22 +3,31 @@
 //! # Overview
 //!
 //! ```text
-//!  register/API ──► Engine ──► store (journal first) ──► ports (POS, terminal) ──► store
-//!                     │                                                  ▲
-//!                     ├── forwarder: drains the outbox in order ─────────┘
-//!                     ├── link: online/offline from real calls + `environment` probe
-//!                     └── events: EngineEvent on a broadcast channel
+//!  register/API ──► Engine: the sale desk (sale.rs), movements, in doubt, recovery
+//!                     │  drives one Tender state machine per method (tender.rs) over parts
+//!                     │  that each hold only what they use:
+//!                     ├── Giftcards        journal, link, GiftcardHost, PIN pad, offline policy
+//!                     ├── CardTender       journal, the lane's PaymentTerminal (ZVT), end of day
+//!                     ├── PosTerminalTender journal, link, TerminalPaymentHost (US lanes)
+//!                     ├── Returns          journal, link, the three tenders, the sale lock
+//!                     ├── Forwarder        journal, link, PurchaseSink, the tenders' items
+//!                     ├── Link             online/offline from real calls + `environment` probe
+//!                     └── Journal          store, events, metrics, the loops' wake-ups: the
+//!                                          recording primitives every part goes through
 //! ```
 //!
-//! * **Journal first.** Every money movement gets its ids (`transactionId`, `refNo`) and an
-//!   `authorizing`/`sending` row committed before the first byte leaves; the answer is
-//!   committed before it is shown. Nothing in doubt is shown as approved.
+//! * **Journal first** (`journal.rs`). Every money movement gets its ids (`transactionId`,
+//!   `refNo`) and an `authorizing`/`sending` row committed before the first byte leaves; the
+//!   answer is committed before it is shown. Nothing in doubt is shown as approved. A part
+//!   records only through the journal, which also tells the register (events), the metrics and
+//!   the loops that act on new rows (forwarder, in-doubt evidence).
 //! * **Gift cards** ([`giftcard`]): one `USE authorize:true` of what is due, whose answer
 //!   carries the balance left; only `InsufficientBalance` reads the balance and authorizes
 //!   what the card holds (a partial approval; a second refusal is final). `InvalidPin` on a
 //!   keyed code without PIN asks the terminal for one; a lost answer makes the payment
 //!   `in_doubt`. Capture at completion, cancel on sale cancel; a capture/cancel that cannot be
-//!   sent becomes an idempotent outbox item.
+//!   sent becomes an idempotent outbox item, which the gift-card tender also sends. Activation
+//!   and reload ([`load`]) are journaled in `requests`.
 //! * **Offline** ([`offline`]): when the POS is unreachable, a gift-card tender is accepted
 //!   within the [`OfflinePolicy`] caps, checked in the same transaction that records it; the
 //!   redemption is forwarded later as an immediate USE with its `refNo`. A decline after
@@ -29,8 +38,7 @@
 //!   lost answer from the terminal's evidence; cash is a tender too. On a US lane
 //!   ([`pos_terminal`]) the card tender runs on the processor terminal the POS drives.
 //! * **Movements** ([`movement`]): every money movement runs on an engine-owned task under
-//!   its idempotency key; the handler only submits and waits. Gift-card loads ([`load`]) are
-//!   journaled in `requests`.
+//!   its idempotency key; the handler only submits and waits.
 //! * **In doubt** ([`in_doubt`]): an exception in the same commit, 409 on the sale until the
 //!   evidence or an operator settles it.
 //! * **Completion** ([`sale`]): captures, then one transaction completes the sale and puts
@@ -51,7 +59,7 @@
 //! let store = Store::open(StoreOptions::new(cfg.store.path)).await?;        // refuses bad files
 //! let engine = Engine::new(store, Ports { giftcards, purchases, terminal }, engine_cfg);
 //! engine.recover().await?;                                                  // before serving
-//! tokio::spawn(engine.forwarder().clone().run(shutdown.child_token()));   // (as async blocks)
+//! tokio::spawn(engine.forwarder().clone().run(shutdown.child_token())); // (as async blocks)
 //! tokio::spawn(engine.clone().run_link_probe(shutdown.child_token()));
 //! // periodically: engine.store().checkpoint(), engine.cancel_stale_open_sales(max_age)
 //! ```

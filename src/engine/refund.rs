@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | cash | journaled as approved in the transaction that records it | the same |
 //! | gift card | an immediate ADD of the amount to the named card (`refNo` journaled first); a lost answer is **in doubt** with an exception, never sent again | within the `[offline]` caps (shared with offline redemptions): `offline_approved`, queued as an ADD in the outbox and forwarded once, in order |
-//! | card | the terminal's refund through the terminal port ([`Engine::terminal_refund`]) | refused at once: `declined`, reason `link_offline` |
+//! | card | the terminal's refund through the terminal port ([`Returns::terminal_refund`]) | refused at once: `declined`, reason `link_offline` |
 //!
 //! A refund never exceeds what the sale owes (`-due`). A sale that names
 //! `original_sale_id` limits refunds to card or gift card to what that sale took on that

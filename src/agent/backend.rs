@@ -711,7 +711,10 @@ impl LaneBackend for AgentBackend {
             .cashier_display
             .as_ref()
             .filter(|_| m == Method::Giftcard);
-        if let Some(t) = display {
+        // While the link is down the lane decides the tender itself, at once: the result
+        // screen follows in a moment, so a "processing" screen would only race it to the
+        // terminal (and take the CPU the decision needs).
+        if let Some(t) = display.filter(|_| self.engine.link().online) {
             let code = code.as_ref().map(|c| c.expose_secret().to_owned());
             let amount = Money::from(req.amount);
             cashier::show(Arc::clone(t), cashier::processing(amount, code.as_deref()));

@@ -17,9 +17,10 @@ use hardware_sim::pos::{
     CodeType, Fault, FaultKind, FaultTarget, Ledger, PosSim, Seed, SeedGiftcard, SeedGiftcardCode,
     TransStatus, TransType,
 };
-use hardware_sim::terminal::{SimTerminal, SimTerminalConfig};
+use hardware_sim::terminal::{SimEvent, SimTerminal, SimTerminalConfig};
 use rust_decimal::Decimal;
 use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
 
 const TOKEN: &str = "forward-window-token-0123456789";
 const CARD_ID: &str = "9101";
@@ -239,6 +240,7 @@ async fn purchases_overlap_over_a_slow_link_and_a_cards_redemptions_keep_their_o
         .await
         .unwrap();
     let mut buf = String::new();
+    let mut screens = terminal.control().subscribe();
     let first = sell(&api, "FW-0", true).await;
     assert!(first.ref_no.is_some());
     event_where(&mut events, &mut buf, "outbox", |d| {
@@ -255,6 +257,27 @@ async fn purchases_overlap_over_a_slow_link_and_a_cards_redemptions_keep_their_o
     }
     let offline_refs: Vec<String> = sales.iter().filter_map(|s| s.ref_no.clone()).collect();
     assert_eq!(offline_refs.len(), 3);
+    // The cashier saw "processing" for the online tender only: offline the lane decides at
+    // once, and the result screen is all there is to show.
+    let processing = ["Gift card ****0001", "Amount 2.00"]
+        .map(String::from)
+        .to_vec();
+    let (mut processed, mut offline_results) = (0, 0);
+    tokio::time::timeout(agent::WAIT, async {
+        while offline_results < 3 {
+            match screens.recv().await {
+                Ok(SimEvent::Display(lines)) if lines == processing => processed += 1,
+                Ok(SimEvent::Display(lines)) if lines[0] == "Approved OFFLINE" => {
+                    offline_results += 1
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => panic!("terminal stopped"),
+            }
+        }
+    })
+    .await
+    .expect("the three offline result screens");
+    assert_eq!(processed, 1, "a processing screen for an offline tender");
 
     // The link comes back slow: every purchaseAdd waits 300 ms at the POS.
     pos.control().inject(Fault {

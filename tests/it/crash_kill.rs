@@ -18,7 +18,7 @@
 //! a terminal approval), `CRASH_ONE_CPU=1` (the agent on one CPU), `CRASH_VERBOSE=1` (a line
 //! per epoch). A control on a long run: the same filter with `crash_kill::control_…`.
 
-use crate::support::crash::{Lane, Options, run, seed_from_env};
+use crate::support::crash::{Lane, Options, Report, run, seed_from_env};
 
 fn env_is(name: &str, value: &str) -> bool {
     std::env::var(name).is_ok_and(|v| v == value)
@@ -34,6 +34,39 @@ fn options(kills: usize) -> Options {
     o
 }
 
+/// What every random-kill run must show: nothing lost, sent, charged or captured twice, the
+/// balances and captures as journaled, and every acknowledged sale recorded or in doubt.
+fn assert_reconciled(report: &Report) {
+    let pairs = |l: &[(String, usize)]| l.iter().map(|(id, n)| format!("{id} x{n}")).collect();
+    let lists: [(&str, Vec<String>); 10] = [
+        ("lost", report.lost.clone()),
+        ("card lost", report.card_lost.clone()),
+        ("duplicates", pairs(&report.duplicates)),
+        ("resent", pairs(&report.resent)),
+        ("double captures", report.double_captures.clone()),
+        (
+            "terminal double captures",
+            report.terminal_double_captures.clone(),
+        ),
+        (
+            "duplicate terminal payments",
+            report.terminal_duplicates.clone(),
+        ),
+        ("double charges", report.double_charges.clone()),
+        ("balance mismatches", report.balance_mismatches.clone()),
+        ("capture mismatches", report.capture_mismatches.clone()),
+    ];
+    for (what, list) in lists {
+        assert!(list.is_empty(), "{what}: {list:?}\n{}", report.summary());
+    }
+    assert_eq!(
+        report.recorded + report.in_doubt,
+        report.acknowledged,
+        "{}",
+        report.summary()
+    );
+}
+
 fn kills(default: usize) -> usize {
     std::env::var("CRASH_KILLS")
         .ok()
@@ -46,60 +79,10 @@ async fn random_kills_lose_nothing_and_duplicate_nothing() {
     let report = run(options(kills(100))).await;
     assert_eq!(report.kills, kills(100));
     assert!(report.acknowledged > 0, "{}", report.summary());
-    assert!(
-        report.lost.is_empty(),
-        "lost: {:?}\n{}",
-        report.lost,
-        report.summary()
-    );
-    assert!(
-        report.duplicates.is_empty(),
-        "{:?}\n{}",
-        report.duplicates,
-        report.summary()
-    );
-    assert!(
-        report.resent.is_empty(),
-        "{:?}\n{}",
-        report.resent,
-        report.summary()
-    );
-    assert!(
-        report.double_captures.is_empty(),
-        "{:?}",
-        report.double_captures
-    );
-    assert!(
-        report.balance_mismatches.is_empty(),
-        "{:?}",
-        report.balance_mismatches
-    );
-    assert!(
-        report.capture_mismatches.is_empty(),
-        "{:?}",
-        report.capture_mismatches
-    );
-    assert_eq!(
-        report.recorded + report.in_doubt,
-        report.acknowledged,
-        "{}",
-        report.summary()
-    );
-    // Card tenders against the simulated terminal's journal: every card tender of a
-    // completed sale charged once (a reservation booked once), no payment charged twice, no
-    // cancelled sale left charged. Payments in doubt are counted in the summary.
-    assert!(
-        report.card_lost.is_empty(),
-        "card lost: {:?}\n{}",
-        report.card_lost,
-        report.summary()
-    );
-    assert!(
-        report.double_charges.is_empty(),
-        "double charges: {:?}\n{}",
-        report.double_charges,
-        report.summary()
-    );
+    assert_reconciled(&report);
+    // Card tenders against the simulated terminal's journal (in `assert_reconciled`): every
+    // card tender of a completed sale charged once (a reservation booked once), no payment
+    // charged twice, no cancelled sale left charged. Payments in doubt are counted.
     assert!(
         report.card_payments > 0 && report.reservations > 0 && report.card_charged > 0,
         "the stream exercised no card tender: {}",
@@ -200,53 +183,9 @@ async fn random_kills_on_a_us_lane_lose_nothing_and_capture_nothing_twice() {
     let report = run(us_options(us_kills())).await;
     assert_eq!(report.kills, us_kills());
     assert!(report.acknowledged > 0, "{}", report.summary());
-    assert!(
-        report.lost.is_empty() && report.card_lost.is_empty(),
-        "lost: {:?} card lost: {:?}\n{}",
-        report.lost,
-        report.card_lost,
-        report.summary()
-    );
-    assert!(
-        report.duplicates.is_empty() && report.resent.is_empty(),
-        "{:?} {:?}\n{}",
-        report.duplicates,
-        report.resent,
-        report.summary()
-    );
-    // The POS-terminal ledger: no refNo started twice, nothing captured twice, no cancelled
-    // sale (or sale journaled as unpaid by card) left holding the customer's money.
-    assert!(
-        report.terminal_duplicates.is_empty(),
-        "duplicate terminal payments: {:?}\n{}",
-        report.terminal_duplicates,
-        report.summary()
-    );
-    assert!(
-        report.terminal_double_captures.is_empty() && report.double_captures.is_empty(),
-        "double captures: {:?} {:?}\n{}",
-        report.terminal_double_captures,
-        report.double_captures,
-        report.summary()
-    );
-    assert!(
-        report.double_charges.is_empty(),
-        "charged for nothing: {:?}\n{}",
-        report.double_charges,
-        report.summary()
-    );
-    assert!(
-        report.balance_mismatches.is_empty() && report.capture_mismatches.is_empty(),
-        "{:?} {:?}",
-        report.balance_mismatches,
-        report.capture_mismatches
-    );
-    assert_eq!(
-        report.recorded + report.in_doubt,
-        report.acknowledged,
-        "{}",
-        report.summary()
-    );
+    // With the POS-terminal ledger: no refNo started twice, nothing captured twice, no
+    // cancelled sale (or sale journaled as unpaid by card) left holding the customer's money.
+    assert_reconciled(&report);
     assert!(
         report.card_payments > 0 && report.card_charged > 0 && report.card_reversed > 0,
         "the stream captured or voided no terminal payment: {}",

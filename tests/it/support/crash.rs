@@ -43,6 +43,7 @@ use hardware_sim::pos::{
 };
 use hardware_sim::terminal::{JournalEntry, SimEvent, SimTerminal, SimTerminalConfig, TxKind};
 use lane_agent::store::payments::{Method, PaymentRecord};
+use lane_agent::store::sales::SaleRecord;
 use lane_agent::store::{
     OutboxKind, OutboxState, PaymentState, SaleState, Store, StoreOptions, outbox, payments, sales,
 };
@@ -1246,17 +1247,45 @@ fn referring<'a>(
         .filter(move |e| e.approved() && e.refers_to == Some(r) && kinds.contains(&e.kind))
 }
 
+/// Each card sale of the run by the amount only it asked for: a terminal's record (which
+/// carries no payment id) is tied to its sale by its amount.
+fn card_sales_by_amount(book: &Book) -> BTreeMap<Decimal, &str> {
+    book.cards
+        .iter()
+        .map(|(id, c)| (c.amount, id.as_str()))
+        .collect()
+}
+
+/// A card sale as the agent journaled it: its id, its sale row (if any) and payments.
+type JournaledSale = (String, Option<SaleRecord>, Vec<PaymentRecord>);
+
+/// The agent's store after the run, and its journal of each card sale of the run.
+async fn card_sales_journaled(dir: &Path, book: &Book) -> (Store, Vec<JournaledSale>) {
+    let store = Store::open(StoreOptions::new(dir.join("agent.db")))
+        .await
+        .unwrap();
+    let ids: Vec<String> = book.cards.keys().cloned().collect();
+    let rows = store
+        .read(move |c, _| {
+            let mut out = Vec::new();
+            for id in ids {
+                let sale = sales::find(c, &id)?;
+                out.push((id.clone(), sale, payments::for_sale(c, &id)?));
+            }
+            Ok(out)
+        })
+        .await
+        .unwrap();
+    (store, rows)
+}
+
 /// Reconciles the simulated terminal's journal with the agent's (see the module comment).
 async fn reconcile_cards(report: &mut Report, book: &Book, dir: &Path, journal: &[JournalEntry]) {
     report.cancelled = book.cancelled.len();
     report.blocked_in_doubt = book.blocked.len();
     report.reservations = book.cards.values().filter(|c| c.reserve).count();
     report.card_payments = book.cards.len() - report.reservations;
-    let by_amount: BTreeMap<Decimal, &str> = book
-        .cards
-        .iter()
-        .map(|(id, c)| (c.amount, id.as_str()))
-        .collect();
+    let by_amount = card_sales_by_amount(book);
     // sale_id → its approved charges (06 01 / 06 22), by the amount only that sale asked for.
     let mut charges: BTreeMap<&str, Vec<&JournalEntry>> = BTreeMap::new();
     for e in journal
@@ -1271,22 +1300,9 @@ async fn reconcile_cards(report: &mut Report, book: &Book, dir: &Path, journal: 
             )),
         }
     }
-    let store = Store::open(StoreOptions::new(dir.join("agent.db")))
-        .await
-        .unwrap();
-    let ids: Vec<String> = book.cards.keys().cloned().collect();
-    let rows = store
-        .read(move |c, _| {
-            let mut out = Vec::new();
-            for id in ids {
-                let sale = sales::find(c, &id)?.map(|s| s.state);
-                out.push((id.clone(), sale, payments::for_sale(c, &id)?));
-            }
-            Ok(out)
-        })
-        .await
-        .unwrap();
+    let (store, rows) = card_sales_journaled(dir, book).await;
     for (id, sale, pays) in rows {
+        let sale = sale.map(|s| s.state);
         let plan = book.cards[&id];
         let card: Option<&PaymentRecord> = pays.iter().find(|p| p.method == Method::Card);
         let state = card.map(|p| p.state);

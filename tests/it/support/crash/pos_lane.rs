@@ -38,8 +38,8 @@ use hardware_sim::pos::{
     Ledger, PosSim, Seed, SimControl, TerminalOutcome, TerminalPaymentRecord, TerminalStep,
     TpStatus, TpType,
 };
-use lane_agent::store::payments::{self, Method};
-use lane_agent::store::{PaymentState, SaleState, Store, StoreOptions, sales};
+use lane_agent::store::payments::Method;
+use lane_agent::store::{PaymentState, SaleState, sales};
 use rand::Rng;
 use rand::rngs::StdRng;
 use rust_decimal::Decimal;
@@ -331,11 +331,7 @@ pub(super) async fn reconcile(report: &mut Report, book: &Book, dir: &Path, ledg
     }
 
     // sale_id → its payments, by the amount only that sale asked for.
-    let by_amount: BTreeMap<_, &str> = book
-        .cards
-        .iter()
-        .map(|(id, c)| (c.amount, id.as_str()))
-        .collect();
+    let by_amount = super::card_sales_by_amount(book);
     let mut mine: BTreeMap<&str, Vec<&TerminalPaymentRecord>> = BTreeMap::new();
     for p in ledger
         .terminal_payments
@@ -351,21 +347,7 @@ pub(super) async fn reconcile(report: &mut Report, book: &Book, dir: &Path, ledg
         }
     }
 
-    let store = Store::open(StoreOptions::new(dir.join("agent.db")))
-        .await
-        .unwrap();
-    let ids: Vec<String> = book.cards.keys().cloned().collect();
-    let rows = store
-        .read(move |c, _| {
-            let mut out = Vec::new();
-            for id in ids {
-                let sale = sales::find(c, &id)?;
-                out.push((id.clone(), sale, payments::for_sale(c, &id)?));
-            }
-            Ok(out)
-        })
-        .await
-        .unwrap();
+    let (store, rows) = super::card_sales_journaled(dir, book).await;
     for (id, sale, pays) in rows {
         let ps = mine.get(id.as_str()).cloned().unwrap_or_default();
         if let Some(s) = &sale

@@ -1427,6 +1427,12 @@ async fn reconcile_cards(report: &mut Report, book: &Book, dir: &Path, journal: 
             )),
         }
     }
+    cancelled_card_sales_are_cancelled(report, book, &store).await;
+}
+
+/// Every card sale the register saw cancelled is cancelled in the journal: one that is not
+/// may keep the customer's money.
+async fn cancelled_card_sales_are_cancelled(report: &mut Report, book: &Book, store: &Store) {
     for id in &book.cancelled {
         if !book.cards.contains_key(id) {
             continue;

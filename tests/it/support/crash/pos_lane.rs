@@ -39,7 +39,7 @@ use hardware_sim::pos::{
     TpStatus, TpType,
 };
 use lane_agent::store::payments::Method;
-use lane_agent::store::{PaymentState, SaleState, sales};
+use lane_agent::store::{PaymentState, SaleState};
 use rand::Rng;
 use rand::rngs::StdRng;
 use rust_decimal::Decimal;
@@ -471,23 +471,7 @@ pub(super) async fn reconcile(report: &mut Report, book: &Book, dir: &Path, ledg
             }
         }
     }
-    for id in &book.cancelled {
-        if !book.cards.contains_key(id) {
-            continue;
-        }
-        let state = store
-            .read({
-                let id = id.clone();
-                move |c, _| Ok(sales::find(c, &id)?.map(|s| s.state))
-            })
-            .await
-            .unwrap();
-        if state != Some(SaleState::Cancelled) {
-            report.double_charges.push(format!(
-                "{id}: the register saw it cancelled; journal says {state:?}"
-            ));
-        }
-    }
+    super::cancelled_card_sales_are_cancelled(report, book, &store).await;
 }
 
 /// [`Report::summary`] of a POS-terminal run: lost, duplicates and double captures with

@@ -250,10 +250,11 @@ impl Giftcards {
             .journal
             .store()
             .write(move |c, s| {
-                if let Some(n) = &insert {
-                    payments::insert(c, s, &sc, &rc, n)?;
-                }
-                let (payment, item) = offline_decide_in(c, &policy, &pid, amount)?;
+                let p = match &insert {
+                    Some(n) => payments::insert(c, s, &sc, &rc, n)?.into_inner(),
+                    None => payments::get(c, &pid)?,
+                };
+                let (payment, item) = offline_decide_in(c, &policy, p, amount)?;
                 let answer = answer_in(c, &payment)?;
                 Ok(LocallyDecided {
                     payment,
@@ -463,15 +464,16 @@ pub(crate) struct LocallyDecided {
     pub(crate) answer: PaymentAnswer,
 }
 
-/// The offline policy's decision on payment `pid` (already inserted), journaled in the
-/// caller's transaction: approved with its redemption item, or declined with the refusal.
+/// The offline policy's decision on payment `p` (as just written or read in the caller's
+/// transaction), journaled in that transaction: approved with its redemption item, or
+/// declined with the refusal.
 pub(crate) fn offline_decide_in(
     c: &rusqlite::Connection,
     policy: &super::OfflinePolicy,
-    pid: &str,
+    p: PaymentRecord,
     amount: Money,
 ) -> Result<(PaymentRecord, Option<i64>), crate::store::StoreError> {
-    let p = payments::get(c, pid)?;
+    let pid = p.payment_id.clone();
     let hash = p.code_hash.clone().unwrap_or_default();
     let usage = exceptions::offline_usage(c)?;
     let known = exceptions::cached_balance(c, &hash)?.map(|(b, _)| b);
@@ -479,9 +481,9 @@ pub(crate) fn offline_decide_in(
     let (payment, item) =
         match offline::decide(policy, &usage, amount, known, taken, chrono::Utc::now()) {
             Ok(approved) => {
-                let p = payments::transition(
+                let p = payments::transition_from(
                     c,
-                    pid,
+                    p,
                     PaymentState::OfflineApproved,
                     PaymentUpdate {
                         amount: Some(approved),
@@ -495,7 +497,7 @@ pub(crate) fn offline_decide_in(
                     &NewItem {
                         kind: OutboxKind::GiftcardRedeem,
                         sale_id: Some(p.sale_id.clone()),
-                        payment_id: Some(pid.to_owned()),
+                        payment_id: Some(pid),
                         amount: Some(approved),
                         code_hash: Some(hash),
                         payload,
@@ -509,7 +511,7 @@ pub(crate) fn offline_decide_in(
                     ..Default::default()
                 };
                 (
-                    payments::transition(c, pid, PaymentState::Declined, upd)?,
+                    payments::transition_from(c, p, PaymentState::Declined, upd)?,
                     None,
                 )
             }

@@ -504,19 +504,21 @@ impl Engine {
                 };
                 let mut new = new;
                 new.amount = new.amount.min(due);
-                let p = payments::insert(c, s, &sc, &rc, &new)?.into_inner();
+                // `find_same` above found no payment with this id: insert without asking again,
+                // and move the row as it came back from the insert.
+                let p = payments::insert_new(c, s, &sc, &rc, &new)?;
                 let (payment, item) = match local {
                     LocalTender::Cash => {
-                        let payment = payments::transition(
+                        let payment = payments::transition_from(
                             c,
-                            &p.payment_id,
+                            p,
                             PaymentState::Approved,
                             PaymentUpdate::default(),
                         )?;
                         (payment, None)
                     }
                     LocalTender::Offline => {
-                        super::giftcard::offline_decide_in(c, &policy, &p.payment_id, new.amount)?
+                        super::giftcard::offline_decide_in(c, &policy, p, new.amount)?
                     }
                 };
                 // What is due follows from the sale as read above and this payment.

@@ -204,6 +204,18 @@ pub fn insert(
     if let Some(p) = find_same(c, secrets, new)? {
         return Ok(Inserted::Existing(p));
     }
+    insert_new(c, secrets, store_code, register_code, new).map(Inserted::New)
+}
+
+/// [`insert`] for a caller that has just found no payment with this id ([`find_same`]) in
+/// the same transaction.
+pub fn insert_new(
+    c: &Connection,
+    secrets: &Secrets,
+    store_code: &str,
+    register_code: &str,
+    new: &NewPayment,
+) -> Result<PaymentRecord, StoreError> {
     let fp = fingerprint(secrets, new);
     let seq = next_seq(c, "journal")?;
     let ref_no = journal_id(store_code, register_code, seq);
@@ -216,10 +228,13 @@ pub fn insert(
         None => (None, None, None),
     };
     let now = now_utc();
-    c.prepare_cached("INSERT INTO payments(payment_id, sale_id, seq, ref_no, method, state, request_hash,
+    // The row as written comes back with the insert (SQLite makes the change on the first
+    // step of a RETURNING statement), not from a second read.
+    Ok(c.prepare_cached(&format!("INSERT INTO payments(payment_id, sale_id, seq, ref_no, method, state, request_hash,
             requested_amount, amount, code_masked, code_hash, code_sealed, entry_mode, terminal_mode,
             created_at, updated_at, trace_before)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)")?.execute(params![
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)
+         RETURNING {COLS}"))?.query_row(params![
             new.payment_id,
             new.sale_id,
             seq,
@@ -237,8 +252,8 @@ pub fn insert(
             now,
             new.trace_before
         ],
-    )?;
-    Ok(Inserted::New(get(c, &new.payment_id)?))
+        from_row,
+    )?)
 }
 
 /// Reads a payment.
@@ -277,7 +292,17 @@ pub fn transition(
     to: PaymentState,
     upd: PaymentUpdate,
 ) -> Result<PaymentRecord, StoreError> {
-    let cur = get(c, payment_id)?;
+    transition_from(c, get(c, payment_id)?, to, upd)
+}
+
+/// [`transition`] of a payment as just read (or written) in the same transaction.
+pub fn transition_from(
+    c: &Connection,
+    cur: PaymentRecord,
+    to: PaymentState,
+    upd: PaymentUpdate,
+) -> Result<PaymentRecord, StoreError> {
+    let payment_id = cur.payment_id.as_str();
     check("payment", payment_id, cur.state, to, cur.state.can_go(to))?;
     let erase = upd.erase_code
         || matches!(
@@ -288,10 +313,10 @@ pub fn transition(
                 | PaymentState::InDoubt
         );
     let t = upd.terminal.unwrap_or(cur.terminal);
-    c.prepare_cached("UPDATE payments SET state = ?2, amount = ?3, pos_trans_id = ?4, balance = ?5, receipt_no = ?6,
+    Ok(c.prepare_cached(&format!("UPDATE payments SET state = ?2, amount = ?3, pos_trans_id = ?4, balance = ?5, receipt_no = ?6,
             trace_no = ?7, masked_pan = ?8, card_name = ?9, reason = ?10,
             code_sealed = CASE WHEN ?11 THEN NULL ELSE code_sealed END, updated_at = ?12
-         WHERE payment_id = ?1")?.execute(params![
+         WHERE payment_id = ?1 RETURNING {COLS}"))?.query_row(params![
             payment_id,
             to,
             upd.amount.unwrap_or(cur.amount),
@@ -301,12 +326,12 @@ pub fn transition(
             t.trace_no,
             t.masked_pan,
             t.card_name,
-            upd.reason.or(cur.reason),
+            upd.reason.or(cur.reason.clone()),
             erase,
             now_utc()
         ],
-    )?;
-    get(c, payment_id)
+        from_row,
+    )?)
 }
 
 /// Journals the terminal's last known trace number before a follow-up command (book total,

@@ -79,10 +79,20 @@ pub(crate) fn load_in(
     Ok((sales::get(c, sale_id)?, payments::for_sale(c, sale_id)?))
 }
 
+/// A sale as a payment decision needs it: totals, refunds and payments, without the lines.
+fn load_for_money_in(
+    c: &Connection,
+    sale_id: &str,
+) -> Result<(SaleRecord, Vec<PaymentRecord>), StoreError> {
+    let sale = sales::find_without_lines(c, sale_id)?
+        .ok_or_else(|| StoreError::NotFound(format!("sale {sale_id}")))?;
+    Ok((sale, payments::for_sale(c, sale_id)?))
+}
+
 /// A payment's answer, read in the transaction that wrote the payment: the answer costs no
 /// second trip to the store.
 pub(crate) fn answer_in(c: &Connection, p: &PaymentRecord) -> Result<PaymentAnswer, StoreError> {
-    let (sale, pays) = load_in(c, &p.sale_id)?;
+    let (sale, pays) = load_for_money_in(c, &p.sale_id)?;
     Ok(answer_for(p, paid_and_due(&sale, &pays).1))
 }
 
@@ -432,7 +442,7 @@ impl Engine {
         let (sale, pays, first) = self
             .store()
             .read(move |c, s| {
-                let (sale, pays) = load_in(c, &id)?;
+                let (sale, pays) = load_for_money_in(c, &id)?;
                 Ok((sale, pays, payments::find_same(c, s, &probe)?))
             })
             .await?;
@@ -493,7 +503,7 @@ impl Engine {
         let paid = self
             .store()
             .write(move |c, s| {
-                let (sale, pays) = load_in(c, &new.sale_id)?;
+                let (sale, pays) = load_for_money_in(c, &new.sale_id)?;
                 if let Some(first) = payments::find_same(c, s, &new)? {
                     let answer = answer_for(&first, paid_and_due(&sale, &pays).1);
                     return Ok(PaidLocally::Before(answer));

@@ -169,6 +169,33 @@ pub fn get(c: &Connection, sale_id: &str) -> Result<SaleRecord, StoreError> {
 
 /// Reads a sale if it exists.
 pub fn find(c: &Connection, sale_id: &str) -> Result<Option<SaleRecord>, StoreError> {
+    let Some(mut sale) = find_without_lines(c, sale_id)? else {
+        return Ok(None);
+    };
+    let mut st = c.prepare_cached(
+        "SELECT line_no, sku, quantity, unit_price, uom, item_discount, sale_discount, ext_price
+         FROM sale_lines WHERE sale_id = ?1 ORDER BY line_no",
+    )?;
+    sale.lines = st
+        .query_map([sale_id], |r| {
+            Ok(LineRecord {
+                line_no: r.get(0)?,
+                sku: r.get(1)?,
+                quantity: r.get(2)?,
+                unit_price: r.get(3)?,
+                uom: r.get(4)?,
+                item_discount: r.get(5)?,
+                sale_discount: r.get(6)?,
+                ext_price: r.get(7)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(sale))
+}
+
+/// A sale with its totals and refunds but without its lines (`lines` is empty): what a
+/// payment decision needs, one statement fewer.
+pub fn find_without_lines(c: &Connection, sale_id: &str) -> Result<Option<SaleRecord>, StoreError> {
     let sale = c
         .prepare_cached("SELECT sale_id, transaction_id, state, member_id, subtotal, item_discount, sale_discount,
                 tax, total, purchased_on, created_at, original_sale_id FROM sales WHERE sale_id = ?1")?
@@ -199,24 +226,6 @@ pub fn find(c: &Connection, sale_id: &str) -> Result<Option<SaleRecord>, StoreEr
     let Some(mut sale) = sale else {
         return Ok(None);
     };
-    let mut st = c.prepare_cached(
-        "SELECT line_no, sku, quantity, unit_price, uom, item_discount, sale_discount, ext_price
-         FROM sale_lines WHERE sale_id = ?1 ORDER BY line_no",
-    )?;
-    sale.lines = st
-        .query_map([sale_id], |r| {
-            Ok(LineRecord {
-                line_no: r.get(0)?,
-                sku: r.get(1)?,
-                quantity: r.get(2)?,
-                unit_price: r.get(3)?,
-                uom: r.get(4)?,
-                item_discount: r.get(5)?,
-                sale_discount: r.get(6)?,
-                ext_price: r.get(7)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
     (sale.refunded, sale.refund_methods) = super::refunds::refunded_total(c, sale_id)?;
     Ok(Some(sale))
 }

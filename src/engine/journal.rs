@@ -90,6 +90,12 @@ impl Journal {
         Ok(self.store.read(move |c, _| load_in(c, &id)).await?)
     }
 
+    /// A payment as journaled now.
+    pub(crate) async fn payment(&self, payment_id: &str) -> Result<PaymentRecord, EngineError> {
+        let id = payment_id.to_owned();
+        Ok(self.store.read(move |c, _| payments::get(c, &id)).await?)
+    }
+
     pub(crate) fn payment_event(&self, p: &PaymentRecord) {
         self.emit(EngineEvent::Payment {
             sale_id: p.sale_id.clone(),

@@ -617,12 +617,7 @@ impl PosTerminalTender {
     ) -> Result<super::forwarder::Step, EngineError> {
         use super::forwarder::Step;
         let pid = item.payment_id.clone().unwrap_or_default();
-        let p2 = pid.clone();
-        let p = self
-            .journal
-            .store()
-            .read(move |c, _| payments::get(c, &p2))
-            .await?;
+        let p = self.journal.payment(&pid).await?;
         let capture = item.kind == OutboxKind::TerminalCapture;
         let host = self.pos_host()?;
         let id = p.pos_trans_id.clone().unwrap_or_default();

@@ -353,6 +353,24 @@ impl CardTender {
         }
     }
 
+    /// Journals a follow-up command the terminal did (or whose evidence says it did), and
+    /// closes the exception an earlier lost answer of it raised.
+    async fn follow_up_done(
+        &self,
+        p: &PaymentRecord,
+        to: PaymentState,
+        upd: PaymentUpdate,
+    ) -> Result<(), EngineError> {
+        self.journal.move_payment(&p.payment_id, to, upd).await?;
+        self.journal
+            .settle_exceptions(
+                &p.payment_id,
+                super::in_doubt::FOLLOW_UP_IN_DOUBT,
+                "evidence: done",
+            )
+            .await
+    }
+
     /// Books the total of a reservation at completion.
     pub(crate) async fn book(&self, p: &PaymentRecord) -> Result<(), EngineError> {
         let t = std::sync::Arc::clone(&self.terminal);
@@ -364,33 +382,25 @@ impl CardTender {
             .await?;
         self.keep_receipt_lines(&p.payment_id, &o.receipt_lines)
             .await?;
-        self.journal
-            .move_payment(
-                &p.payment_id,
-                PaymentState::Captured,
-                PaymentUpdate {
-                    // A recovered booking carries no card data: keep the reservation's.
-                    terminal: Some(TerminalRef {
-                        receipt_no: o.receipt_no.or(p.terminal.receipt_no),
-                        trace_no: o.trace_no.or(p.terminal.trace_no),
-                        masked_pan: o
-                            .masked_pan
-                            .as_deref()
-                            .map(crate::store::mask)
-                            .or_else(|| p.terminal.masked_pan.clone()),
-                        card_name: o.card_name.clone().or_else(|| p.terminal.card_name.clone()),
-                    }),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        self.journal
-            .settle_exceptions(
-                &p.payment_id,
-                super::in_doubt::FOLLOW_UP_IN_DOUBT,
-                "evidence: done",
-            )
-            .await
+        self.follow_up_done(
+            p,
+            PaymentState::Captured,
+            PaymentUpdate {
+                // A recovered booking carries no card data: keep the reservation's.
+                terminal: Some(TerminalRef {
+                    receipt_no: o.receipt_no.or(p.terminal.receipt_no),
+                    trace_no: o.trace_no.or(p.terminal.trace_no),
+                    masked_pan: o
+                        .masked_pan
+                        .as_deref()
+                        .map(crate::store::mask)
+                        .or_else(|| p.terminal.masked_pan.clone()),
+                    card_name: o.card_name.clone().or_else(|| p.terminal.card_name.clone()),
+                }),
+                ..Default::default()
+            },
+        )
+        .await
     }
 
     /// Reverses an approved card payment (06 30) or releases a reservation (06 25), as the
@@ -408,25 +418,17 @@ impl CardTender {
         // The reversal's trace is the terminal's latest transaction: after a restart it is the
         // `trace_before` of the next card payment (`payments::last_trace`). Without it a lost
         // payment of the same amount would be matched to this reversal and taken as approved.
-        self.journal
-            .move_payment(
-                &p.payment_id,
-                PaymentState::Cancelled,
-                PaymentUpdate {
-                    terminal: Some(TerminalRef {
-                        trace_no: o.trace_no.or(p.terminal.trace_no),
-                        ..p.terminal.clone()
-                    }),
-                    ..Default::default()
-                },
-            )
-            .await?;
-        self.journal
-            .settle_exceptions(
-                &p.payment_id,
-                super::in_doubt::FOLLOW_UP_IN_DOUBT,
-                "evidence: done",
-            )
-            .await
+        self.follow_up_done(
+            p,
+            PaymentState::Cancelled,
+            PaymentUpdate {
+                terminal: Some(TerminalRef {
+                    trace_no: o.trace_no.or(p.terminal.trace_no),
+                    ..p.terminal.clone()
+                }),
+                ..Default::default()
+            },
+        )
+        .await
     }
 }

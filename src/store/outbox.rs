@@ -295,15 +295,19 @@ pub fn finish(
         )?
         .execute(params![id, to, error, now_utc()])?;
     if n != 1 {
-        let cur = get(c, id)?;
-        return Err(StoreError::IllegalTransition {
-            entity: "outbox item",
-            id: id.to_string(),
-            from: cur.state.to_string(),
-            to: to.to_string(),
-        });
+        return Err(not_sending(c, id, to)?);
     }
     Ok(())
+}
+
+/// The refusal of a move out of `sending` for an item that is not in `sending`.
+fn not_sending(c: &Connection, id: i64, to: OutboxState) -> Result<StoreError, StoreError> {
+    Ok(StoreError::IllegalTransition {
+        entity: "outbox item",
+        id: id.to_string(),
+        from: get(c, id)?.state.to_string(),
+        to: to.to_string(),
+    })
 }
 
 /// Gives back a claimed item whose request never left (the drain stopped or the agent is
@@ -315,13 +319,7 @@ pub fn unclaim(c: &Connection, id: i64) -> Result<(), StoreError> {
         params![id, now_utc()],
     )?;
     if n != 1 {
-        let cur = get(c, id)?;
-        return Err(StoreError::IllegalTransition {
-            entity: "outbox item",
-            id: id.to_string(),
-            from: cur.state.to_string(),
-            to: OutboxState::New.to_string(),
-        });
+        return Err(not_sending(c, id, OutboxState::New)?);
     }
     Ok(())
 }

@@ -206,12 +206,7 @@ impl Giftcards {
 
     pub(crate) async fn send_capture(&self, item: OutboxItem) -> Result<Step, EngineError> {
         let pid = item.payment_id.clone().unwrap_or_default();
-        let p2 = pid.clone();
-        let p = self
-            .journal
-            .store()
-            .read(move |c, _| payments::get(c, &p2))
-            .await?;
+        let p = self.journal.payment(&pid).await?;
         if p.state == PaymentState::Authorizing {
             // A re-authorization was under way when we stopped: its outcome is unknown.
             return self
@@ -336,11 +331,7 @@ impl Giftcards {
 
     pub(crate) async fn send_cancel(&self, item: OutboxItem) -> Result<Step, EngineError> {
         let pid = item.payment_id.clone().unwrap_or_default();
-        let p = self
-            .journal
-            .store()
-            .read(move |c, _| payments::get(c, &pid))
-            .await?;
+        let p = self.journal.payment(&pid).await?;
         match self
             .host
             .cancel(p.pos_trans_id.as_deref().unwrap_or_default())

@@ -703,6 +703,15 @@ impl Engine {
         })
     }
 
+    /// The outbox's counts alone: what the cashier's display shows while offline, without
+    /// the rest of [`Engine::status`].
+    pub async fn outbox_counts(&self) -> Result<crate::store::outbox::Counts, EngineError> {
+        Ok(self
+            .store()
+            .read(|c, _| crate::store::outbox::counts(c))
+            .await?)
+    }
+
     /// Exceptions (post-forward declines, payments in doubt and other operator matters).
     pub async fn exceptions(&self, open_only: bool) -> Result<Vec<ExceptionRecord>, EngineError> {
         Ok(self

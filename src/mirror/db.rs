@@ -181,6 +181,12 @@ fn open_conn(opts: &MirrorOptions) -> Result<Connection, MirrorError> {
             actual: sync.to_string(),
         });
     }
+    // One plan per cached statement, whatever is bound: without it this SQLite (STAT4)
+    // parses a lookup again for each new barcode (see the store's `Db::open`).
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     migrate(&mut conn)?;
     Ok(conn)
 }

@@ -15,6 +15,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+
 use pos_client::backoff::Backoff;
 use pos_client::{CodeType, PosClient, PosConfig};
 
@@ -433,28 +435,61 @@ const MOVEMENT_DRAIN_GRACE: Duration = Duration::from_secs(10);
 /// Keeps the cashier informed on the terminal's display: "OFFLINE" with the number of
 /// records waiting to be sent while the POS link is down, "ONLINE" when it is back.
 /// Display failures are only logged; the terminal may be away.
+///
+/// It runs beside the register's next step, so it reads as little as it can: the link state
+/// comes with its events, and only offline does it count the outbox, once per burst of
+/// events.
 async fn cashier_display(
     engine: Engine,
     terminal: Arc<ZvtTerminal>,
     stop: tokio_util::sync::CancellationToken,
 ) {
     let mut events = engine.subscribe();
+    let mut online = engine.link().online;
     let mut shown: Option<(bool, u64)> = None;
     loop {
         let event = tokio::select! {
             () = stop.cancelled() => return,
             e = events.recv() => e,
         };
-        match event {
-            Ok(EngineEvent::Link { .. } | EngineEvent::Outbox { .. }) => {}
-            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        // Every event already queued is taken with this one: one count per burst.
+        let mut relevant = false;
+        let mut next = Some(event);
+        while let Some(event) = next {
+            match event {
+                Ok(EngineEvent::Link { online: now, .. }) => {
+                    online = now;
+                    relevant = true;
+                }
+                Ok(EngineEvent::Outbox { .. }) => relevant = true,
+                Ok(_) => {}
+                // Missed events: the link may have changed among them.
+                Err(RecvError::Lagged(_)) => {
+                    online = engine.link().online;
+                    relevant = true;
+                }
+                Err(RecvError::Closed) => return,
+            }
+            next = match events.try_recv() {
+                Ok(e) => Some(Ok(e)),
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
+                Err(TryRecvError::Closed) => Some(Err(RecvError::Closed)),
+            };
         }
-        let Ok(status) = engine.status().await else {
+        if !relevant {
             continue;
-        };
-        let now = (status.link.online, status.outbox.pending);
+        }
         // Online, only the change of link state matters; offline, the count too.
+        let pending = if online {
+            shown.map_or(0, |s| s.1)
+        } else {
+            match engine.outbox_counts().await {
+                Ok(c) => c.pending,
+                Err(_) => continue,
+            }
+        };
+        let now = (online, pending);
         let changed = match shown {
             None => !now.0,
             Some(prev) => prev.0 != now.0 || (!now.0 && prev.1 != now.1),

@@ -87,3 +87,61 @@ async fn gift_card_screens_appear_on_the_terminal() {
     );
     sim.stop();
 }
+
+/// A cash sale through the running agent: open, pay, complete (which queues its purchase).
+async fn cash_sale(api: &crate::support::agent::Api, id: &str) {
+    let (st, v) = api
+        .post(
+            "/v1/sales",
+            serde_json::json!({"sale_id": id, "lines": [{"sku": "ITEM-001", "quantity": "1", "unit_price": "3.00"}]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    let (st, v) = api
+        .post(
+            &format!("/v1/sales/{id}/payments"),
+            serde_json::json!({"method": "cash", "amount": "3.00"}),
+        )
+        .await;
+    assert!(st < 300 && v["status"] == "approved", "{st} {v}");
+    let (st, v) = api
+        .post(&format!("/v1/sales/{id}/complete"), serde_json::json!({}))
+        .await;
+    assert!(st < 300, "{st} {v}");
+}
+
+/// The lane's link state on the terminal, as `lane-agent run` keeps it: "OFFLINE" with what
+/// waits to be sent once a purchase cannot reach the POS, the count as it grows, "ONLINE" when
+/// the backlog goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminal_shows_the_lane_offline_with_what_waits_and_online_when_back() {
+    use crate::support::agent::stop_gracefully;
+    use crate::support::lane::TestLane;
+
+    let lane = TestLane::zvt().request_timeout_ms(2000).build().await;
+    let mut screens = lane.terminal().control().subscribe();
+    let (child, notify) = lane.start().await;
+    lane.pos.control().set_online(false).await;
+
+    // The forwarder finds the POS gone with the first purchase.
+    cash_sale(&lane.api, "DISP-1").await;
+    shown(&mut screens, &["OFFLINE", "1 to send"]).await;
+    cash_sale(&lane.api, "DISP-2").await;
+    shown(&mut screens, &["OFFLINE", "2 to send"]).await;
+
+    lane.pos.control().set_online(true).await;
+    let (st, v) = lane
+        .api
+        .post("/v1/outbox/flush", serde_json::json!({}))
+        .await;
+    assert!(st < 300, "{st} {v}");
+    shown(&mut screens, &["ONLINE"]).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while lane.api.get("/v1/status").await["outbox"]["pending"] != 0 {
+        assert!(tokio::time::Instant::now() < deadline, "backlog not sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let purchases = lane.pos.control().ledger().purchases.len();
+    assert_eq!(purchases, 2, "both purchases recorded once");
+    stop_gracefully(child, notify).await;
+}

@@ -464,57 +464,101 @@ pub(crate) struct LocallyDecided {
     pub(crate) answer: PaymentAnswer,
 }
 
-/// The offline policy's decision on payment `p` (as just written or read in the caller's
-/// transaction), journaled in that transaction: approved with its redemption item, or
-/// declined with the refusal.
+/// The offline policy's verdict on `amount` from the card `hash`, from what the journal
+/// holds: read in the caller's transaction, so two tenders cannot both slip under a cap.
+fn offline_verdict_in(
+    c: &rusqlite::Connection,
+    policy: &super::OfflinePolicy,
+    hash: &str,
+    amount: Money,
+) -> Result<Result<Money, offline::OfflineRefusal>, crate::store::StoreError> {
+    let (usage, taken) = exceptions::offline_usage_and_taken(c, hash)?;
+    let known = exceptions::cached_balance(c, hash)?.map(|(b, _)| b);
+    Ok(offline::decide(
+        policy,
+        &usage,
+        amount,
+        known,
+        taken,
+        chrono::Utc::now(),
+    ))
+}
+
+/// Queues the redemption of `p`, approved offline, for the POS.
+fn queue_redemption_in(
+    c: &rusqlite::Connection,
+    p: &PaymentRecord,
+) -> Result<i64, crate::store::StoreError> {
+    let payload = serde_json::json!({ "ref_no": p.ref_no, "amount": p.amount }).to_string();
+    outbox::enqueue(
+        c,
+        &NewItem {
+            kind: OutboxKind::GiftcardRedeem,
+            sale_id: Some(p.sale_id.clone()),
+            payment_id: Some(p.payment_id.clone()),
+            amount: Some(p.amount),
+            code_hash: Some(p.code_hash.clone().unwrap_or_default()),
+            payload,
+        },
+    )
+}
+
+/// The offline policy's decision on payment `p` (as read in the caller's transaction),
+/// journaled in that transaction: approved with its redemption item, or declined with the
+/// refusal.
 pub(crate) fn offline_decide_in(
     c: &rusqlite::Connection,
     policy: &super::OfflinePolicy,
     p: PaymentRecord,
     amount: Money,
 ) -> Result<(PaymentRecord, Option<i64>), crate::store::StoreError> {
-    let pid = p.payment_id.clone();
     let hash = p.code_hash.clone().unwrap_or_default();
-    let usage = exceptions::offline_usage(c)?;
-    let known = exceptions::cached_balance(c, &hash)?.map(|(b, _)| b);
-    let taken = exceptions::offline_taken_for_card(c, &hash)?;
-    let (payment, item) =
-        match offline::decide(policy, &usage, amount, known, taken, chrono::Utc::now()) {
-            Ok(approved) => {
-                let p = payments::transition_from(
-                    c,
-                    p,
-                    PaymentState::OfflineApproved,
-                    PaymentUpdate {
-                        amount: Some(approved),
-                        ..Default::default()
-                    },
-                )?;
-                let payload =
-                    serde_json::json!({ "ref_no": p.ref_no, "amount": approved }).to_string();
-                let id = outbox::enqueue(
-                    c,
-                    &NewItem {
-                        kind: OutboxKind::GiftcardRedeem,
-                        sale_id: Some(p.sale_id.clone()),
-                        payment_id: Some(pid),
-                        amount: Some(approved),
-                        code_hash: Some(hash),
-                        payload,
-                    },
-                )?;
-                (p, Some(id))
-            }
-            Err(refusal) => {
-                let upd = PaymentUpdate {
-                    reason: Some(refusal.to_string()),
-                    ..Default::default()
-                };
-                (
-                    payments::transition_from(c, p, PaymentState::Declined, upd)?,
-                    None,
-                )
-            }
-        };
-    Ok((payment, item))
+    match offline_verdict_in(c, policy, &hash, amount)? {
+        Ok(approved) => {
+            let upd = PaymentUpdate {
+                amount: Some(approved),
+                ..Default::default()
+            };
+            let p = payments::transition_from(c, p, PaymentState::OfflineApproved, upd)?;
+            let item = queue_redemption_in(c, &p)?;
+            Ok((p, Some(item)))
+        }
+        Err(refusal) => {
+            let upd = PaymentUpdate {
+                reason: Some(refusal.to_string()),
+                ..Default::default()
+            };
+            let p = payments::transition_from(c, p, PaymentState::Declined, upd)?;
+            Ok((p, None))
+        }
+    }
+}
+
+/// [`offline_decide_in`] for a payment not yet written: decided first, then inserted as
+/// decided (one statement for the payment, not an insert and a move).
+pub(crate) fn offline_insert_in(
+    c: &rusqlite::Connection,
+    s: &crate::store::Secrets,
+    lane: (&str, &str),
+    policy: &super::OfflinePolicy,
+    new: &NewPayment,
+) -> Result<(PaymentRecord, Option<i64>), crate::store::StoreError> {
+    let hash = new
+        .code
+        .as_deref()
+        .map(|code| s.keyed_hash(code))
+        .unwrap_or_default();
+    match offline_verdict_in(c, policy, &hash, new.amount)? {
+        Ok(approved) => {
+            let to = PaymentState::OfflineApproved;
+            let p = payments::insert_settled(c, s, lane, new, to, approved, None)?;
+            let item = queue_redemption_in(c, &p)?;
+            Ok((p, Some(item)))
+        }
+        Err(refusal) => {
+            let (to, reason) = (PaymentState::Declined, Some(refusal.to_string()));
+            let p = payments::insert_settled(c, s, lane, new, to, new.amount, reason)?;
+            Ok((p, None))
+        }
+    }
 }

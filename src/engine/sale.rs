@@ -514,21 +514,17 @@ impl Engine {
                 };
                 let mut new = new;
                 new.amount = new.amount.min(due);
-                // `find_same` above found no payment with this id: insert without asking again,
-                // and move the row as it came back from the insert.
-                let p = payments::insert_new(c, s, &sc, &rc, &new)?;
+                // `find_same` above found no payment with this id, and the lane decides it
+                // here: the payment goes in as decided, without asking again.
+                let lane = (sc.as_str(), rc.as_str());
                 let (payment, item) = match local {
                     LocalTender::Cash => {
-                        let payment = payments::transition_from(
-                            c,
-                            p,
-                            PaymentState::Approved,
-                            PaymentUpdate::default(),
-                        )?;
-                        (payment, None)
+                        let to = PaymentState::Approved;
+                        let p = payments::insert_settled(c, s, lane, &new, to, new.amount, None)?;
+                        (p, None)
                     }
                     LocalTender::Offline => {
-                        super::giftcard::offline_decide_in(c, &policy, p, new.amount)?
+                        super::giftcard::offline_insert_in(c, s, lane, &policy, &new)?
                     }
                 };
                 // What is due follows from the sale as read above and this payment.

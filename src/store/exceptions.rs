@@ -75,6 +75,40 @@ pub fn offline_usage(c: &Connection) -> Result<OfflineUsage, StoreError> {
     Ok(u)
 }
 
+/// [`offline_usage`] and [`offline_taken_for_card`] for `code_hash` in one pass over the
+/// open items: what an offline decision reads.
+pub fn offline_usage_and_taken(
+    c: &Connection,
+    code_hash: &str,
+) -> Result<(OfflineUsage, Money), StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT kind, code_hash, amount, created_at FROM outbox
+         WHERE kind IN (?1, ?2) AND state IN (?3, ?4, ?5, ?6)",
+    )?;
+    let [s1, s2, s3, s4] = open_states();
+    let (redeem, refund) = (OutboxKind::GiftcardRedeem, OutboxKind::GiftcardRefund);
+    let mut u = OfflineUsage::default();
+    let mut taken = Money::ZERO;
+    let mut rows = st.query(params![redeem, refund, s1, s2, s3, s4])?;
+    while let Some(r) = rows.next()? {
+        let amount: Money = r.get(2)?;
+        u.count += 1;
+        u.total += amount;
+        let at = r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?;
+        if u.oldest.as_deref().is_none_or(|o| at < o) {
+            u.oldest = Some(at.to_owned());
+        }
+        let card = r
+            .get_ref(1)?
+            .as_str_or_null()
+            .map_err(rusqlite::Error::from)?;
+        if r.get::<_, OutboxKind>(0)? == redeem && card == Some(code_hash) {
+            taken += amount;
+        }
+    }
+    Ok((u, taken))
+}
+
 /// What this lane took offline from one card and has not yet forwarded.
 pub fn offline_taken_for_card(c: &Connection, code_hash: &str) -> Result<Money, StoreError> {
     let mut st = c.prepare_cached(

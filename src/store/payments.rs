@@ -216,6 +216,50 @@ pub fn insert_new(
     register_code: &str,
     new: &NewPayment,
 ) -> Result<PaymentRecord, StoreError> {
+    let ids = (store_code, register_code);
+    insert_row(
+        c,
+        secrets,
+        ids,
+        new,
+        PaymentState::Authorizing,
+        new.amount,
+        None,
+    )
+}
+
+/// [`insert_new`] for a payment decided on the lane (cash, an offline decision) before its
+/// row is written: it goes in as it ends, `authorizing` → `to` with `amount` and `reason`,
+/// in one statement instead of an insert and a move. A refusal keeps no sealed code.
+pub fn insert_settled(
+    c: &Connection,
+    secrets: &Secrets,
+    (store_code, register_code): (&str, &str),
+    new: &NewPayment,
+    to: PaymentState,
+    amount: Money,
+    reason: Option<String>,
+) -> Result<PaymentRecord, StoreError> {
+    check(
+        "payment",
+        &new.payment_id,
+        PaymentState::Authorizing,
+        to,
+        PaymentState::Authorizing.can_go(to),
+    )?;
+    let ids = (store_code, register_code);
+    insert_row(c, secrets, ids, new, to, amount, reason)
+}
+
+fn insert_row(
+    c: &Connection,
+    secrets: &Secrets,
+    (store_code, register_code): (&str, &str),
+    new: &NewPayment,
+    state: PaymentState,
+    amount: Money,
+    reason: Option<String>,
+) -> Result<PaymentRecord, StoreError> {
     let fp = fingerprint(secrets, new);
     let seq = next_seq(c, "journal")?;
     let ref_no = journal_id(store_code, register_code, seq);
@@ -223,7 +267,9 @@ pub fn insert_new(
         Some(code) => (
             Some(mask(code)),
             Some(secrets.keyed_hash(code)),
-            Some(secrets.seal(&new.payment_id, code)?),
+            (!erases_code(state))
+                .then(|| secrets.seal(&new.payment_id, code))
+                .transpose()?,
         ),
         None => (None, None, None),
     };
@@ -232,28 +278,40 @@ pub fn insert_new(
     // step of a RETURNING statement), not from a second read.
     Ok(c.prepare_cached(&format!("INSERT INTO payments(payment_id, sale_id, seq, ref_no, method, state, request_hash,
             requested_amount, amount, code_masked, code_hash, code_sealed, entry_mode, terminal_mode,
-            created_at, updated_at, trace_before)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)
+            created_at, updated_at, trace_before, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17)
          RETURNING {COLS}"))?.query_row(params![
             new.payment_id,
             new.sale_id,
             seq,
             ref_no,
             new.method.as_str(),
-            PaymentState::Authorizing,
+            state,
             fp,
             new.requested_amount,
-            new.amount,
+            amount,
             masked,
             hash,
             sealed,
             new.entry_mode.map(EntryMode::as_str),
             new.terminal_mode.map(TerminalMode::as_str),
             now,
-            new.trace_before
+            new.trace_before,
+            reason
         ],
         from_row,
     )?)
+}
+
+/// States that end a payment's need for its code: the sealed copy goes with the move.
+fn erases_code(to: PaymentState) -> bool {
+    matches!(
+        to,
+        PaymentState::Captured
+            | PaymentState::Cancelled
+            | PaymentState::Declined
+            | PaymentState::InDoubt
+    )
 }
 
 /// Reads a payment.
@@ -304,14 +362,7 @@ pub fn transition_from(
 ) -> Result<PaymentRecord, StoreError> {
     let payment_id = cur.payment_id.as_str();
     check("payment", payment_id, cur.state, to, cur.state.can_go(to))?;
-    let erase = upd.erase_code
-        || matches!(
-            to,
-            PaymentState::Captured
-                | PaymentState::Cancelled
-                | PaymentState::Declined
-                | PaymentState::InDoubt
-        );
+    let erase = upd.erase_code || erases_code(to);
     let t = upd.terminal.unwrap_or(cur.terminal);
     Ok(c.prepare_cached(&format!("UPDATE payments SET state = ?2, amount = ?3, pos_trans_id = ?4, balance = ?5, receipt_no = ?6,
             trace_no = ?7, masked_pan = ?8, card_name = ?9, reason = ?10,

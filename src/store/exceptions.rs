@@ -3,7 +3,6 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::states::{OutboxKind, OutboxState};
 use super::{Money, StoreError, now_utc};
 
 /// Records the last balance the POS reported for a card.
@@ -42,86 +41,75 @@ pub struct OfflineUsage {
     pub oldest: Option<String>,
 }
 
-fn open_states() -> [OutboxState; 4] {
-    [
-        OutboxState::New,
-        OutboxState::Sending,
-        OutboxState::Held,
-        OutboxState::InDoubt,
-    ]
-}
+/// The open offline items (redemptions and refunds not yet confirmed or dropped), word for
+/// word the condition of the partial index `outbox_offline_open`: SQLite uses a partial
+/// index only for a query that repeats its condition, so the values are literals here (and
+/// the query names the index: a condition that stopped matching fails to prepare instead of
+/// quietly scanning the outbox).
+/// Offline gift-card refunds (ADDs) share the caps with offline redemptions.
+pub(crate) const OPEN_OFFLINE: &str = "kind IN ('giftcard_redeem', 'giftcard_refund') \
+     AND state IN ('new', 'sending', 'held', 'in_doubt')";
 
-/// Usage across the lane. One statement for all open states: this runs in every offline
-/// approval's commit.
+/// Usage across the lane.
 pub fn offline_usage(c: &Connection) -> Result<OfflineUsage, StoreError> {
-    let mut st = c.prepare_cached(
-        "SELECT amount, created_at FROM outbox
-         WHERE kind IN (?1, ?2) AND state IN (?3, ?4, ?5, ?6)",
-    )?;
-    let [s1, s2, s3, s4] = open_states();
-    let mut u = OfflineUsage::default();
-    // Offline gift-card refunds (ADDs) share the caps with offline redemptions.
-    let kinds = (OutboxKind::GiftcardRedeem, OutboxKind::GiftcardRefund);
-    for r in st.query_map(params![kinds.0, kinds.1, s1, s2, s3, s4], |r| {
-        Ok((r.get::<_, Money>(0)?, r.get::<_, String>(1)?))
-    })? {
-        let (a, at) = r?;
-        u.count += 1;
-        u.total += a;
-        if u.oldest.as_ref().is_none_or(|o| at < *o) {
-            u.oldest = Some(at);
-        }
-    }
-    Ok(u)
+    Ok(open_offline(c, None)?.0)
 }
 
-/// [`offline_usage`] and [`offline_taken_for_card`] for `code_hash` in one pass over the
-/// open items: what an offline decision reads.
+/// [`offline_usage`] and [`offline_taken_for_card`] for `code_hash` in one statement: what
+/// every offline decision reads.
 pub fn offline_usage_and_taken(
     c: &Connection,
     code_hash: &str,
 ) -> Result<(OfflineUsage, Money), StoreError> {
-    let mut st = c.prepare_cached(
-        "SELECT kind, code_hash, amount, created_at FROM outbox
-         WHERE kind IN (?1, ?2) AND state IN (?3, ?4, ?5, ?6)",
-    )?;
-    let [s1, s2, s3, s4] = open_states();
-    let (redeem, refund) = (OutboxKind::GiftcardRedeem, OutboxKind::GiftcardRefund);
-    let mut u = OfflineUsage::default();
-    let mut taken = Money::ZERO;
-    let mut rows = st.query(params![redeem, refund, s1, s2, s3, s4])?;
-    while let Some(r) = rows.next()? {
-        let amount: Money = r.get(2)?;
-        u.count += 1;
-        u.total += amount;
-        let at = r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?;
-        if u.oldest.as_deref().is_none_or(|o| at < o) {
-            u.oldest = Some(at.to_owned());
-        }
-        let card = r
-            .get_ref(1)?
-            .as_str_or_null()
-            .map_err(rusqlite::Error::from)?;
-        if r.get::<_, OutboxKind>(0)? == redeem && card == Some(code_hash) {
-            taken += amount;
-        }
-    }
-    Ok((u, taken))
+    open_offline(c, Some(code_hash))
 }
 
 /// What this lane took offline from one card and has not yet forwarded.
 pub fn offline_taken_for_card(c: &Connection, code_hash: &str) -> Result<Money, StoreError> {
-    let mut st = c.prepare_cached(
-        "SELECT amount FROM outbox
-         WHERE kind = ?1 AND code_hash = ?2 AND state IN (?3, ?4, ?5, ?6)",
-    )?;
-    let [s1, s2, s3, s4] = open_states();
+    Ok(open_offline(c, Some(code_hash))?.1)
+}
+
+/// The open offline items, and what of them one card's redemptions took. SQLite walks
+/// `outbox_offline_open`, which holds only these items with their amount and age, and hands
+/// back one row: the amounts come as text, summed exactly here (SQLite's sum would be
+/// floating point).
+fn open_offline(
+    c: &Connection,
+    code_hash: Option<&str>,
+) -> Result<(OfflineUsage, Money), StoreError> {
+    let mut st = c.prepare_cached(&open_offline_sql())?;
+    let (count, oldest, all, card) = st.query_row([code_hash], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    })?;
+    let usage = OfflineUsage {
+        count: u64::try_from(count).unwrap_or_default(),
+        total: sum_amounts(all.as_deref())?,
+        oldest,
+    };
+    Ok((usage, sum_amounts(card.as_deref())?))
+}
+
+fn open_offline_sql() -> String {
+    format!(
+        "SELECT COUNT(*), MIN(created_at), group_concat(amount, ' '),
+                group_concat(CASE WHEN kind = 'giftcard_redeem' AND code_hash = ?1
+                                  THEN amount END, ' ')
+         FROM outbox INDEXED BY outbox_offline_open WHERE {OPEN_OFFLINE}"
+    )
+}
+
+/// The sum of amounts listed by `group_concat(amount, ' ')`.
+fn sum_amounts(list: Option<&str>) -> Result<Money, StoreError> {
     let mut total = Money::ZERO;
-    for a in st.query_map(
-        params![OutboxKind::GiftcardRedeem, code_hash, s1, s2, s3, s4],
-        |r| r.get::<_, Money>(0),
-    )? {
-        total += a?;
+    for a in list.unwrap_or_default().split_ascii_whitespace() {
+        total += a
+            .parse::<Money>()
+            .map_err(|e| StoreError::Corrupt(format!("outbox amount {a:?}: {e}")))?;
     }
     Ok(total)
 }
@@ -247,4 +235,85 @@ pub fn acknowledge(
         return Err(StoreError::NotFound(format!("open exception {id}")));
     }
     get(c, id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::outbox::{self, NewItem};
+    use crate::store::states::{OutboxKind, OutboxState};
+    use crate::store::{Db, StoreOptions};
+
+    #[test]
+    fn the_open_offline_condition_is_the_enums_open_states_and_offline_kinds() {
+        let [s1, s2, s3, s4] = [
+            OutboxState::New,
+            OutboxState::Sending,
+            OutboxState::Held,
+            OutboxState::InDoubt,
+        ]
+        .map(|s| s.as_str());
+        let (k1, k2) = (
+            OutboxKind::GiftcardRedeem.as_str(),
+            OutboxKind::GiftcardRefund.as_str(),
+        );
+        let want =
+            format!("kind IN ('{k1}', '{k2}') AND state IN ('{s1}', '{s2}', '{s3}', '{s4}')");
+        let squeezed: Vec<&str> = OPEN_OFFLINE.split_whitespace().collect();
+        assert_eq!(squeezed.join(" "), want);
+    }
+
+    fn item(c: &Connection, kind: OutboxKind, card: &str, amount: &str) -> i64 {
+        outbox::enqueue(
+            c,
+            &NewItem {
+                kind,
+                sale_id: None,
+                payment_id: None,
+                amount: Some(amount.parse().unwrap()),
+                code_hash: Some(card.into()),
+                payload: "{}".into(),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn offline_usage_counts_the_open_offline_items_from_their_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Db::open(&StoreOptions::new(dir.path().join("agent.db"))).unwrap();
+        db.write(|c, _| {
+            item(c, OutboxKind::GiftcardRedeem, "A", "10.00");
+            item(c, OutboxKind::GiftcardRedeem, "B", "2.50");
+            item(c, OutboxKind::GiftcardRefund, "A", "1.25");
+            item(c, OutboxKind::Purchase, "A", "99.00");
+            let sent = item(c, OutboxKind::GiftcardRedeem, "A", "7.00");
+            outbox::transition(c, sent, OutboxState::Sending, None)?;
+            outbox::transition(c, sent, OutboxState::Confirmed, None)?;
+            let held = item(c, OutboxKind::GiftcardRedeem, "A", "0.10");
+            outbox::transition(c, held, OutboxState::Held, None)?;
+            Ok(())
+        })
+        .unwrap();
+        let (usage, taken) = db.read(|c, _| offline_usage_and_taken(c, "A")).unwrap();
+        assert_eq!((usage.count, usage.total.to_string()), (4, "13.85".into()));
+        assert!(usage.oldest.is_some());
+        // The card's redemptions only: its refund gives back, it takes nothing.
+        assert_eq!(taken.to_string(), "10.10");
+        let none = db.read(|c, _| offline_taken_for_card(c, "C")).unwrap();
+        assert_eq!(none, Money::ZERO);
+
+        let plan: Vec<String> = db
+            .read(|c, _| {
+                let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {}", open_offline_sql()))?;
+                let rows = st.query_map(["A"], |r| r.get::<_, String>(3))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|p| p.contains("COVERING INDEX outbox_offline_open")),
+            "{plan:?}"
+        );
+    }
 }

@@ -270,3 +270,44 @@ fn no_clear_code_in_the_database_file() {
         }
     }
 }
+
+/// A lane's journal from the previous schema (version 6) with offline redemptions still to
+/// send: after the step to version 7 the offline policy sees the same usage (read through
+/// the new index of open offline items), and nothing else changed.
+#[test]
+fn a_version_6_journal_keeps_its_offline_usage() {
+    use lane_agent::store::exceptions;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let mut c = rusqlite::Connection::open(&path).unwrap();
+    c.pragma_update(None, "journal_mode", "wal").unwrap();
+    for step in &schema::MIGRATIONS[..6] {
+        let tx = c.transaction().unwrap();
+        tx.execute_batch(step).unwrap();
+        tx.commit().unwrap();
+    }
+    c.pragma_update(None, "user_version", 6).unwrap();
+    c.execute_batch(
+        "INSERT INTO outbox (kind, state, amount, code_hash, payload, created_at, updated_at)
+         VALUES ('giftcard_redeem', 'new', '4.00', 'card-a', '{}', '2026-12-01T10:00:00Z', 't'),
+                ('giftcard_redeem', 'in_doubt', '1.50', 'card-a', '{}', '2026-12-01T09:00:00Z', 't'),
+                ('giftcard_redeem', 'confirmed', '9.00', 'card-a', '{}', '2026-12-01T08:00:00Z', 't'),
+                ('giftcard_refund', 'held', '2.00', 'card-b', '{}', '2026-12-01T11:00:00Z', 't'),
+                ('purchase', 'new', '30.00', NULL, '{}', '2026-12-01T07:00:00Z', 't');",
+    )
+    .unwrap();
+    drop(c);
+
+    let db = Db::open(&StoreOptions::new(&path)).unwrap();
+    assert_eq!(db.pragmas().unwrap().user_version, schema::latest());
+    let (usage, taken) = db
+        .read(|c, _| exceptions::offline_usage_and_taken(c, "card-a"))
+        .unwrap();
+    assert_eq!(usage.count, 3);
+    assert_eq!(usage.total, m("7.50"));
+    assert_eq!(usage.oldest.as_deref(), Some("2026-12-01T09:00:00Z"));
+    assert_eq!(taken, m("5.50"));
+    let items = db.read(|c, _| outbox::list(c, None)).unwrap();
+    assert_eq!(items.len(), 5);
+}

@@ -1,13 +1,15 @@
-//! The mirror's file: open with read-back pragmas, schema migrations, and the thread that owns
-//! the connection (async callers send it closures, like the journal's store).
+//! The mirror's file: open with read-back pragmas, schema migrations, and the one connection
+//! that async callers run closures on, like the journal's store: on their own thread, one at
+//! a time. A lookup that finds the mirror free runs at once (a sale's SKU check is on the
+//! register's path: handing it to a thread of its own and back cost two thread wake-ups); a
+//! write (a sync page may be large) or a job that must wait first moves the runtime's other
+//! tasks off the worker.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
-use std::thread;
+use std::sync::{Arc, Mutex, TryLockError};
 use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
-use tokio::sync::oneshot;
 
 use super::MirrorError;
 
@@ -41,13 +43,10 @@ pub struct PragmaReport {
     pub user_version: i64,
 }
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send + 'static>;
-
-/// An async handle to the mirror file. Cheap to clone; the owning thread ends (closing the
-/// file) when the last handle is dropped.
+/// An async handle to the mirror file. Cheap to clone; the file closes with the last handle.
 #[derive(Clone)]
 pub struct Mirror {
-    tx: mpsc::Sender<Job>,
+    conn: Arc<Mutex<Connection>>,
 }
 
 impl std::fmt::Debug for Mirror {
@@ -57,43 +56,28 @@ impl std::fmt::Debug for Mirror {
 }
 
 impl Mirror {
-    /// Opens (creating if needed) and migrates the mirror on a new thread.
+    /// Opens (creating if needed) and migrates the mirror, off the async workers.
     pub async fn open(opts: MirrorOptions) -> Result<Mirror, MirrorError> {
-        let (tx, rx) = mpsc::channel::<Job>();
-        let (ready_tx, ready_rx) = oneshot::channel();
-        thread::Builder::new()
-            .name("lane-mirror".into())
-            .spawn(move || {
-                let mut conn = match open_conn(&opts) {
-                    Ok(c) => {
-                        let _ = ready_tx.send(Ok(()));
-                        c
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                while let Ok(job) = rx.recv() {
-                    job(&mut conn);
-                }
-            })?;
-        ready_rx.await.map_err(|_| MirrorError::Closed)??;
-        Ok(Mirror { tx })
+        let conn = tokio::task::spawn_blocking(move || open_conn(&opts))
+            .await
+            .map_err(|_| MirrorError::Closed)??;
+        Ok(Mirror {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
-    /// Runs `f` on the mirror's thread with the connection.
+    /// Runs `f` with the connection, which may take long: off the runtime's other tasks.
     pub(crate) async fn with_conn<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, MirrorError> + Send + 'static,
     ) -> Result<T, MirrorError> {
-        let (otx, orx) = oneshot::channel();
-        self.tx
-            .send(Box::new(move |c: &mut Connection| {
-                let _ = otx.send(f(c));
-            }))
-            .map_err(|_| MirrorError::Closed)?;
-        orx.await.map_err(|_| MirrorError::Closed)?
+        crate::store::blocking(|| f(&mut self.lock()))
+    }
+
+    /// The connection. A job that panicked rolled its transaction back (rusqlite's
+    /// `Transaction` drop): the connection is sound, so a poisoned lock is taken as it is.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A `BEGIN IMMEDIATE` transaction: all of `f` or nothing.
@@ -110,11 +94,16 @@ impl Mirror {
         .await
     }
 
-    /// A read on the mirror's thread.
+    /// A read: at once on the caller's thread when the mirror is free.
     pub(crate) async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, MirrorError> + Send + 'static,
     ) -> Result<T, MirrorError> {
+        match self.conn.try_lock() {
+            Ok(c) => return f(&c),
+            Err(TryLockError::Poisoned(p)) => return f(&p.into_inner()),
+            Err(TryLockError::WouldBlock) => {}
+        };
         self.with_conn(move |c| f(c)).await
     }
 

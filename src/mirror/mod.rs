@@ -14,7 +14,7 @@
 //! # Why a file of its own
 //!
 //! The mirror lives in its own SQLite file next to the journal ([`mirror_path`]), with its own
-//! connection on its own thread. A first load writes 100,000 items; in the journal's file that
+//! connection (and lock). A first load writes 100,000 items; in the journal's file that
 //! would hold the single writer (and its WAL) while a sale waits to commit, so a bulk sync could
 //! delay the durable commit that a shown approval depends on. Catalog rows are re-fetchable
 //! copies, not records: losing the last commits in a power cut only means fetching them again
@@ -107,10 +107,10 @@ pub enum MirrorError {
     /// The source failed; the mirror keeps what it had.
     #[error(transparent)]
     Source(#[from] SourceError),
-    /// The mirror's thread has stopped.
+    /// Opening the mirror was cut short (its task stopped).
     #[error("mirror is closed")]
     Closed,
-    /// File-system error (creating the thread).
+    /// File-system error.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -408,20 +408,19 @@ const MAX_SMALL_PAGES: u32 = 1000;
 
 pub(crate) fn read_state(c: &Connection, entity: Entity) -> Result<EntityState, MirrorError> {
     let row = c
-        .query_row(
+        .prepare_cached(
             "SELECT until, complete, pages, rows, caught_up_at FROM sync_state WHERE entity = ?1",
-            [entity.as_str()],
-            |r| {
-                Ok(EntityState {
-                    entity,
-                    until: r.get(0)?,
-                    complete: r.get::<_, i64>(1)? != 0,
-                    pages: r.get::<_, i64>(2)? as u64,
-                    rows: r.get::<_, i64>(3)? as u64,
-                    caught_up_at: r.get(4)?,
-                })
-            },
-        )
+        )?
+        .query_row([entity.as_str()], |r| {
+            Ok(EntityState {
+                entity,
+                until: r.get(0)?,
+                complete: r.get::<_, i64>(1)? != 0,
+                pages: r.get::<_, i64>(2)? as u64,
+                rows: r.get::<_, i64>(3)? as u64,
+                caught_up_at: r.get(4)?,
+            })
+        })
         .optional()?;
     Ok(row.unwrap_or(EntityState {
         entity,

@@ -73,6 +73,8 @@ pub mod schema;
 pub mod states;
 mod worker;
 
+pub(crate) use worker::blocking;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;

@@ -46,7 +46,7 @@ impl std::fmt::Debug for Store {
 /// Runs `f`, which may block, without stalling the runtime's other tasks: on a worker of the
 /// multi-thread runtime they move to another thread first. On a current-thread runtime (the
 /// CLI tools, tests) or outside any runtime it simply runs.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     let multi_thread = tokio::runtime::Handle::try_current()
         .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
     if multi_thread {

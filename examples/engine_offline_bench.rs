@@ -246,7 +246,8 @@ async fn main() {
     })
     .await
     .expect("pad");
-    drop(e);
+    // The store's lock goes with its last handle.
+    drop((e, pad));
     let store = Store::open(StoreOptions::new(dir.path().join("agent.db")))
         .await
         .expect("reopen");

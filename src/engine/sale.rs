@@ -504,7 +504,7 @@ impl Engine {
             .store()
             .write(move |c, s| {
                 let (sale, pays) = load_for_money_in(c, &new.sale_id)?;
-                if let Some(first) = payments::find_same(c, s, &new)? {
+                if let Some(first) = payments::find_same_among(c, s, &new, &pays)? {
                     let answer = answer_for(&first, paid_and_due(&sale, &pays).1);
                     return Ok(PaidLocally::Before(answer));
                 }
@@ -514,8 +514,8 @@ impl Engine {
                 };
                 let mut new = new;
                 new.amount = new.amount.min(due);
-                // `find_same` above found no payment with this id, and the lane decides it
-                // here: the payment goes in as decided, without asking again.
+                // No payment of this sale has the id (another sale's is refused by the
+                // insert), and the lane decides it here: it goes in as decided.
                 let lane = (sc.as_str(), rc.as_str());
                 let (payment, item) = match local {
                     LocalTender::Cash => {

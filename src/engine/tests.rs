@@ -1503,3 +1503,50 @@ async fn a_booking_whose_answer_is_lost_and_unproven_is_never_sent_twice() {
     let done = e.complete_sale(&sid).await.unwrap();
     assert_eq!(done.state, SaleState::Completed);
 }
+
+/// A payment id is the lane's: reused on another sale it is refused, cash and offline alike,
+/// and that sale keeps no payment; on its own sale the same body gets the first answer.
+#[tokio::test]
+async fn a_payment_id_of_another_sale_is_a_conflict_and_writes_nothing() {
+    let h = harness(
+        MockGiftcardHost::new(),
+        MockPurchaseSink::new(),
+        MockPaymentTerminal::new(),
+        policy(),
+    )
+    .await;
+    let e = &h.engine;
+    let first = sale(e, "5").await;
+    let a = e.add_payment(&first, cash("P", "5")).await.unwrap();
+    assert_eq!(a.status, PaymentStatus::Approved);
+    let again = e.add_payment(&first, cash("P", "5")).await.unwrap();
+    assert_eq!(again, a, "a retry gets the first answer");
+    let other = e
+        .open_sale(OpenSale {
+            sale_id: Some("S2".into()),
+            lines: vec![LineInput {
+                sku: "SKU1".into(),
+                quantity: m("1"),
+                unit_price: m("5"),
+                uom: "EA".into(),
+                item_discount: Money::ZERO,
+                sale_discount: Money::ZERO,
+            }],
+            tax: None,
+            member_id: None,
+        })
+        .await
+        .unwrap()
+        .sale_id;
+    assert!(matches!(
+        e.add_payment(&other, cash("P", "5")).await,
+        Err(EngineError::Conflict(_))
+    ));
+    e.inner.link.down();
+    assert!(matches!(
+        e.add_payment(&other, gift("P", "CODE1234", "5")).await,
+        Err(EngineError::Conflict(_))
+    ));
+    assert!(e.sale(&other).await.unwrap().payments.is_empty());
+    assert_eq!(e.sale(&first).await.unwrap().payments.len(), 1);
+}

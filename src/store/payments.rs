@@ -193,6 +193,22 @@ pub fn find_same(
     }
 }
 
+/// [`find_same`] for a caller holding the sale's payments (read in this transaction): an id
+/// not among them is not this sale's, and one of another sale is refused by the insert (the
+/// id is the table's key, see [`insert_new`]), so only a retry asks the journal.
+pub fn find_same_among(
+    c: &Connection,
+    secrets: &Secrets,
+    new: &NewPayment,
+    sale_payments: &[PaymentRecord],
+) -> Result<Option<PaymentRecord>, StoreError> {
+    if sale_payments.iter().any(|p| p.payment_id == new.payment_id) {
+        find_same(c, secrets, new)
+    } else {
+        Ok(None)
+    }
+}
+
 /// Inserts a payment in `authorizing`, minting its `refNo` (idempotent like sales).
 pub fn insert(
     c: &Connection,
@@ -207,8 +223,9 @@ pub fn insert(
     insert_new(c, secrets, store_code, register_code, new).map(Inserted::New)
 }
 
-/// [`insert`] for a caller that has just found no payment with this id ([`find_same`]) in
-/// the same transaction.
+/// [`insert`] for a caller that has just found no payment with this id on its sale
+/// ([`find_same`], [`find_same_among`]) in the same transaction. An id already taken by
+/// another sale's payment is a [`StoreError::Conflict`].
 pub fn insert_new(
     c: &Connection,
     secrets: &Secrets,
@@ -276,7 +293,7 @@ fn insert_row(
     let now = now_utc();
     // The row as written comes back with the insert (SQLite makes the change on the first
     // step of a RETURNING statement), not from a second read.
-    Ok(c.prepare_cached(&format!("INSERT INTO payments(payment_id, sale_id, seq, ref_no, method, state, request_hash,
+    c.prepare_cached(&format!("INSERT INTO payments(payment_id, sale_id, seq, ref_no, method, state, request_hash,
             requested_amount, amount, code_masked, code_hash, code_sealed, entry_mode, terminal_mode,
             created_at, updated_at, trace_before, reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17)
@@ -300,7 +317,16 @@ fn insert_row(
             reason
         ],
         from_row,
-    )?)
+    )
+    .map_err(|e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation)
+            if e.sqlite_error().map(|f| f.extended_code)
+                == Some(rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY) =>
+        {
+            StoreError::Conflict(format!("payment {}", new.payment_id))
+        }
+        _ => e.into(),
+    })
 }
 
 /// States that end a payment's need for its code: the sealed copy goes with the move.

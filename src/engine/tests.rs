@@ -81,8 +81,13 @@ async fn harness_with(
 }
 
 async fn sale(e: &Engine, total: &str) -> String {
+    sale_named(e, "S1", total).await
+}
+
+/// Opens sale `id` of one line for `total`.
+async fn sale_named(e: &Engine, id: &str, total: &str) -> String {
     e.open_sale(OpenSale {
-        sale_id: Some("S1".into()),
+        sale_id: Some(id.into()),
         lines: vec![LineInput {
             sku: "SKU1".into(),
             quantity: m("1"),
@@ -1521,23 +1526,7 @@ async fn a_payment_id_of_another_sale_is_a_conflict_and_writes_nothing() {
     assert_eq!(a.status, PaymentStatus::Approved);
     let again = e.add_payment(&first, cash("P", "5")).await.unwrap();
     assert_eq!(again, a, "a retry gets the first answer");
-    let other = e
-        .open_sale(OpenSale {
-            sale_id: Some("S2".into()),
-            lines: vec![LineInput {
-                sku: "SKU1".into(),
-                quantity: m("1"),
-                unit_price: m("5"),
-                uom: "EA".into(),
-                item_discount: Money::ZERO,
-                sale_discount: Money::ZERO,
-            }],
-            tax: None,
-            member_id: None,
-        })
-        .await
-        .unwrap()
-        .sale_id;
+    let other = sale_named(e, "S2", "5").await;
     assert!(matches!(
         e.add_payment(&other, cash("P", "5")).await,
         Err(EngineError::Conflict(_))

@@ -251,7 +251,7 @@ pub fn insert_new(
 pub fn insert_settled(
     c: &Connection,
     secrets: &Secrets,
-    (store_code, register_code): (&str, &str),
+    lane: (&str, &str),
     new: &NewPayment,
     to: PaymentState,
     amount: Money,
@@ -264,8 +264,7 @@ pub fn insert_settled(
         to,
         PaymentState::Authorizing.can_go(to),
     )?;
-    let ids = (store_code, register_code);
-    insert_row(c, secrets, ids, new, to, amount, reason)
+    insert_row(c, secrets, lane, new, to, amount, reason)
 }
 
 fn insert_row(
@@ -318,14 +317,13 @@ fn insert_row(
         ],
         from_row,
     )
-    .map_err(|e| match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::ConstraintViolation)
-            if e.sqlite_error().map(|f| f.extended_code)
-                == Some(rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY) =>
-        {
+    .map_err(|e| {
+        let key = e.sqlite_error().map(|f| f.extended_code);
+        if key == Some(rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY) {
             StoreError::Conflict(format!("payment {}", new.payment_id))
+        } else {
+            e.into()
         }
-        _ => e.into(),
     })
 }
 

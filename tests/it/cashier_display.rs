@@ -117,6 +117,7 @@ async fn cash_sale(api: &crate::support::agent::Api, id: &str) {
 async fn the_terminal_shows_the_lane_offline_with_what_waits_and_online_when_back() {
     use crate::support::agent::stop_gracefully;
     use crate::support::lane::TestLane;
+    use crate::support::sse::event_where;
 
     let lane = TestLane::zvt().request_timeout_ms(2000).build().await;
     let mut screens = lane.terminal().control().subscribe();
@@ -129,17 +130,25 @@ async fn the_terminal_shows_the_lane_offline_with_what_waits_and_online_when_bac
     cash_sale(&lane.api, "DISP-2").await;
     shown(&mut screens, &["OFFLINE", "2 to send"]).await;
 
+    let api = &lane.api;
+    let mut events = api
+        .http
+        .get(format!("{}/v1/events", api.base))
+        .bearer_auth(api.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+    let mut buf = String::new();
     lane.pos.control().set_online(true).await;
-    let (st, v) = lane
-        .api
-        .post("/v1/outbox/flush", serde_json::json!({}))
-        .await;
+    let (st, v) = api.post("/v1/outbox/flush", serde_json::json!({})).await;
     assert!(st < 300, "{st} {v}");
     shown(&mut screens, &["ONLINE"]).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while lane.api.get("/v1/status").await["outbox"]["pending"] != 0 {
-        assert!(tokio::time::Instant::now() < deadline, "backlog not sent");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    for _ in 0..2 {
+        event_where(&mut events, &mut buf, "outbox", |d| {
+            d["kind"] == "purchase" && d["state"] == "confirmed"
+        })
+        .await;
     }
     let purchases = lane.pos.control().ledger().purchases.len();
     assert_eq!(purchases, 2, "both purchases recorded once");

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use crate::domain::{Money, OutboxKind, OutboxState, PaymentState};
 use crate::store::exceptions::{self, NewException};
 use crate::store::outbox::{self, OutboxItem};
-use crate::store::payments::{self, PaymentUpdate};
+use crate::store::payments::{self, PaymentRecord, PaymentUpdate};
 use crate::store::refunds::{self, RefundState, RefundUpdate};
 
 use super::{Giftcards, card};
@@ -23,25 +23,41 @@ struct HoldPayload {
 }
 
 impl Giftcards {
-    async fn card_of(
+    /// The immediate USE that `item` sends (its payment's amount and `refNo`, the sealed
+    /// code), or the item rejected as `failure` when the code is no longer stored.
+    async fn use_request(
         &self,
-        payment_id: &str,
-    ) -> Result<Option<(CardSecret, crate::store::payments::PaymentRecord)>, EngineError> {
-        let pid = payment_id.to_owned();
+        item: &OutboxItem,
+        failure: &str,
+    ) -> Result<Result<(GiftcardTransRequest, PaymentRecord), Step>, EngineError> {
+        let pid = item.payment_id.clone().unwrap_or_default();
         let (code, p) = self
             .journal
             .store()
             .read(move |c, s| Ok((payments::sealed_code(c, s, &pid)?, payments::get(c, &pid)?)))
             .await?;
-        Ok(code.map(|code| {
-            (
-                CardSecret {
-                    code: SecretString::from(code.as_str()),
-                    pin: None,
-                },
-                p,
-            )
-        }))
+        let Some(code) = code else {
+            let rejected = self
+                .gift_failure(
+                    item,
+                    OutboxState::Rejected,
+                    Some(PaymentState::ForwardDeclined),
+                    failure,
+                    "code no longer stored".into(),
+                )
+                .await?;
+            return Ok(Err(rejected));
+        };
+        let req = GiftcardTransRequest {
+            card: CardSecret {
+                code: SecretString::from(code.as_str()),
+                pin: None,
+            },
+            amount: p.amount,
+            ref_no: p.ref_no.clone(),
+            source_id: self.journal.lane().register_code.clone(),
+        };
+        Ok(Ok((req, p)))
     }
 
     /// Records a post-forward failure on a gift-card payment: item, payment and exception in
@@ -152,23 +168,9 @@ impl Giftcards {
     }
 
     pub(crate) async fn send_redeem(&self, item: OutboxItem) -> Result<Step, EngineError> {
-        let pid = item.payment_id.clone().unwrap_or_default();
-        let Some((card, p)) = self.card_of(&pid).await? else {
-            return self
-                .gift_failure(
-                    &item,
-                    OutboxState::Rejected,
-                    Some(PaymentState::ForwardDeclined),
-                    "forward_failed",
-                    "code no longer stored".into(),
-                )
-                .await;
-        };
-        let req = GiftcardTransRequest {
-            card,
-            amount: p.amount,
-            ref_no: p.ref_no.clone(),
-            source_id: self.journal.lane().register_code.clone(),
+        let (req, _) = match self.use_request(&item, "forward_failed").await? {
+            Ok(found) => found,
+            Err(rejected) => return Ok(rejected),
         };
         match self.host.use_now(&req).await {
             Ok(t) => self.gift_success(&item, t.balance).await,
@@ -257,17 +259,9 @@ impl Giftcards {
     /// The POS auto-cancelled the hold (Delay Period) before our capture: take the money
     /// again as one immediate USE with the same `refNo`, so no second hold can dangle.
     async fn reauthorize(&self, item: OutboxItem) -> Result<Step, EngineError> {
-        let pid = item.payment_id.clone().unwrap_or_default();
-        let Some((card, p)) = self.card_of(&pid).await? else {
-            return self
-                .gift_failure(
-                    &item,
-                    OutboxState::Rejected,
-                    Some(PaymentState::ForwardDeclined),
-                    "reauthorize_failed",
-                    "code no longer stored".into(),
-                )
-                .await;
+        let (req, p) = match self.use_request(&item, "reauthorize_failed").await? {
+            Ok(found) => found,
+            Err(rejected) => return Ok(rejected),
         };
         let p = self
             .journal
@@ -277,12 +271,6 @@ impl Giftcards {
                 PaymentUpdate::default(),
             )
             .await?;
-        let req = GiftcardTransRequest {
-            card,
-            amount: p.amount,
-            ref_no: p.ref_no.clone(),
-            source_id: self.journal.lane().register_code.clone(),
-        };
         match self.host.use_now(&req).await {
             Ok(t) => self.gift_success(&item, t.balance).await,
             Err(HostError::NotSent(m)) => {
